@@ -1,0 +1,16 @@
+# The two commands of the README. Each installs what it needs first.
+.PHONY: demo test lint bench
+
+demo:
+	@scripts/setup.sh
+	.venv/bin/drainboard demo
+
+test:
+	@scripts/setup.sh --test
+	.venv/bin/ruff check dashboard tests bench
+	.venv/bin/ruff format --check dashboard tests bench
+	.venv/bin/pytest -q
+
+bench:
+	@scripts/setup.sh --test
+	.venv/bin/python bench/pages.py

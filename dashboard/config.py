@@ -1,0 +1,88 @@
+"""Settings, read once from the environment and CLI flags and validated before anything starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dashboard.keys import DEFAULT_PREFIX
+
+DEFAULT_BASE_PATH = "/admin/queues"
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message is one sentence for the person starting the server."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    prefix: str = DEFAULT_PREFIX
+    queues: tuple[str, ...] = ()
+    base_path: str = DEFAULT_BASE_PATH
+    read_only: bool = False
+    token: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Environment first, then explicit overrides (CLI flags) where they are not None."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "redis_url": env.get("REDIS_URL") or None,
+            "prefix": env.get("BULLMQ_PREFIX") or DEFAULT_PREFIX,
+            "queues": env.get("QUEUES", ""),
+            "base_path": env.get("DRAINBOARD_BASE_PATH") or DEFAULT_BASE_PATH,
+            "read_only": env.get("DRAINBOARD_READ_ONLY", ""),
+            "token": env.get("DRAINBOARD_TOKEN") or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(
+            redis_url=_redis_url(values["redis_url"]),
+            prefix=_prefix(str(values["prefix"])),
+            queues=_queue_list(values["queues"]),
+            base_path=_base_path(str(values["base_path"])),
+            read_only=_flag(values["read_only"]),
+            token=values["token"] or None,  # type: ignore[arg-type]
+        )
+
+
+def _redis_url(value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    url = str(value)
+    if not url.startswith(("redis://", "rediss://", "unix://", "valkey://", "valkeys://")):
+        raise ConfigError(
+            f"The Redis URL must start with redis://, rediss:// or unix://, not {url!r}."
+        )
+    return url.replace("valkey", "redis", 1) if url.startswith("valkey") else url
+
+
+def _prefix(value: str) -> str:
+    if not value or ":" in value.strip("{}"):
+        raise ConfigError(f"The BullMQ prefix must be a non-empty name without ':', not {value!r}.")
+    return value
+
+
+def _queue_list(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    names = tuple(dict.fromkeys(name.strip() for name in items if name.strip()))
+    bad = [name for name in names if ":" in name]
+    if bad:
+        raise ConfigError(f"Queue names cannot contain ':', so {bad[0]!r} is not a BullMQ queue.")
+    return names
+
+
+def _base_path(value: str) -> str:
+    path = "/" + value.strip("/") if value.strip("/") else ""
+    if any(ch in path for ch in "?#% "):
+        raise ConfigError(
+            f"The base path must be a plain URL path such as /admin/queues, not {value!r}."
+        )
+    return path
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}

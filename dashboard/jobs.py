@@ -1,0 +1,133 @@
+"""Turn a job's raw Redis hash into the job Node BullMQ's `Job.fromJSON` would build.
+
+Pure functions, no I/O: the reader fetches, this module decodes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Node BullMQ stores a few job options under short names (its optsDecodeMap).
+_OPTS_DECODE = {
+    "de": "deduplication",
+    "fpof": "failParentOnFailure",
+    "cpof": "continueParentOnFailure",
+    "idof": "ignoreDependencyOnFailure",
+    "kl": "keepLogs",
+    "rdof": "removeDependencyOnFailure",
+}
+
+# The hash fields a job list row needs. `data` and `returnvalue` stay in Redis: a list of 50 jobs
+# with 5 MB payloads must not move 250 MB to draw a table.
+SUMMARY_FIELDS: tuple[str, ...] = (
+    "name",
+    "opts",
+    "timestamp",
+    "delay",
+    "priority",
+    "processedOn",
+    "finishedOn",
+    "atm",
+    "ats",
+    "progress",
+    "failedReason",
+    "parentKey",
+)
+
+
+def _json_or_text(raw: str | None, default: Any = None) -> Any:
+    if raw is None:
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _int(raw: str | None, default: int | None = 0) -> int | None:
+    if raw in (None, ""):
+        return default
+    try:
+        return int(float(raw))  # type: ignore[arg-type]
+    except ValueError:
+        return default
+
+
+def decode_opts(raw: str | None) -> dict[str, Any]:
+    opts = _json_or_text(raw, {})
+    if not isinstance(opts, dict):
+        return {}
+    decoded: dict[str, Any] = {}
+    for key, value in opts.items():
+        if key == "tm":
+            decoded.setdefault("telemetry", {})["metadata"] = value
+        elif key == "omc":
+            decoded.setdefault("telemetry", {})["omitContext"] = value
+        else:
+            decoded[_OPTS_DECODE.get(key, key)] = value
+    return decoded
+
+
+def decode_stacktrace(raw: str | None) -> list[str]:
+    traces = _json_or_text(raw, [])
+    return traces if isinstance(traces, list) else []
+
+
+def max_attempts(opts: dict[str, Any]) -> int:
+    """BullMQ treats a missing or zero `attempts` as one attempt."""
+    return max(_int(str(opts.get("attempts") or 1)) or 1, 1)
+
+
+def summary(job_id: str, raw: dict[str, str | None], data_bytes: int) -> dict[str, Any]:
+    """A list row: everything but the payloads, whose size is given instead."""
+    opts = decode_opts(raw.get("opts"))
+    return {
+        "id": job_id,
+        "name": raw.get("name") or "",
+        "opts": opts,
+        "timestamp": _int(raw.get("timestamp")),
+        "delay": _int(raw.get("delay")),
+        "priority": _int(raw.get("priority")),
+        "processedOn": _int(raw.get("processedOn"), None),
+        "finishedOn": _int(raw.get("finishedOn"), None),
+        "attemptsMade": _int(raw.get("atm")),
+        "attemptsStarted": _int(raw.get("ats")),
+        "attempts": max_attempts(opts),
+        "progress": _json_or_text(raw.get("progress"), 0),
+        "failedReason": raw.get("failedReason"),
+        "parentKey": raw.get("parentKey"),
+        "dataBytes": data_bytes,
+    }
+
+
+def detail(job_id: str, raw: dict[str, str], state: str, logs: list[str], log_count: int) -> dict:
+    """One job in full, field names as Node BullMQ's Job has them."""
+    opts = decode_opts(raw.get("opts"))
+    return {
+        "id": job_id,
+        "name": raw.get("name") or "",
+        "state": state,
+        "data": _json_or_text(raw.get("data"), {}),
+        "opts": opts,
+        "progress": _json_or_text(raw.get("progress"), 0),
+        "delay": _int(raw.get("delay")),
+        "priority": _int(raw.get("priority")),
+        "timestamp": _int(raw.get("timestamp")),
+        "processedOn": _int(raw.get("processedOn"), None),
+        "finishedOn": _int(raw.get("finishedOn"), None),
+        "attemptsMade": _int(raw.get("attemptsMade") or raw.get("atm")),
+        "attemptsStarted": _int(raw.get("ats")),
+        "stalledCounter": _int(raw.get("stc")),
+        "returnvalue": _json_or_text(raw.get("returnvalue")),
+        "failedReason": raw.get("failedReason"),
+        "stacktrace": decode_stacktrace(raw.get("stacktrace")),
+        "parentKey": raw.get("parentKey"),
+        "parent": _json_or_text(raw.get("parent")),
+        "repeatJobKey": raw.get("rjk"),
+        "deduplicationId": raw.get("deid"),
+        "processedBy": raw.get("pb"),
+        "attempts": max_attempts(opts),
+        "logs": logs,
+        "logCount": log_count,
+    }

@@ -1,0 +1,169 @@
+"""The read side: queue counts, pages of jobs and single jobs, straight from BullMQ's keys.
+
+Every method is a fixed number of pipelined round trips whose command count depends on the page
+size, never on how many jobs a queue holds. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from dashboard import jobs
+from dashboard.keys import STATE_STORAGE, STATES, QueueKeys
+
+# Redis commands sent while handling the current request, shown in each page's footer.
+commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
+
+# The newest log lines shown with a job; the full count is reported beside them.
+LOG_LINES = 200
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    name: str
+    counts: dict[str, int]
+    is_paused: bool
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "counts": self.counts, "isPaused": self.is_paused}
+
+
+@dataclass(frozen=True)
+class JobPage:
+    queue: QueueSummary
+    state: str
+    page: int
+    page_size: int
+    jobs: list[dict[str, Any]]
+
+    @property
+    def total(self) -> int:
+        return self.queue.counts[self.state]
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+class Reader:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def keys(self, queue: str) -> QueueKeys:
+        return QueueKeys(self.prefix, queue)
+
+    def _queue_commands(self, pipe: Any, queue: str) -> None:
+        """Queue 9 commands: one count per state, then whether the queue is paused."""
+        keys = self.keys(queue)
+        for state in STATES:
+            key = keys.state(state)
+            if STATE_STORAGE[state][1] == "list":
+                pipe.llen(key)
+            else:
+                pipe.zcard(key)
+        pipe.hexists(keys.meta, "paused")
+
+    @staticmethod
+    def _queue_summary(queue: str, replies: list[Any]) -> QueueSummary:
+        counts = {state: int(n) for state, n in zip(STATES, replies, strict=False)}
+        return QueueSummary(queue, counts, bool(replies[len(STATES)]))
+
+    async def summaries(self, queues: list[str]) -> list[QueueSummary]:
+        """Counts of every state for each queue, in one round trip."""
+        if not queues:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            self._queue_commands(pipe, queue)
+        replies = await _execute(pipe)
+        width = len(STATES) + 1
+        return [
+            self._queue_summary(queue, replies[i * width : (i + 1) * width])
+            for i, queue in enumerate(queues)
+        ]
+
+    async def job_page(self, queue: str, state: str, page: int, page_size: int) -> JobPage:
+        """One page of a state's jobs in Node BullMQ's getJobs order, with the queue's counts."""
+        keys = self.keys(queue)
+        key = keys.state(state)
+        start = (page - 1) * page_size
+        end = start + page_size - 1
+
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_commands(pipe, queue)
+        if STATE_STORAGE[state][1] == "list":
+            pipe.lrange(key, start, end)
+        else:
+            pipe.zrevrange(key, start, end)
+        *queue_replies, ids = await _execute(pipe)
+        summary = self._queue_summary(queue, queue_replies)
+
+        rows: list[dict[str, Any]] = []
+        if ids:
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hmget(keys.job(job_id), jobs.SUMMARY_FIELDS)
+                pipe.hstrlen(keys.job(job_id), "data")
+            replies = await _execute(pipe)
+            for job_id, values, data_bytes in zip(ids, replies[::2], replies[1::2], strict=True):
+                raw = dict(zip(jobs.SUMMARY_FIELDS, values, strict=True))
+                if any(v is not None for v in values):
+                    rows.append(jobs.summary(job_id, raw, data_bytes))
+        return JobPage(summary, state, page, page_size, rows)
+
+    async def job(self, queue: str, job_id: str) -> dict[str, Any] | None:
+        """One job in full with its state and newest logs, or None when it does not exist."""
+        keys = self.keys(queue)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(keys.job(job_id))
+        # The same probes, in the same order, as Node BullMQ's getState script.
+        for state in ("completed", "failed", "delayed", "prioritized"):
+            pipe.zscore(keys.state(state), job_id)
+        for state in ("active", "waiting", "paused"):
+            pipe.lpos(keys.state(state), job_id)
+        pipe.zscore(keys.state("waiting-children"), job_id)
+        pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
+        pipe.llen(keys.job_logs(job_id))
+        raw, *probes, logs, log_count = await _execute(pipe)
+        if not raw:
+            return None
+        return jobs.detail(job_id, raw, _state_from_probes(probes), logs, log_count)
+
+    async def job_field(self, queue: str, job_id: str, field: str) -> str | None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(self.keys(queue).job(job_id), field)
+        (value,) = await _execute(pipe)
+        return value
+
+
+async def _execute(pipe: Any) -> list[Any]:
+    commands_spent.set(commands_spent.get() + len(pipe.command_stack))
+    return await pipe.execute()
+
+
+_PROBE_STATES = (
+    "completed",
+    "failed",
+    "delayed",
+    "prioritized",
+    "active",
+    "waiting",
+    "waiting",  # a job in the paused list is "waiting" to Node BullMQ too
+    "waiting-children",
+)
+
+
+def _state_from_probes(probes: list[Any]) -> str:
+    for state, hit in zip(_PROBE_STATES, probes, strict=True):
+        if hit is not None:
+            return state
+    return "unknown"

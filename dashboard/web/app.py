@@ -1,0 +1,70 @@
+"""The Starlette application: settings in, one Redis client, routes mounted under the base path."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import redis.asyncio as redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+
+from dashboard.config import Settings
+from dashboard.discovery import QueueCatalog
+from dashboard.reader import Reader
+from dashboard.web import api, pages, service
+from dashboard.web.board import Board
+from dashboard.web.errors import HANDLERS
+from dashboard.web.headers import SecurityHeaders
+from dashboard.web.render import make_templates
+
+
+def connect(url: str) -> redis.Redis:
+    # Explicit timeouts: a dashboard must answer "Redis is down" quickly, not hang.
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        encoding_errors="replace",
+        socket_connect_timeout=3,
+        socket_timeout=10,
+        retry_on_timeout=False,
+    )
+
+
+def create_app(
+    settings: Settings | None = None, redis_client: redis.Redis | None = None
+) -> Starlette:
+    """An ASGI app serving the dashboard under `settings.base_path`.
+
+    To embed it in another Starlette or FastAPI app, build it with `base_path=""` and mount it
+    where you like: links follow the mount point.
+    """
+    settings = settings or Settings.from_env()
+    client = redis_client or connect(settings.redis_url or "redis://localhost:6379")
+    board = Board(
+        settings=settings,
+        redis=client,
+        reader=Reader(client, settings.prefix),
+        catalog=QueueCatalog(client, settings.prefix, settings.queues),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if redis_client is None:
+            await client.aclose()
+
+    routes: list[BaseRoute] = [
+        *service.routes,
+        Mount(settings.base_path, routes=[*api.routes, *pages.routes]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        middleware=[Middleware(SecurityHeaders)],
+        lifespan=lifespan,
+    )
+    app.state.board = board
+    app.state.templates = make_templates()
+    return app

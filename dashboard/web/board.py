@@ -1,0 +1,19 @@
+"""The per-app bundle of settings and Redis access that every handler receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as redis
+
+from dashboard.config import Settings
+from dashboard.discovery import QueueCatalog
+from dashboard.reader import Reader
+
+
+@dataclass
+class Board:
+    settings: Settings
+    redis: redis.Redis
+    reader: Reader
+    catalog: QueueCatalog

