@@ -1,0 +1,10 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY dashboard ./dashboard
+RUN pip install --no-cache-dir . && useradd --create-home drainboard
+USER drainboard
+EXPOSE 3000
+# Binding beyond loopback: set REDIS_URL, and credentials once authentication lands.
+ENTRYPOINT ["drainboard"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "3000"]
