@@ -1,0 +1,176 @@
+"""A live dashboard on a free port, filled with the demo data, and Debian's Chromium to drive it.
+
+The dashboard runs under uvicorn in a daemon thread and the demo data is written from a helper
+thread, so nothing here depends on (or disturbs) the event loop pytest-asyncio keeps for the
+session. Playwright cannot download browsers here: it always launches /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+import uvicorn
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+
+from dashboard import demo
+from dashboard.config import DEFAULT_BASE_PATH, Settings
+from dashboard.web import create_app
+from tests.conftest import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+# Reports every Content-Security-Policy violation to the test, on every document the page loads.
+# Init scripts are injected by the browser itself, so the policy does not block this one.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__reportCsp(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+def _in_thread(fn: Callable[[], object]) -> None:
+    """Run fn in a fresh thread, re-raising its error: asyncio.run needs a thread without a loop."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=target, name="demo-fill")
+    thread.start()
+    thread.join(120)
+    if thread.is_alive():
+        raise TimeoutError("demo.fill did not finish in 120 s")
+    if errors:
+        raise errors[0]
+
+
+@dataclass
+class LiveDashboard:
+    origin: str
+    redis_url: str
+    base: str = DEFAULT_BASE_PATH
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.origin}{self.base}{path}"
+
+    def api(self, path: str) -> dict:
+        answer = httpx.get(self.url(f"/api{path}"), timeout=10)
+        answer.raise_for_status()
+        return answer.json()
+
+
+@pytest.fixture(scope="module")
+def live(valkey_url: str) -> Iterator[LiveDashboard]:
+    client = redis.Redis.from_url(valkey_url)
+    client.flushall()
+    client.close()
+    _in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(Settings(redis_url=valkey_url)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the dashboard did not start")
+        time.sleep(0.02)
+    httpx.get(f"{origin}{DEFAULT_BASE_PATH}/api/queues", timeout=10).raise_for_status()
+    try:
+        yield LiveDashboard(origin=origin, redis_url=valkey_url)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        assert not thread.is_alive(), "uvicorn did not shut down"
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Watched:
+    """A page plus everything it complained about: console errors, uncaught errors, CSP, dialogs."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    csp: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        # Violation events are dispatched asynchronously; give a late one a moment to arrive.
+        self.page.wait_for_timeout(50)
+        assert self.errors == [], f"console errors: {self.errors}"
+        assert self.csp == [], f"CSP violations: {self.csp}"
+        assert self.dialogs == [], f"dialogs raised: {self.dialogs}"
+
+    def screenshot(self, name: str, full_page: bool = True) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
+    """Opens pages in fresh contexts; each records its complaints and is closed after the test."""
+    contexts = []
+
+    def opener(color_scheme: str = "light") -> Watched:
+        context = browser.new_context(
+            color_scheme=color_scheme,  # type: ignore[arg-type]
+            viewport={"width": 1280, "height": 800},
+        )
+        contexts.append(context)
+        page = context.new_page()
+        watched = Watched(page)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                watched.errors.append(f"{message.text} ({message.location.get('url')})")
+
+        def on_dialog(dialog) -> None:
+            watched.dialogs.append(f"{dialog.type}: {dialog.message}")
+            dialog.dismiss()
+
+        page.expose_function("__reportCsp", lambda text: watched.csp.append(text))
+        page.add_init_script(CSP_LISTENER)
+        page.on("console", on_console)
+        page.on("pageerror", lambda err: watched.errors.append(f"uncaught: {err}"))
+        page.on("dialog", on_dialog)
+        return watched
+
+    yield opener
+    for context in contexts:
+        context.close()
