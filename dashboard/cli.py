@@ -22,6 +22,11 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
     parser.add_argument("--base-path", help="URL path of the dashboard (default /admin/queues)")
     parser.add_argument("--read-only", action="store_true", default=None, help="disable actions")
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="allow binding beyond loopback without credentials (only behind your own auth)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +54,31 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
     )
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def refuse_open_binding(settings: Settings, host: str, no_auth: bool) -> str | None:
+    """Without credentials the dashboard may only listen on loopback, unless told otherwise."""
+    if settings.auth_required or no_auth or _is_loopback(host):
+        return None
+    return (
+        f"refusing to listen on {host} without credentials: set DRAINBOARD_USERNAME and "
+        "DRAINBOARD_PASSWORD (or DRAINBOARD_TOKEN), bind to 127.0.0.1, or pass --no-auth."
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _serve(settings: Settings, host: str, port: int, no_auth: bool) -> None:
     from dashboard.web import create_app
+
+    refusal = refuse_open_binding(settings, host, no_auth)
+    if refusal:
+        raise ConfigError(refusal)
 
     url = f"http://{_display_host(host)}:{port}{settings.base_path}/"
     print(f"Drainboard is serving {url}", flush=True)
@@ -72,7 +100,7 @@ def serve(args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         print("drainboard: no Redis to read: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
-    _serve(settings, args.host, args.port)
+    _serve(settings, args.host, args.port, args.no_auth)
     return 0
 
 
@@ -87,7 +115,7 @@ def demo(args: argparse.Namespace) -> int:
         settings = _settings(args, server.connection_url)
         print(f"Embedded Valkey on {server.connection_url}; writing demo jobs…", flush=True)
         asyncio.run(demo_data.fill(server.connection_url, settings.prefix))
-        _serve(settings, args.host, args.port)
+        _serve(settings, args.host, args.port, args.no_auth)
     finally:
         server.stop()
     return 0

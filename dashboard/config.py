@@ -23,6 +23,14 @@ class Settings:
     base_path: str = DEFAULT_BASE_PATH
     read_only: bool = False
     token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    secret_key: str | None = None
+
+    @property
+    def auth_required(self) -> bool:
+        """People or scripts must sign in: some credential is configured."""
+        return bool(self.token or (self.username and self.password))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -35,6 +43,9 @@ class Settings:
             "base_path": env.get("DRAINBOARD_BASE_PATH") or DEFAULT_BASE_PATH,
             "read_only": env.get("DRAINBOARD_READ_ONLY", ""),
             "token": env.get("DRAINBOARD_TOKEN") or None,
+            "username": env.get("DRAINBOARD_USERNAME") or None,
+            "password": env.get("DRAINBOARD_PASSWORD") or None,
+            "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -44,7 +55,17 @@ class Settings:
             base_path=_base_path(str(values["base_path"])),
             read_only=_flag(values["read_only"]),
             token=values["token"] or None,  # type: ignore[arg-type]
-        )
+            username=values["username"] or None,  # type: ignore[arg-type]
+            password=values["password"] or None,  # type: ignore[arg-type]
+            secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
+        ).checked()
+
+    def checked(self) -> Settings:
+        if bool(self.username) != bool(self.password):
+            raise ConfigError(
+                "Set both DRAINBOARD_USERNAME and DRAINBOARD_PASSWORD, or neither of them."
+            )
+        return self
 
 
 def _redis_url(value: object) -> str | None:

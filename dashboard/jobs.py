@@ -130,4 +130,8 @@ def detail(job_id: str, raw: dict[str, str], state: str, logs: list[str], log_co
         "attempts": max_attempts(opts),
         "logs": logs,
         "logCount": log_count,
+        "storedBytes": {
+            field: len((raw.get(field) or "").encode())
+            for field in ("data", "returnvalue", "opts", "stacktrace", "parent")
+        },
     }

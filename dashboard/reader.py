@@ -125,18 +125,30 @@ class Reader:
         keys = self.keys(queue)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(keys.job(job_id))
-        # The same probes, in the same order, as Node BullMQ's getState script.
-        for state in ("completed", "failed", "delayed", "prioritized"):
-            pipe.zscore(keys.state(state), job_id)
-        for state in ("active", "waiting", "paused"):
-            pipe.lpos(keys.state(state), job_id)
-        pipe.zscore(keys.state("waiting-children"), job_id)
+        self._state_probes(pipe, queue, job_id)
         pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
         pipe.llen(keys.job_logs(job_id))
         raw, *probes, logs, log_count = await _execute(pipe)
         if not raw:
             return None
         return jobs.detail(job_id, raw, _state_from_probes(probes), logs, log_count)
+
+    async def job_state(self, queue: str, job_id: str) -> str | None:
+        """The job's state as Node BullMQ's getState names it, or None when it does not exist."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(self.keys(queue).job(job_id))
+        self._state_probes(pipe, queue, job_id)
+        exists, *probes = await _execute(pipe)
+        return _state_from_probes(probes) if exists else None
+
+    def _state_probes(self, pipe: Any, queue: str, job_id: str) -> None:
+        """The same probes, in the same order, as Node BullMQ's getState script."""
+        keys = self.keys(queue)
+        for state in ("completed", "failed", "delayed", "prioritized"):
+            pipe.zscore(keys.state(state), job_id)
+        for state in ("active", "waiting", "paused"):
+            pipe.lpos(keys.state(state), job_id)
+        pipe.zscore(keys.state("waiting-children"), job_id)
 
     async def job_field(self, queue: str, job_id: str, field: str) -> str | None:
         pipe = self.redis.pipeline(transaction=False)

@@ -6,6 +6,7 @@ Both start once per session on free ports; each test gets an empty database. A m
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -111,3 +112,12 @@ async def client(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The dashboard app, talking to the test's server, queues discovered by SCAN."""
     async with make_client(Settings(redis_url=server_url)) as http:
         yield http
+
+
+async def csrf_token(client: httpx.AsyncClient, base: str = "/admin/queues") -> str:
+    """Open a page as a browser would: the session cookie lands in the client's jar, and the
+    page carries the CSRF token htmx sends back."""
+    page = await client.get(f"{base}/")
+    match = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+    assert match, "the page carries no CSRF token"
+    return match.group(1)

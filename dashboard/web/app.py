@@ -10,14 +10,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
+from dashboard.actions import Actions
 from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
 from dashboard.reader import Reader
-from dashboard.web import api, pages, service
+from dashboard.web import actions, api, pages, service
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS
+from dashboard.web.guard import Guard
 from dashboard.web.headers import SecurityHeaders
 from dashboard.web.render import make_templates
+from dashboard.web.sessions import SessionSigner
 
 
 def connect(url: str) -> redis.Redis:
@@ -38,15 +41,19 @@ def create_app(
     """An ASGI app serving the dashboard under `settings.base_path`.
 
     To embed it in another Starlette or FastAPI app, build it with `base_path=""` and mount it
-    where you like: links follow the mount point.
+    where you like: links follow the mount point. With no credentials in the settings it
+    asks for none (the host app's own authentication is in front of it); CSRF checks stay on.
     """
     settings = settings or Settings.from_env()
     client = redis_client or connect(settings.redis_url or "redis://localhost:6379")
+    reader = Reader(client, settings.prefix)
     board = Board(
         settings=settings,
         redis=client,
-        reader=Reader(client, settings.prefix),
+        reader=reader,
         catalog=QueueCatalog(client, settings.prefix, settings.queues),
+        actions=Actions(client, settings.prefix, reader),
+        signer=SessionSigner(settings.secret_key),
     )
 
     @contextlib.asynccontextmanager
@@ -57,7 +64,11 @@ def create_app(
 
     routes: list[BaseRoute] = [
         *service.routes,
-        Mount(settings.base_path, routes=[*api.routes, *pages.routes]),
+        Mount(
+            settings.base_path,
+            routes=[*api.routes, *actions.routes, *pages.routes],
+            middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
+        ),
     ]
     app = Starlette(
         routes=routes,

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import redis.asyncio as redis
 
+from dashboard.actions import Actions
 from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
 from dashboard.reader import Reader
+from dashboard.web.sessions import SessionSigner
 
 
 @dataclass
@@ -17,3 +19,5 @@ class Board:
     redis: redis.Redis
     reader: Reader
     catalog: QueueCatalog
+    actions: Actions
+    signer: SessionSigner

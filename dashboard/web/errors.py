@@ -42,6 +42,14 @@ def wants_json(request: Request) -> bool:
 
 
 def problem(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+    if "hx-request" in request.headers:
+        return request.app.state.templates.TemplateResponse(
+            request,
+            "partials/notice.html",
+            {"message": message, "ok": False},
+            status_code=status,
+            headers=headers,
+        )
     if wants_json(request):
         return JSONResponse({"error": message, "status": status}, status, headers=headers)
     templates = request.app.state.templates

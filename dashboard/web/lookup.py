@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from dashboard.actions import ActionRefused, Outcome
 from dashboard.web.board import Board
 
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
@@ -30,6 +31,39 @@ def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response
         return await handler(request, board, queue)
 
     return endpoint
+
+
+ActionHandler = Callable[[Request, Board, str], Awaitable[Outcome]]
+
+
+def queue_action(handler: ActionHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A state-changing queue route: refused in read-only mode, answered as JSON or, for htmx,
+    as a one-line notice that also tells the page to refresh its counts."""
+
+    @queue_route
+    @functools.wraps(handler)
+    async def endpoint(request: Request, board: Board, queue: str) -> Response:
+        if board.settings.read_only:
+            raise HTTPException(403, detail="This dashboard is read-only; actions are disabled.")
+        try:
+            outcome = await handler(request, board, queue)
+        except ActionRefused as refused:
+            raise HTTPException(refused.status, detail=refused.message) from None
+        if "hx-request" in request.headers:
+            return notice(request, outcome.message, ok=True)
+        return JSONResponse(outcome.as_json())
+
+    return endpoint
+
+
+def notice(request: Request, message: str, ok: bool) -> Response:
+    """The htmx answer to an action: a notice, and an event that makes the page reload its data."""
+    response = request.app.state.templates.TemplateResponse(
+        request, "partials/notice.html", {"message": message, "ok": ok}
+    )
+    if ok:
+        response.headers["HX-Trigger"] = "drainboard:changed"
+    return response
 
 
 def job_not_found(queue: str, job_id: str) -> HTTPException:

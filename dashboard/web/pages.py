@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,8 +14,10 @@ from starlette.staticfiles import StaticFiles
 from dashboard.reader import commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import board_of, job_not_found, queue_route
+from dashboard.web.guard import check_login
+from dashboard.web.lookup import board_of, job_not_found, notice, queue_route
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
+from dashboard.web.sessions import COOKIE, new_session
 
 PAGE_SIZE = 25
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
@@ -26,6 +28,9 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     context.update(
         base=request.scope.get("root_path", ""),
         read_only=board.settings.read_only,
+        csrf=request.scope.get("state", {}).get("csrf", ""),
+        user=request.scope.get("state", {}).get("user"),
+        auth=board.settings.auth_required,
         commands=commands_spent.get(),
     )
     return request.app.state.templates.TemplateResponse(request, template, context)
@@ -42,8 +47,47 @@ async def overview(request: Request) -> Response:
 
 
 async def rescan(request: Request) -> Response:
-    await board_of(request).catalog.rescan()
+    names = await board_of(request).catalog.rescan()
+    if "hx-request" in request.headers:
+        return notice(
+            request, f"Found {len(names)} queue{'' if len(names) == 1 else 's'}.", ok=True
+        )
     return RedirectResponse(request.scope.get("root_path", "") + "/", status_code=303)
+
+
+async def login(request: Request) -> Response:
+    board = board_of(request)
+    base = request.scope.get("root_path", "")
+    target = _local_path(request.query_params.get("next"), base)
+    if request.method == "GET":
+        return render(request, "login.html", {"title": "Sign in", "next": target, "failed": False})
+    form = parse_qs((await request.body()).decode(errors="replace"))
+    username = form.get("username", [""])[0]
+    password = form.get("password", [""])[0]
+    if not check_login(board.settings, username, password):
+        context = {"title": "Sign in", "next": target, "failed": True}
+        response = render(request, "login.html", context)
+        response.status_code = 401
+        return response
+    response = RedirectResponse(target, status_code=303)
+    signer = board_of(request).signer
+    response.headers.append("set-cookie", signer.cookie(request, new_session(username or "token")))
+    return response
+
+
+async def logout(request: Request) -> Response:
+    base = request.scope.get("root_path", "")
+    response = RedirectResponse(f"{base}/login", status_code=303)
+    response.headers["HX-Redirect"] = f"{base}/login"
+    response.delete_cookie(COOKIE, path=base or "/")
+    return response
+
+
+def _local_path(target: str | None, base: str) -> str:
+    """Only a path on this site: `next=//evil.example` must not redirect away."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return f"{base}/"
 
 
 @queue_route
@@ -64,14 +108,13 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
     job = await board.reader.job(queue, job_id)
     if job is None:
         raise job_not_found(queue, job_id)
-    sizes = {field: len(json.dumps(job[field], ensure_ascii=False)) for field in RAW_FIELDS}
     return render(
         request,
         "job.html",
         {
             "queue": queue,
             "job": job,
-            "sizes": sizes,
+            "sizes": job["storedBytes"],
             "limit": VALUE_LIMIT,
             "title": f"{queue} · {job_id}",
         },
@@ -97,6 +140,8 @@ async def raw_value(request: Request, board: Board, queue: str) -> Response:
 routes = [
     Route("/", overview),
     Route("/rescan", rescan, methods=["POST"]),
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
     Route("/queue/{queue}", queue_page),
     Route("/queue/{queue}/jobs/{job_id}", job_page),
     Route("/queue/{queue}/jobs/{job_id}/raw/{field}", raw_value),

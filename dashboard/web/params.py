@@ -35,6 +35,15 @@ def positive_int(params: QueryParams, name: str, default: int, maximum: int | No
     return value
 
 
+def non_negative_int(params: QueryParams, name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise bad_request(f"{name} must be a whole number of at least 0; got {raw!r}.")
+    return int(raw)
+
+
 def paging(params: QueryParams, default_size: int) -> tuple[int, int]:
     page = positive_int(params, "page", 1)
     page_size = positive_int(params, "pageSize", default_size, MAX_PAGE_SIZE)

@@ -8,7 +8,7 @@ import httpx
 from bullmq import Queue, Worker
 
 from dashboard.config import Settings
-from tests.conftest import make_client
+from tests.conftest import csrf_token, make_client
 
 
 async def make_jobs(url: str, queue_name: str = "mail", prefix: str = "bull") -> dict[str, str]:
@@ -148,7 +148,8 @@ async def test_discovery_is_cached_until_rescan(client, server_url: str) -> None
     await make_jobs(server_url, "second")
     names = [q["name"] for q in (await client.get("/admin/queues/api/queues")).json()["queues"]]
     assert names == ["first"]
-    rescan = await client.post("/admin/queues/rescan")
+    token = await csrf_token(client)
+    rescan = await client.post("/admin/queues/rescan", headers={"X-CSRF-Token": token})
     assert rescan.status_code == 303
     names = [q["name"] for q in (await client.get("/admin/queues/api/queues")).json()["queues"]]
     assert names == ["first", "second"]

@@ -1,0 +1,68 @@
+"""Routes that change queues: the JSON API of the contract, also called by htmx buttons."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from dashboard.actions import Outcome
+from dashboard.web import params
+from dashboard.web.board import Board
+from dashboard.web.lookup import queue_action
+
+
+@queue_action
+async def retry_job(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.retry_job(queue, request.path_params["job_id"])
+
+
+@queue_action
+async def promote_job(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.promote_job(queue, request.path_params["job_id"])
+
+
+@queue_action
+async def remove_job(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.remove_job(queue, request.path_params["job_id"])
+
+
+@queue_action
+async def retry_all(request: Request, board: Board, queue: str) -> Outcome:
+    status = request.query_params.get("status", "failed")
+    return await board.actions.retry_all(queue, status)
+
+
+@queue_action
+async def promote_all(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.promote_all(queue)
+
+
+@queue_action
+async def clean(request: Request, board: Board, queue: str) -> Outcome:
+    query = request.query_params
+    status = params.status(query, "completed")
+    grace = params.non_negative_int(query, "grace", 0)
+    limit = params.positive_int(query, "limit", 0) or None
+    return await board.actions.clean(queue, status, grace, limit)
+
+
+@queue_action
+async def pause(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.pause(queue)
+
+
+@queue_action
+async def resume(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.resume(queue)
+
+
+routes = [
+    Route("/api/queues/{queue}/jobs/{job_id}/retry", retry_job, methods=["POST"]),
+    Route("/api/queues/{queue}/jobs/{job_id}/promote", promote_job, methods=["POST"]),
+    Route("/api/queues/{queue}/jobs/{job_id}", remove_job, methods=["DELETE"]),
+    Route("/api/queues/{queue}/retry", retry_all, methods=["POST"]),
+    Route("/api/queues/{queue}/promote", promote_all, methods=["POST"]),
+    Route("/api/queues/{queue}/clean", clean, methods=["POST"]),
+    Route("/api/queues/{queue}/pause", pause, methods=["POST"]),
+    Route("/api/queues/{queue}/resume", resume, methods=["POST"]),
+]
