@@ -104,8 +104,14 @@ class Reader:
             pipe.lrange(key, start, end)
         else:
             pipe.zrevrange(key, start, end)
-        *queue_replies, ids = await _execute(pipe)
-        summary = self._queue_summary(queue, queue_replies)
+        if state == "waiting":
+            # Node BullMQ's getJobs(["waiting"]) reads the legacy paused list too (BullMQ 5 moves
+            # a paused queue's jobs there), paging each list with the same range.
+            pipe.lrange(keys.state("paused"), start, end)
+        replies = await _execute(pipe)
+        width = len(STATES) + 1
+        summary = self._queue_summary(queue, replies[:width])
+        ids = [job_id for chunk in replies[width:] for job_id in chunk]
 
         rows: list[dict[str, Any]] = []
         if ids:

@@ -13,9 +13,7 @@ Redis 7). A missing `node` or `node_modules` is an error, not a skip: `make test
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -23,11 +21,10 @@ import httpx
 import pytest
 
 from dashboard.keys import DEFAULT_PREFIX, STATES
+from tests.interop.conftest import HERE, MAJORS
 
 pytestmark = pytest.mark.interop
 
-HERE = Path(__file__).resolve().parent
-MAJORS = ("5", "6")
 QUEUE = "interop"
 PAUSED_QUEUE = f"{QUEUE}-paused"
 API = "/admin/queues/api"
@@ -70,24 +67,6 @@ ROW_FIELDS = (
     "failedReason",
     "parentKey",
 )
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.fail(
-            "`node` is not on PATH; the interop tests need Node.js 20: run `make test`.",
-            pytrace=False,
-        )
-    missing = [m for m in MAJORS if not (HERE / "node_modules" / f"bullmq{m}").is_dir()]
-    if missing:
-        pytest.fail(
-            f"tests/interop/node_modules has no bullmq{', bullmq'.join(missing)}: "
-            "run `make test` (it runs `npm ci` in tests/interop).",
-            pytrace=False,
-        )
-    return binary
 
 
 @pytest.fixture(params=MAJORS, ids=[f"bullmq{m}" for m in MAJORS])

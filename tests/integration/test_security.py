@@ -1,0 +1,129 @@
+"""Authentication, CSRF, headers and the start-up refusal."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from dashboard.cli import refuse_open_binding
+from dashboard.config import Settings
+from tests.conftest import csrf_token, make_client
+from tests.integration.test_api import make_jobs
+
+PAUSE = "/admin/queues/api/queues/mail/pause"
+
+
+async def is_paused(http: httpx.AsyncClient, headers: dict | None = None) -> bool:
+    [queue] = (await http.get("/admin/queues/api/queues", headers=headers)).json()["queues"]
+    return queue["isPaused"]
+
+
+async def test_csrf_token_required_for_browser_sessions(server_url: str) -> None:
+    await make_jobs(server_url)
+    async with make_client(Settings(redis_url=server_url)) as http:
+        token = await csrf_token(http)
+        missing = await http.post(PAUSE)
+        assert missing.status_code == 403 and "CSRF" in missing.json()["error"]
+        wrong = await http.post(PAUSE, headers={"X-CSRF-Token": token[:-2] + "xx"})
+        assert wrong.status_code == 403
+        assert not await is_paused(http)
+        right = await http.post(PAUSE, headers={"X-CSRF-Token": token})
+        assert right.status_code == 200
+        assert await is_paused(http)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}],
+)
+async def test_cross_origin_requests_are_refused(server_url: str, headers: dict) -> None:
+    await make_jobs(server_url)
+    async with make_client(Settings(redis_url=server_url)) as http:
+        token = await csrf_token(http)
+        response = await http.post(PAUSE, headers={"X-CSRF-Token": token, **headers})
+        assert response.status_code == 403 and "Cross-site" in response.json()["error"]
+        assert not await is_paused(http)
+
+
+async def test_session_token_is_bound_to_its_session(server_url: str) -> None:
+    await make_jobs(server_url)
+    settings = Settings(redis_url=server_url, secret_key="k")
+    async with make_client(settings) as alice, make_client(settings) as mallory:
+        alice_token = await csrf_token(alice)
+        await csrf_token(mallory)
+        response = await mallory.post(PAUSE, headers={"X-CSRF-Token": alice_token})
+        assert response.status_code == 403
+
+
+async def test_bearer_token(server_url: str) -> None:
+    await make_jobs(server_url)
+    async with make_client(Settings(redis_url=server_url, token="t0k")) as http:
+        none = await http.get("/admin/queues/api/queues")
+        assert none.status_code == 401 and none.headers["www-authenticate"].startswith("Bearer")
+        wrong = await http.get("/admin/queues/api/queues", headers={"Authorization": "Bearer x"})
+        assert wrong.status_code == 401
+        right = await http.post(PAUSE, headers={"Authorization": "Bearer t0k"})
+        assert right.status_code == 200  # no CSRF token needed for scripts
+
+
+async def test_login_form(server_url: str) -> None:
+    await make_jobs(server_url)
+    settings = Settings(redis_url=server_url, username="ops", password="pw")
+    async with make_client(settings) as http:
+        page = await http.get("/admin/queues/")
+        assert page.status_code == 303 and "/admin/queues/login" in page.headers["location"]
+        api = await http.get("/admin/queues/api/queues")
+        assert api.status_code == 401
+        form = {"username": "ops", "password": "nope"}
+        wrong = await http.post("/admin/queues/login", data=form)
+        assert wrong.status_code == 401 and "do not match" in wrong.text
+        form["password"] = "pw"
+        right = await http.post("/admin/queues/login?next=//evil.example", data=form)
+        assert right.status_code == 303 and right.headers["location"] == "/admin/queues/"
+        assert "HttpOnly" in right.headers["set-cookie"]
+        assert (await http.get("/admin/queues/")).status_code == 200
+        token = await csrf_token(http)
+        assert (await http.post(PAUSE, headers={"X-CSRF-Token": token})).status_code == 200
+
+
+async def test_security_headers(server_url: str) -> None:
+    async with make_client(Settings(redis_url=server_url)) as http:
+        for path in ("/admin/queues/", "/admin/queues/api/queues"):
+            response = await http.get(path)
+            csp = response.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["cache-control"] == "no-store"
+            assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_open_binding_without_credentials_is_refused() -> None:
+    open_settings = Settings(redis_url="redis://x")
+    assert refuse_open_binding(open_settings, "127.0.0.1", no_auth=False) is None
+    assert refuse_open_binding(open_settings, "0.0.0.0", no_auth=True) is None
+    assert "without credentials" in refuse_open_binding(open_settings, "0.0.0.0", no_auth=False)
+    with_token = Settings(redis_url="redis://x", token="t")
+    assert refuse_open_binding(with_token, "0.0.0.0", no_auth=False) is None
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "serve",
+            "--redis-url",
+            "redis://127.0.0.1:1",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert refused.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without credentials" in refused.stderr

@@ -1,0 +1,62 @@
+"""Jobs failed by a Node BullMQ worker, retried through the dashboard, then completed by Node."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from dashboard.config import Settings
+from tests.conftest import make_client
+from tests.interop.conftest import HERE, MAJORS
+
+BEARER = {"Authorization": "Bearer t"}
+
+
+def node_counts(node: str, major: str, url: str, *command: str) -> dict[str, int]:
+    done = subprocess.run(
+        [node, "work.mjs", major, url, "mail", *command],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)
+    return {"paused": 0, **counts}  # Node 6's default getJobCounts() has no `paused`
+
+
+@pytest.mark.parametrize("major", MAJORS)
+async def test_retry_failed_node_jobs_then_node_completes_them(
+    node: str, major: str, server_url: str
+) -> None:
+    async with make_client(Settings(redis_url=server_url, token="t")) as http:
+
+        async def ours() -> dict[str, int]:
+            [queue] = (await http.get("/admin/queues/api/queues", headers=BEARER)).json()["queues"]
+            return queue["counts"]
+
+        assert node_counts(node, major, server_url, "add", "6") == await ours()
+        after_fail = node_counts(node, major, server_url, "fail", "6")
+        assert after_fail["failed"] == 6 and after_fail == await ours()
+
+        failed = (
+            await http.get("/admin/queues/api/queues/mail/jobs?status=failed", headers=BEARER)
+        ).json()["jobs"]
+        one = await http.post(
+            f"/admin/queues/api/queues/mail/jobs/{failed[0]['id']}/retry", headers=BEARER
+        )
+        assert one.status_code == 200
+        assert node_counts(node, major, server_url, "counts") == await ours()
+
+        rest = await http.post("/admin/queues/api/queues/mail/retry?status=failed", headers=BEARER)
+        assert rest.json()["count"] == 5
+        after_retry = node_counts(node, major, server_url, "counts")
+        assert after_retry["failed"] == 0 and after_retry["waiting"] == 6
+        assert after_retry == await ours()
+
+        after_complete = node_counts(node, major, server_url, "complete", "6")
+        assert after_complete["completed"] == 6 and after_complete["failed"] == 0
+        assert after_complete == await ours()
