@@ -121,12 +121,18 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @dataclass
 class Watched:
-    """A page plus everything it complained about: console errors, uncaught errors, CSP, dialogs."""
+    """A page plus everything it complained about: console errors, uncaught errors, CSP, dialogs.
+
+    A dialog is a complaint unless the test said how to answer it (`answer = "accept"` or
+    `"dismiss"`); answered dialogs are kept in `answered` for the test to check.
+    """
 
     page: Page
     errors: list[str] = field(default_factory=list)
     csp: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    answer: str | None = None
+    answered: list[str] = field(default_factory=list)
 
     def assert_clean(self) -> None:
         # Violation events are dispatched asynchronously; give a late one a moment to arrive.
@@ -161,8 +167,15 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
                 watched.errors.append(f"{message.text} ({message.location.get('url')})")
 
         def on_dialog(dialog) -> None:
-            watched.dialogs.append(f"{dialog.type}: {dialog.message}")
-            dialog.dismiss()
+            if watched.answer is None:
+                watched.dialogs.append(f"{dialog.type}: {dialog.message}")
+                dialog.dismiss()
+                return
+            watched.answered.append(f"{dialog.type}: {dialog.message}")
+            if watched.answer == "accept":
+                dialog.accept()
+            else:
+                dialog.dismiss()
 
         page.expose_function("__reportCsp", lambda text: watched.csp.append(text))
         page.add_init_script(CSP_LISTENER)
