@@ -5,6 +5,6 @@ COPY dashboard ./dashboard
 RUN pip install --no-cache-dir . && useradd --create-home drainboard
 USER drainboard
 EXPOSE 3000
-# Binding beyond loopback: set REDIS_URL, and credentials once authentication lands.
+# Listening beyond loopback needs DRAINBOARD_USERNAME/PASSWORD or DRAINBOARD_TOKEN (or --no-auth).
 ENTRYPOINT ["drainboard"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "3000"]
