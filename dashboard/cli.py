@@ -5,12 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import json
 import logging
 import sys
+from dataclasses import replace
 
 import uvicorn
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dashboard.config import ConfigError, Settings
+from dashboard.drain import (
+    DEFAULT_MAX_CONCURRENT_QUEUES,
+    DEFAULT_MAX_DURATION_MS,
+    LOCK_DURATION_MS,
+    MAX_DURATION_MS,
+    DrainEngine,
+    DrainOptions,
+    DrainResult,
+    QueueRun,
+)
+from dashboard.processors import load_processors
 
 log = logging.getLogger("drainboard")
 
@@ -37,10 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the dashboard for an existing Redis")
     serve.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
     _add_server_flags(serve)
+    serve.add_argument("--processors", help="module:attr, a dict of queue name to async handler")
     demo = commands.add_parser(
         "demo", help="start an embedded Valkey with demo queues and serve it"
     )
     _add_server_flags(demo)
+    drain = commands.add_parser(
+        "drain", help="process what is queued now, print the result as JSON, and exit"
+    )
+    drain.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
+    drain.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
+    drain.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
+    drain.add_argument("--queue", help="drain only this queue")
+    drain.add_argument("--processors", help="module:attr (env DRAINBOARD_PROCESSORS)")
+    drain.add_argument("--max-duration-ms", type=int, default=DEFAULT_MAX_DURATION_MS)
+    drain.add_argument("--max-concurrent-queues", type=int, default=DEFAULT_MAX_CONCURRENT_QUEUES)
+    drain.add_argument("--max-jobs-per-queue", type=int)
+    drain.add_argument("--concurrency", type=int, default=1, help="jobs at once per queue")
+    drain.add_argument(
+        "--lock-duration-ms",
+        type=int,
+        default=LOCK_DURATION_MS,
+        help="job lock, renewed while a job runs; after a crash, the wait before recovery",
+    )
     return parser
 
 
@@ -49,8 +83,9 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         redis_url=redis_url,
         prefix=args.prefix,
         queues=args.queues,
-        base_path=args.base_path,
-        read_only=args.read_only,
+        base_path=getattr(args, "base_path", None),
+        read_only=getattr(args, "read_only", None),
+        processors=getattr(args, "processors", None),
     )
 
 
@@ -113,6 +148,8 @@ def demo(args: argparse.Namespace) -> int:
     server.start()
     try:
         settings = _settings(args, server.connection_url)
+        if settings.processors is None:
+            settings = replace(settings, processors="dashboard.demo:PROCESSORS")
         print(f"Embedded Valkey on {server.connection_url}; writing demo jobs…", flush=True)
         asyncio.run(demo_data.fill(server.connection_url, settings.prefix))
         _serve(settings, args.host, args.port, args.no_auth)
@@ -121,11 +158,66 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def drain(args: argparse.Namespace) -> int:
+    """Exit 0 when every job succeeded, 1 when some failed, 3 when Redis could not be reached."""
+    settings = _settings(args, args.redis_url)
+    if settings.redis_url is None:
+        print("drainboard: no Redis to drain: give --redis-url or set REDIS_URL.", file=sys.stderr)
+        return 2
+    if not 1 <= args.max_duration_ms <= MAX_DURATION_MS:
+        raise ConfigError(f"--max-duration-ms must be between 1 and {MAX_DURATION_MS}.")
+    processors = load_processors(settings.processors)
+    try:
+        result = asyncio.run(_drain(settings, args, processors))
+    except (RedisConnectionError, RedisTimeoutError) as err:
+        print(f"drainboard: Redis is unreachable at {settings.redis_url}: {err}", file=sys.stderr)
+        return 3
+    print(json.dumps(result.as_json()))
+    return 1 if result.total_failed else 0
+
+
+async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
+    from dashboard.discovery import QueueCatalog
+    from dashboard.web.app import connect
+
+    client = connect(settings.redis_url or "")
+    try:
+        queues = await QueueCatalog(client, settings.prefix, settings.queues).names()
+        if args.queue and args.queue not in queues:
+            raise ConfigError(f"Unknown queue {args.queue!r}. Allowed: {', '.join(queues)}.")
+        progress = _progress_line if sys.stderr.isatty() else None
+        engine = DrainEngine(client, settings.prefix, processors, progress)
+        options = DrainOptions(
+            queues=(args.queue,) if args.queue else tuple(queues),
+            max_duration_ms=args.max_duration_ms,
+            max_concurrent_queues=args.max_concurrent_queues,
+            max_jobs_per_queue=args.max_jobs_per_queue,
+            concurrency=max(1, args.concurrency),
+            lock_duration_ms=args.lock_duration_ms,
+            trigger="cli",
+        )
+        result = await engine.drain(options)
+        if progress:
+            print(file=sys.stderr)
+        return result
+    finally:
+        await client.aclose()
+
+
+def _progress_line(queue: str, run: QueueRun) -> None:
+    print(
+        f"\r{queue}: {run.jobs_processed:,} processed, {run.jobs_failed:,} failed ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return {"serve": serve, "demo": demo}[args.command](args)
+        return {"serve": serve, "demo": demo, "drain": drain}[args.command](args)
     except ConfigError as err:
         print(f"drainboard: {err}", file=sys.stderr)
         return 2

@@ -26,6 +26,9 @@ class Settings:
     username: str | None = None
     password: str | None = None
     secret_key: str | None = None
+    processors: str | None = None
+    # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
+    cron_tokens: tuple[str, ...] = ()
 
     @property
     def auth_required(self) -> bool:
@@ -46,6 +49,12 @@ class Settings:
             "username": env.get("DRAINBOARD_USERNAME") or None,
             "password": env.get("DRAINBOARD_PASSWORD") or None,
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
+            "processors": env.get("DRAINBOARD_PROCESSORS") or None,
+            "cron_tokens": tuple(
+                token
+                for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
+                if (token := env.get(name))
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -58,6 +67,8 @@ class Settings:
             username=values["username"] or None,  # type: ignore[arg-type]
             password=values["password"] or None,  # type: ignore[arg-type]
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
+            processors=values["processors"] or None,  # type: ignore[arg-type]
+            cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
         ).checked()
 
     def checked(self) -> Settings:

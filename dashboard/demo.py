@@ -6,6 +6,7 @@ the keys are exactly what real BullMQ code leaves behind.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from typing import Any
@@ -59,10 +60,25 @@ class DemoFailure(RuntimeError):
     pass
 
 
+async def _demo_handler(job: Any) -> dict[str, Any]:
+    """What the demo's "Drain now" runs: a little work, a log line, now and then a failure."""
+    await job.log(f"demo processor picked up {job.name}")
+    await asyncio.sleep(0.02)
+    if job.data.get("fail") or random.random() < 0.1:
+        _fail(job.queue.name, job.data)
+    await job.updateProgress(100)
+    return {"ok": True, "handledBy": "drainboard demo"}
+
+
+# `--processors dashboard.demo:PROCESSORS`, registered by `drainboard demo` itself.
+PROCESSORS = {queue: _demo_handler for queue in DEMO_QUEUES}
+
+
 def _fail(queue: str, data: dict[str, Any]) -> None:
     """Raise a realistic error so the stack trace stored with the job is a real one."""
     if queue == "dsar-jobs":
-        raise DemoFailure(f"Subject {data['subject']['email']} not found in the identity store")
+        email = data.get("subject", {}).get("email", "the subject")
+        raise DemoFailure(f"Subject {email} not found in the identity store")
     if queue == "journey-jobs":
         raise TimeoutError("Webhook https://hooks.example.com/journey timed out after 30000 ms")
     raise ConnectionError("ECONNRESET while uploading the result to object storage")

@@ -54,6 +54,11 @@ class QueueKeys:
         return self._key("meta")
 
     @property
+    def marker(self) -> str:
+        """BullMQ keeps a member here while the queue has ready ("0") or delayed ("1") work."""
+        return self._key("marker")
+
+    @property
     def events(self) -> str:
         return self._key("events")
 
@@ -72,6 +77,11 @@ class QueueKeys:
 
     def job_processed(self, job_id: str) -> str:
         return self._key(f"{job_id}:processed")
+
+
+def drain_history_key(prefix: str) -> str:
+    """Drainboard's own list of recent drain runs; `:` keeps it clear of any queue's keys."""
+    return f"{prefix}::drainboard:drains"
 
 
 def meta_pattern(prefix: str) -> str:

@@ -13,8 +13,10 @@ from starlette.routing import BaseRoute, Mount
 from dashboard.actions import Actions
 from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
+from dashboard.drain import DrainEngine
+from dashboard.processors import load_processors
 from dashboard.reader import Reader
-from dashboard.web import actions, api, pages, service
+from dashboard.web import actions, api, drains, pages, service
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS
 from dashboard.web.guard import Guard
@@ -54,6 +56,7 @@ def create_app(
         catalog=QueueCatalog(client, settings.prefix, settings.queues),
         actions=Actions(client, settings.prefix, reader),
         signer=SessionSigner(settings.secret_key),
+        engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
     )
 
     @contextlib.asynccontextmanager
@@ -64,9 +67,10 @@ def create_app(
 
     routes: list[BaseRoute] = [
         *service.routes,
+        *drains.cron_routes,
         Mount(
             settings.base_path,
-            routes=[*api.routes, *actions.routes, *pages.routes],
+            routes=[*api.routes, *actions.routes, *drains.routes, *pages.routes],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
         ),
     ]
@@ -77,5 +81,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.board = board
+    app.state.cron_limiter = drains.CallsPerMinute(drains.CRON_CALLS_PER_MINUTE)
     app.state.templates = make_templates()
     return app

@@ -9,6 +9,7 @@ import redis.asyncio as redis
 from dashboard.actions import Actions
 from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
+from dashboard.drain import DrainEngine
 from dashboard.reader import Reader
 from dashboard.web.sessions import SessionSigner
 
@@ -21,3 +22,4 @@ class Board:
     catalog: QueueCatalog
     actions: Actions
     signer: SessionSigner
+    engine: DrainEngine

@@ -43,8 +43,7 @@ def queue_action(handler: ActionHandler) -> Callable[[Request], Awaitable[Respon
     @queue_route
     @functools.wraps(handler)
     async def endpoint(request: Request, board: Board, queue: str) -> Response:
-        if board.settings.read_only:
-            raise HTTPException(403, detail="This dashboard is read-only; actions are disabled.")
+        refuse_if_read_only(board)
         try:
             outcome = await handler(request, board, queue)
         except ActionRefused as refused:
@@ -54,6 +53,12 @@ def queue_action(handler: ActionHandler) -> Callable[[Request], Awaitable[Respon
         return JSONResponse(outcome.as_json())
 
     return endpoint
+
+
+def refuse_if_read_only(board: Board) -> None:
+    """The one read-only check, used by every route that changes or processes jobs."""
+    if board.settings.read_only:
+        raise HTTPException(403, detail="This dashboard is read-only; actions are disabled.")
 
 
 def notice(request: Request, message: str, ok: bool) -> Response:

@@ -106,13 +106,15 @@ def live(valkey_url: str) -> Iterator[LiveDashboard]:
         assert not thread.is_alive(), "uvicorn did not shut down"
 
 
-@pytest.fixture(scope="session")
+# Module scope: the sync API runs an event loop in this thread while it is open, which would
+# stop the asyncio tests from running after a browser module.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser

@@ -1,0 +1,264 @@
+"""The shared drain engine: process what is queued now, then stop. No polling in between.
+
+One engine serves the cron endpoint, `drainboard drain` and the "Drain now" button:
+
+1. Probe every queue in ONE command (`EXISTS` over the queues' marker and active keys). BullMQ
+   keeps a marker while a queue has ready or delayed work; a non-empty active list may hold jobs
+   of a drain that died. Idle queues cost nothing more.
+2. Only for queues with work: recover stalled jobs (BullMQ's own stalled check), then run a
+   `bullmq` Worker's job cycle (moveToActive, the processor, moveToFinished, lock renewal)
+   without its blocking wait, until the queue reports no job, the time is up, or the job cap is
+   reached. Attempts, backoff, removeOnComplete/Fail, events, parents and rate limits are all
+   BullMQ's scripts' doing.
+3. Jobs still running when `maxDurationMs` is reached are abandoned as seed 000 describes: their
+   lock is no longer renewed, and BullMQ's stalled check puts them back in wait on a later tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bullmq import Worker
+from redis.asyncio import Redis
+
+from dashboard.keys import QueueKeys, drain_history_key
+
+Processor = Callable[[Any], Awaitable[Any]]
+ProgressHook = Callable[[str, "QueueRun"], None]
+
+DEFAULT_MAX_DURATION_MS = 60_000
+MAX_DURATION_MS = 600_000
+DEFAULT_MAX_CONCURRENT_QUEUES = 2
+HISTORY_LENGTH = 50
+# A drained job's lock; renewed while it runs, so it only bounds how long a crashed drain's job
+# waits before a later drain may take it back.
+LOCK_DURATION_MS = 30_000
+STALLED_CHECK_MS = 5
+
+
+@dataclass(frozen=True)
+class DrainOptions:
+    queues: tuple[str, ...]
+    max_duration_ms: int = DEFAULT_MAX_DURATION_MS
+    max_concurrent_queues: int = DEFAULT_MAX_CONCURRENT_QUEUES
+    max_jobs_per_queue: int | None = None
+    concurrency: int = 1
+    lock_duration_ms: int = LOCK_DURATION_MS
+    trigger: str = "api"
+
+
+@dataclass
+class QueueRun:
+    jobs_processed: int = 0
+    jobs_failed: int = 0
+    idle_at: int = 0
+    skipped: str | None = None
+    stopped: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "jobsProcessed": self.jobs_processed,
+            "jobsFailed": self.jobs_failed,
+            "idleAt": self.idle_at,
+        }
+        if self.skipped:
+            answer["skipped"] = self.skipped
+        if self.stopped:
+            answer["stoppedBy"] = self.stopped
+        return answer
+
+
+@dataclass
+class DrainResult:
+    started_ms: int
+    duration_ms: int
+    queues: dict[str, QueueRun] = field(default_factory=dict)
+    trigger: str = "api"
+
+    @property
+    def total_processed(self) -> int:
+        return sum(run.jobs_processed for run in self.queues.values())
+
+    @property
+    def total_failed(self) -> int:
+        return sum(run.jobs_failed for run in self.queues.values())
+
+    def as_json(self) -> dict[str, Any]:
+        """Seed 000's response, word for word, plus `skipped`/`stoppedBy` where they apply."""
+        return {
+            "ok": True,
+            "durationMs": self.duration_ms,
+            "totalProcessed": self.total_processed,
+            "totalFailed": self.total_failed,
+            "queues": {name: run.as_json() for name, run in self.queues.items()},
+        }
+
+
+class DrainEngine:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        processors: dict[str, Processor],
+        progress: ProgressHook | None = None,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.processors = processors
+        self.progress = progress
+
+    async def probe(self, queues: list[str]) -> list[str]:
+        """The queues that have work now. One command when every queue is idle."""
+        keys = [QueueKeys(self.prefix, q) for q in queues]
+        watched = [k.marker for k in keys] + [k.state("active") for k in keys]
+        if not queues or not await self.redis.exists(*watched):
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.zrange(key.marker, 0, 0, withscores=True)
+            pipe.llen(key.state("active"))
+        replies = await pipe.execute()
+        now = time.time() * 1000
+        busy = []
+        for queue, marker, active in zip(queues, replies[::2], replies[1::2], strict=True):
+            due = bool(marker) and marker[0][1] <= now
+            if due or active:
+                busy.append(queue)
+        return busy
+
+    async def drain(self, options: DrainOptions) -> DrainResult:
+        started = time.monotonic()
+        started_ms = int(time.time() * 1000)
+        deadline = started + options.max_duration_ms / 1000
+        runs = {queue: QueueRun() for queue in options.queues}
+        for queue in options.queues:
+            if queue not in self.processors:
+                runs[queue].skipped = "no processor registered"
+        candidates = [q for q in options.queues if not runs[q].skipped]
+        busy = await self.probe(candidates)
+
+        gate = asyncio.Semaphore(max(1, options.max_concurrent_queues))
+
+        async def one(queue: str) -> None:
+            async with gate:
+                await self._drain_queue(queue, runs[queue], options, started, deadline)
+
+        await asyncio.gather(*(one(queue) for queue in busy))
+        result = DrainResult(
+            started_ms=started_ms,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            queues=runs,
+            trigger=options.trigger,
+        )
+        await self._record(result)
+        return result
+
+    async def _drain_queue(
+        self, queue: str, run: QueueRun, options: DrainOptions, started: float, deadline: float
+    ) -> None:
+        handler = self.processors[queue]
+
+        async def process(job: Any, token: str) -> Any:
+            return await handler(job)
+
+        worker = Worker(
+            queue,
+            process,
+            {
+                "connection": self.redis,
+                "prefix": self.prefix,
+                "autorun": False,
+                "concurrency": options.concurrency,
+                "lockDuration": options.lock_duration_ms,
+            },
+        )
+        worker.on("completed", lambda *_: self._count(queue, run, failed=False))
+        worker.on("failed", lambda *_: self._count(queue, run, failed=True))
+        await self._recover_stalled(worker)
+        worker.lockManager.start()
+        taken = 0
+
+        def may_take() -> bool:
+            nonlocal taken
+            if options.max_jobs_per_queue is not None and taken >= options.max_jobs_per_queue:
+                run.stopped = "maxJobsPerQueue"
+                return False
+            if time.monotonic() >= deadline:
+                run.stopped = "maxDurationMs"
+                return False
+            taken += 1
+            return True
+
+        async def slot(number: int) -> None:
+            token = f"{worker.id}:{number}"
+            while may_take():
+                job = await worker.moveToActive(token)
+                if job is None:
+                    taken_back()
+                    wait_s = (worker.limitUntil - time.time() * 1000) / 1000
+                    if worker.limitUntil and 0 < wait_s < deadline - time.monotonic():
+                        await asyncio.sleep(wait_s)  # rate limited: wait out the window
+                        continue
+                    return
+                await worker.processJob(job, token)
+
+        def taken_back() -> None:
+            nonlocal taken
+            taken -= 1
+
+        slots = [asyncio.ensure_future(slot(n)) for n in range(options.concurrency)]
+        remaining = deadline - time.monotonic()
+        done, pending = await asyncio.wait(slots, timeout=max(remaining, 0))
+        if pending:
+            # Past maxDurationMs: abandon the running jobs. Their locks lapse and a later
+            # drain's stalled check returns them to wait (seed 000's caveat).
+            run.stopped = "maxDurationMs"
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        else:
+            run.idle_at = max(1, int((time.monotonic() - started) * 1000))
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        await worker.lockManager.close()
+
+    async def _recover_stalled(self, worker: Worker) -> None:
+        """BullMQ's stalled check, twice: the first marks the active jobs, the second moves those
+        whose lock has lapsed back to wait (or to failed past maxStalledCount). A short check
+        interval lets both run now; an always-on worker's longer throttle, if any, still wins."""
+        if not await self.redis.llen(QueueKeys(self.prefix, worker.name).state("active")):
+            return
+        for _ in range(2):
+            await worker.backend.moveStalledJobsToWait(
+                worker.opts["maxStalledCount"], STALLED_CHECK_MS
+            )
+            await asyncio.sleep(STALLED_CHECK_MS / 1000 * 2)
+
+    def _count(self, queue: str, run: QueueRun, failed: bool) -> None:
+        run.jobs_processed += 1
+        if failed:
+            run.jobs_failed += 1
+        if self.progress:
+            self.progress(queue, run)
+
+    async def _record(self, result: DrainResult) -> None:
+        entry = {"at": result.started_ms, "trigger": result.trigger, **result.as_json()}
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.lpush(drain_history_key(self.prefix), json.dumps(entry, separators=(",", ":")))
+        pipe.ltrim(drain_history_key(self.prefix), 0, HISTORY_LENGTH - 1)
+        await pipe.execute()
+
+    async def history(self) -> list[dict[str, Any]]:
+        entries = await self.redis.lrange(drain_history_key(self.prefix), 0, HISTORY_LENGTH - 1)
+        runs = []
+        for raw in entries:
+            with contextlib.suppress(ValueError):
+                runs.append(json.loads(raw))
+        return runs

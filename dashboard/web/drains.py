@@ -1,0 +1,127 @@
+"""Drain routes: seed 000's cron endpoint, the dashboard's "Drain now", and the run history."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dashboard.drain import (
+    DEFAULT_MAX_CONCURRENT_QUEUES,
+    DEFAULT_MAX_DURATION_MS,
+    MAX_DURATION_MS,
+    DrainOptions,
+)
+from dashboard.web import params
+from dashboard.web.guard import same_secret
+from dashboard.web.lookup import board_of, notice, refuse_if_read_only
+from dashboard.web.pages import render
+
+CRON_CALLS_PER_MINUTE = 12
+MAX_CONCURRENT_QUEUES = 16
+TOKEN_HEADERS = ("x-cron-secret", "x-cron-token")
+
+
+async def drain_options(request: Request, trigger: str) -> DrainOptions:
+    """The seed's query parameters, each checked; a bad one is a 400 naming it."""
+    query = request.query_params
+    known = await board_of(request).catalog.names()
+    queue = query.get("queue")
+    if queue is not None and queue not in known:
+        allowed = ", ".join(known) or "none found"
+        raise params.bad_request(f"Unknown queue {queue!r}. Allowed: {allowed}.")
+    return DrainOptions(
+        queues=(queue,) if queue else tuple(known),
+        max_duration_ms=params.positive_int(
+            query, "maxDurationMs", DEFAULT_MAX_DURATION_MS, MAX_DURATION_MS
+        ),
+        max_concurrent_queues=params.positive_int(
+            query, "maxConcurrentQueues", DEFAULT_MAX_CONCURRENT_QUEUES, MAX_CONCURRENT_QUEUES
+        ),
+        max_jobs_per_queue=_optional_positive(query, "maxJobsPerQueue"),
+        trigger=trigger,
+    )
+
+
+def _optional_positive(query: QueryParams, name: str) -> int | None:
+    return params.positive_int(query, name, 0) if query.get(name) else None
+
+
+class CallsPerMinute:
+    """A sliding one-minute window per client address."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.calls: dict[str, deque[float]] = defaultdict(deque)
+
+    def retry_after(self, client: str) -> int:
+        """0 when the call may go ahead (and counts it), else seconds until it may."""
+        now = time.monotonic()
+        window = self.calls[client]
+        while window and now - window[0] >= 60:
+            window.popleft()
+        if len(window) >= self.limit:
+            return int(60 - (now - window[0])) + 1
+        window.append(now)
+        return 0
+
+
+async def cron_drain(request: Request) -> Response:
+    board = board_of(request)
+    if board.settings.redis_url is None:
+        raise HTTPException(500, detail="REDIS_URL is not configured.")
+    offered = [request.headers.get(name) for name in TOKEN_HEADERS]
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        offered.append(authorization[7:].strip())
+    if not any(
+        same_secret(given, token) for given in offered for token in board.settings.cron_tokens
+    ):
+        raise HTTPException(401, detail="Missing or invalid drain token.")
+    client = request.client.host if request.client else "unknown"
+    wait = request.app.state.cron_limiter.retry_after(client)
+    if wait:
+        raise HTTPException(
+            429,
+            detail=f"At most {CRON_CALLS_PER_MINUTE} drains per minute per client; retry later.",
+            headers={"Retry-After": str(wait)},
+        )
+    result = await board.engine.drain(await drain_options(request, "cron"))
+    return JSONResponse(result.as_json())
+
+
+async def drain_now(request: Request) -> Response:
+    """The dashboard's button and `POST api/drain`: the same engine, the same answer."""
+    board = board_of(request)
+    refuse_if_read_only(board)
+    result = await board.engine.drain(await drain_options(request, "dashboard"))
+    if "hx-request" not in request.headers:
+        return JSONResponse(result.as_json())
+    busy = [
+        f"{q}: {r.jobs_processed} processed, {r.jobs_failed} failed"
+        for q, r in result.queues.items()
+        if r.jobs_processed
+    ]
+    summary = "; ".join(busy) if busy else "nothing was waiting"
+    return notice(
+        request,
+        f"Drained {result.total_processed:,} jobs in {result.duration_ms:,} ms ({summary}).",
+        ok=True,
+    )
+
+
+async def history(request: Request) -> Response:
+    runs = await board_of(request).engine.history()
+    return render(request, "drains.html", {"runs": runs, "title": "Drain runs"})
+
+
+cron_routes = [Route("/api/v1/cron/drain-queues", cron_drain, methods=["POST"])]
+routes = [
+    Route("/api/drain", drain_now, methods=["POST"]),
+    Route("/drains", history),
+]
