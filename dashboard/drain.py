@@ -2,9 +2,9 @@
 
 One engine serves the cron endpoint, `drainboard drain` and the "Drain now" button:
 
-1. Probe every queue in ONE command (`EXISTS` over the queues' marker and active keys). BullMQ
-   keeps a marker while a queue has ready or delayed work; a non-empty active list may hold jobs
-   of a drain that died. Idle queues cost nothing more.
+1. Probe every queue in ONE command (`EXISTS` over the queues' wait, prioritized, active and
+   delayed keys); only when something exists, one more round trip says which queues really have
+   work (not paused, delayed jobs due). A non-empty active list may hold a dead drain's jobs.
 2. Only for queues with work: recover stalled jobs (BullMQ's own stalled check), then run a
    `bullmq` Worker's job cycle (moveToActive, the processor, moveToFinished, lock renewal)
    without its blocking wait, until the queue reports no job, the time is up, or the job cap is
@@ -114,21 +114,33 @@ class DrainEngine:
         self.progress = progress
 
     async def probe(self, queues: list[str]) -> list[str]:
-        """The queues that have work now. One command when every queue is idle."""
+        """The queues that have work now. One EXISTS when every queue is idle.
+
+        Work is a job in wait or prioritized (unless the queue is paused), a delayed job that is
+        due, or anything in active, which may be a crashed drain's job to recover. Only reads:
+        BullMQ's marker key is left to BullMQ.
+        """
         keys = [QueueKeys(self.prefix, q) for q in queues]
-        watched = [k.marker for k in keys] + [k.state("active") for k in keys]
+        watched = [
+            k.state(s) for k in keys for s in ("waiting", "prioritized", "active", "delayed")
+        ]
         if not queues or not await self.redis.exists(*watched):
             return []
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
-            pipe.zrange(key.marker, 0, 0, withscores=True)
+            pipe.llen(key.state("waiting"))
+            pipe.zcard(key.state("prioritized"))
             pipe.llen(key.state("active"))
+            pipe.zrange(key.state("delayed"), 0, 0, withscores=True)
+            pipe.hexists(key.meta, "paused")
         replies = await pipe.execute()
-        now = time.time() * 1000
+        # A delayed job's score is its due time in ms times 4096, plus a counter.
+        due_score = (time.time() * 1000 + 1) * 4096
         busy = []
-        for queue, marker, active in zip(queues, replies[::2], replies[1::2], strict=True):
-            due = bool(marker) and marker[0][1] <= now
-            if due or active:
+        for i, queue in enumerate(queues):
+            waiting, prioritized, active, delayed, paused = replies[i * 5 : i * 5 + 5]
+            due = bool(delayed) and delayed[0][1] < due_score
+            if active or (not paused and (waiting or prioritized or due)):
                 busy.append(queue)
         return busy
 

@@ -54,11 +54,6 @@ class QueueKeys:
         return self._key("meta")
 
     @property
-    def marker(self) -> str:
-        """BullMQ keeps a member here while the queue has ready ("0") or delayed ("1") work."""
-        return self._key("marker")
-
-    @property
     def events(self) -> str:
         return self._key("events")
 

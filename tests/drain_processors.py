@@ -1,0 +1,31 @@
+"""Processors the drain tests register (`--processors tests.drain_processors:PROCESSORS`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+SEEN: list[str] = []
+
+
+async def record(job: Any) -> dict[str, Any]:
+    SEEN.append(job.id)
+    return {"seen": job.id}
+
+
+async def noop(job: Any) -> None:
+    return None
+
+
+async def flaky(job: Any) -> str:
+    if job.data.get("fail"):
+        raise ValueError(f"cannot handle {job.data['fail']}")
+    return "done"
+
+
+async def slow(job: Any) -> str:
+    await asyncio.sleep(float(job.data.get("seconds", 30)))
+    return "slept"
+
+
+PROCESSORS = {"mail": flaky, "slow": slow, "noop": noop}
