@@ -60,3 +60,21 @@ async def test_retry_failed_node_jobs_then_node_completes_them(
         after_complete = node_counts(node, major, server_url, "complete", "6")
         assert after_complete["completed"] == 6 and after_complete["failed"] == 0
         assert after_complete == await ours()
+
+
+@pytest.mark.parametrize("major", MAJORS)
+async def test_drain_processes_node_jobs_and_node_agrees(
+    node: str, major: str, server_url: str
+) -> None:
+    settings = Settings(
+        redis_url=server_url, token="t", processors="tests.drain_processors:PROCESSORS"
+    )
+    async with make_client(settings) as http:
+        added = node_counts(node, major, server_url, "add", "25")
+        assert added["waiting"] == 25
+        drained = await http.post("/admin/queues/api/drain", headers=BEARER)
+        assert drained.json()["queues"]["mail"]["jobsProcessed"] == 25
+        after = node_counts(node, major, server_url, "counts")
+        assert after["completed"] == 25 and after["waiting"] == 0 and after["active"] == 0
+        [queue] = (await http.get("/admin/queues/api/queues", headers=BEARER)).json()["queues"]
+        assert after == queue["counts"]
