@@ -16,7 +16,8 @@ from dashboard.discovery import QueueCatalog
 from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
-from dashboard.web import actions, api, drains, pages, service
+from dashboard.watch import ChangeWatcher
+from dashboard.web import actions, api, drains, live, pages, service
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS
 from dashboard.web.guard import Guard
@@ -24,15 +25,17 @@ from dashboard.web.headers import SecurityHeaders
 from dashboard.web.render import make_templates
 from dashboard.web.sessions import SessionSigner
 
+DEFAULT_REDIS_URL = "redis://localhost:6379"
 
-def connect(url: str) -> redis.Redis:
+
+def connect(url: str, socket_timeout: float = 10) -> redis.Redis:
     # Explicit timeouts: a dashboard must answer "Redis is down" quickly, not hang.
     return redis.Redis.from_url(
         url,
         decode_responses=True,
         encoding_errors="replace",
         socket_connect_timeout=3,
-        socket_timeout=10,
+        socket_timeout=socket_timeout,
         retry_on_timeout=False,
     )
 
@@ -47,16 +50,19 @@ def create_app(
     asks for none (the host app's own authentication is in front of it); CSRF checks stay on.
     """
     settings = settings or Settings.from_env()
-    client = redis_client or connect(settings.redis_url or "redis://localhost:6379")
+    client = redis_client or connect(settings.redis_url or DEFAULT_REDIS_URL)
     reader = Reader(client, settings.prefix)
+    catalog = QueueCatalog(client, settings.prefix, settings.queues)
+    url = settings.redis_url or DEFAULT_REDIS_URL
     board = Board(
         settings=settings,
         redis=client,
         reader=reader,
-        catalog=QueueCatalog(client, settings.prefix, settings.queues),
+        catalog=catalog,
         actions=Actions(client, settings.prefix, reader),
         signer=SessionSigner(settings.secret_key),
         engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
+        watcher=ChangeWatcher(lambda timeout: connect(url, timeout), catalog, settings.prefix),
     )
 
     @contextlib.asynccontextmanager
@@ -70,7 +76,7 @@ def create_app(
         *drains.cron_routes,
         Mount(
             settings.base_path,
-            routes=[*api.routes, *actions.routes, *drains.routes, *pages.routes],
+            routes=[*api.routes, *actions.routes, *drains.routes, *live.routes, *pages.routes],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
         ),
     ]

@@ -11,6 +11,7 @@ from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
 from dashboard.drain import DrainEngine
 from dashboard.reader import Reader
+from dashboard.watch import ChangeWatcher
 from dashboard.web.sessions import SessionSigner
 
 
@@ -23,3 +24,4 @@ class Board:
     actions: Actions
     signer: SessionSigner
     engine: DrainEngine
+    watcher: ChangeWatcher

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,15 +23,28 @@ PAGE_SIZE = 25
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
 
 
+MINUTES_PER_MONTH = 60 * 24 * 30
+
+
 def render(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """A page, with what it cost and, for live pages, what keeping it open costs a month."""
     board = board_of(request)
+    commands = commands_spent.get()
+    live_queue = context.get("live_queue")
+    if "live_queue" in context:
+        suffix = f"?queue={quote(live_queue)}" if live_queue else ""
+        context["live"] = f"{request.scope.get('root_path', '')}/live{suffix}"
+        watcher = board.watcher
+        per_minute = max(watcher.commands_per_minute(), 60_000 / watcher.block_ms)
+        per_minute += watcher.changes_per_minute(live_queue) * commands
+        context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
     context.update(
         base=request.scope.get("root_path", ""),
         read_only=board.settings.read_only,
         csrf=request.scope.get("state", {}).get("csrf", ""),
         user=request.scope.get("state", {}).get("user"),
         auth=board.settings.auth_required,
-        commands=commands_spent.get(),
+        commands=commands,
     )
     return request.app.state.templates.TemplateResponse(request, template, context)
 
@@ -42,7 +55,12 @@ async def overview(request: Request) -> Response:
     return render(
         request,
         "overview.html",
-        {"queues": summaries, "scannable": not board.catalog.fixed, "title": "Queues"},
+        {
+            "queues": summaries,
+            "scannable": not board.catalog.fixed,
+            "title": "Queues",
+            "live_queue": None,
+        },
     )
 
 
@@ -98,7 +116,13 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
     return render(
         request,
         "queue.html",
-        {"result": result, "queue": result.queue, "status": status, "title": queue},
+        {
+            "result": result,
+            "queue": result.queue,
+            "status": status,
+            "title": queue,
+            "live_queue": queue,
+        },
     )
 
 
@@ -117,6 +141,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "sizes": job["storedBytes"],
             "limit": VALUE_LIMIT,
             "title": f"{queue} · {job_id}",
+            "live_queue": queue,
         },
     )
 

@@ -1,0 +1,139 @@
+"""One shared watcher that tells open pages when a queue changed, for almost no Redis commands.
+
+BullMQ appends to each queue's `events` stream on every state change. While at least one page is
+subscribed, the watcher blocks in a single `XREAD BLOCK` over all the queues' streams: an idle
+minute costs one command, a change wakes it at once. Bursts are folded into one notice per
+`settle` seconds, so a busy queue costs one XREAD per second, whatever the number of viewers.
+With no subscriber the watcher is stopped and costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from dashboard.discovery import QueueCatalog
+from dashboard.keys import QueueKeys
+
+log = logging.getLogger("drainboard.watch")
+
+BLOCK_MS = 60_000
+SETTLE_S = 1.0
+RETRY_S = 5.0
+
+
+class Subscription:
+    def __init__(self, queue: str | None) -> None:
+        self.queue = queue
+        self.changed = asyncio.Event()
+
+    def notify(self, queues: set[str]) -> None:
+        if self.queue is None or self.queue in queues:
+            self.changed.set()
+
+
+class ChangeWatcher:
+    def __init__(
+        self,
+        connect: Callable[[float], redis.Redis],
+        catalog: QueueCatalog,
+        prefix: str,
+        block_ms: int = BLOCK_MS,
+        settle_s: float = SETTLE_S,
+    ) -> None:
+        self._connect = connect
+        self.catalog = catalog
+        self.prefix = prefix
+        self.block_ms = block_ms
+        self.settle_s = settle_s
+        self.subscriptions: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        # (monotonic time, commands) of the watcher's own calls, for the cost shown in footers.
+        self._spent: deque[tuple[float, int]] = deque()
+        self._changes: deque[tuple[float, frozenset[str]]] = deque()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, queue: str | None = None) -> AsyncIterator[Subscription]:
+        subscription = Subscription(queue)
+        self.subscriptions.add(subscription)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        try:
+            yield subscription
+        finally:
+            self.subscriptions.discard(subscription)
+            if not self.subscriptions and self._task is not None:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
+                self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def commands_per_minute(self) -> float:
+        return sum(n for _, n in self._window(self._spent))
+
+    def changes_per_minute(self, queue: str | None) -> int:
+        return sum(
+            1 for _, queues in self._window(self._changes) if queue is None or queue in queues
+        )
+
+    def _window(self, events: deque) -> deque:
+        cutoff = time.monotonic() - 60
+        while events and events[0][0] < cutoff:
+            events.popleft()
+        return events
+
+    async def _run(self) -> None:
+        client = self._connect(self.block_ms / 1000 + 10)
+        try:
+            while self.subscriptions:
+                try:
+                    await self._watch(client)
+                except (RedisConnectionError, RedisTimeoutError) as err:
+                    log.warning("watcher lost Redis (%s); retrying in %.0f s", err, RETRY_S)
+                    await asyncio.sleep(RETRY_S)
+        finally:
+            await client.aclose()
+
+    async def _watch(self, client: redis.Redis) -> None:
+        queues = await self.catalog.names()
+        streams = {QueueKeys(self.prefix, q).events: q for q in queues}
+        if not streams:
+            await asyncio.sleep(self.block_ms / 1000)
+            return
+        pipe = client.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xrevrange(stream, count=1)
+        last = {
+            stream: (entries[0][0] if entries else "0-0")
+            for stream, entries in zip(streams, await pipe.execute(), strict=True)
+        }
+        self._spend(len(streams))
+        while self.subscriptions and set(await self.catalog.names()) == set(streams.values()):
+            self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
+            reply = await client.xread(last, count=1000, block=self.block_ms)
+            if not reply:
+                continue
+            changed = set()
+            for stream, entries in reply:
+                if entries:
+                    last[stream] = entries[-1][0]
+                changed.add(streams[stream])
+            self._changes.append((time.monotonic(), frozenset(changed)))
+            for subscription in list(self.subscriptions):
+                subscription.notify(changed)
+            await asyncio.sleep(self.settle_s)
+
+    def _spend(self, commands: int) -> None:
+        self._spent.append((time.monotonic(), commands))
