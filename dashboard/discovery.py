@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from dashboard.keys import meta_pattern, queue_from_meta_key
 
-SCAN_BATCH = 1000
+SCAN_BATCH = 10_000
 
 
 class QueueCatalog:

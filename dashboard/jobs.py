@@ -79,8 +79,8 @@ def max_attempts(opts: dict[str, Any]) -> int:
     return max(_int(str(opts.get("attempts") or 1)) or 1, 1)
 
 
-def summary(job_id: str, raw: dict[str, str | None], data_bytes: int) -> dict[str, Any]:
-    """A list row: everything but the payloads, whose size is given instead."""
+def summary(job_id: str, raw: dict[str, str | None]) -> dict[str, Any]:
+    """A list row: everything but the payloads."""
     opts = decode_opts(raw.get("opts"))
     return {
         "id": job_id,
@@ -97,7 +97,6 @@ def summary(job_id: str, raw: dict[str, str | None], data_bytes: int) -> dict[st
         "progress": _json_or_text(raw.get("progress"), 0),
         "failedReason": raw.get("failedReason"),
         "parentKey": raw.get("parentKey"),
-        "dataBytes": data_bytes,
     }
 
 

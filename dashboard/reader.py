@@ -6,6 +6,7 @@ size, never on how many jobs a queue holds. Nothing here writes.
 
 from __future__ import annotations
 
+import asyncio
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,11 @@ from dashboard.keys import STATE_STORAGE, STATES, QueueKeys
 
 # Redis commands sent while handling the current request, shown in each page's footer.
 commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
+
+READ_TIMEOUT_S = 10
+
+# The states kept in sorted sets, probed with ZSCORE.
+SET_STATES = ("completed", "failed", "delayed", "prioritized", "waiting-children")
 
 # The newest log lines shown with a job; the full count is reported beside them.
 LOG_LINES = 200
@@ -118,12 +124,11 @@ class Reader:
             pipe = self.redis.pipeline(transaction=False)
             for job_id in ids:
                 pipe.hmget(keys.job(job_id), jobs.SUMMARY_FIELDS)
-                pipe.hstrlen(keys.job(job_id), "data")
-            replies = await _execute(pipe)
-            for job_id, values, data_bytes in zip(ids, replies[::2], replies[1::2], strict=True):
-                raw = dict(zip(jobs.SUMMARY_FIELDS, values, strict=True))
+            for job_id, values in zip(ids, await _execute(pipe), strict=True):
                 if any(v is not None for v in values):
-                    rows.append(jobs.summary(job_id, raw, data_bytes))
+                    rows.append(
+                        jobs.summary(job_id, dict(zip(jobs.SUMMARY_FIELDS, values, strict=True)))
+                    )
         return JobPage(summary, state, page, page_size, rows)
 
     async def job(self, queue: str, job_id: str) -> dict[str, Any] | None:
@@ -131,30 +136,46 @@ class Reader:
         keys = self.keys(queue)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(keys.job(job_id))
-        self._state_probes(pipe, queue, job_id)
         pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
         pipe.llen(keys.job_logs(job_id))
-        raw, *probes, logs, log_count = await _execute(pipe)
+        self._set_probes(pipe, queue, job_id)
+        raw, logs, log_count, *set_hits = await _execute(pipe)
         if not raw:
             return None
-        return jobs.detail(job_id, raw, _state_from_probes(probes), logs, log_count)
+        state = await self._state(queue, job_id, set_hits)
+        return jobs.detail(job_id, raw, state, logs, log_count)
 
     async def job_state(self, queue: str, job_id: str) -> str | None:
         """The job's state as Node BullMQ's getState names it, or None when it does not exist."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(self.keys(queue).job(job_id))
-        self._state_probes(pipe, queue, job_id)
-        exists, *probes = await _execute(pipe)
-        return _state_from_probes(probes) if exists else None
+        self._set_probes(pipe, queue, job_id)
+        exists, *set_hits = await _execute(pipe)
+        return await self._state(queue, job_id, set_hits) if exists else None
 
-    def _state_probes(self, pipe: Any, queue: str, job_id: str) -> None:
-        """The same probes, in the same order, as Node BullMQ's getState script."""
+    def _set_probes(self, pipe: Any, queue: str, job_id: str) -> None:
         keys = self.keys(queue)
-        for state in ("completed", "failed", "delayed", "prioritized"):
+        for state in SET_STATES:
             pipe.zscore(keys.state(state), job_id)
+
+    async def _state(self, queue: str, job_id: str, set_hits: list[Any]) -> str:
+        """Node BullMQ's getState, in its order: completed, failed, delayed, prioritized, then
+        the lists, then waiting-children. The sorted-set probes are O(log n) and go first; the
+        LPOS scans of the lists only run when none of them hit, as Node's script stops early."""
+        hits = dict(zip(SET_STATES, set_hits, strict=True))
+        for state in ("completed", "failed", "delayed", "prioritized"):
+            if hits[state] is not None:
+                return state
+        keys = self.keys(queue)
+        pipe = self.redis.pipeline(transaction=False)
         for state in ("active", "waiting", "paused"):
             pipe.lpos(keys.state(state), job_id)
-        pipe.zscore(keys.state("waiting-children"), job_id)
+        active, waiting, paused = await _execute(pipe)
+        if active is not None:
+            return "active"
+        if waiting is not None or paused is not None:
+            return "waiting"  # a job in the paused list is "waiting" to Node BullMQ too
+        return "waiting-children" if hits["waiting-children"] is not None else "unknown"
 
     async def job_field(self, queue: str, job_id: str, field: str) -> str | None:
         pipe = self.redis.pipeline(transaction=False)
@@ -165,23 +186,6 @@ class Reader:
 
 async def _execute(pipe: Any) -> list[Any]:
     commands_spent.set(commands_spent.get() + len(pipe.command_stack))
-    return await pipe.execute()
-
-
-_PROBE_STATES = (
-    "completed",
-    "failed",
-    "delayed",
-    "prioritized",
-    "active",
-    "waiting",
-    "waiting",  # a job in the paused list is "waiting" to Node BullMQ too
-    "waiting-children",
-)
-
-
-def _state_from_probes(probes: list[Any]) -> str:
-    for state, hit in zip(_PROBE_STATES, probes, strict=True):
-        if hit is not None:
-            return state
-    return "unknown"
+    # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
+    async with asyncio.timeout(READ_TIMEOUT_S):
+        return await pipe.execute()

@@ -72,7 +72,7 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         isinstance(exc, ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS"))
     ):
         message = REDIS_AUTH
-    elif isinstance(exc, RedisTimeoutError):
+    elif isinstance(exc, RedisTimeoutError | TimeoutError):
         message = REDIS_TIMEOUT
     else:
         message = REDIS_DOWN
@@ -91,5 +91,6 @@ HANDLERS = {
     HTTPException: http_error,
     RedisConnectionError: redis_error,
     RedisTimeoutError: redis_error,
+    TimeoutError: redis_error,
     Exception: unexpected_error,
 }
