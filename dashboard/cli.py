@@ -117,7 +117,14 @@ def _serve(settings: Settings, host: str, port: int, no_auth: bool) -> None:
 
     url = f"http://{_display_host(host)}:{port}{settings.base_path}/"
     print(f"Drainboard is serving {url}", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # Live-update streams never end by themselves: give them 3 s when the server stops.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+    )
 
 
 def _display_host(host: str) -> str:

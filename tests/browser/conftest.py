@@ -19,6 +19,7 @@ import pytest
 import redis
 import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from starlette.applications import Starlette
 
 from dashboard import demo
 from dashboard.config import DEFAULT_BASE_PATH, Settings
@@ -62,6 +63,7 @@ def _in_thread(fn: Callable[[], object]) -> None:
 class LiveDashboard:
     origin: str
     redis_url: str
+    app: Starlette
     base: str = DEFAULT_BASE_PATH
 
     def url(self, path: str = "/") -> str:
@@ -81,12 +83,14 @@ def live(valkey_url: str) -> Iterator[LiveDashboard]:
     _in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
 
     port = free_port()
+    app = create_app(Settings(redis_url=valkey_url))
     config = uvicorn.Config(
-        create_app(Settings(redis_url=valkey_url)),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
         lifespan="on",
+        timeout_graceful_shutdown=2,  # live-update streams stay open until the server goes
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
@@ -99,7 +103,7 @@ def live(valkey_url: str) -> Iterator[LiveDashboard]:
         time.sleep(0.02)
     httpx.get(f"{origin}{DEFAULT_BASE_PATH}/api/queues", timeout=10).raise_for_status()
     try:
-        yield LiveDashboard(origin=origin, redis_url=valkey_url)
+        yield LiveDashboard(origin=origin, redis_url=valkey_url, app=app)
     finally:
         server.should_exit = True
         thread.join(15)
