@@ -79,6 +79,11 @@ def drain_history_key(prefix: str) -> str:
     return f"{prefix}::drainboard:drains"
 
 
+def last_idle_drain_key(prefix: str) -> str:
+    """The latest drain that found nothing to do (kept apart from the history list)."""
+    return f"{prefix}::drainboard:last-idle-drain"
+
+
 def meta_pattern(prefix: str) -> str:
     """The SCAN pattern that finds every queue: each BullMQ queue writes a meta hash."""
     return f"{_glob_escape(prefix)}:*:meta"

@@ -116,8 +116,9 @@ async def drain_now(request: Request) -> Response:
 
 
 async def history(request: Request) -> Response:
-    runs = await board_of(request).engine.history()
-    return render(request, "drains.html", {"runs": runs, "title": "Drain runs"})
+    runs, last_idle = await board_of(request).engine.history()
+    context = {"runs": runs, "last_idle": last_idle, "title": "Drain runs"}
+    return render(request, "drains.html", context)
 
 
 cron_routes = [Route("/api/v1/cron/drain-queues", cron_drain, methods=["POST"])]
