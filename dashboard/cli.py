@@ -15,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dashboard.config import ConfigError, Settings
+from dashboard.cost import DEFAULT_QUOTA, PROFILES, Assumptions, projection, recommendation
 from dashboard.drain import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
     DEFAULT_MAX_DURATION_MS,
@@ -25,6 +26,7 @@ from dashboard.drain import (
     DrainResult,
     QueueRun,
 )
+from dashboard.measure import Measurement, measure
 from dashboard.processors import load_processors
 
 log = logging.getLogger("drainboard")
@@ -75,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=LOCK_DURATION_MS,
         help="job lock, renewed while a job runs; after a crash, the wait before recovery",
     )
+    cost = commands.add_parser("cost", help="project (and measure) idle Redis commands a month")
+    cost.add_argument("--redis-url", help="measure this Redis too (env REDIS_URL)")
+    cost.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
+    cost.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
+    cost.add_argument("--measure", type=float, metavar="SECONDS", help="sample INFO this long")
+    cost.add_argument("--json", action="store_true", help="print JSON")
+    cost.add_argument("--workers", type=int, default=1, help="always-on workers per queue")
+    cost.add_argument("--worker", choices=sorted(PROFILES), default="node")
+    cost.add_argument("--cron-interval-min", type=float, default=5)
+    cost.add_argument("--quota", type=int, default=DEFAULT_QUOTA)
     return parser
 
 
@@ -220,11 +232,73 @@ def _progress_line(queue: str, run: QueueRun) -> None:
     )
 
 
+def cost(args: argparse.Namespace) -> int:
+    """The cost panel in the terminal: the model's projection, and a measurement if asked."""
+    settings = _settings(args, args.redis_url)
+    measured = None
+    queue_count = 5
+    if args.measure:
+        if settings.redis_url is None:
+            raise ConfigError("--measure needs a Redis: give --redis-url or set REDIS_URL.")
+        measured, queue_count = asyncio.run(_measure(settings, args.measure))
+    a = Assumptions(
+        queues=max(queue_count, 1),
+        workers_per_queue=args.workers,
+        worker=args.worker,
+        cron_interval_min=args.cron_interval_min,
+        quota=args.quota,
+    )
+    data = projection(a)
+    data["measured"] = measured.as_json(a) if measured else None
+    data["recommendation"] = recommendation(a, measured.per_month if measured else None)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"Idle Redis commands a month, {a.queues} queues (quota {a.quota:,}):")
+    for mode in data["modes"]:
+        month = mode["perMonth"]
+        print(
+            f"  {mode['label']:<58} {month['executed']:>14,.0f} executed"
+            f" {month['client']:>14,.0f} client  {mode['quotaShare']:>8.1%}"
+        )
+    if measured:
+        report = data["measured"]
+        print(
+            f"Measured over {args.measure:g} s:"
+            f" {report['executedPerMinute']:,.1f} executed a minute,"
+            f" {report['executedPerMonth']:,} a month ({report['quotaShare']:.1%} of quota);"
+            f" the measurement cost {report['measurementCost']} commands."
+        )
+        for refusal in report["refused"]:
+            print(f"  refused: {refusal}")
+        for row in report["spenders"]:
+            print(
+                f"  {row['queue']:<24} {row['kind']:<13} {row['runtime']:<7}"
+                f" x{row['connections']}  model {row['modelPerMonth']:,}/month"
+            )
+    advice = data["recommendation"]
+    print(f"Recommended: {advice['pick']} ({advice['workload']}): {advice['why']}")
+    return 0
+
+
+async def _measure(settings: Settings, seconds: float) -> tuple[Measurement, int]:
+    from dashboard.discovery import QueueCatalog
+    from dashboard.web.app import connect
+
+    client = connect(settings.redis_url or "")
+    try:
+        queues = await QueueCatalog(client, settings.prefix, settings.queues).names()
+        return await measure(client, settings.prefix, queues, seconds), len(queues)
+    finally:
+        await client.aclose()
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return {"serve": serve, "demo": demo, "drain": drain}[args.command](args)
+        commands = {"serve": serve, "demo": demo, "drain": drain, "cost": cost}
+        return commands[args.command](args)
     except ConfigError as err:
         print(f"drainboard: {err}", file=sys.stderr)
         return 2

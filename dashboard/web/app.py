@@ -19,7 +19,7 @@ from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
-from dashboard.web import actions, api, drains, live, pages, service
+from dashboard.web import actions, api, cost_panel, drains, live, pages, service
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS
 from dashboard.web.guard import Guard
@@ -85,7 +85,14 @@ def create_app(
         *drains.cron_routes,
         Mount(
             settings.base_path,
-            routes=[*api.routes, *actions.routes, *drains.routes, *live.routes, *pages.routes],
+            routes=[
+                *api.routes,
+                *actions.routes,
+                *drains.routes,
+                *live.routes,
+                *cost_panel.routes,
+                *pages.routes,
+            ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
         ),
     ]

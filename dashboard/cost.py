@@ -1,0 +1,263 @@
+"""What idle queue processing costs in Redis commands a month: a model, pure functions, no I/O.
+
+Every figure comes twice: `client` commands (what a client sends: an EVALSHA is one) and
+`executed` commands (what Redis runs, counting each command inside a Lua script), because a
+per-command bill such as Upstash's counts the commands inside scripts too.
+
+The per-call figures below were measured on Redis 7.0 with the worker versions named, on empty
+queues, with INFO commandstats (see bench/ and tests/integration/test_cost_validation.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+MINUTES_PER_MONTH = 30 * 24 * 60  # the model's month: 30 days
+DEFAULT_QUOTA = 500_000  # Upstash free tier, commands a month
+DEFAULT_PRICE_PER_100K = 0.20  # Upstash pay-as-you-go, dollars
+QUEUE_EVENTS_BLOCK_S = 10  # QueueEvents blocks in XREAD for 10 s at a time
+MAX_BLOCK_WITH_DELAYED_S = 10  # a worker blocks at most 10 s while a delayed job exists
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Commands per minute."""
+
+    client: float
+    executed: float
+
+    def __add__(self, other: Rate) -> Rate:
+        return Rate(self.client + other.client, self.executed + other.executed)
+
+    def __mul__(self, factor: float) -> Rate:
+        return Rate(self.client * factor, self.executed * factor)
+
+    def per_month(self) -> Rate:
+        return self * MINUTES_PER_MONTH
+
+
+@dataclass(frozen=True)
+class WorkerProfile:
+    """What one idle always-on worker's calls cost, measured per BullMQ implementation."""
+
+    name: str
+    # Commands inside one moveToActive script call on an empty queue.
+    move_to_active_inner: int = 6
+    # Commands inside a stalled-jobs check that runs, and one that finds the throttle key set.
+    stalled_check_inner: int = 6
+    stalled_skip_inner: int = 1
+    # Of the stalled-check calls (one per stalledInterval), the share that runs in full: the
+    # check's timer and its throttle key share one period, so some find the key still set.
+    stalled_full_share: float = 0.75
+    # A worker whose idle loop the structure above does not describe, measured as a whole.
+    measured_idle: Rate | None = None
+    note: str = ""
+
+
+NODE_BULLMQ_5 = WorkerProfile(
+    name="Node BullMQ 5.81.5",
+    note="a blocking wait every drainDelay, a moveToActive after each, stalled checks",
+)
+PYTHON_BULLMQ_3 = WorkerProfile(
+    name="Python bullmq 3.4",
+    # Measured idle, defaults, concurrency 1 and 10 alike (25 and 23 executed a minute): its
+    # blocking wait outlives redis-py's 5 s socket timeout, so it reconnects (HELLO, CLIENT
+    # SETNAME) and waits only about 3 times a minute; the stalled checks are most of the cost.
+    # Idle concurrency slots add no calls.
+    measured_idle=Rate(client=11.5, executed=24),
+    note="measured as a whole: 3 waits and 3 reconnects a minute, stalled checks",
+)
+PROFILES = {"node": NODE_BULLMQ_5, "python": PYTHON_BULLMQ_3}
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The what-if form's inputs."""
+
+    queues: int = 5
+    workers_per_queue: int = 1
+    worker: str = "node"
+    drain_delay_s: float = 5
+    stalled_interval_ms: int = 30_000
+    delayed_jobs: bool = False
+    queue_events: int = 0
+    cron_interval_min: float = 5
+    on_demand_startups_per_day: float = 0
+    quota: int = DEFAULT_QUOTA
+    price_per_100k: float = DEFAULT_PRICE_PER_100K
+
+    def with_changes(self, **changes: Any) -> Assumptions:
+        return replace(self, **changes)
+
+
+def always_on_worker(a: Assumptions) -> Rate:
+    """One idle always-on worker: a blocking wait on the marker, a moveToActive after each wait,
+    and the stalled-jobs check every stalledInterval."""
+    profile = PROFILES[a.worker]
+    if profile.measured_idle is not None:
+        return profile.measured_idle
+    # With a delayed job waiting, a worker blocks until it is due, at most 10 s at a time.
+    block_s = MAX_BLOCK_WITH_DELAYED_S if a.delayed_jobs else a.drain_delay_s
+    waits = 60 / block_s
+    stalled_calls = 60_000 / a.stalled_interval_ms
+    full = stalled_calls * profile.stalled_full_share
+    skipped = stalled_calls - full
+    return Rate(
+        client=waits * 2 + stalled_calls,
+        executed=waits * (1 + 1 + profile.move_to_active_inner)
+        + full * (1 + profile.stalled_check_inner)
+        + skipped * (1 + profile.stalled_skip_inner),
+    )
+
+
+def queue_events(listeners: int) -> Rate:
+    per_listener = 60 / QUEUE_EVENTS_BLOCK_S
+    return Rate(per_listener, per_listener) * listeners
+
+
+def always_on(a: Assumptions) -> Rate:
+    return always_on_worker(a) * (a.queues * a.workers_per_queue) + queue_events(a.queue_events)
+
+
+# What one idle tick of a cron drain costs, by probe.
+DRAINBOARD_IDLE_TICK = Rate(client=2, executed=2)  # one EXISTS over all queues, one SET
+SEED_PROBE_PER_QUEUE = Rate(client=4, executed=4)  # seed 000: "5 queues x 4 ops"
+# Node BullMQ's getJobCounts() as it really runs: one EVALSHA that runs 10 commands.
+GETJOBCOUNTS_PER_QUEUE = Rate(client=1, executed=11)
+
+
+def cron_drain(a: Assumptions, probe: str = "drainboard") -> Rate:
+    ticks_per_minute = 1 / a.cron_interval_min
+    if probe == "drainboard":
+        per_tick = DRAINBOARD_IDLE_TICK
+    elif probe == "seed":
+        per_tick = SEED_PROBE_PER_QUEUE * a.queues
+    else:
+        per_tick = GETJOBCOUNTS_PER_QUEUE * a.queues
+    return per_tick * ticks_per_minute
+
+
+def on_demand(a: Assumptions) -> Rate:
+    """Seed 003: no worker while idle; each start-up checks every queue for orphaned jobs,
+    with the same probe as a drain."""
+    return DRAINBOARD_IDLE_TICK * (a.on_demand_startups_per_day / (24 * 60))
+
+
+@dataclass(frozen=True)
+class ModeCost:
+    mode: str
+    label: str
+    per_minute: Rate
+    note: str
+
+    def month(self) -> Rate:
+        return self.per_minute.per_month()
+
+
+def modes(a: Assumptions) -> list[ModeCost]:
+    interval = f"{a.cron_interval_min:g}-min"
+    return [
+        ModeCost(
+            "always",
+            f"Always-on workers ({a.queues * a.workers_per_queue}, {PROFILES[a.worker].name})",
+            always_on(a),
+            f"drainDelay {a.drain_delay_s:g} s, stalledInterval {a.stalled_interval_ms:,} ms",
+        ),
+        ModeCost(
+            "cron",
+            f"Cron drain, {interval} ticks (Drainboard)",
+            cron_drain(a),
+            "one EXISTS over all queues and one SET per idle tick",
+        ),
+        ModeCost(
+            "cron-seed",
+            f"Cron drain, {interval} ticks (seed's getJobCounts probe)",
+            cron_drain(a, "getjobcounts"),
+            "getJobCounts per queue: 1 EVALSHA running 10 commands",
+        ),
+        ModeCost(
+            "on-demand",
+            "On-demand workers (seed 003)",
+            on_demand(a),
+            f"idle 0; {a.on_demand_startups_per_day:g} start-up checks a day",
+        ),
+    ]
+
+
+def bill(commands_per_month: float, a: Assumptions) -> dict[str, float]:
+    return {
+        "quotaShare": commands_per_month / a.quota if a.quota else 0.0,
+        "dollars": commands_per_month / 100_000 * a.price_per_100k,
+    }
+
+
+def recommendation(a: Assumptions, measured_per_month: float | None = None) -> dict[str, str]:
+    """Seed 001's "when to pick which", applied to the projection."""
+    always = always_on(a).per_month().executed
+    spend = measured_per_month if measured_per_month is not None else always
+    if spend > a.quota:
+        return {
+            "workload": "Free-tier Redis (Upstash 500K, Fly Redis, etc.)",
+            "pick": "WORKER_INPROCESS=0 + 5-min cron",
+            "why": (
+                f"idle always-on workers alone would spend {always:,.0f} commands a month, "
+                f"{always / a.quota:.0%} of the {a.quota:,} quota; a 5-minute drain costs "
+                f"{cron_drain(a.with_changes(cron_interval_min=5)).per_month().executed:,.0f}."
+            ),
+        }
+    return {
+        "workload": "Paid Redis + active batch/journey traffic",
+        "pick": "WORKER_INPROCESS=1",
+        "why": "the quota holds idle always-on workers; keep job latency at zero.",
+    }
+
+
+# The seeds' own tables, from the seeds' own assumptions.
+SEED_ALWAYS_ON_OPS_PER_MINUTE = 30  # seed 000: "Idle Redis cost ≈ 30 ops/min permanently"
+
+
+def seed_tables() -> dict[str, Any]:
+    """Seeds 000 and 001 recomputed: five idle queues, 4 ops per queue per tick, 30-day month."""
+    seed = Assumptions()
+    return {
+        "alwaysOn": SEED_ALWAYS_ON_OPS_PER_MINUTE * MINUTES_PER_MONTH,  # ~1,300,000
+        "cron": {
+            minutes: round(
+                cron_drain(seed.with_changes(cron_interval_min=minutes), "seed").per_month().client
+            )
+            for minutes in (5, 15, 30)
+        },  # ~173,000, ~58,000, ~29,000
+    }
+
+
+DIFFERENCES = (
+    "Seed 000 counts an idle always-on worker at about 6 ops a minute (30 for five). Node BullMQ "
+    "5 blocks on its marker every drainDelay (5 s), runs a moveToActive script after each wait "
+    "and a stalled-jobs check every 30 s: 26 client commands a minute per worker, and, counting "
+    "the commands inside the scripts, which a per-command bill also counts, about 107.",
+    "Seed 000 counts its cron probe at 4 ops per queue. Node BullMQ's getJobCounts() is one "
+    "EVALSHA per queue that runs 10 commands inside: 11 billed commands per queue per tick.",
+    "Drainboard's drain probes all queues with one EXISTS and notes the idle tick with one SET: "
+    "2 commands per tick, whatever the number of queues.",
+)
+
+
+def projection(a: Assumptions) -> dict[str, Any]:
+    """Everything the panel, `GET api/cost` and `drainboard cost` show, as plain data."""
+    return {
+        "assumptions": asdict(a),
+        "modes": [
+            {
+                "mode": m.mode,
+                "label": m.label,
+                "note": m.note,
+                "perMinute": asdict(m.per_minute),
+                "perMonth": asdict(m.month()),
+                **bill(m.month().executed, a),
+            }
+            for m in modes(a)
+        ],
+        "seedTables": seed_tables(),
+        "differences": list(DIFFERENCES),
+    }

@@ -1,0 +1,157 @@
+"""Live measurement: who is spending Redis commands right now.
+
+Two INFO commandstats samples some seconds apart give the executed commands per minute, by
+command; one CLIENT LIST shows the BullMQ connections and which queue each belongs to. Node
+BullMQ names its connections `<prefix>:<base64(queue)>` (QueueEvents add `:qe`), the Python port
+`<prefix>:<queue>`. The measurement itself costs 3 commands. Managed services may refuse INFO
+sections or CLIENT LIST: that is reported, and the panel falls back to the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from dashboard.cost import MINUTES_PER_MONTH, Assumptions, always_on_worker, queue_events
+
+BLOCKING_COMMANDS = {"bzpopmin", "brpoplpush", "blmove", "bzpopmax", "xread", "blpop", "brpop"}
+MEASUREMENT_COST = 3  # two INFO commandstats and one CLIENT LIST
+
+
+@dataclass(frozen=True)
+class Connection:
+    queue: str | None
+    kind: str  # "worker", "queue-events", "client"
+    runtime: str  # "node", "python", "other"
+    name: str
+    idle_s: int
+    command: str
+    blocked: bool
+
+
+def _decode_base64_queue(text: str, queues: set[str]) -> str | None:
+    try:
+        decoded = base64.b64decode(text, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return decoded if decoded in queues else None
+
+
+def classify(client: dict[str, Any], prefix: str, queues: set[str]) -> Connection:
+    """One CLIENT LIST entry: which queue it serves, whether it is a worker, and whose."""
+    name = str(client.get("name") or "")
+    command = str(client.get("cmd") or "").split("|")[0]
+    blocked = "b" in str(client.get("flags") or "")
+    idle_s = int(client.get("idle") or 0)
+    queue, runtime, suffix = None, "other", ""
+    head = f"{prefix}:"
+    if name.startswith(head):
+        rest = name[len(head) :]
+        if rest.endswith(":qe"):
+            rest, suffix = rest[:-3], ":qe"
+        token = rest.split(":w:")[0]  # Node appends `:w:<worker name>` to named workers
+        if token in queues:
+            queue, runtime = token, "python"
+        elif found := _decode_base64_queue(token, queues):
+            queue, runtime = found, "node"
+    if suffix == ":qe" and queue:
+        kind = "queue-events"
+    elif queue and command in BLOCKING_COMMANDS:
+        kind = "worker"
+    else:
+        kind = "client"
+    return Connection(queue, kind, runtime, name, idle_s, command, blocked)
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    per_minute: dict[str, float] = field(default_factory=dict)
+    connections: list[Connection] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def total_per_minute(self) -> float:
+        return sum(self.per_minute.values())
+
+    @property
+    def per_month(self) -> float:
+        return self.total_per_minute * MINUTES_PER_MONTH
+
+    def spenders(self, a: Assumptions) -> list[dict[str, Any]]:
+        """Who spends: BullMQ connections grouped by queue and kind, each with the model's
+        idle rate for it, so the table adds up against the measured total."""
+        groups: dict[tuple[str, str, str], int] = {}
+        for c in self.connections:
+            if c.queue and c.kind != "client":
+                key = (c.queue, c.kind, c.runtime)
+                groups[key] = groups.get(key, 0) + 1
+        rows = []
+        for (queue, kind, runtime), count in sorted(groups.items()):
+            if kind == "worker":
+                rate = always_on_worker(a.with_changes(worker=runtime)).executed * count
+            else:
+                rate = queue_events(count).executed
+            rows.append(
+                {
+                    "queue": queue,
+                    "kind": kind,
+                    "runtime": runtime,
+                    "connections": count,
+                    "modelPerMinute": round(rate, 1),
+                    "modelPerMonth": round(rate * MINUTES_PER_MONTH),
+                }
+            )
+        return rows
+
+    def as_json(self, a: Assumptions) -> dict[str, Any]:
+        return {
+            "seconds": self.seconds,
+            "executedPerMinute": round(self.total_per_minute, 1),
+            "executedPerMonth": round(self.per_month),
+            "quotaShare": self.per_month / a.quota if a.quota else 0,
+            "byCommand": {k: round(v, 1) for k, v in sorted(self.per_minute.items())},
+            "spenders": self.spenders(a),
+            "connections": [c.__dict__ for c in self.connections],
+            "refused": self.refused,
+            "measurementCost": MEASUREMENT_COST,
+        }
+
+
+def _calls(stats: dict[str, Any]) -> dict[str, int]:
+    return {
+        key.removeprefix("cmdstat_"): int(value["calls"])
+        for key, value in stats.items()
+        if key.startswith("cmdstat_")
+    }
+
+
+async def measure(redis: Redis, prefix: str, queues: list[str], seconds: float) -> Measurement:
+    result = Measurement(seconds=seconds)
+    try:
+        first = _calls(await redis.info("commandstats"))
+        started = time.monotonic()
+        await asyncio.sleep(seconds)
+        second = _calls(await redis.info("commandstats"))
+        elapsed = time.monotonic() - started
+        second["info"] = second.get("info", 0) - 1  # the first sample itself
+        result.per_minute = {
+            name: (calls - first.get(name, 0)) * 60 / elapsed
+            for name, calls in second.items()
+            if calls - first.get(name, 0) > 0
+        }
+    except ResponseError as err:
+        result.refused.append(f"INFO commandstats: {err}")
+    try:
+        known = set(queues)
+        result.connections = [classify(c, prefix, known) for c in await redis.client_list()]
+    except ResponseError as err:
+        result.refused.append(f"CLIENT LIST: {err}")
+    return result
