@@ -7,6 +7,8 @@ import asyncio
 import ipaddress
 import json
 import logging
+import os
+import signal
 import sys
 from dataclasses import replace
 
@@ -28,6 +30,13 @@ from dashboard.drain import (
 )
 from dashboard.measure import Measurement, measure
 from dashboard.processors import load_processors
+from dashboard.workers import (
+    DEFAULT_IDLE_TIMEOUT_MS,
+    MODES,
+    AlwaysOnWorkers,
+    OnDemandWorkers,
+    worker_mode,
+)
 
 log = logging.getLogger("drainboard")
 
@@ -76,6 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=LOCK_DURATION_MS,
         help="job lock, renewed while a job runs; after a crash, the wait before recovery",
+    )
+    worker = commands.add_parser(
+        "worker", help="run the processors: always-on, cron (no worker) or on-demand"
+    )
+    worker.add_argument("--mode", choices=MODES, help="env WORKER_MODE (or WORKER_INPROCESS=1/0)")
+    worker.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
+    worker.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
+    worker.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
+    worker.add_argument("--processors", help="module:attr (env DRAINBOARD_PROCESSORS)")
+    worker.add_argument("--concurrency", type=int, default=1, help="jobs at once per queue")
+    worker.add_argument("--drain-delay", type=float, default=5, help="always: seconds per wait")
+    worker.add_argument("--stalled-interval-ms", type=int, default=30_000, help="always")
+    worker.add_argument(
+        "--idle-timeout-ms",
+        type=int,
+        help="on-demand: close a queue's worker after this long without work "
+        f"(env WORKER_IDLE_TIMEOUT_MS, default {DEFAULT_IDLE_TIMEOUT_MS})",
     )
     cost = commands.add_parser("cost", help="project (and measure) idle Redis commands a month")
     cost.add_argument("--redis-url", help="measure this Redis too (env REDIS_URL)")
@@ -232,6 +258,69 @@ def _progress_line(queue: str, run: QueueRun) -> None:
     )
 
 
+def worker(args: argparse.Namespace) -> int:
+    """Run until SIGTERM or SIGINT; running jobs finish before the process exits."""
+    mode = worker_mode(args.mode, os.environ)
+    settings = _settings(args, args.redis_url)
+    if mode == "cron":
+        print(
+            "drainboard: cron mode runs no worker; jobs are processed by POST "
+            "/api/v1/cron/drain-queues or `drainboard drain` on your schedule.",
+            file=sys.stderr,
+        )
+        return 0
+    if settings.redis_url is None:
+        raise ConfigError("No Redis to work on: give --redis-url or set REDIS_URL.")
+    processors = load_processors(settings.processors)
+    if not processors:
+        raise ConfigError("No processors: give --processors module:attr or DRAINBOARD_PROCESSORS.")
+    idle_ms = args.idle_timeout_ms or int(
+        os.environ.get("WORKER_IDLE_TIMEOUT_MS") or DEFAULT_IDLE_TIMEOUT_MS
+    )
+    asyncio.run(_work(mode, settings, args, processors, idle_ms))
+    return 0
+
+
+async def _work(
+    mode: str, settings: Settings, args: argparse.Namespace, processors: dict, idle_ms: int
+) -> None:
+    from dashboard.discovery import QueueCatalog
+    from dashboard.web.app import connect
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    client = connect(settings.redis_url or "")
+    try:
+        queues = await QueueCatalog(client, settings.prefix, settings.queues).names()
+        if mode == "always":
+            running = AlwaysOnWorkers(
+                settings.redis_url or "",
+                settings.prefix,
+                processors,
+                queues,
+                drain_delay_s=args.drain_delay,
+                stalled_interval_ms=args.stalled_interval_ms,
+                concurrency=max(1, args.concurrency),
+            )
+            print(f"drainboard: always-on workers for {len(running.workers)} queues", flush=True)
+        else:
+            running = OnDemandWorkers(
+                client, settings.prefix, processors, queues, idle_ms, max(1, args.concurrency)
+            )
+            found = await running.start()
+            print(
+                f"drainboard: on-demand; start-up check processed {found['totalProcessed']} jobs;"
+                " idle until notified",
+                flush=True,
+            )
+        await stop.wait()
+        await running.close()
+    finally:
+        await client.aclose()
+
+
 def cost(args: argparse.Namespace) -> int:
     """The cost panel in the terminal: the model's projection, and a measurement if asked."""
     settings = _settings(args, args.redis_url)
@@ -297,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        commands = {"serve": serve, "demo": demo, "drain": drain, "cost": cost}
+        commands = {"serve": serve, "demo": demo, "drain": drain, "worker": worker, "cost": cost}
         return commands[args.command](args)
     except ConfigError as err:
         print(f"drainboard: {err}", file=sys.stderr)

@@ -68,7 +68,12 @@ PYTHON_BULLMQ_3 = WorkerProfile(
     measured_idle=Rate(client=12.5, executed=26),
     note="measured as a whole: 3 waits and 3 reconnects a minute, stalled checks",
 )
-PROFILES = {"node": NODE_BULLMQ_5, "python": PYTHON_BULLMQ_3}
+DRAINBOARD_ALWAYS = WorkerProfile(
+    name="drainboard worker --mode always",
+    # Python bullmq with no socket timeout on its connection: it idles as Node BullMQ does.
+    note="Python bullmq without the socket timeout: the same loop as Node BullMQ's",
+)
+PROFILES = {"node": NODE_BULLMQ_5, "python": PYTHON_BULLMQ_3, "drainboard": DRAINBOARD_ALWAYS}
 
 
 @dataclass(frozen=True)

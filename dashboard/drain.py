@@ -104,12 +104,18 @@ class DrainResult:
 class JobBudget:
     """How many more jobs a queue may take: bounded by maxJobsPerQueue and the deadline."""
 
-    def __init__(self, max_jobs: int | None, deadline: float, run: QueueRun) -> None:
+    def __init__(
+        self, max_jobs: int | None, deadline: float, run: QueueRun, engine: DrainEngine
+    ) -> None:
         self.left = max_jobs
         self.deadline = deadline
         self.run = run
+        self.engine = engine
 
     def take(self) -> bool:
+        if self.engine.stopping:
+            self.run.stopped = "shutdown"
+            return False
         if self.left is not None and self.left <= 0:
             self.run.stopped = "maxJobsPerQueue"
             return False
@@ -137,6 +143,8 @@ class DrainEngine:
         self.prefix = prefix
         self.processors = processors
         self.progress = progress
+        # Set on shutdown: running jobs finish, no new one is taken.
+        self.stopping = False
 
     async def probe(self, queues: list[str]) -> list[str]:
         """The queues that have work now. One EXISTS when every queue is idle.
@@ -212,7 +220,7 @@ class DrainEngine:
         )
         await self._recover_stalled(worker)
         worker.lockManager.start()
-        budget = JobBudget(options.max_jobs_per_queue, deadline, run)
+        budget = JobBudget(options.max_jobs_per_queue, deadline, run, self)
 
         async def slot(number: int) -> None:
             token = f"{worker.id}:{number}"

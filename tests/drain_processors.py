@@ -29,3 +29,16 @@ async def slow(job: Any) -> str:
 
 
 PROCESSORS = {"mail": flaky, "slow": slow, "noop": noop}
+
+
+STARTED: list[float] = []
+
+
+async def timed(job: Any) -> str:
+    import time
+
+    STARTED.append(time.perf_counter())
+    return "ok"
+
+
+PROCESSORS["timed"] = timed
