@@ -29,7 +29,7 @@ MEASUREMENT_COST = 3  # two INFO commandstats and one CLIENT LIST
 class Connection:
     queue: str | None
     kind: str  # "worker", "queue-events", "client"
-    runtime: str  # "node", "python", "other"
+    runtime: str  # "node", "python", "drainboard", "other"
     name: str
     idle_s: int
     command: str
@@ -56,9 +56,13 @@ def classify(client: dict[str, Any], prefix: str, queues: set[str]) -> Connectio
         rest = name[len(head) :]
         if rest.endswith(":qe"):
             rest, suffix = rest[:-3], ":qe"
-        token = rest.split(":w:")[0]  # Node appends `:w:<worker name>` to named workers
+        # Named workers carry `:w:<name>`; `drainboard worker --mode always` names its own.
+        token, _, worker_name = rest.partition(":w:")
         if token in queues:
-            queue, runtime = token, "python"
+            queue, runtime = (
+                token,
+                "drainboard" if worker_name.startswith("drainboard") else "python",
+            )
         elif found := _decode_base64_queue(token, queues):
             queue, runtime = found, "node"
     if suffix == ":qe" and queue:
@@ -95,7 +99,9 @@ class Measurement:
                 groups[key] = groups.get(key, 0) + 1
         rows = []
         for (queue, kind, runtime), count in sorted(groups.items()):
-            if kind == "worker":
+            if kind == "worker" and runtime == "node":
+                rate = always_on_worker(a.with_changes(worker="node")).executed * count
+            elif kind == "worker":
                 rate = always_on_worker(a.with_changes(worker=runtime)).executed * count
             else:
                 rate = queue_events(count).executed
@@ -104,12 +110,19 @@ class Measurement:
                     "queue": queue,
                     "kind": kind,
                     "runtime": runtime,
+                    "mode": "always-on" if kind == "worker" else "listener",
                     "connections": count,
                     "modelPerMinute": round(rate, 1),
                     "modelPerMonth": round(rate * MINUTES_PER_MONTH),
                 }
             )
         return rows
+
+    def running_mode(self) -> str:
+        """What the connections say about how jobs are processed here."""
+        if any(c.kind == "worker" for c in self.connections):
+            return "always"
+        return "cron or on-demand"
 
     def as_json(self, a: Assumptions) -> dict[str, Any]:
         return {
@@ -119,6 +132,7 @@ class Measurement:
             "quotaShare": self.per_month / a.quota if a.quota else 0,
             "byCommand": {k: round(v, 1) for k, v in sorted(self.per_minute.items())},
             "spenders": self.spenders(a),
+            "runningMode": self.running_mode(),
             "connections": [c.__dict__ for c in self.connections],
             "refused": self.refused,
             "measurementCost": MEASUREMENT_COST,

@@ -41,3 +41,8 @@ def test_strangers_are_not_attributed() -> None:
     for name in ("", "other:mail", f"bull:{b64('unknown')}", "bull:not*base64"):
         conn = classify({"name": name, "cmd": "bzpopmin"}, "bull", QUEUES)
         assert conn.queue is None and conn.kind == "client"
+
+
+def test_drainboard_always_on_worker_is_recognised() -> None:
+    ours = classify({"name": "bull:mail:w:drainboard-always", "cmd": "bzpopmin"}, "bull", QUEUES)
+    assert (ours.queue, ours.kind, ours.runtime) == ("mail", "worker", "drainboard")
