@@ -38,7 +38,7 @@ from bullmq import Queue, Worker
 
 from bench.harness import REPO, CommandMeter, RedisServer, command_diff, table
 from dashboard.drain import DrainEngine, DrainOptions
-from dashboard.web.app import connect
+from dashboard.connection import connect
 
 QUEUES = ("batch-jobs", "dsar-jobs", "journey-jobs", "retrain-jobs", "seed-jobs")
 PREFIX = "bull"

@@ -222,8 +222,8 @@ def drain(args: argparse.Namespace) -> int:
 
 
 async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
+    from dashboard.connection import connect
     from dashboard.discovery import QueueCatalog
-    from dashboard.web.app import connect
 
     client = connect(settings.redis_url or "")
     try:
@@ -284,8 +284,8 @@ def worker(args: argparse.Namespace) -> int:
 async def _work(
     mode: str, settings: Settings, args: argparse.Namespace, processors: dict, idle_ms: int
 ) -> None:
+    from dashboard.connection import connect
     from dashboard.discovery import QueueCatalog
-    from dashboard.web.app import connect
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -371,8 +371,8 @@ def cost(args: argparse.Namespace) -> int:
 
 
 async def _measure(settings: Settings, seconds: float) -> tuple[Measurement, int]:
+    from dashboard.connection import connect
     from dashboard.discovery import QueueCatalog
-    from dashboard.web.app import connect
 
     client = connect(settings.redis_url or "")
     try:

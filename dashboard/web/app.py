@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount
 
 from dashboard.actions import Actions
 from dashboard.config import Settings
+from dashboard.connection import DEFAULT_REDIS_URL, connect
 from dashboard.discovery import QueueCatalog
 from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
@@ -27,21 +28,7 @@ from dashboard.web.headers import SecurityHeaders
 from dashboard.web.render import make_templates
 from dashboard.web.sessions import SessionSigner
 
-DEFAULT_REDIS_URL = "redis://localhost:6379"
 log = logging.getLogger("drainboard")
-
-
-def connect(url: str, socket_timeout: float | None = None) -> redis.Redis:
-    # Reads carry their own deadline (reader.READ_TIMEOUT_S); a socket timeout on every reply
-    # costs a third of a page's time in redis-py. Connecting still fails fast.
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        encoding_errors="replace",
-        socket_connect_timeout=3,
-        socket_timeout=socket_timeout,
-        retry_on_timeout=False,
-    )
 
 
 def create_app(
