@@ -56,6 +56,7 @@ class ChangeWatcher:
         self.settle_s = settle_s
         self.subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
+        self._client: redis.Redis | None = None
         # (monotonic time, commands) of the watcher's own calls, for the cost shown in footers.
         self._spent: deque[tuple[float, int]] = deque()
         self._changes: deque[tuple[float, frozenset[str]]] = deque()
@@ -71,10 +72,20 @@ class ChangeWatcher:
         finally:
             self.subscriptions.discard(subscription)
             if not self.subscriptions and self._task is not None:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._task
-                self._task = None
+                await self._stop()
+
+    async def _stop(self) -> None:
+        """Cancel the watcher. A cancel does not always interrupt a blocked XREAD in redis-py,
+        so its connection is dropped too: the last viewer leaving must cost no more commands."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        _, pending = await asyncio.wait({task}, timeout=0.2)
+        if pending and self._client is not None:
+            await self._client.connection_pool.disconnect(inuse_connections=True)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
     @property
     def running(self) -> bool:
@@ -95,15 +106,18 @@ class ChangeWatcher:
         return events
 
     async def _run(self) -> None:
-        client = self._connect(self.block_ms / 1000 + 10)
+        client = self._client = self._connect(self.block_ms / 1000 + 10)
         try:
             while self.subscriptions:
                 try:
                     await self._watch(client)
                 except (RedisConnectionError, RedisTimeoutError) as err:
+                    if not self.subscriptions:
+                        break  # dropped on purpose: the last viewer left
                     log.warning("watcher lost Redis (%s); retrying in %.0f s", err, RETRY_S)
                     await asyncio.sleep(RETRY_S)
         finally:
+            self._client = None
             await client.aclose()
 
     async def _watch(self, client: redis.Redis) -> None:
@@ -120,20 +134,54 @@ class ChangeWatcher:
             for stream, entries in zip(streams, await pipe.execute(), strict=True)
         }
         self._spend(len(streams))
+        # Streams with no entry to resume from: empty, or trimmed as fast as they are written.
+        empty = {stream for stream, last_id in last.items() if last_id == "0-0"}
+        empty_ids = await self._generated_ids(client, empty)
         while self.subscriptions and set(await self.catalog.names()) == set(streams.values()):
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
             reply = await client.xread(last, count=1000, block=self.block_ms)
-            if not reply:
-                continue
-            changed = set()
-            for stream, entries in reply:
+            changed, emptied = set(), set()
+            for stream, entries in reply or []:
                 if entries:
                     last[stream] = entries[-1][0]
+                    empty.discard(stream)
+                else:
+                    emptied.add(stream)  # Redis woke us, but the entry was already trimmed
                 changed.add(streams[stream])
+            if not reply and empty:
+                # Valkey does not wake a reader for an entry trimmed by its own XADD: a kept-
+                # empty stream is checked by its last generated id once per blocking period.
+                now = await self._generated_ids(client, empty)
+                changed = {streams[s] for s in empty if now.get(s) != empty_ids.get(s)}
+                empty_ids.update(now)
+            if not changed:
+                continue
+            # Let a burst settle, then tell the pages: they re-read after the whole burst.
+            await asyncio.sleep(self.settle_s)
+            if emptied:
+                empty |= emptied
+                ids = await self._generated_ids(client, emptied)
+                empty_ids.update(ids)
+                last.update({stream: ids[stream] for stream in emptied if stream in ids})
             self._changes.append((time.monotonic(), frozenset(changed)))
             for subscription in list(self.subscriptions):
                 subscription.notify(changed)
-            await asyncio.sleep(self.settle_s)
+
+    async def _generated_ids(self, client: redis.Redis, streams: set[str]) -> dict[str, str]:
+        """The last id each stream generated, kept even when its entries are trimmed away."""
+        if not streams:
+            return {}
+        pipe = client.pipeline(transaction=False)
+        ordered = sorted(streams)
+        for stream in ordered:
+            pipe.xinfo_stream(stream)
+        self._spend(len(ordered))
+        replies = await pipe.execute(raise_on_error=False)
+        return {
+            stream: info["last-generated-id"]
+            for stream, info in zip(ordered, replies, strict=True)
+            if isinstance(info, dict)  # a stream that does not exist yet has no id
+        }
 
     def _spend(self, commands: int) -> None:
         self._spent.append((time.monotonic(), commands))

@@ -36,7 +36,12 @@ async def test_a_new_job_wakes_only_its_queues_subscribers(r, server_url: str) -
 
 
 async def test_idle_watching_costs_one_blocking_read(r, server_url: str) -> None:
-    watcher = watcher_for(server_url, ("a", "b", "c", "d", "e"), block_ms=60_000)
+    names = ("a", "b", "c", "d", "e")
+    for name in names:  # real queues: their event streams hold BullMQ's entries
+        queue = Queue(name, {"connection": server_url})
+        await queue.add("x", {})
+        await queue.close()
+    watcher = watcher_for(server_url, names, block_ms=60_000)
     before = {c: await calls(r, c) for c in ("xread", "xrevrange")}
     async with watcher.subscribe():
         await asyncio.sleep(1.0)
@@ -60,3 +65,17 @@ async def test_trimmed_event_stream_still_wakes(r, server_url: str) -> None:
         await queue.add("second", {})
         await asyncio.wait_for(sub.changed.wait(), 3)
     await queue.close()
+
+
+async def test_stream_kept_empty_still_wakes(r, server_url: str) -> None:
+    """Events effectively disabled: every entry trimmed as it is added (exact MAXLEN 0)."""
+    await r.xadd("bull:mail:events", {"event": "added"}, maxlen=0, approximate=False)
+    # Valkey only notices such a stream once per blocking period: keep that short here.
+    watcher = watcher_for(server_url, ("mail",), block_ms=500)
+    async with watcher.subscribe() as sub:
+        await asyncio.sleep(0.2)
+        await r.xadd("bull:mail:events", {"event": "completed"}, maxlen=0, approximate=False)
+        await asyncio.wait_for(sub.changed.wait(), 3)
+        sub.changed.clear()
+        await r.xadd("bull:mail:events", {"event": "failed"}, maxlen=0, approximate=False)
+        await asyncio.wait_for(sub.changed.wait(), 3)
