@@ -37,8 +37,8 @@ import redis
 from bullmq import Queue, Worker
 
 from bench.harness import REPO, CommandMeter, RedisServer, command_diff, table
-from dashboard.drain import DrainEngine, DrainOptions
 from dashboard.connection import connect
+from dashboard.drain import DrainEngine, DrainOptions
 
 QUEUES = ("batch-jobs", "dsar-jobs", "journey-jobs", "retrain-jobs", "seed-jobs")
 PREFIX = "bull"
