@@ -57,21 +57,11 @@ class QueueKeys:
     def events(self) -> str:
         return self._key("events")
 
-    @property
-    def id_counter(self) -> str:
-        return self._key("id")
-
     def job(self, job_id: str) -> str:
         return self._key(job_id)
 
     def job_logs(self, job_id: str) -> str:
         return self._key(f"{job_id}:logs")
-
-    def job_dependencies(self, job_id: str) -> str:
-        return self._key(f"{job_id}:dependencies")
-
-    def job_processed(self, job_id: str) -> str:
-        return self._key(f"{job_id}:processed")
 
 
 def drain_history_key(prefix: str) -> str:
