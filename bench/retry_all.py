@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -26,9 +23,9 @@ import redis.asyncio as aioredis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import bullboard
+from bench.harness import RedisServer
 from dashboard.actions import Actions
 from dashboard.reader import Reader
-from tests.conftest import _wait_for, free_port
 from tests.integration.test_bulk_actions import load_failed
 
 
@@ -124,30 +121,11 @@ def main() -> None:
     bullboard.add_flag(parser)
     args = parser.parse_args()
     skip_bull_board = bullboard.why_not(args.bull_board)
-    port = free_port()
-    workdir = tempfile.mkdtemp()
-    server = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}"
+    server = RedisServer("redis").start()
     try:
-        _wait_for(url)
-        asyncio.run(run(url, args.jobs, skip_bull_board))
+        asyncio.run(run(server.url, args.jobs, skip_bull_board))
     finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -52,12 +52,10 @@ class WorkerProfile:
     stalled_full_share: float = 0.75
     # A worker whose idle loop the structure above does not describe, measured as a whole.
     measured_idle: Rate | None = None
-    note: str = ""
 
 
 NODE_BULLMQ_5 = WorkerProfile(
     name="Node BullMQ 5.81.5",
-    note="a blocking wait every drainDelay, a moveToActive after each, stalled checks",
 )
 PYTHON_BULLMQ_3 = WorkerProfile(
     name="Python bullmq 3.4",
@@ -66,12 +64,10 @@ PYTHON_BULLMQ_3 = WorkerProfile(
     # SETNAME) and waits only about 3 times a minute; the stalled checks are most of the cost.
     # Idle concurrency slots add no calls.
     measured_idle=Rate(client=12.5, executed=26),
-    note="measured as a whole: 3 waits and 3 reconnects a minute, stalled checks",
 )
 DRAINBOARD_ALWAYS = WorkerProfile(
     name="drainboard worker --mode always",
     # Python bullmq with no socket timeout on its connection: it idles as Node BullMQ does.
-    note="Python bullmq without the socket timeout: the same loop as Node BullMQ's",
 )
 PROFILES = {"node": NODE_BULLMQ_5, "python": PYTHON_BULLMQ_3, "drainboard": DRAINBOARD_ALWAYS}
 

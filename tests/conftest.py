@@ -45,22 +45,12 @@ def _wait_for(url: str, timeout: float = 10.0) -> None:
             client.close()
 
 
-@pytest.fixture(scope="session")
-def valkey_url() -> Iterator[str]:
-    server = ValkeyServer()
-    server.start()
-    yield server.connection_url
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis7_url() -> Iterator[str]:
+def start_redis(port: int, *extra: str) -> subprocess.Popen:
+    """Debian's Redis 7 on a loopback port, no persistence."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed; run the tests with `make test`.")
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="drainboard-redis-")
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [
             binary,
             "--port",
@@ -71,11 +61,25 @@ def redis7_url() -> Iterator[str]:
             "",
             "--appendonly",
             "no",
-            "--dir",
-            workdir,
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
     )
+
+
+@pytest.fixture(scope="session")
+def valkey_url() -> Iterator[str]:
+    server = ValkeyServer()
+    server.start()
+    yield server.connection_url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis7_url() -> Iterator[str]:
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="drainboard-redis-")
+    process = start_redis(port, "--dir", workdir)
     url = f"redis://127.0.0.1:{port}"
     try:
         _wait_for(url)

@@ -20,8 +20,7 @@ import redis.asyncio as aioredis
 
 from dashboard.cost import Assumptions, always_on
 from dashboard.measure import measure
-from tests.conftest import _wait_for, free_port
-from tests.integration.test_redis_errors import start_redis
+from tests.conftest import _wait_for, free_port, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW_S = 90

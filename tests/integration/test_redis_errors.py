@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 from dashboard.config import Settings
 from dashboard.web.errors import REDIS_AUTH, REDIS_DOWN
-from tests.conftest import _wait_for, free_port, make_client
-
-
-def start_redis(port: int, *extra: str) -> subprocess.Popen:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is missing; run `make test`."
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no", *extra],
-        stdout=subprocess.DEVNULL,
-    )
-    return process
+from tests.conftest import _wait_for, free_port, make_client, start_redis
 
 
 async def test_unreachable_then_recovers() -> None:

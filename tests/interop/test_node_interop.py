@@ -51,21 +51,9 @@ JOB_FIELDS = (
     "parent",
 )
 
-# The fields a job list row shares with Node's Job.
-ROW_FIELDS = (
-    "id",
-    "name",
-    "opts",
-    "progress",
-    "delay",
-    "priority",
-    "timestamp",
-    "attemptsMade",
-    "attemptsStarted",
-    "finishedOn",
-    "processedOn",
-    "failedReason",
-    "parentKey",
+# The fields a job list row shares with Node's Job: all but the payloads, which lists leave out.
+ROW_FIELDS = tuple(
+    f for f in JOB_FIELDS if f not in ("data", "stacktrace", "returnvalue", "parent")
 )
 
 
