@@ -2,6 +2,8 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY dashboard ./dashboard
+COPY templates ./templates
+COPY static ./static
 RUN pip install --no-cache-dir . && useradd --create-home drainboard
 USER drainboard
 EXPOSE 3000

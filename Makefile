@@ -7,8 +7,8 @@ demo:
 
 test:
 	@scripts/setup.sh --test
-	.venv/bin/ruff check dashboard tests bench examples
-	.venv/bin/ruff format --check dashboard tests bench examples
+	.venv/bin/ruff check dashboard templates static tests bench examples
+	.venv/bin/ruff format --check dashboard templates static tests bench examples
 	.venv/bin/pytest -q
 
 bench:

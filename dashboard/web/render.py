@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
-STATIC_DIR = PACKAGE_DIR / "static"
+
+def _package_dir(package: str) -> Path:
+    """Where an installed data package lives: inside the wheel's `dashboard/`, or, in an editable
+    install, wherever setuptools' mapping points (the top-level `templates/` and `static/`)."""
+    return Path(str(files(package)))
+
+
+TEMPLATES_DIR = _package_dir("dashboard.templates")
+STATIC_DIR = _package_dir("dashboard.static")
 
 # Past this many characters a value is cut on the page, with a link to the whole of it.
 VALUE_LIMIT = 64 * 1024

@@ -1,0 +1,1 @@
+"""Static files (vendored htmx, CSS), shipped in the wheel as `dashboard.static`."""
