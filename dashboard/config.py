@@ -29,6 +29,8 @@ class Settings:
     processors: str | None = None
     # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
     cron_tokens: tuple[str, ...] = ()
+    # Redis Cluster: True or False when forced (--cluster, REDIS_CLUSTER), None to ask the server.
+    cluster: bool | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -55,6 +57,7 @@ class Settings:
                 for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
                 if (token := env.get(name))
             ),
+            "cluster": _optional_flag(env.get("REDIS_CLUSTER", "")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -69,6 +72,7 @@ class Settings:
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
             processors=values["processors"] or None,  # type: ignore[arg-type]
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
+            cluster=values["cluster"],  # type: ignore[arg-type]
         ).checked()
 
     def checked(self) -> Settings:
@@ -118,3 +122,8 @@ def _flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional_flag(value: str) -> bool | None:
+    """A flag that may be left unset: then the server is asked."""
+    return _flag(value) if value.strip() else None
