@@ -18,7 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from dashboard import jobs
-from dashboard.keys import STATE_STORAGE, QueueKeys
+from dashboard.keys import STATE_STORAGE, QueueKeys, is_job_id
 from dashboard.lua import ReadScript, run
 
 DEFAULT_BUDGET = 1_000
@@ -29,8 +29,8 @@ MAX_BUDGET = 5_000
 _FIND_ID = ReadScript(
     """
 local id = ARGV[1]
-local found = redis.call("HMGET", KEYS[1], "name", "timestamp")
-if not found[1] and not found[2] then return {} end
+local found = redis.pcall("HMGET", KEYS[1], "name", "timestamp")
+if found.err or (not found[1] and not found[2]) then return {} end
 local name = found[1] or ""
 local calls = 1
 local sets = {"completed", "failed", "delayed", "prioritized"}
@@ -86,8 +86,9 @@ for _, key in ipairs(KEYS) do
       if matches >= page then break end
       scanned = scanned + 1
       calls = calls + 1
-      local v = redis.call("HMGET", prefix .. id, unpack(fields))
-      local ok = v[1] or v[2]
+      -- pcall: an id that spells another kind of key (a hostile or corrupt member) is no job.
+      local v = redis.pcall("HMGET", prefix .. id, unpack(fields))
+      local ok = not v.err and (v[1] or v[2])
       if ok and name ~= "" then ok = has(v[1], name) end
       if ok and text ~= "" then ok = has(v[2], text) or has(v[3], text) or has(v[4], text) end
       if ok then
@@ -157,7 +158,7 @@ class SearchSlice:
 
 async def find_id(redis: Redis, prefix: str, queues: list[str], job_id: str) -> list[IdHit]:
     """Every queue holding a job with this id, with its state and name, in one round trip."""
-    if not queues:
+    if not queues or not is_job_id(job_id):
         return []
 
     def fill(pipe: Any) -> None:

@@ -218,3 +218,20 @@ async def test_search_page_and_its_next_slice(server_url: str) -> None:
         assert more.text.lstrip().startswith("{#") is False and "<html" not in more.text
         assert more.text.count("<tr data-job-id") == 10
         assert 'hx-swap-oob="true"' in more.text and 'data-searched="20"' in more.text
+
+
+async def test_ids_that_spell_other_keys_are_no_jobs(server_url: str) -> None:
+    await finished_jobs(server_url, 4)
+    client = redis.Redis.from_url(server_url)
+    # Hostile members: ids that spell the queue's own list and meta keys.
+    client.zadd("bull:reports:completed", {"wait": 1, "meta": 2})
+    client.lpush("bull:reports:wait", "x")
+    client.close()
+    async with make_client(Settings(redis_url=server_url)) as http:
+        found = await http.get(f"{API}/queues/reports/search", params={"status": "completed"})
+        assert found.status_code == 200
+        ids = [job["id"] for job in found.json()["jobs"]]
+        assert "wait" not in ids and "meta" not in ids and len(ids) == 3
+        for job_id in ("meta", "wait", "1:logs"):
+            answer = await http.get(f"{API}/search", params={"id": job_id})
+            assert answer.json() == {"jobs": []}, job_id
