@@ -31,6 +31,8 @@ class Settings:
     cron_tokens: tuple[str, ...] = ()
     # Redis Cluster: True or False when forced (--cluster, REDIS_CLUSTER), None to ask the server.
     cluster: bool | None = None
+    # A bearer token for /metrics alone (Prometheus), besides DRAINBOARD_TOKEN.
+    metrics_token: str | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -52,6 +54,7 @@ class Settings:
             "password": env.get("DRAINBOARD_PASSWORD") or None,
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
             "processors": env.get("DRAINBOARD_PROCESSORS") or None,
+            "metrics_token": env.get("DRAINBOARD_METRICS_TOKEN") or None,
             "cron_tokens": tuple(
                 token
                 for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
@@ -73,6 +76,7 @@ class Settings:
             processors=values["processors"] or None,  # type: ignore[arg-type]
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
             cluster=values["cluster"],  # type: ignore[arg-type]
+            metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
         ).checked()
 
     def checked(self) -> Settings:
