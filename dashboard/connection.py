@@ -21,14 +21,23 @@ class HiredisPackingConnection(Connection):
         return [hiredis.pack_command(args)]
 
 
-def connect(url: str, socket_timeout: float | None = None) -> redis.Redis:
+# With a bounded pool, how long a command waits for a free connection before it gives up.
+POOL_WAIT_S = 5.0
+
+
+def connect(
+    url: str, socket_timeout: float | None = None, max_connections: int | None = None
+) -> redis.Redis:
     """A client that fails fast when Redis is unreachable. Reads carry their own deadline
-    (reader.READ_TIMEOUT_S): redis-py's per-reply socket timeout costs a third of a page's time."""
+    (reader.READ_TIMEOUT_S): redis-py's per-reply socket timeout costs a third of a page's time.
+
+    With `max_connections`, the pool never opens more than that: a command beyond it waits up to
+    POOL_WAIT_S for a connection to come back, then fails with "No connection available."
+    """
     extra: dict[str, Any] = {}
     if url.startswith("redis://"):  # TLS and Unix sockets keep redis-py's own connection classes
         extra["connection_class"] = HiredisPackingConnection
-    return redis.Redis.from_url(
-        url,
+    options: dict[str, Any] = dict(
         decode_responses=True,
         encoding_errors="replace",
         socket_connect_timeout=3,
@@ -36,3 +45,11 @@ def connect(url: str, socket_timeout: float | None = None) -> redis.Redis:
         retry_on_timeout=False,
         **extra,
     )
+    if max_connections is None:
+        return redis.Redis.from_url(url, **options)
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=POOL_WAIT_S, **options
+    )
+    client = redis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # aclose() closes the pool, as from_url's does
+    return client

@@ -44,7 +44,9 @@ def create_app(
     asks for none (the host app's own authentication is in front of it); CSRF checks stay on.
     """
     settings = settings or Settings.from_env()
-    client = redis_client or connect(settings.redis_url or DEFAULT_REDIS_URL)
+    client = redis_client or connect(
+        settings.redis_url or DEFAULT_REDIS_URL, max_connections=settings.redis_max_connections
+    )
     reader = Reader(client, settings.prefix)
     catalog = QueueCatalog(client, settings.prefix, settings.queues)
     url = settings.redis_url or DEFAULT_REDIS_URL
