@@ -32,6 +32,8 @@ class Settings:
     cron_tokens: tuple[str, ...] = ()
     # The dashboard's Redis connections at most; requests beyond them wait (connection.py).
     redis_max_connections: int = DEFAULT_REDIS_MAX_CONNECTIONS
+    # Redis Cluster: True or False when forced (--cluster, REDIS_CLUSTER), None to ask the server.
+    cluster: bool | None = None
     # A bearer token for /metrics alone (Prometheus), besides DRAINBOARD_TOKEN.
     metrics_token: str | None = None
 
@@ -62,6 +64,7 @@ class Settings:
                 for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
                 if (token := env.get(name))
             ),
+            "cluster": _optional_flag(env.get("REDIS_CLUSTER", "")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -76,6 +79,7 @@ class Settings:
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
             processors=values["processors"] or None,  # type: ignore[arg-type]
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
+            cluster=values["cluster"],  # type: ignore[arg-type]
             metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
             redis_max_connections=_pool_size(values["redis_max_connections"]),
         ).checked()
@@ -138,3 +142,8 @@ def _flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional_flag(value: str) -> bool | None:
+    """A flag that may be left unset: then the server is asked."""
+    return _flag(value) if value.strip() else None
