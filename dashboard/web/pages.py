@@ -21,6 +21,9 @@ from dashboard.web.sessions import COOKIE, new_session
 from dashboard.web.throttle import client_of
 
 PAGE_SIZE = 25
+# Queues per overview page: 450 commands a render at most, whatever the number of queues.
+OVERVIEW_PAGE_SIZE = 50
+MAX_FILTER = 200
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
 
 
@@ -51,13 +54,28 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
 
 
 async def overview(request: Request) -> Response:
+    """The queues, a page at a time and filtered by name: a render reads the queues on screen
+    only (9 commands each), however many the catalog holds."""
     board = board_of(request)
-    summaries = await board.reader.summaries(await board.catalog.names())
+    names = await board.catalog.names()
+    name_filter = request.query_params.get("q", "").strip()[:MAX_FILTER]
+    matching = [n for n in names if name_filter.casefold() in n.casefold()]
+    page_count = max(1, -(-len(matching) // OVERVIEW_PAGE_SIZE))
+    page = params.positive_int(request.query_params, "page", 1, page_count)
+    start = (page - 1) * OVERVIEW_PAGE_SIZE
+    summaries = await board.reader.summaries(matching[start : start + OVERVIEW_PAGE_SIZE])
     return render(
         request,
         "overview.html",
         {
             "queues": summaries,
+            "queue_total": len(names),
+            "matching": len(matching),
+            "first_shown": start + 1,
+            "name_filter": name_filter,
+            "page": page,
+            "page_count": page_count,
+            "paged": len(names) > OVERVIEW_PAGE_SIZE or bool(name_filter),
             "scannable": not board.catalog.fixed,
             "problem": board.catalog.problem,
             "title": "Queues",

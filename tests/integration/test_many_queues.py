@@ -1,0 +1,73 @@
+"""1,000 queues on one Redis: discovery is one SCAN pass at start-up, and an overview render
+reads the 50 queues on screen only (9 commands each), filtered by name, a page at a time."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import redis.asyncio as aioredis
+from bullmq import Queue
+
+from dashboard.config import Settings
+from dashboard.discovery import SCAN_BATCH
+from dashboard.web.pages import OVERVIEW_PAGE_SIZE
+from tests.conftest import make_client
+
+QUEUES = [f"tenant-{i:04d}" for i in range(1000)]
+
+
+async def commands(r: aioredis.Redis, name: str | None = None) -> int:
+    """Commands the server has run (one kind, or all but INFO itself) per INFO commandstats."""
+    stats = await r.info("commandstats")
+    if name:
+        return stats.get(f"cmdstat_{name}", {}).get("calls", 0)
+    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+
+
+@pytest.fixture
+async def thousand_queues(r: aioredis.Redis, server_url: str) -> str:
+    for name in QUEUES:
+        await Queue(name, {"connection": r}).add("job", {"tenant": name})
+    await r.config_resetstat()
+    return server_url
+
+
+def cards(html: str) -> list[str]:
+    return re.findall(r'data-queue="([^"]+)"', html)
+
+
+async def test_overview_of_1000_queues_reads_only_the_page_shown(
+    r: aioredis.Redis, thousand_queues: str
+) -> None:
+    keys = await r.dbsize()
+    async with make_client(Settings(redis_url=thousand_queues)) as http:
+        first = await http.get("/admin/queues/")
+        assert first.status_code == 200
+        # Discovery: one pass of SCAN over the keyspace, SCAN_BATCH keys a call (a cursor
+        # may need one call more than the key count suggests, as the hash table's size decides).
+        one_pass = -(-keys // SCAN_BATCH) + 1
+        scans = await commands(r, "scan")
+        assert 1 <= scans <= one_pass
+        assert cards(first.text) == QUEUES[:OVERVIEW_PAGE_SIZE]
+        assert "1,000 queues" in first.text
+
+        before = await commands(r)
+        last = await http.get("/admin/queues/?page=20")
+        spent = await commands(r) - before
+        assert cards(last.text) == QUEUES[-OVERVIEW_PAGE_SIZE:]
+        assert spent == 9 * OVERVIEW_PAGE_SIZE  # the counts of the 50 shown, nothing else
+        assert await commands(r, "scan") == scans  # no scan per view
+
+        filtered = await http.get("/admin/queues/", params={"q": "TENANT-07"})
+        assert cards(filtered.text) == QUEUES[700:750]
+        assert "100 matching" in filtered.text and 'rel="next"' in filtered.text
+        second = await http.get("/admin/queues/", params={"q": "tenant-07", "page": "2"})
+        assert cards(second.text) == QUEUES[750:800]
+
+        none = await http.get("/admin/queues/", params={"q": "<b>nobody</b>"})
+        assert none.status_code == 200 and cards(none.text) == []
+        assert "&lt;b&gt;nobody&lt;/b&gt;" in none.text and "<b>nobody" not in none.text
+
+        past = await http.get("/admin/queues/?page=21")
+        assert past.status_code == 400 and "page must be between 1 and 20" in past.text
