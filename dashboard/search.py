@@ -12,6 +12,7 @@ Both are read-only Lua scripts, so a request is one round trip whatever it finds
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from redis.asyncio import Redis
 from dashboard import jobs
 from dashboard.keys import STATE_STORAGE, QueueKeys, is_job_id
 from dashboard.lua import ReadScript, run
+from dashboard.reader import execute
+from dashboard.redact import Redactor
 
 DEFAULT_BUDGET = 1_000
 MAX_BUDGET = 5_000
@@ -184,6 +187,7 @@ async def search_state(
     offset: int = 0,
     budget: int = DEFAULT_BUDGET,
     page: int = 50,
+    redactor: Redactor | None = None,
 ) -> SearchSlice:
     """One slice of a state, in the order its page lists it, matched by name and/or text."""
     keys = QueueKeys(prefix, queue)
@@ -201,11 +205,48 @@ async def search_state(
         job_id, *values = flat[i : i + width]
         raw = dict(zip(_REPLY_FIELDS, values, strict=True))
         rows.append(jobs.summary(job_id, raw))
+    commands = int(calls) + 1  # the EVALSHA itself
+    page_full = len(rows) >= page
+    if text and rows and redactor is not None and redactor.active:
+        commands += len(rows)  # one HMGET per match, to check it again
+        rows = await _shown_matches(redis, keys, rows, text, redactor)
     return SearchSlice(
         jobs=rows,
         offset=offset,
         scanned=int(scanned),
         total=int(total),
-        commands=int(calls) + 1,  # the EVALSHA itself
-        page_full=len(rows) >= page,
+        commands=commands,
+        page_full=page_full,
     )
+
+
+async def _shown_matches(
+    redis: Redis, keys: QueueKeys, rows: list[dict[str, Any]], text: str, redactor: Redactor
+) -> list[dict[str, Any]]:
+    """Only the matches whose text is still there once redacted: a search must not tell what a
+    redacted field holds. One more HMGET per match, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for row in rows:
+        pipe.hmget(keys.job(row["id"]), ["data", "returnvalue", "failedReason"])
+    needle = text.lower()
+    kept = []
+    for row, (data, returnvalue, reason) in zip(rows, await execute(pipe), strict=True):
+        shown = redactor.job({**row, "data": _parsed(data), "returnvalue": _parsed(returnvalue)})
+        values = (shown.get("data"), shown.get("returnvalue"), shown.get("failedReason", reason))
+        if any(needle in _compact(value).lower() for value in values if value is not None):
+            kept.append(row)
+    return kept
+
+
+def _parsed(raw: str | None) -> Any:
+    try:
+        return None if raw is None else json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _compact(value: Any) -> str:
+    """A value as BullMQ stores it (JSON.stringify's spacing), so the same texts match."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
