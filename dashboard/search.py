@@ -16,9 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dashboard import jobs
+from dashboard.connection import Client
 from dashboard.keys import STATE_STORAGE, QueueKeys, is_job_id
 from dashboard.lua import ReadScript, run
 from dashboard.reader import execute
@@ -159,16 +158,13 @@ class SearchSlice:
         }
 
 
-async def find_id(redis: Redis, prefix: str, queues: list[str], job_id: str) -> list[IdHit]:
+async def find_id(redis: Client, prefix: str, queues: list[str], job_id: str) -> list[IdHit]:
     """Every queue holding a job with this id, with its state and name, in one round trip."""
     if not queues or not is_job_id(job_id):
         return []
 
-    def fill(pipe: Any) -> None:
-        for queue in queues:
-            _FIND_ID.call(pipe, QueueKeys(prefix, queue).probe_keys(job_id), (job_id,))
-
-    replies = await run(redis, _FIND_ID, fill)
+    calls = [(QueueKeys(prefix, queue).probe_keys(job_id), (job_id,)) for queue in queues]
+    replies = await run(redis, _FIND_ID, calls)
     return [
         IdHit(queue, job_id, reply[1], reply[0])
         for queue, reply in zip(queues, replies, strict=True)
@@ -177,7 +173,7 @@ async def find_id(redis: Redis, prefix: str, queues: list[str], job_id: str) -> 
 
 
 async def search_state(
-    redis: Redis,
+    redis: Client,
     prefix: str,
     queue: str,
     state: str,
@@ -194,10 +190,7 @@ async def search_state(
     kind = STATE_STORAGE[state][1]
     args = (kind, keys.job_prefix, offset, budget, page, name, text, *_ROW_FIELDS)
 
-    def fill(pipe: Any) -> None:
-        _SEARCH.call(pipe, keys.search_keys(state), args)
-
-    (reply,) = await run(redis, _SEARCH, fill)
+    (reply,) = await run(redis, _SEARCH, [(keys.search_keys(state), args)])
     total, scanned, calls, *flat = reply
     width = 1 + len(_REPLY_FIELDS)
     rows = []
@@ -221,7 +214,7 @@ async def search_state(
 
 
 async def _shown_matches(
-    redis: Redis, keys: QueueKeys, rows: list[dict[str, Any]], text: str, redactor: Redactor
+    redis: Client, keys: QueueKeys, rows: list[dict[str, Any]], text: str, redactor: Redactor
 ) -> list[dict[str, Any]]:
     """Only the matches whose text is still there once redacted: a search must not tell what a
     redacted field holds. One more HMGET per match, in one round trip."""
