@@ -27,6 +27,8 @@ class Settings:
     password: str | None = None
     secret_key: str | None = None
     processors: str | None = None
+    # How often (seconds) the operator's cron calls the drain endpoint; None: no cron drain.
+    drain_every: int | None = None
     # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
     cron_tokens: tuple[str, ...] = ()
 
@@ -50,6 +52,7 @@ class Settings:
             "password": env.get("DRAINBOARD_PASSWORD") or None,
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
             "processors": env.get("DRAINBOARD_PROCESSORS") or None,
+            "drain_every": env.get("DRAINBOARD_DRAIN_EVERY") or None,
             "cron_tokens": tuple(
                 token
                 for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
@@ -68,6 +71,7 @@ class Settings:
             password=values["password"] or None,  # type: ignore[arg-type]
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
             processors=values["processors"] or None,  # type: ignore[arg-type]
+            drain_every=_seconds(values["drain_every"]),
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
         ).checked()
 
@@ -112,6 +116,17 @@ def _base_path(value: str) -> str:
             f"The base path must be a plain URL path such as /admin/queues, not {value!r}."
         )
     return path
+
+
+def _seconds(value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) <= 31 * 86400:
+        raise ConfigError(
+            f"DRAINBOARD_DRAIN_EVERY must be a whole number of seconds, 1 to 2678400; got {text!r}."
+        )
+    return int(text)
 
 
 def _flag(value: object) -> bool:

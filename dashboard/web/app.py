@@ -20,7 +20,17 @@ from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
-from dashboard.web import actions, api, cost_panel, drains, live, pages, service
+from dashboard.web import (
+    actions,
+    api,
+    cost_panel,
+    drains,
+    flows,
+    live,
+    pages,
+    schedulers,
+    service,
+)
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS
 from dashboard.web.guard import Guard
@@ -78,6 +88,8 @@ def create_app(
                 *drains.routes,
                 *live.routes,
                 *cost_panel.routes,
+                *schedulers.routes,
+                *flows.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
