@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from dashboard.keys import CHILD_GROUPS, JobRef, QueueKeys, parse_job_key
+from dashboard.keys import CHILD_GROUPS, JobRef, QueueKeys, is_job_id, parse_job_key
 from dashboard.reader import (
     LIST_STATES,
     SET_STATES,
@@ -115,6 +115,8 @@ async def flow_level(
     redis: Redis, keys: QueueKeys, job_id: str, limit: int, cursor: Cursor
 ) -> FlowLevel | None:
     """The job, its parent and one page of its children; None when the job does not exist."""
+    if not is_job_id(job_id):
+        return None
     pipe = redis.pipeline(transaction=False)
     pipe.hmget(keys.job(job_id), ["name", "parentKey"])
     _count_children(pipe, keys, job_id)

@@ -9,12 +9,12 @@ from starlette.routing import Route
 from dashboard import flows
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import job_not_found, queue_route
+from dashboard.web.lookup import job_id_of, job_not_found, queue_route
 
 
 async def _level(request: Request, board: Board, queue: str) -> tuple[flows.FlowLevel, bool]:
     """The requested level, and whether this page continues a group the previous one began."""
-    job_id = request.path_params["job_id"]
+    job_id = job_id_of(request)
     query = request.query_params
     limit = params.positive_int(query, "children", flows.DEFAULT_CHILDREN, flows.MAX_CHILDREN)
     try:

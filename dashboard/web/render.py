@@ -13,6 +13,8 @@ from cron_descriptor import get_description
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
+from dashboard.web.paths import segment
+
 
 def _package_dir(package: str) -> Path:
     """Where an installed data package lives: inside the wheel's `dashboard/`, or, in an editable
@@ -186,6 +188,7 @@ def make_templates() -> Jinja2Templates:
         cut=cut,
         json_tree=json_tree,
         segments=bar_segments,
+        segment=segment,
         cron_words=cron_words,
     )
     env.globals.update(STATE_LABELS=STATE_LABELS, STATE_ORDER=STATE_ORDER, VALUE_LIMIT=VALUE_LIMIT)

@@ -12,6 +12,7 @@ from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import queue_action, queue_route
 from dashboard.web.pages import render
+from dashboard.web.paths import path_value
 
 PAGE_SIZE = 25
 API_PAGE_SIZE = 10
@@ -48,14 +49,18 @@ async def list_schedulers(request: Request, board: Board, queue: str) -> Respons
     )
 
 
+def scheduler_id_of(request: Request) -> str:
+    return path_value(request.path_params["scheduler_id"])
+
+
 @queue_action
 async def run_scheduler(request: Request, board: Board, queue: str) -> Outcome:
-    return await board.actions.run_scheduler(queue, request.path_params["scheduler_id"])
+    return await board.actions.run_scheduler(queue, scheduler_id_of(request))
 
 
 @queue_action
 async def remove_scheduler(request: Request, board: Board, queue: str) -> Outcome:
-    return await board.actions.remove_scheduler(queue, request.path_params["scheduler_id"])
+    return await board.actions.remove_scheduler(queue, scheduler_id_of(request))
 
 
 routes = [
