@@ -225,8 +225,10 @@ async def test_bad_cursor_or_size_is_400(tree: None, server_url: str, query: str
     assert answer.json()["status"] == 400
 
 
-async def test_missing_job_is_404(tree: None, server_url: str) -> None:
+@pytest.mark.parametrize("job_id", ["nope", "meta", "root:dependencies", "root%3Alogs", ".."])
+async def test_missing_job_or_a_key_name_is_404(tree: None, server_url: str, job_id: str) -> None:
     async with make_client(Settings(redis_url=server_url)) as http:
-        answer = await http.get(f"{API}/flow-a/jobs/nope/flow")
-        html = await http.get("/admin/queues/queue/flow-a/jobs/nope/flow")
+        answer = await http.get(f"{API}/flow-a/jobs/{job_id}/flow")
+        html = await http.get(f"/admin/queues/queue/flow-a/jobs/{job_id}/flow/children")
     assert answer.status_code == 404 and html.status_code == 404
+    assert answer.json()["status"] == 404

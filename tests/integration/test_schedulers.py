@@ -166,3 +166,13 @@ async def test_csrf_is_needed_for_the_buttons(queue: Queue, server_url: str) -> 
         answer = await http.post(API + "/schedulers/rollup/run", headers={"hx-request": "true"})
     assert answer.status_code == 403
     assert isinstance(answer, httpx.Response)
+
+
+async def test_an_id_with_a_slash_and_a_space_is_one_segment(queue: Queue, server_url: str) -> None:
+    await queue.upsertJobScheduler("team/report x", {"pattern": "0 3 * * *"}, "report")
+    async with make_client(Settings(redis_url=server_url, token="s3cret")) as http:
+        page = await http.get(PAGE, headers=BEARER)
+        assert "/schedulers/team%2Freport%20x" in page.text
+        gone = await http.delete(API + "/schedulers/team%2Freport%20x", headers=BEARER)
+        assert gone.status_code == 200, gone.text
+    assert "team/report x" not in [s["key"] for s in await queue.getJobSchedulers()]
