@@ -107,6 +107,26 @@ class QueueKeys:
         """One of a parent's child sets, by BullMQ's own suffix (see CHILD_GROUPS)."""
         return self._key(f"{job_id}:{CHILD_GROUPS[group][0]}")
 
+    @property
+    def job_prefix(self) -> str:
+        """What a job id is appended to for its hash, for Lua scripts that visit many jobs."""
+        return self._key("")
+
+    def search_keys(self, state: str) -> tuple[str, ...]:
+        """The keys a search of `state` walks, in Node BullMQ's getJobs order: "waiting" also
+        reads BullMQ 5's paused list, as Node does."""
+        if state == "waiting":
+            return (self.state("waiting"), self.state("paused"))
+        return (self.state(state),)
+
+    def probe_keys(self, job_id: str) -> tuple[str, ...]:
+        """The job hash, then the keys Node BullMQ's getState probes, in its order."""
+        return (
+            self.job(job_id),
+            *(self.state(s) for s in ("completed", "failed", "delayed", "prioritized")),
+            *(self.state(s) for s in ("active", "waiting", "paused", "waiting-children")),
+        )
+
 
 # A parent's children by what became of them, named as Node's getDependencies() names them:
 # the key suffix and its Redis type. `failed` children (failParentOnFailure) sit in the

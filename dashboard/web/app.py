@@ -29,6 +29,7 @@ from dashboard.web import (
     live,
     pages,
     schedulers,
+    search,
     service,
 )
 from dashboard.web.board import Board
@@ -92,6 +93,7 @@ def create_app(
                 *cost_panel.routes,
                 *schedulers.routes,
                 *flows.routes,
+                *search.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
