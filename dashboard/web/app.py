@@ -27,6 +27,8 @@ from dashboard.web import (
     drains,
     flows,
     live,
+    manage,
+    manage_pages,
     pages,
     schedulers,
     search,
@@ -58,7 +60,7 @@ def create_app(
     url = settings.redis_url or DEFAULT_REDIS_URL
     if redis_client is None:
         cluster = cluster_mode(url, settings.cluster)
-        client = connect(url, cluster=cluster)
+        client = connect(url, cluster=cluster, max_connections=settings.redis_max_connections)
     else:
         client, cluster = redis_client, is_cluster(redis_client)
     if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):
@@ -103,6 +105,8 @@ def create_app(
                 *schedulers.routes,
                 *flows.routes,
                 *search.routes,
+                *manage.routes,
+                *manage_pages.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
