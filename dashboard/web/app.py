@@ -26,11 +26,13 @@ from dashboard.web import (
     api,
     cost_panel,
     drains,
+    flows,
     live,
     manage,
     manage_pages,
     pages,
     preferences,
+    schedulers,
     search,
     service,
 )
@@ -77,7 +79,7 @@ def create_app(
         signer=SessionSigner(settings, client),
         engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
         watcher=ChangeWatcher(
-            lambda timeout: connect(url, timeout, cluster), catalog, settings.prefix
+            lambda timeout: connect(url, timeout, cluster, blocking=True), catalog, settings.prefix
         ),
     )
 
@@ -103,6 +105,8 @@ def create_app(
                 *drains.routes,
                 *live.routes,
                 *cost_panel.routes,
+                *schedulers.routes,
+                *flows.routes,
                 *search.routes,
                 *manage.routes,
                 *manage_pages.routes,
