@@ -138,3 +138,7 @@ def test_bad_redaction_settings_are_refused() -> None:
     for paths in (("password",), ("data.",), ("opts.x",), ("data..x",)):
         with pytest.raises(ConfigError):
             Settings.from_env({}, redact=",".join(paths))
+    for spec in ("nope:fn", "tests.formatters", "tests.formatters:missing"):
+        with pytest.raises(ConfigError, match="--formatter"):
+            Settings.from_env({"DRAINBOARD_FORMATTER": spec})
+    assert Settings.from_env({}, formatter="tests.formatters:mask_logs").formatter
