@@ -20,7 +20,17 @@ from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
-from dashboard.web import actions, api, cost_panel, drains, live, pages, search, service
+from dashboard.web import (
+    actions,
+    api,
+    cost_panel,
+    drains,
+    live,
+    openapi,
+    pages,
+    search,
+    service,
+)
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
 from dashboard.web.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
@@ -85,6 +95,7 @@ def create_app(
             settings.base_path,
             routes=[
                 *api.routes,
+                *openapi.routes,
                 *actions.routes,
                 *drains.routes,
                 *live.routes,
