@@ -167,7 +167,7 @@ class Manager:
         return JobOutcome(f"Added job {job.id} ({name}) to {queue}, {where}.", 1, str(job.id))
 
     async def duplicate_job(self, queue: str, job_id: str) -> JobOutcome:
-        job = await self.reader.job(queue, job_id)
+        job = await self.reader.job(queue, job_id, redacted=False)  # copied, never shown
         if job is None:
             raise ActionRefused(404, f"Queue {queue!r} has no job with id {job_id!r}.")
         opts = {k: v for k, v in job["opts"].items() if k in OPTION_NAMES and k != "jobId"}
