@@ -30,6 +30,7 @@ from dashboard.web import (
     live,
     manage,
     manage_pages,
+    openapi,
     pages,
     preferences,
     schedulers,
@@ -101,6 +102,7 @@ def create_app(
             settings.base_path,
             routes=[
                 *api.routes,
+                *openapi.routes,
                 *actions.routes,
                 *drains.routes,
                 *live.routes,
