@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from dashboard import jobs
 from dashboard.keys import STATE_STORAGE, STATES, QueueKeys
+from dashboard.spending import spend
 
 # Redis commands sent while handling the current request, shown in each page's footer.
 commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
@@ -184,8 +185,14 @@ class Reader:
         return value
 
 
+async def execute(pipe: Any) -> list[Any]:
+    """One counted, deadline-bound round trip, for the other read modules."""
+    return await _execute(pipe)
+
+
 async def _execute(pipe: Any) -> list[Any]:
     commands_spent.set(commands_spent.get() + len(pipe.command_stack))
+    spend("reads", len(pipe.command_stack))
     # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
     async with asyncio.timeout(READ_TIMEOUT_S):
         return await pipe.execute()

@@ -22,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dashboard.discovery import QueueCatalog
 from dashboard.keys import QueueKeys
+from dashboard.spending import spend
 
 log = logging.getLogger("drainboard.watch")
 
@@ -31,13 +32,24 @@ RETRY_S = 5.0
 
 
 class Subscription:
-    def __init__(self, queue: str | None) -> None:
+    """One listener. `gaps=True` also hears "anything may have changed": the watcher (re)started
+    reading, so changes since the listener's own last read may have gone unseen."""
+
+    def __init__(self, queue: str | None, gaps: bool = False) -> None:
         self.queue = queue
+        self.gaps = gaps
         self.changed = asyncio.Event()
+        self.queues: set[str] = set()  # changed since the listener last took them
 
     def notify(self, queues: set[str]) -> None:
         if self.queue is None or self.queue in queues:
+            self.queues |= queues
             self.changed.set()
+
+    def take(self) -> set[str]:
+        taken, self.queues = self.queues, set()
+        self.changed.clear()
+        return taken
 
 
 class ChangeWatcher:
@@ -62,8 +74,10 @@ class ChangeWatcher:
         self._changes: deque[tuple[float, frozenset[str]]] = deque()
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, queue: str | None = None) -> AsyncIterator[Subscription]:
-        subscription = Subscription(queue)
+    async def subscribe(
+        self, queue: str | None = None, gaps: bool = False
+    ) -> AsyncIterator[Subscription]:
+        subscription = Subscription(queue, gaps)
         self.subscriptions.add(subscription)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
@@ -137,6 +151,9 @@ class ChangeWatcher:
         # Streams with no entry to resume from: empty, or trimmed as fast as they are written.
         empty = {stream for stream, last_id in last.items() if last_id == "0-0"}
         empty_ids = await self._generated_ids(client, empty)
+        for subscription in list(self.subscriptions):
+            if subscription.gaps:
+                subscription.notify(set(streams.values()))
         while self.subscriptions and set(await self.catalog.names()) == set(streams.values()):
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
             reply = await client.xread(last, count=1000, block=self.block_ms)
@@ -185,3 +202,4 @@ class ChangeWatcher:
 
     def _spend(self, commands: int) -> None:
         self._spent.append((time.monotonic(), commands))
+        spend("watcher", commands)

@@ -15,8 +15,10 @@ from starlette.routing import BaseRoute, Mount
 from dashboard.actions import Actions
 from dashboard.config import Settings
 from dashboard.connection import DEFAULT_REDIS_URL, connect
+from dashboard.counts_cache import CountsCache
 from dashboard.discovery import QueueCatalog
 from dashboard.drain import DrainEngine
+from dashboard.exporter import Exporter
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
@@ -45,6 +47,8 @@ def create_app(
     reader = Reader(client, settings.prefix)
     catalog = QueueCatalog(client, settings.prefix, settings.queues)
     url = settings.redis_url or DEFAULT_REDIS_URL
+    engine = DrainEngine(client, settings.prefix, load_processors(settings.processors))
+    watcher = ChangeWatcher(lambda timeout: connect(url, timeout), catalog, settings.prefix)
     board = Board(
         settings=settings,
         redis=client,
@@ -52,8 +56,9 @@ def create_app(
         catalog=catalog,
         actions=Actions(client, settings.prefix, reader),
         signer=SessionSigner(settings.secret_key),
-        engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
-        watcher=ChangeWatcher(lambda timeout: connect(url, timeout), catalog, settings.prefix),
+        engine=engine,
+        watcher=watcher,
+        exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
     )
 
     @contextlib.asynccontextmanager
@@ -64,6 +69,7 @@ def create_app(
         except (RedisError, OSError) as err:
             log.warning("queue discovery deferred: Redis is not reachable yet (%s)", err)
         yield
+        await board.exporter.counts.close()
         if redis_client is None:
             await client.aclose()
 
