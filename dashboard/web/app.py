@@ -58,16 +58,10 @@ def create_app(
         reader=reader,
         catalog=catalog,
         actions=Actions(client, settings.prefix, reader),
-<<<<<<< HEAD
-        signer=SessionSigner(settings.secret_key),
+        signer=SessionSigner(settings, client),
         engine=engine,
         watcher=watcher,
         exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
-=======
-        signer=SessionSigner(settings, client),
-        engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
-        watcher=ChangeWatcher(lambda timeout: connect(url, timeout), catalog, settings.prefix),
->>>>>>> main
     )
 
     @contextlib.asynccontextmanager
