@@ -192,8 +192,8 @@ class Reader:
 
 
 async def execute(pipe: Any) -> list[Any]:
-    commands_spent.set(commands_spent.get() + len(pipe.command_stack))
-    spend("reads", len(pipe.command_stack))
+    commands_spent.set(commands_spent.get() + len(pipe))
+    spend("reads", len(pipe))
     # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
     async with asyncio.timeout(READ_TIMEOUT_S):
         return await pipe.execute()
