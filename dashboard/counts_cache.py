@@ -53,6 +53,7 @@ class CountsCache:
         self._task: asyncio.Task[None] | None = None
         self._last_use = 0.0
         self._lock = asyncio.Lock()
+        self._drained: set[str] = set()
 
     @property
     def following(self) -> bool:
@@ -72,11 +73,18 @@ class CountsCache:
             stale = set(names) - set(self._figures)
             if self._subscription is not None:
                 stale |= self._subscription.take()
+            stale |= self._drained
+            self._drained = set()
             if not self._ready.is_set():
                 stale = set(names)  # nothing follows the streams yet: nothing is known unchanged
             await self._reread(sorted(stale & set(names)))
             self._figures = {name: self._figures[name] for name in names}
             return list(self._figures.values())
+
+    def mark_stale(self, queues: set[str]) -> None:
+        """Queues this process just changed (a drain): re-read at the next scrape without
+        waiting for their events to reach the watcher."""
+        self._drained |= queues
 
     async def _reread(self, queues: list[str]) -> None:
         if not queues:
@@ -94,7 +102,7 @@ class CountsCache:
         changed"), so that nothing between our read and its first XREAD goes unseen."""
         already_running = self.watcher.running
         try:
-            async with self.watcher.subscribe(None, gaps=True) as subscription:
+            async with self.watcher.subscribe(None, cache=True) as subscription:
                 self._subscription = subscription
                 if already_running:
                     self._ready.set()

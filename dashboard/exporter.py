@@ -96,6 +96,7 @@ class Exporter:
     def observe_drain(self, result: DrainResult) -> None:
         self.drain_runs.labels(result.trigger).inc()
         self.drain_duration.observe(result.duration_ms / 1000)
+        self.counts.mark_stale({q for q, run in result.queues.items() if run.jobs_processed})
         for queue, run in result.queues.items():
             if run.jobs_processed:
                 self.drain_processed.labels(queue).inc(run.jobs_processed)

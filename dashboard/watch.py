@@ -32,12 +32,14 @@ RETRY_S = 5.0
 
 
 class Subscription:
-    """One listener. `gaps=True` also hears "anything may have changed": the watcher (re)started
-    reading, so changes since the listener's own last read may have gone unseen."""
+    """One listener. A page re-renders, so it hears of a burst once it has settled. A `cache` of
+    counts only marks queues stale: it hears of each change at once, and also "anything may have
+    changed" when the watcher (re)starts reading, as changes since its own last read may have
+    gone unseen."""
 
-    def __init__(self, queue: str | None, gaps: bool = False) -> None:
+    def __init__(self, queue: str | None, cache: bool = False) -> None:
         self.queue = queue
-        self.gaps = gaps
+        self.cache = cache
         self.changed = asyncio.Event()
         self.queues: set[str] = set()  # changed since the listener last took them
 
@@ -77,9 +79,9 @@ class ChangeWatcher:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, queue: str | None = None, gaps: bool = False
+        self, queue: str | None = None, cache: bool = False
     ) -> AsyncIterator[Subscription]:
-        subscription = Subscription(queue, gaps)
+        subscription = Subscription(queue, cache)
         self.subscriptions.add(subscription)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
@@ -160,9 +162,7 @@ class ChangeWatcher:
         # Streams with no entry to resume from: empty, or trimmed as fast as they are written.
         empty = {stream for stream, last_id in last.items() if last_id == "0-0"}
         empty_ids = await self._generated_ids(client, empty)
-        for subscription in list(self.subscriptions):
-            if subscription.gaps:
-                subscription.notify(set(streams.values()))
+        self._notify(set(streams.values()), caches=True)
         while self.subscriptions and set(await self.catalog.names()) == set(streams.values()):
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
             reply = await client.xread(last, count=1000, block=self.block_ms)
@@ -182,6 +182,7 @@ class ChangeWatcher:
                 empty_ids.update(now)
             if not changed:
                 continue
+            self._notify(changed, caches=True)
             # Let a burst settle, then tell the pages: they re-read after the whole burst.
             await asyncio.sleep(self.settle_s)
             if emptied:
@@ -190,8 +191,12 @@ class ChangeWatcher:
                 empty_ids.update(ids)
                 last.update({stream: ids[stream] for stream in emptied if stream in ids})
             self._changes.append((time.monotonic(), frozenset(changed)))
-            for subscription in list(self.subscriptions):
-                subscription.notify(changed)
+            self._notify(changed, caches=False)
+
+    def _notify(self, queues: set[str], caches: bool) -> None:
+        for subscription in list(self.subscriptions):
+            if subscription.cache == caches:
+                subscription.notify(queues)
 
     async def _generated_ids(self, client: redis.Redis, streams: set[str]) -> dict[str, str]:
         """The last id each stream generated, kept even when its entries are trimmed away."""
