@@ -69,7 +69,7 @@ def create_app(
     catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster)
     engine = DrainEngine(client, settings.prefix, load_processors(settings.processors))
     watcher = ChangeWatcher(
-        lambda timeout: connect(url, timeout, cluster), catalog, settings.prefix
+        lambda timeout: connect(url, timeout, cluster, blocking=True), catalog, settings.prefix
     )
     board = Board(
         settings=settings,
