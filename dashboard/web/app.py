@@ -21,6 +21,7 @@ from dashboard.drain import DrainEngine
 from dashboard.exporter import Exporter
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
+from dashboard.redact import Redactor, load_formatter, parse_paths
 from dashboard.watch import ChangeWatcher
 from dashboard.web import (
     actions,
@@ -31,7 +32,9 @@ from dashboard.web import (
     live,
     manage,
     manage_pages,
+    openapi,
     pages,
+    preferences,
     schedulers,
     search,
     service,
@@ -67,8 +70,9 @@ def create_app(
         client, cluster = redis_client, is_cluster(redis_client)
     if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):
         raise ConfigError(slot_error)
-    reader = Reader(client, settings.prefix)
-    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster)
+    redactor = Redactor(parse_paths(settings.redact), load_formatter(settings.formatter))
+    reader = Reader(client, settings.prefix, redactor)
+    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster, settings.hide)
     engine = DrainEngine(client, settings.prefix, load_processors(settings.processors))
     watcher = ChangeWatcher(
         lambda timeout: connect(url, timeout, cluster, blocking=True), catalog, settings.prefix
@@ -104,6 +108,7 @@ def create_app(
             settings.base_path,
             routes=[
                 *api.routes,
+                *openapi.routes,
                 *actions.routes,
                 *drains.routes,
                 *live.routes,
@@ -113,6 +118,7 @@ def create_app(
                 *search.routes,
                 *manage.routes,
                 *manage_pages.routes,
+                *preferences.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
