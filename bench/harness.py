@@ -156,8 +156,11 @@ class DashboardServer:
     """`python -m dashboard serve` in a child process, so its event loop and our HTTP client
     do not share a GIL (this machine has 2 cores; Redis has the other one)."""
 
-    def __init__(self, redis_url: str, base_path: str = "/admin/queues") -> None:
+    def __init__(
+        self, redis_url: str, base_path: str = "/admin/queues", args: tuple[str, ...] = ()
+    ) -> None:
         self.redis_url = redis_url
+        self.args = args  # more `drainboard serve` flags, such as --prefix
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.base_path = base_path
@@ -188,6 +191,7 @@ class DashboardServer:
                     str(self.port),
                     "--base-path",
                     self.base_path,
+                    *self.args,
                 ],
                 cwd=REPO,
                 env=env,

@@ -1,0 +1,144 @@
+"""Pages at scale: 1,000 queues on one Redis 7, and on a three-node Redis Cluster beside it.
+
+    .venv/bin/python -m bench.scale [--queues 1000] [--requests 200]
+
+Each target holds the same queues, written through the `bullmq` package (3 waiting and 1 delayed
+job each): a single Debian redis-server with the `{bull}` prefix; a three-node cluster with the
+`{bull}` prefix (every queue in one slot, so on one node); and the same cluster with queues named
+with their own hash tags (`{tenant-0042}`, spread over the three nodes). For each, `drainboard
+serve` runs in its own process, and the overview (first and last page of 50 queues) and one
+queue page are fetched `--requests` times: p50/p99 in ms, executed Redis commands per request
+(INFO commandstats, summed over every node), and the cluster's time against the single node's.
+Targets (issue 16): overview p99 <= 50 ms, commands per render <= 9 x queues shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from bullmq import Queue
+
+from bench.harness import (
+    CommandMeter,
+    DashboardServer,
+    RawHttp,
+    RedisServer,
+    free_port,
+    percentile,
+    table,
+)
+from dashboard.connection import connect
+from tests.redis_cluster import RedisClusterForTests
+
+BASE = "/admin/queues"
+SHOWN = 50
+
+
+@dataclass
+class Target:
+    label: str
+    urls: list[str]  # every node, for the command meter
+    prefix: str
+    names: list[str]
+    cluster: bool
+
+
+async def fill(url: str, cluster: bool, prefix: str, names: list[str]) -> None:
+    client = connect(url, cluster=cluster)
+    try:
+        for name in names:
+            queue = Queue(name, {"connection": client, "prefix": prefix})
+            for i in range(3):
+                await queue.add("job", {"i": i})
+            await queue.add("later", {}, {"delay": 3_600_000})
+    finally:
+        await client.aclose()
+
+
+def measure(target: Target, requests: int) -> list[list[str]]:
+    args = ("--prefix", target.prefix) + (("--cluster",) if target.cluster else ())
+    board = DashboardServer(target.urls[0], BASE, args).start()
+    meters = [CommandMeter(url) for url in target.urls]
+    raw = RawHttp(board.base_url)
+    middle = target.names[len(target.names) // 2]
+    last_page = -(-len(target.names) // SHOWN)
+    routes = [
+        ("overview, page 1", f"{BASE}/"),
+        (f"overview, page {last_page}", f"{BASE}/?page={last_page}"),
+        ("queue page", f"{BASE}/queue/{quote(middle, safe='')}"),
+    ]
+    rows = []
+    try:
+        for label, path in routes:
+            for _ in range(10):
+                status, _ = raw.get(path)
+                if status != 200:
+                    raise SystemExit(f"{target.label}: GET {path} answered {status}")
+            before = [meter.start() for meter in meters]
+            samples = []
+            for _ in range(requests):
+                t0 = time.perf_counter()
+                raw.get(path)
+                samples.append((time.perf_counter() - t0) * 1000)
+            spent = sum(m.since(b) for m, b in zip(meters, before, strict=True)) / requests
+            samples.sort()
+            rows.append(
+                [
+                    target.label,
+                    label,
+                    f"{percentile(samples, 0.5):.2f}",
+                    f"{percentile(samples, 0.99):.2f}",
+                    f"{spent:.1f}",
+                ]
+            )
+            print(f"  {target.label} {label}: {rows[-1][2:]}", flush=True)
+    finally:
+        raw.close()
+        for meter in meters:
+            meter.close()
+        board.stop()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--queues", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    plain = [f"tenant-{i:04d}" for i in range(args.queues)]
+    tagged = [f"{{tenant-{i:04d}}}" for i in range(args.queues)]
+
+    single = RedisServer("redis").start()
+    cluster = RedisClusterForTests.start([(free_port(), free_port()) for _ in range(3)])
+    nodes = [node.url for node in cluster.nodes]
+    targets = [
+        Target(f"single {single.version}", [single.url], "{bull}", plain, False),
+        Target("cluster x3, {bull}", nodes, "{bull}", plain, True),
+        Target("cluster x3, {tenant} names", nodes, "bull", tagged, True),
+    ]
+    rows: list[list[str]] = []
+    try:
+        print(f"Filling {args.queues:,} queues on each target…", flush=True)
+        asyncio.run(fill(single.url, False, "{bull}", plain))
+        asyncio.run(fill(cluster.url, True, "{bull}", plain))
+        asyncio.run(fill(cluster.url, True, "bull", tagged))
+        for target in targets:
+            rows += measure(target, args.requests)
+    finally:
+        single.stop()
+        cluster.stop()
+
+    baseline = {row[1]: float(row[3]) for row in rows if row[0] == targets[0].label}
+    for row in rows:
+        row.append(f"{float(row[3]) / baseline[row[1]]:.2f}x")
+    print()
+    print(f"{args.queues:,} queues, {SHOWN} per overview page, {args.requests} requests per route")
+    print(table(["target", "page", "p50 ms", "p99 ms", "commands", "p99 vs single"], rows))
+
+
+if __name__ == "__main__":
+    main()
