@@ -19,6 +19,7 @@ from dashboard.discovery import QueueCatalog, cluster_slot_error
 from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
+from dashboard.redact import Redactor, load_formatter, parse_paths
 from dashboard.watch import ChangeWatcher
 from dashboard.web import (
     actions,
@@ -29,7 +30,9 @@ from dashboard.web import (
     live,
     manage,
     manage_pages,
+    openapi,
     pages,
+    preferences,
     schedulers,
     search,
     service,
@@ -65,8 +68,9 @@ def create_app(
         client, cluster = redis_client, is_cluster(redis_client)
     if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):
         raise ConfigError(slot_error)
-    reader = Reader(client, settings.prefix)
-    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster)
+    redactor = Redactor(parse_paths(settings.redact), load_formatter(settings.formatter))
+    reader = Reader(client, settings.prefix, redactor)
+    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster, settings.hide)
     board = Board(
         settings=settings,
         redis=client,
@@ -98,6 +102,7 @@ def create_app(
             settings.base_path,
             routes=[
                 *api.routes,
+                *openapi.routes,
                 *actions.routes,
                 *drains.routes,
                 *live.routes,
@@ -107,6 +112,7 @@ def create_app(
                 *search.routes,
                 *manage.routes,
                 *manage_pages.routes,
+                *preferences.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],

@@ -21,7 +21,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Job counts per queue and state; one pipelined round trip of 9 commands per queue."""
+    """Job counts per queue and state; one pipelined round trip of 10 commands per queue."""
     board = board_of(request)
     summaries = await board.reader.summaries(await board.catalog.names())
     lines = [
