@@ -38,6 +38,7 @@ from dashboard.web import (
     schedulers,
     search,
     service,
+    throughput,
 )
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
@@ -119,6 +120,7 @@ def create_app(
                 *manage.routes,
                 *manage_pages.routes,
                 *preferences.routes,
+                *throughput.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
