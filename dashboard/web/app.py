@@ -35,10 +35,12 @@ from dashboard.web import (
     openapi,
     pages,
     preferences,
+    redis_panel,
     schedulers,
     search,
     service,
     throughput,
+    workers_view,
 )
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
@@ -76,7 +78,9 @@ def create_app(
     catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster, settings.hide)
     engine = DrainEngine(client, settings.prefix, load_processors(settings.processors))
     watcher = ChangeWatcher(
-        lambda timeout: connect(url, timeout, cluster, blocking=True), catalog, settings.prefix
+        lambda timeout: connect(url, timeout, cluster, blocking=True, name="drainboard:watcher"),
+        catalog,
+        settings.prefix,
     )
     board = Board(
         settings=settings,
@@ -121,6 +125,8 @@ def create_app(
                 *manage_pages.routes,
                 *preferences.routes,
                 *throughput.routes,
+                *redis_panel.routes,
+                *workers_view.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],

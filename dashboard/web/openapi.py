@@ -126,9 +126,20 @@ def _with_examples(item: dict[str, Any], queues: list[str]) -> dict[str, Any]:
 
 def documented_modules() -> tuple[ModuleType, ...]:
     # Add a route module here once it has an `openapi` dict (imported here: they import us).
-    from dashboard.web import actions, api, cost_panel, drains, manage, search, throughput
+    from dashboard.web import (
+        actions,
+        api,
+        cost_panel,
+        drains,
+        manage,
+        redis_panel,
+        search,
+        throughput,
+        workers_view,
+    )
 
-    return (api, actions, drains, cost_panel, search, manage, throughput)
+    modules = (api, actions, drains, cost_panel, search, manage, throughput, redis_panel)
+    return (*modules, workers_view)
 
 
 async def openapi_json(request: Request) -> Response:
