@@ -131,15 +131,17 @@ def documented_modules() -> tuple[ModuleType, ...]:
         api,
         cost_panel,
         drains,
+        flows,
         manage,
         redis_panel,
+        schedulers,
         search,
         throughput,
         workers_view,
     )
 
-    modules = (api, actions, drains, cost_panel, search, manage, throughput, redis_panel)
-    return (*modules, workers_view)
+    modules = (api, actions, drains, cost_panel, search, manage, schedulers, flows)
+    return (*modules, throughput, redis_panel, workers_view)
 
 
 async def openapi_json(request: Request) -> Response:
