@@ -32,7 +32,7 @@ async def add(rc: RedisCluster, prefix: str, queue: str) -> None:
     await Queue(queue, {"connection": rc, "prefix": prefix}).add("x", {})
 
 
-async def blocked_reads(watcher: ChangeWatcher, commands: int, timeout: float = 10) -> None:
+async def blocked_reads(watcher: ChangeWatcher, commands: int, timeout: float = 30) -> None:
     """Wait (no fixed sleep: the machine may be loaded) until the watcher has sent `commands`
     commands, the last being its blocking reads; then give the XREADs a moment to block."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -61,7 +61,7 @@ async def test_bull_prefix_watches_the_cluster_with_one_xread(cluster_url: str) 
         await blocked_reads(watcher, len(queues) + 1)
         assert watcher.commands_per_minute() == len(queues) + 1  # where they stand, one XREAD
         await add(rc, "{bull}", "sms")
-        await asyncio.wait_for(sms.changed.wait(), 5)
+        await asyncio.wait_for(sms.changed.wait(), 15)
         assert not mail.changed.is_set()
     # The woken XREAD, and the next one if Redis counted it as it was abandoned: one read
     # for all three queues, wherever their node.
@@ -86,6 +86,6 @@ async def test_queues_on_every_node_wake_their_pages(cluster_url: str) -> None:
         for queue in queues:
             everything.changed.clear()
             await add(rc, "bull", queue)
-            await asyncio.wait_for(everything.changed.wait(), 5)
+            await asyncio.wait_for(everything.changed.wait(), 15)
     assert not watcher.running
     await rc.aclose()
