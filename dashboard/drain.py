@@ -2,9 +2,10 @@
 
 One engine serves the cron endpoint, `drainboard drain` and the "Drain now" button:
 
-1. Probe every queue in ONE command (`EXISTS` over the queues' wait, prioritized, active and
-   delayed keys); only when something exists, one more round trip says which queues really have
-   work (not paused, delayed jobs due). A non-empty active list may hold a dead drain's jobs.
+1. Probe which queues have work (dashboard/drain_probe.py): one `EXISTS` over every queue's
+   keys when all are empty; with delayed or repeatable jobs not yet due, a `GET` of the probe's
+   notes and one `XREAD` over the events streams tell that nothing changed and nothing is due.
+   A non-empty active list may hold a dead drain's jobs.
 2. Only for queues with work: recover stalled jobs (BullMQ's own stalled check), then run a
    `bullmq` Worker's job cycle (moveToActive, the processor, moveToFinished, lock renewal)
    without its blocking wait, until the queue reports no job, the time is up, or the job cap is
@@ -28,6 +29,7 @@ from bullmq import Job, Worker
 from bullmq.custom_errors import DelayedError, WaitingChildrenError
 from redis.asyncio import Redis
 
+from dashboard import drain_probe
 from dashboard.keys import QueueKeys, drain_history_key, last_idle_drain_key
 
 Processor = Callable[[Any], Awaitable[Any]]
@@ -147,35 +149,9 @@ class DrainEngine:
         self.stopping = False
 
     async def probe(self, queues: list[str]) -> list[str]:
-        """The queues that have work now. One EXISTS when every queue is idle.
-
-        Work is a job in wait or prioritized (unless the queue is paused), a delayed job that is
-        due, or anything in active, which may be a crashed drain's job to recover. Only reads:
-        BullMQ's marker key is left to BullMQ.
-        """
-        keys = [QueueKeys(self.prefix, q) for q in queues]
-        watched = [
-            k.state(s) for k in keys for s in ("waiting", "prioritized", "active", "delayed")
-        ]
-        if not queues or not await self.redis.exists(*watched):
-            return []
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.llen(key.state("waiting"))
-            pipe.zcard(key.state("prioritized"))
-            pipe.llen(key.state("active"))
-            pipe.zrange(key.state("delayed"), 0, 0, withscores=True)
-            pipe.hexists(key.meta, "paused")
-        replies = await pipe.execute()
-        # A delayed job's score is its due time in ms times 4096, plus a counter.
-        due_score = (time.time() * 1000 + 1) * 4096
-        busy = []
-        for i, queue in enumerate(queues):
-            waiting, prioritized, active, delayed, paused = replies[i * 5 : i * 5 + 5]
-            due = bool(delayed) and delayed[0][1] < due_score
-            if active or (not paused and (waiting or prioritized or due)):
-                busy.append(queue)
-        return busy
+        """The queues that have work now (dashboard/drain_probe.py): one EXISTS when every
+        queue is empty, three commands when idle queues hold delayed or repeatable jobs."""
+        return await drain_probe.probe(self.redis, self.prefix, queues, int(time.time() * 1000))
 
     async def drain(self, options: DrainOptions) -> DrainResult:
         started = time.monotonic()

@@ -74,6 +74,11 @@ def last_idle_drain_key(prefix: str) -> str:
     return f"{prefix}::drainboard:last-idle-drain"
 
 
+def drain_probe_key(prefix: str) -> str:
+    """The drain probe's notes on idle queues (see dashboard/drain_probe.py)."""
+    return f"{prefix}::drainboard:drain-probe"
+
+
 def meta_pattern(prefix: str) -> str:
     """The SCAN pattern that finds every queue: each BullMQ queue writes a meta hash."""
     return f"{_glob_escape(prefix)}:*:meta"
