@@ -20,7 +20,18 @@ from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
-from dashboard.web import actions, api, cost_panel, drains, live, pages, search, service
+from dashboard.web import (
+    actions,
+    api,
+    cost_panel,
+    drains,
+    live,
+    manage,
+    manage_pages,
+    pages,
+    search,
+    service,
+)
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
 from dashboard.web.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
@@ -47,7 +58,7 @@ def create_app(
     url = settings.redis_url or DEFAULT_REDIS_URL
     if redis_client is None:
         cluster = cluster_mode(url, settings.cluster)
-        client = connect(url, cluster=cluster)
+        client = connect(url, cluster=cluster, max_connections=settings.redis_max_connections)
     else:
         client, cluster = redis_client, is_cluster(redis_client)
     if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):
@@ -90,6 +101,8 @@ def create_app(
                 *live.routes,
                 *cost_panel.routes,
                 *search.routes,
+                *manage.routes,
+                *manage_pages.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.connection import POOL_WAIT_S
+
 log = logging.getLogger("drainboard")
 
 REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
@@ -27,6 +29,9 @@ REDIS_CLUSTER_DOWN = (
     "the dashboard recovers by itself when the cluster heals."
 )
 REDIS_TIMEOUT = "Redis did not answer in time; it may be overloaded."
+POOL_BUSY = (
+    "Every Redis connection of this dashboard stayed busy for {wait:g} s; try again in a moment."
+)
 INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
 
 TITLES = {
@@ -85,6 +90,9 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = REDIS_AUTH
     elif isinstance(exc, RedisTimeoutError | TimeoutError):
         message = REDIS_TIMEOUT
+    elif str(exc) == "No connection available.":  # the bounded pool's wait ran out
+        pool = request.app.state.board.redis.connection_pool
+        message = POOL_BUSY.format(wait=getattr(pool, "timeout", None) or POOL_WAIT_S)
     elif isinstance(exc, ClusterError | RedisClusterException):
         message = REDIS_CLUSTER_DOWN
     else:
