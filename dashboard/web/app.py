@@ -74,7 +74,7 @@ def create_app(
         signer=SessionSigner(settings, client),
         engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
         watcher=ChangeWatcher(
-            lambda timeout: connect(url, timeout, cluster), catalog, settings.prefix
+            lambda timeout: connect(url, timeout, cluster, blocking=True), catalog, settings.prefix
         ),
     )
 
