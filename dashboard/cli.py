@@ -50,6 +50,13 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-path", help="URL path of the dashboard (default /admin/queues)")
     parser.add_argument("--read-only", action="store_true", default=None, help="disable actions")
     parser.add_argument(
+        "--drain-every",
+        type=int,
+        metavar="SECONDS",
+        help="how often your cron calls the drain endpoint (env DRAINBOARD_DRAIN_EVERY); "
+        "the schedulers tab then says which drain picks each scheduled job up",
+    )
+    parser.add_argument(
         "--no-auth",
         action="store_true",
         help="allow binding beyond loopback without credentials (only behind your own auth)",
@@ -137,6 +144,7 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         queues=args.queues,
         base_path=getattr(args, "base_path", None),
         read_only=getattr(args, "read_only", None),
+        drain_every=getattr(args, "drain_every", None),
         cluster=getattr(args, "cluster", None),
         processors=getattr(args, "processors", None),
     )

@@ -28,6 +28,8 @@ class Settings:
     password: str | None = None
     secret_key: str | None = None
     processors: str | None = None
+    # How often (seconds) the operator's cron calls the drain endpoint; None: no cron drain.
+    drain_every: int | None = None
     # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
     cron_tokens: tuple[str, ...] = ()
     # The dashboard's Redis connections at most; requests beyond them wait (connection.py).
@@ -57,6 +59,7 @@ class Settings:
             "password": env.get("DRAINBOARD_PASSWORD") or None,
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
             "processors": env.get("DRAINBOARD_PROCESSORS") or None,
+            "drain_every": env.get("DRAINBOARD_DRAIN_EVERY") or None,
             "metrics_token": env.get("DRAINBOARD_METRICS_TOKEN") or None,
             "redis_max_connections": env.get("DRAINBOARD_REDIS_MAX_CONNECTIONS") or None,
             "cron_tokens": tuple(
@@ -78,6 +81,7 @@ class Settings:
             password=values["password"] or None,  # type: ignore[arg-type]
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
             processors=values["processors"] or None,  # type: ignore[arg-type]
+            drain_every=_seconds(values["drain_every"]),
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
             cluster=values["cluster"],  # type: ignore[arg-type]
             metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
@@ -125,6 +129,17 @@ def _base_path(value: str) -> str:
             f"The base path must be a plain URL path such as /admin/queues, not {value!r}."
         )
     return path
+
+
+def _seconds(value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 31 * 86400:
+        raise ConfigError(
+            f"DRAINBOARD_DRAIN_EVERY must be a whole number of seconds, 1 to 2678400; got {text!r}."
+        )
+    return int(text)
 
 
 def _pool_size(value: object) -> int:

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from dashboard.flows import child_counts
 from dashboard.reader import commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -122,11 +123,16 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
     status = params.status(request.query_params, "waiting")
     page, page_size = params.paging(request.query_params, PAGE_SIZE)
     result = await board.reader.job_page(queue, status, page, page_size)
+    children = {}
+    if status == "waiting-children":  # "3 of 5 children done": four counts a row
+        ids = [job["id"] for job in result.jobs]
+        children = await child_counts(board.redis, board.reader.keys(queue), ids)
     return render(
         request,
         "queue.html",
         {
             "result": result,
+            "children": children,
             "queue": result.queue,
             "status": status,
             "title": queue,
