@@ -7,6 +7,7 @@ size, never on how many jobs a queue holds. Nothing here writes.
 from __future__ import annotations
 
 import asyncio
+import json
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from redis.asyncio import Redis
 
 from dashboard import jobs
 from dashboard.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
+from dashboard.redact import Redactor
 
 # Redis commands sent while handling the current request, shown in each page's footer.
 commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
@@ -67,9 +69,10 @@ class JobPage:
 
 
 class Reader:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, redactor: Redactor | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.redactor = redactor or Redactor()
 
     def keys(self, queue: str) -> QueueKeys:
         return QueueKeys(self.prefix, queue)
@@ -141,8 +144,9 @@ class Reader:
                     )
         return JobPage(summary, state, page, page_size, rows)
 
-    async def job(self, queue: str, job_id: str) -> dict[str, Any] | None:
-        """One job in full with its state and newest logs, or None when it does not exist."""
+    async def job(self, queue: str, job_id: str, redacted: bool = True) -> dict[str, Any] | None:
+        """One job in full with its state and newest logs, or None when it does not exist.
+        Redacted (--redact, --formatter) unless the caller writes it back, as Duplicate does."""
         if not is_job_id(job_id):
             return None
         keys = self.keys(queue)
@@ -155,7 +159,8 @@ class Reader:
         if not raw:
             return None
         state = await self._state(queue, job_id, set_hits)
-        return jobs.detail(job_id, raw, state, logs, log_count)
+        job = jobs.detail(job_id, raw, state, logs, log_count)
+        return self.redactor.job(job) if redacted else job
 
     async def job_state(self, queue: str, job_id: str) -> str | None:
         """The job's state as Node BullMQ's getState names it, or None when it does not exist."""
@@ -177,8 +182,12 @@ class Reader:
         return state_from_probes(set_hits, await execute(pipe))
 
     async def job_field(self, queue: str, job_id: str, field: str) -> str | None:
+        """One stored value as Redis holds it; with redaction on, the redacted value as JSON."""
         if not is_job_id(job_id):
             return None
+        if self.redactor.active:
+            job = await self.job(queue, job_id)
+            return None if job is None else json.dumps(job.get(field), ensure_ascii=False)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hget(self.keys(queue).job(job_id), field)
         (value,) = await execute(pipe)

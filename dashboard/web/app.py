@@ -19,6 +19,7 @@ from dashboard.discovery import QueueCatalog, cluster_slot_error
 from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
+from dashboard.redact import Redactor, load_formatter, parse_paths
 from dashboard.watch import ChangeWatcher
 from dashboard.web import (
     actions,
@@ -30,6 +31,7 @@ from dashboard.web import (
     manage,
     manage_pages,
     pages,
+    preferences,
     schedulers,
     search,
     service,
@@ -65,8 +67,9 @@ def create_app(
         client, cluster = redis_client, is_cluster(redis_client)
     if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):
         raise ConfigError(slot_error)
-    reader = Reader(client, settings.prefix)
-    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster)
+    redactor = Redactor(parse_paths(settings.redact), load_formatter(settings.formatter))
+    reader = Reader(client, settings.prefix, redactor)
+    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster, settings.hide)
     board = Board(
         settings=settings,
         redis=client,
@@ -107,6 +110,7 @@ def create_app(
                 *search.routes,
                 *manage.routes,
                 *manage_pages.routes,
+                *preferences.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],

@@ -19,6 +19,7 @@ from dashboard.web.guard import check_login, failed_secrets, locked_out
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
 from dashboard.web.sessions import COOKIE, new_session
+from dashboard.web.switcher import switcher_for
 from dashboard.web.throttle import client_of
 
 PAGE_SIZE = 25
@@ -41,6 +42,7 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
         per_minute += watcher.changes_per_minute(live_queue) * commands
         context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
     context.update(
+        switcher=None if template == "login.html" else switcher_for(request, board),
         base=request.scope.get("root_path", ""),
         read_only=board.settings.read_only,
         csrf=request.scope.get("state", {}).get("csrf", ""),
@@ -154,6 +156,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "queue": queue,
             "job": job,
             "sizes": job["storedBytes"],
+            "redacting": board.reader.redactor.active,
             "limit": VALUE_LIMIT,
             "title": f"{queue} · {job_id}",
             "live_queue": queue,
