@@ -76,7 +76,7 @@ async def test_processes_jobs_and_skips_queues_without_processor(r, server_url) 
 
 
 async def test_failing_processor_follows_attempts_and_backoff(r, server_url) -> None:
-    # A backoff long enough that a slow, shared machine cannot finish the first drain after it.
+    # A backoff long enough that a slow machine cannot reach it within the first drain.
     retry = {"attempts": 2, "backoff": {"type": "fixed", "delay": 1000}}
     await add(server_url, "mail", [("bad", {"fail": "x"}, retry), ("good", {}, {})])
     engine = DrainEngine(r, "bull", {"mail": drain_processors.flaky})
