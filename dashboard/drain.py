@@ -30,6 +30,7 @@ from bullmq.custom_errors import DelayedError, WaitingChildrenError
 from redis.asyncio import Redis
 
 from dashboard import drain_probe
+from dashboard.drain_job import DrainJob
 from dashboard.keys import QueueKeys, drain_history_key, last_idle_drain_key
 
 Processor = Callable[[Any], Awaitable[Any]]
@@ -154,6 +155,20 @@ def _lost_lock(error: TypeError, run: QueueRun) -> None:
     run.lost_locks += 1
 
 
+async def _next_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | Job | None:
+    """The job BullMQ's moveToActive or moveToFinished handed over, as the handler gets it.
+
+    A job made by a job scheduler or a repeatable job goes through the bullmq Worker, which
+    schedules the next iteration through its scripts; any other job is a thin DrainJob."""
+    data, job_id, limit_until, delay_until = taken or (None,) * 4
+    if not data or data.get("rjk"):
+        return await worker.nextJobFromJobData(
+            data, job_id, limit_until or 0, delay_until or 0, token
+        )
+    worker.limitUntil = max(limit_until or 0, 0)
+    return DrainJob(worker, data, job_id, token)
+
+
 class DrainEngine:
     def __init__(
         self,
@@ -230,7 +245,8 @@ class DrainEngine:
                 if job is None:
                     if not budget.take():
                         return
-                    job = await worker.moveToActive(token)
+                    taken = await worker.backend.moveToActive(token, worker.opts)
+                    job = await _next_job(worker, taken, token)
                     if job is None:
                         budget.give_back()
                         wait_s = (worker.limitUntil - time.time() * 1000) / 1000
@@ -258,8 +274,14 @@ class DrainEngine:
                 raise task.exception()  # type: ignore[misc]
 
     async def _run_job(
-        self, worker: Worker, queue: str, job: Job, token: str, run: QueueRun, budget: JobBudget
-    ) -> Job | None:
+        self,
+        worker: Worker,
+        queue: str,
+        job: DrainJob | Job,
+        token: str,
+        run: QueueRun,
+        budget: JobBudget,
+    ) -> DrainJob | Job | None:
         """The bullmq Worker's job cycle (lock tracking, moveToCompleted, moveToFailed with the
         job's attempts and backoff), except that completing a job also fetches the next one in
         the same script call, as Node BullMQ's worker does: one round trip per job, not two."""
@@ -286,12 +308,9 @@ class DrainEngine:
                     budget.give_back()
                 return _lost_lock(finish_error, run)
             self._count(queue, run, failed=False)
-            data, job_id, limit_until, delay_until = finished["result"] or (None,) * 4
             next_job = None
             if fetch_next:
-                next_job = await worker.nextJobFromJobData(
-                    data, job_id, limit_until or 0, delay_until or 0, token
-                )
+                next_job = await _next_job(worker, finished["result"], token)
                 if next_job is None:
                     budget.give_back()
             return next_job
