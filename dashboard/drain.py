@@ -55,6 +55,8 @@ class DrainOptions:
     concurrency: int = 1
     lock_duration_ms: int = LOCK_DURATION_MS
     trigger: str = "api"
+    # When set, BullMQ records per-minute completed/failed metrics, keeping this many points.
+    metrics_max_data_points: int | None = None
 
 
 @dataclass
@@ -169,6 +171,11 @@ async def _next_job(worker: Worker, taken: list[Any] | None, token: str) -> Drai
     return DrainJob(worker, data, job_id, token)
 
 
+def metrics_option(max_data_points: int | None) -> dict[str, Any]:
+    """bullmq Worker options that make its finishing script record per-minute metrics."""
+    return {"metrics": {"maxDataPoints": max_data_points}} if max_data_points else {}
+
+
 class DrainEngine:
     def __init__(
         self,
@@ -232,6 +239,7 @@ class DrainEngine:
                 "autorun": False,
                 "concurrency": options.concurrency,
                 "lockDuration": options.lock_duration_ms,
+                **metrics_option(options.metrics_max_data_points),
             },
         )
         await self._recover_stalled(worker)
