@@ -19,6 +19,10 @@ log = logging.getLogger("drainboard")
 REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
 REDIS_AUTH = "Redis refused the credentials in the Redis URL (wrong or missing password)."
 REDIS_TIMEOUT = "Redis did not answer in time; it may be overloaded."
+REDIS_TLS = (
+    "Redis's TLS certificate could not be verified: give the CA that signed it as ssl_ca_certs "
+    "in the rediss:// URL."
+)
 INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
 
 TITLES = {
@@ -74,6 +78,8 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = REDIS_AUTH
     elif isinstance(exc, RedisTimeoutError | TimeoutError):
         message = REDIS_TIMEOUT
+    elif "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        message = REDIS_TLS
     else:
         message = REDIS_DOWN
     log.warning("redis error on %s: %s", request.url.path, exc)
