@@ -54,6 +54,10 @@ class DrainOptions:
     trigger: str = "api"
 
 
+# Why a queue with jobs was left alone: its jobs wait for a resume, as BullMQ's workers do.
+PAUSED = "paused"
+
+
 @dataclass
 class QueueRun:
     jobs_processed: int = 0
@@ -146,8 +150,9 @@ class DrainEngine:
         # Set on shutdown: running jobs finish, no new one is taken.
         self.stopping = False
 
-    async def probe(self, queues: list[str]) -> list[str]:
-        """The queues that have work now. One EXISTS when every queue is idle.
+    async def probe(self, queues: list[str]) -> tuple[list[str], list[str]]:
+        """The queues that have work now, and the paused ones holding jobs that would otherwise
+        be work (reported as skipped). One EXISTS when every queue is idle.
 
         Work is a job in wait or prioritized (unless the queue is paused), a delayed job that is
         due, or anything in active, which may be a crashed drain's job to recover. Only reads:
@@ -158,7 +163,7 @@ class DrainEngine:
             k.state(s) for k in keys for s in ("waiting", "prioritized", "active", "delayed")
         ]
         if not queues or not await self.redis.exists(*watched):
-            return []
+            return [], []
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.llen(key.state("waiting"))
@@ -169,13 +174,15 @@ class DrainEngine:
         replies = await pipe.execute()
         # A delayed job's score is its due time in ms times 4096, plus a counter.
         due_score = (time.time() * 1000 + 1) * 4096
-        busy = []
+        busy, held = [], []
         for i, queue in enumerate(queues):
             waiting, prioritized, active, delayed, paused = replies[i * 5 : i * 5 + 5]
             due = bool(delayed) and delayed[0][1] < due_score
             if active or (not paused and (waiting or prioritized or due)):
                 busy.append(queue)
-        return busy
+            elif waiting or prioritized or due:
+                held.append(queue)
+        return busy, held
 
     async def drain(self, options: DrainOptions) -> DrainResult:
         started = time.monotonic()
@@ -186,7 +193,9 @@ class DrainEngine:
             if queue not in self.processors:
                 runs[queue].skipped = "no processor registered"
         candidates = [q for q in options.queues if not runs[q].skipped]
-        busy = await self.probe(candidates)
+        busy, held = await self.probe(candidates)
+        for queue in held:
+            runs[queue].skipped = PAUSED
 
         gate = asyncio.Semaphore(max(1, options.max_concurrent_queues))
 

@@ -45,6 +45,15 @@ def wants_json(request: Request) -> bool:
     )
 
 
+def page_base(request: Request) -> str:
+    """Where the dashboard's own links start, on any page including error pages. Inside the
+    dashboard's mount, Starlette has already added the base path to `root_path`; a request that
+    matched nothing (a 404 anywhere on the server) still needs it added."""
+    root = request.scope.get("root_path", "")
+    base_path = request.app.state.board.settings.base_path
+    return root if root.endswith(base_path) else root + base_path
+
+
 def problem(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
     if "hx-request" in request.headers:
         return request.app.state.templates.TemplateResponse(
@@ -60,7 +69,12 @@ def problem(request: Request, status: int, message: str, headers: dict | None = 
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        {
+            "status": status,
+            "title": TITLES.get(status, "Error"),
+            "message": message,
+            "base": page_base(request),
+        },
         status_code=status,
         headers=headers,
     )
