@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,22 +12,23 @@ from starlette.routing import Route
 from dashboard.actions import ActionRefused, Outcome
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import queue_action, queue_route, refuse_if_read_only
+from dashboard.web.lookup import job_id_of, queue_action, queue_route, refuse_if_read_only
+from dashboard.web.paths import segment
 
 
 @queue_action
 async def retry_job(request: Request, board: Board, queue: str) -> Outcome:
-    return await board.actions.retry_job(queue, request.path_params["job_id"])
+    return await board.actions.retry_job(queue, job_id_of(request))
 
 
 @queue_action
 async def promote_job(request: Request, board: Board, queue: str) -> Outcome:
-    return await board.actions.promote_job(queue, request.path_params["job_id"])
+    return await board.actions.promote_job(queue, job_id_of(request))
 
 
 @queue_action
 async def remove_job(request: Request, board: Board, queue: str) -> Outcome:
-    return await board.actions.remove_job(queue, request.path_params["job_id"])
+    return await board.actions.remove_job(queue, job_id_of(request))
 
 
 @queue_route
@@ -35,14 +36,14 @@ async def remove_job_from_its_page(request: Request, board: Board, queue: str) -
     """Remove on the job page: that page is gone afterwards, so htmx is sent back to the queue,
     on the tab the job was in, where the notice says what was removed."""
     refuse_if_read_only(board)
-    job_id = request.path_params["job_id"]
+    job_id = job_id_of(request)
     status = params.status(request.query_params, "waiting")
     try:
         await board.actions.remove_job(queue, job_id)
     except ActionRefused as refused:
         raise HTTPException(refused.status, detail=refused.message) from None
     query = urlencode({"status": status, "removed": job_id})
-    target = f"{request.scope.get('root_path', '')}/queue/{quote(queue, safe='')}?{query}"
+    target = f"{request.scope.get('root_path', '')}/queue/{segment(queue)}?{query}"
     return Response(status_code=200, headers={"HX-Redirect": target})
 
 
