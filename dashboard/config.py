@@ -29,6 +29,10 @@ class Settings:
     processors: str | None = None
     # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
     cron_tokens: tuple[str, ...] = ()
+    # Redis Cluster: True or False when forced (--cluster, REDIS_CLUSTER), None to ask the server.
+    cluster: bool | None = None
+    # A bearer token for /metrics alone (Prometheus), besides DRAINBOARD_TOKEN.
+    metrics_token: str | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -50,11 +54,13 @@ class Settings:
             "password": env.get("DRAINBOARD_PASSWORD") or None,
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
             "processors": env.get("DRAINBOARD_PROCESSORS") or None,
+            "metrics_token": env.get("DRAINBOARD_METRICS_TOKEN") or None,
             "cron_tokens": tuple(
                 token
                 for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
                 if (token := env.get(name))
             ),
+            "cluster": _optional_flag(env.get("REDIS_CLUSTER", "")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -69,6 +75,8 @@ class Settings:
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
             processors=values["processors"] or None,  # type: ignore[arg-type]
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
+            cluster=values["cluster"],  # type: ignore[arg-type]
+            metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
         ).checked()
 
     def checked(self) -> Settings:
@@ -118,3 +126,8 @@ def _flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional_flag(value: str) -> bool | None:
+    """A flag that may be left unset: then the server is asked."""
+    return _flag(value) if value.strip() else None

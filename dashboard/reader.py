@@ -191,7 +191,7 @@ class Reader:
 
 
 async def execute(pipe: Any) -> list[Any]:
-    commands_spent.set(commands_spent.get() + len(pipe.command_stack))
+    commands_spent.set(commands_spent.get() + len(pipe))
     # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
     async with asyncio.timeout(READ_TIMEOUT_S):
         return await pipe.execute()

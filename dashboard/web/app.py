@@ -13,9 +13,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from dashboard.actions import Actions
-from dashboard.config import Settings
-from dashboard.connection import DEFAULT_REDIS_URL, connect
-from dashboard.discovery import QueueCatalog
+from dashboard.config import ConfigError, Settings
+from dashboard.connection import DEFAULT_REDIS_URL, cluster_mode, connect, is_cluster
+from dashboard.discovery import QueueCatalog, cluster_slot_error
 from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
@@ -23,12 +23,13 @@ from dashboard.watch import ChangeWatcher
 from dashboard.web import actions, api, cost_panel, drains, live, pages, search, service
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
-from dashboard.web.guard import Guard
+from dashboard.web.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
 from dashboard.web.headers import SecurityHeaders
 from dashboard.web.limits import RequestLimits
 from dashboard.web.paths import EncodedSlashes
 from dashboard.web.render import make_templates
 from dashboard.web.sessions import SessionSigner
+from dashboard.web.throttle import PerMinute
 
 log = logging.getLogger("drainboard")
 
@@ -43,19 +44,27 @@ def create_app(
     asks for none (the host app's own authentication is in front of it); CSRF checks stay on.
     """
     settings = settings or Settings.from_env()
-    client = redis_client or connect(settings.redis_url or DEFAULT_REDIS_URL)
-    reader = Reader(client, settings.prefix)
-    catalog = QueueCatalog(client, settings.prefix, settings.queues)
     url = settings.redis_url or DEFAULT_REDIS_URL
+    if redis_client is None:
+        cluster = cluster_mode(url, settings.cluster)
+        client = connect(url, cluster=cluster)
+    else:
+        client, cluster = redis_client, is_cluster(redis_client)
+    if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):
+        raise ConfigError(slot_error)
+    reader = Reader(client, settings.prefix)
+    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster)
     board = Board(
         settings=settings,
         redis=client,
         reader=reader,
         catalog=catalog,
         actions=Actions(client, settings.prefix, reader),
-        signer=SessionSigner(settings.secret_key),
+        signer=SessionSigner(settings, client),
         engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
-        watcher=ChangeWatcher(lambda timeout: connect(url, timeout), catalog, settings.prefix),
+        watcher=ChangeWatcher(
+            lambda timeout: connect(url, timeout, cluster), catalog, settings.prefix
+        ),
     )
 
     @contextlib.asynccontextmanager
@@ -93,11 +102,13 @@ def create_app(
             Middleware(SecurityHeaders),
             Middleware(CatchAll),
             Middleware(RequestLimits),
+            Middleware(ServiceGuard, settings=settings),
             Middleware(EncodedSlashes),
         ],
         lifespan=lifespan,
     )
     app.state.board = board
-    app.state.cron_limiter = drains.CallsPerMinute(drains.CRON_CALLS_PER_MINUTE)
+    app.state.cron_limiter = PerMinute(drains.CRON_CALLS_PER_MINUTE)
+    app.state.failed_secrets = PerMinute(FAILED_SECRETS_PER_MINUTE)
     app.state.templates = make_templates()
     return app

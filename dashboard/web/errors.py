@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, ClusterError, RedisClusterException, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
@@ -22,6 +22,10 @@ log = logging.getLogger("drainboard")
 
 REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
 REDIS_AUTH = "Redis refused the credentials in the Redis URL (wrong or missing password)."
+REDIS_CLUSTER_DOWN = (
+    "Part of the Redis Cluster is down: the node holding these keys does not answer; "
+    "the dashboard recovers by itself when the cluster heals."
+)
 REDIS_TIMEOUT = "Redis did not answer in time; it may be overloaded."
 REDIS_TLS = (
     "Redis's TLS certificate could not be verified: give the CA that signed it as ssl_ca_certs "
@@ -101,6 +105,8 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = REDIS_TIMEOUT
     elif "CERTIFICATE_VERIFY_FAILED" in str(exc):
         message = REDIS_TLS
+    elif isinstance(exc, ClusterError | RedisClusterException):
+        message = REDIS_CLUSTER_DOWN
     else:
         message = REDIS_DOWN
     log.warning("redis error on %s: %s", request.url.path, exc)
@@ -119,6 +125,9 @@ HANDLERS = {
     RedisConnectionError: redis_error,
     RedisTimeoutError: redis_error,
     TimeoutError: redis_error,
+    # A cluster with a slot unserved: CLUSTERDOWN replies, or no node known for the slot.
+    ClusterError: redis_error,
+    RedisClusterException: redis_error,
 }
 
 
