@@ -146,6 +146,7 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
             "queue": result.queue,
             "status": status,
             "removed": request.query_params.get("removed"),
+            "default_page_size": PAGE_SIZE,
             "title": queue,
             "live_queue": queue,
         },

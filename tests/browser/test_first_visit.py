@@ -119,6 +119,8 @@ def test_a_page_past_the_last_shows_the_last(live: LiveDashboard, open_page: Ope
     pager = page.locator("nav.pager")
     expect(pager).to_contain_text(re.compile(r"Page (\d+) of \1\b"))
     assert "page=99" not in page.url
+    first = pager.get_by_role("link", name="« First")
+    assert first.get_attribute("href").endswith("status=completed&pageSize=5&page=1")
     watched.assert_clean()
 
 
