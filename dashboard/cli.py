@@ -238,14 +238,32 @@ def _exit_on_signals() -> None:
         signal.signal(signum, stop)
 
 
+# Each numeric flag of `drainboard drain`, with its bounds: anything else is rc 2 and a sentence.
+DRAIN_FLAG_BOUNDS = {
+    "max_duration_ms": (1, MAX_DURATION_MS),
+    "max_concurrent_queues": (1, 1000),
+    "max_jobs_per_queue": (1, 2**63 - 1),
+    "concurrency": (1, 1000),
+    "lock_duration_ms": (100, 86_400_000),
+}
+
+
+def _check_drain_flags(args: argparse.Namespace) -> None:
+    for name, (low, high) in DRAIN_FLAG_BOUNDS.items():
+        value = getattr(args, name)
+        if value is not None and not low <= value <= high:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} must be between {low:,} and {high:,}; got {value}.")
+
+
 def drain(args: argparse.Namespace) -> int:
-    """Exit 0 when every job succeeded, 1 when some failed, 3 when Redis could not be reached."""
+    """Exit 0 when every job succeeded, 1 when some failed or lost their lock, 3 when Redis
+    could not be reached, 2 on a bad flag."""
     settings = _settings(args, args.redis_url)
     if settings.redis_url is None:
         print("drainboard: no Redis to drain: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
-    if not 1 <= args.max_duration_ms <= MAX_DURATION_MS:
-        raise ConfigError(f"--max-duration-ms must be between 1 and {MAX_DURATION_MS}.")
+    _check_drain_flags(args)
     processors = load_processors(settings.processors)
     try:
         result = asyncio.run(_drain(settings, args, processors))
@@ -253,7 +271,7 @@ def drain(args: argparse.Namespace) -> int:
         print(f"drainboard: Redis is unreachable at {settings.redis_url}: {err}", file=sys.stderr)
         return 3
     print(json.dumps(result.as_json()))
-    return 1 if result.total_failed else 0
+    return 1 if result.total_failed or result.total_lost_locks else 0
 
 
 async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
@@ -273,7 +291,7 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
             max_duration_ms=args.max_duration_ms,
             max_concurrent_queues=args.max_concurrent_queues,
             max_jobs_per_queue=args.max_jobs_per_queue,
-            concurrency=max(1, args.concurrency),
+            concurrency=args.concurrency,
             lock_duration_ms=args.lock_duration_ms,
             trigger="cli",
         )
@@ -345,7 +363,7 @@ async def _work(
                 cluster=is_cluster(client),
                 drain_delay_s=args.drain_delay,
                 stalled_interval_ms=args.stalled_interval_ms,
-                concurrency=max(1, args.concurrency),
+                concurrency=args.concurrency,
             )
             print(f"drainboard: always-on workers for {len(running.workers)} queues", flush=True)
         else:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from dashboard.keys import DEFAULT_PREFIX
 
 DEFAULT_BASE_PATH = "/admin/queues"
+DEFAULT_REDIS_MAX_CONNECTIONS = 20
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,8 @@ class Settings:
     processors: str | None = None
     # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
     cron_tokens: tuple[str, ...] = ()
+    # The dashboard's Redis connections at most; requests beyond them wait (connection.py).
+    redis_max_connections: int = DEFAULT_REDIS_MAX_CONNECTIONS
     # Redis Cluster: True or False when forced (--cluster, REDIS_CLUSTER), None to ask the server.
     cluster: bool | None = None
     # A bearer token for /metrics alone (Prometheus), besides DRAINBOARD_TOKEN.
@@ -55,6 +58,7 @@ class Settings:
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
             "processors": env.get("DRAINBOARD_PROCESSORS") or None,
             "metrics_token": env.get("DRAINBOARD_METRICS_TOKEN") or None,
+            "redis_max_connections": env.get("DRAINBOARD_REDIS_MAX_CONNECTIONS") or None,
             "cron_tokens": tuple(
                 token
                 for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
@@ -77,6 +81,7 @@ class Settings:
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
             cluster=values["cluster"],  # type: ignore[arg-type]
             metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
+            redis_max_connections=_pool_size(values["redis_max_connections"]),
         ).checked()
 
     def checked(self) -> Settings:
@@ -120,6 +125,17 @@ def _base_path(value: str) -> str:
             f"The base path must be a plain URL path such as /admin/queues, not {value!r}."
         )
     return path
+
+
+def _pool_size(value: object) -> int:
+    if value is None:
+        return DEFAULT_REDIS_MAX_CONNECTIONS
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 10_000):
+        raise ConfigError(
+            f"DRAINBOARD_REDIS_MAX_CONNECTIONS must be a number from 1 to 10000, not {text!r}."
+        )
+    return int(text)
 
 
 def _flag(value: object) -> bool:

@@ -29,13 +29,26 @@ class HiredisPackingConnection(Connection):
         return [hiredis.pack_command(args)]
 
 
-def connect(url: str, socket_timeout: float | None = None, cluster: bool = False) -> Client:
+# With a bounded pool, how long a command waits for a free connection before it gives up.
+POOL_WAIT_S = 5.0
+
+
+def connect(
+    url: str,
+    socket_timeout: float | None = None,
+    cluster: bool = False,
+    max_connections: int | None = None,
+) -> Client:
     """A client that fails fast when Redis is unreachable. Reads carry their own deadline
     (reader.READ_TIMEOUT_S): redis-py's per-reply socket timeout costs a third of a page's time.
 
     With `cluster`, the URL names any one node and the client discovers the others. It does
     not require every slot to be served: queues on the nodes that are up stay readable while
-    another node is down."""
+    another node is down.
+
+    With `max_connections` (single server), the pool never opens more than that: a command
+    beyond it waits up to POOL_WAIT_S for a connection to come back, then fails with
+    "No connection available." """
     options: dict[str, Any] = {
         "decode_responses": True,
         "encoding_errors": "replace",
@@ -46,7 +59,14 @@ def connect(url: str, socket_timeout: float | None = None, cluster: bool = False
         return RedisCluster.from_url(url, require_full_coverage=False, **options)
     if url.startswith("redis://"):  # TLS and Unix sockets keep redis-py's own connection classes
         options["connection_class"] = HiredisPackingConnection
-    return aioredis.Redis.from_url(url, retry_on_timeout=False, **options)
+    if max_connections is None:
+        return aioredis.Redis.from_url(url, retry_on_timeout=False, **options)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=POOL_WAIT_S, retry_on_timeout=False, **options
+    )
+    client = aioredis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # aclose() closes the pool, as from_url's does
+    return client
 
 
 def is_cluster(client: Client) -> bool:

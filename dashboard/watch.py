@@ -57,6 +57,8 @@ class ChangeWatcher:
         self.subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._client: redis.Redis | None = None
+        # Set when Redis was lost: the next successful start tells every page to re-read.
+        self._reconnecting = False
         # (monotonic time, commands) of the watcher's own calls, for the cost shown in footers.
         self._spent: deque[tuple[float, int]] = deque()
         self._changes: deque[tuple[float, frozenset[str]]] = deque()
@@ -115,6 +117,7 @@ class ChangeWatcher:
                     if not self.subscriptions:
                         break  # dropped on purpose: the last viewer left
                     log.warning("watcher lost Redis (%s); retrying in %.0f s", err, RETRY_S)
+                    self._reconnecting = True
                     await asyncio.sleep(RETRY_S)
         finally:
             self._client = None
@@ -134,6 +137,12 @@ class ChangeWatcher:
             for stream, entries in zip(streams, await pipe.execute(), strict=True)
         }
         self._spend(len(streams))
+        if self._reconnecting:
+            # What changed while Redis was away, or before these positions were read, is not in
+            # the streams past `last`: every open page re-reads once.
+            self._reconnecting = False
+            for subscription in list(self.subscriptions):
+                subscription.notify(set(streams.values()))
         # Streams with no entry to resume from: empty, or trimmed as fast as they are written.
         empty = {stream for stream, last_id in last.items() if last_id == "0-0"}
         empty_ids = await self._generated_ids(client, empty)

@@ -47,7 +47,7 @@ def create_app(
     url = settings.redis_url or DEFAULT_REDIS_URL
     if redis_client is None:
         cluster = cluster_mode(url, settings.cluster)
-        client = connect(url, cluster=cluster)
+        client = connect(url, cluster=cluster, max_connections=settings.redis_max_connections)
     else:
         client, cluster = redis_client, is_cluster(redis_client)
     if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.connection import POOL_WAIT_S
+
 log = logging.getLogger("drainboard")
 
 REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
@@ -30,6 +32,9 @@ REDIS_TIMEOUT = "Redis did not answer in time; it may be overloaded."
 REDIS_TLS = (
     "Redis's TLS certificate could not be verified: give the CA that signed it as ssl_ca_certs "
     "in the rediss:// URL."
+)
+POOL_BUSY = (
+    "Every Redis connection of this dashboard stayed busy for {wait:g} s; try again in a moment."
 )
 INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
 
@@ -105,6 +110,9 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = REDIS_TIMEOUT
     elif "CERTIFICATE_VERIFY_FAILED" in str(exc):
         message = REDIS_TLS
+    elif str(exc) == "No connection available.":  # the bounded pool's wait ran out
+        pool = request.app.state.board.redis.connection_pool
+        message = POOL_BUSY.format(wait=getattr(pool, "timeout", None) or POOL_WAIT_S)
     elif isinstance(exc, ClusterError | RedisClusterException):
         message = REDIS_CLUSTER_DOWN
     else:
