@@ -16,10 +16,12 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
-import redis.asyncio as redis
+from redis.crc import key_slot
+from redis.exceptions import ClusterError, RedisClusterException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from dashboard.connection import Client, drop_connections, is_cluster
 from dashboard.discovery import QueueCatalog
 from dashboard.keys import QueueKeys
 
@@ -43,7 +45,7 @@ class Subscription:
 class ChangeWatcher:
     def __init__(
         self,
-        connect: Callable[[float], redis.Redis],
+        connect: Callable[[float], Client],
         catalog: QueueCatalog,
         prefix: str,
         block_ms: int = BLOCK_MS,
@@ -56,7 +58,7 @@ class ChangeWatcher:
         self.settle_s = settle_s
         self.subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
-        self._client: redis.Redis | None = None
+        self._client: Client | None = None
         # Set when Redis was lost: the next successful start tells every page to re-read.
         self._reconnecting = False
         # (monotonic time, commands) of the watcher's own calls, for the cost shown in footers.
@@ -85,7 +87,7 @@ class ChangeWatcher:
         task.cancel()
         _, pending = await asyncio.wait({task}, timeout=0.2)
         if pending and self._client is not None:
-            await self._client.connection_pool.disconnect(inuse_connections=True)
+            await drop_connections(self._client)
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
 
@@ -112,8 +114,13 @@ class ChangeWatcher:
         try:
             while self.subscriptions:
                 try:
-                    await self._watch(client)
-                except (RedisConnectionError, RedisTimeoutError) as err:
+                    await self._watch_groups(client)
+                except (
+                    RedisConnectionError,
+                    RedisTimeoutError,
+                    ClusterError,  # a cluster with a node down, until it heals
+                    RedisClusterException,
+                ) as err:
                     if not self.subscriptions:
                         break  # dropped on purpose: the last viewer left
                     log.warning("watcher lost Redis (%s); retrying in %.0f s", err, RETRY_S)
@@ -123,12 +130,31 @@ class ChangeWatcher:
             self._client = None
             await client.aclose()
 
-    async def _watch(self, client: redis.Redis) -> None:
+    async def _watch_groups(self, client: Client) -> None:
+        """One blocking XREAD per group of streams Redis can read together: all of them on one
+        server; on a cluster, those in one hash slot (Redis refuses a read across slots, even on
+        one node). Under a `{bull}` prefix every stream shares a slot: still one XREAD in all.
+        When one group stops (the queue list changed, Redis failed), all restart together."""
         queues = await self.catalog.names()
-        streams = {QueueKeys(self.prefix, q).events: q for q in queues}
-        if not streams:
+        groups = stream_groups(self.prefix, queues, is_cluster(client))
+        if not groups:
             await asyncio.sleep(self.block_ms / 1000)
             return
+        tasks = [asyncio.ensure_future(self._watch(client, group, queues)) for group in groups]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a lost connection is handled by the caller
+        finally:
+            for task in tasks:
+                task.cancel()
+            _, pending = await asyncio.wait(tasks, timeout=0.2)
+            if pending:
+                await drop_connections(client)
+                await asyncio.wait(pending, timeout=1)
+
+    async def _watch(self, client: Client, group: list[str], queues: list[str]) -> None:
+        streams = {QueueKeys(self.prefix, q).events: q for q in group}
         pipe = client.pipeline(transaction=False)
         for stream in streams:
             pipe.xrevrange(stream, count=1)
@@ -142,11 +168,11 @@ class ChangeWatcher:
             # the streams past `last`: every open page re-reads once.
             self._reconnecting = False
             for subscription in list(self.subscriptions):
-                subscription.notify(set(streams.values()))
+                subscription.notify(set(queues))  # every group restarted: all queues
         # Streams with no entry to resume from: empty, or trimmed as fast as they are written.
         empty = {stream for stream, last_id in last.items() if last_id == "0-0"}
         empty_ids = await self._generated_ids(client, empty)
-        while self.subscriptions and set(await self.catalog.names()) == set(streams.values()):
+        while self.subscriptions and await self.catalog.names() == queues:
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
             reply = await client.xread(last, count=1000, block=self.block_ms)
             changed, emptied = set(), set()
@@ -176,7 +202,7 @@ class ChangeWatcher:
             for subscription in list(self.subscriptions):
                 subscription.notify(changed)
 
-    async def _generated_ids(self, client: redis.Redis, streams: set[str]) -> dict[str, str]:
+    async def _generated_ids(self, client: Client, streams: set[str]) -> dict[str, str]:
         """The last id each stream generated, kept even when its entries are trimmed away."""
         if not streams:
             return {}
@@ -194,3 +220,14 @@ class ChangeWatcher:
 
     def _spend(self, commands: int) -> None:
         self._spent.append((time.monotonic(), commands))
+
+
+def stream_groups(prefix: str, queues: list[str], cluster: bool) -> list[list[str]]:
+    """The queues whose event streams one XREAD can cover together."""
+    if not cluster:
+        return [queues] if queues else []
+    by_slot: dict[int, list[str]] = {}
+    for queue in queues:
+        slot = key_slot(QueueKeys(prefix, queue).events.encode())
+        by_slot.setdefault(slot, []).append(queue)
+    return list(by_slot.values())
