@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from dashboard.flows import child_counts
 from dashboard.reader import commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -19,6 +20,7 @@ from dashboard.web.guard import check_login, failed_secrets, locked_out
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
 from dashboard.web.sessions import COOKIE, new_session
+from dashboard.web.switcher import switcher_for
 from dashboard.web.throttle import client_of
 
 PAGE_SIZE = 25
@@ -38,6 +40,7 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
         context["live"] = f"{request.scope.get('root_path', '')}/live{suffix}"
         context["open_cost"] = open_cost_per_month(board, live_queue, commands)
     context.update(
+        switcher=None if template == "login.html" else switcher_for(request, board),
         base=request.scope.get("root_path", ""),
         read_only=board.settings.read_only,
         csrf=request.scope.get("state", {}).get("csrf", ""),
@@ -138,11 +141,16 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
         # Past the last page (a stale link, or jobs removed since): show the last one instead.
         last = request.url.include_query_params(page=result.page_count)
         return RedirectResponse(f"{last.path}?{last.query}", status_code=303)
+    children = {}
+    if status == "waiting-children":  # "3 of 5 children done": four counts a row
+        ids = [job["id"] for job in result.jobs]
+        children = await child_counts(board.redis, board.reader.keys(queue), ids)
     return render(
         request,
         "queue.html",
         {
             "result": result,
+            "children": children,
             "queue": result.queue,
             "status": status,
             "removed": request.query_params.get("removed"),
@@ -166,6 +174,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "queue": queue,
             "job": job,
             "sizes": job["storedBytes"],
+            "redacting": board.reader.redactor.active,
             "limit": VALUE_LIMIT,
             "now_ms": int(time.time() * 1000),
             "title": f"{queue} · {job_id}",
