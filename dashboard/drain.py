@@ -170,6 +170,8 @@ class DrainEngine:
         self.progress = progress
         # Set on shutdown: running jobs finish, no new one is taken.
         self.stopping = False
+        # Told of every finished drain (the Prometheus exporter counts them in memory).
+        self.observers: list[Callable[[DrainResult], None]] = []
 
     async def probe(self, queues: list[str]) -> tuple[list[str], list[str]]:
         """The queues that have work now, and the paused ones holding jobs that would otherwise
@@ -232,6 +234,8 @@ class DrainEngine:
             trigger=options.trigger,
         )
         await self._record(result, idle=not busy)
+        for observe in self.observers:
+            observe(result)
         return result
 
     async def _drain_queue(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,7 +24,7 @@ API_PAGE_SIZE = 10
 async def schedulers_tab(request: Request, board: Board, queue: str) -> Response:
     page, page_size = params.paging(request.query_params, PAGE_SIZE)
     [summary] = await board.reader.summaries([queue])
-    result = await schedulers.scheduler_page(board.redis, board.reader.keys(queue), page, page_size)
+    result = await _page(board, queue, page, page_size)
     drain_every = board.settings.drain_every
     pickups = {s.id: schedulers.drain_pickup(s.next, drain_every) for s in result.schedulers}
     return render(
@@ -43,10 +45,23 @@ async def schedulers_tab(request: Request, board: Board, queue: str) -> Response
 @queue_route
 async def list_schedulers(request: Request, board: Board, queue: str) -> Response:
     page, page_size = params.paging(request.query_params, API_PAGE_SIZE)
-    result = await schedulers.scheduler_page(board.redis, board.reader.keys(queue), page, page_size)
+    result = await _page(board, queue, page, page_size)
     return JSONResponse(
         {"schedulers": [s.as_json() for s in result.schedulers], "total": result.total}
     )
+
+
+async def _page(board: Board, queue: str, page: int, size: int) -> schedulers.SchedulerPage:
+    """A page of schedulers, their job templates redacted as jobs are (--redact)."""
+    result = await schedulers.scheduler_page(board.redis, board.reader.keys(queue), page, size)
+    redactor = board.reader.redactor
+    if not redactor.paths:
+        return result
+    shown = [
+        replace(s, template=redactor.fields(s.template)) if s.template else s
+        for s in result.schedulers
+    ]
+    return replace(result, schedulers=shown)
 
 
 def scheduler_id_of(request: Request) -> str:
