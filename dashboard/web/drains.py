@@ -12,7 +12,6 @@ from dashboard.drain import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
     DEFAULT_MAX_DURATION_MS,
     MAX_DURATION_MS,
-    PAUSED,
     DrainOptions,
 )
 from dashboard.web import params
@@ -89,10 +88,7 @@ async def drain_now(request: Request) -> Response:
         if r.jobs_processed
     ]
     summary = "; ".join(busy) if busy else "nothing was waiting"
-    held = [q for q, r in result.queues.items() if r.skipped == PAUSED]
     message = f"Drained {result.total_processed:,} jobs in {result.duration_ms:,} ms ({summary})."
-    if held:
-        message += f" Skipped {', '.join(held)}: paused, its jobs wait until it is resumed."
     return notice(request, message, ok=True)
 
 
