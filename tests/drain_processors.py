@@ -52,5 +52,6 @@ async def reporter(job: Any) -> dict[str, Any]:
         raise ValueError(job.data["fail"])
     return {"n": job.data["n"], "attemptsMade": job.attemptsMade}
 
+
 # The paused queue of tests/interop/produce.mjs: a drain must leave its jobs alone.
 PROCESSORS["interop-paused"] = record
