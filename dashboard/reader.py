@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from dashboard import jobs
 from dashboard.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
 from dashboard.redact import Redactor
+from dashboard.spending import spend
 
 # Redis commands sent while handling the current request, shown in each page's footer.
 commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
@@ -226,6 +227,7 @@ def state_from_probes(set_hits: list[Any], list_hits: list[Any] | None) -> str:
 
 async def execute(pipe: Any) -> list[Any]:
     commands_spent.set(commands_spent.get() + len(pipe))
+    spend("reads", len(pipe))
     # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
     async with asyncio.timeout(READ_TIMEOUT_S):
         return await pipe.execute()

@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from dashboard.connection import Client, drop_connections, is_cluster
 from dashboard.discovery import QueueCatalog
 from dashboard.keys import QueueKeys
+from dashboard.spending import spend
 
 log = logging.getLogger("drainboard.watch")
 
@@ -33,13 +34,26 @@ RETRY_S = 5.0
 
 
 class Subscription:
-    def __init__(self, queue: str | None) -> None:
+    """One listener. A page re-renders, so it hears of a burst once it has settled. A `cache` of
+    counts only marks queues stale: it hears of each change at once, and also "anything may have
+    changed" when the watcher (re)starts reading, as changes since its own last read may have
+    gone unseen."""
+
+    def __init__(self, queue: str | None, cache: bool = False) -> None:
         self.queue = queue
+        self.cache = cache
         self.changed = asyncio.Event()
+        self.queues: set[str] = set()  # changed since the listener last took them
 
     def notify(self, queues: set[str]) -> None:
         if self.queue is None or self.queue in queues:
+            self.queues |= queues
             self.changed.set()
+
+    def take(self) -> set[str]:
+        taken, self.queues = self.queues, set()
+        self.changed.clear()
+        return taken
 
 
 class ChangeWatcher:
@@ -66,8 +80,10 @@ class ChangeWatcher:
         self._changes: deque[tuple[float, frozenset[str]]] = deque()
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, queue: str | None = None) -> AsyncIterator[Subscription]:
-        subscription = Subscription(queue)
+    async def subscribe(
+        self, queue: str | None = None, cache: bool = False
+    ) -> AsyncIterator[Subscription]:
+        subscription = Subscription(queue, cache)
         self.subscriptions.add(subscription)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
@@ -172,6 +188,7 @@ class ChangeWatcher:
         # Streams with no entry to resume from: empty, or trimmed as fast as they are written.
         empty = {stream for stream, last_id in last.items() if last_id == "0-0"}
         empty_ids = await self._generated_ids(client, empty)
+        self._notify(set(streams.values()), caches=True)
         while self.subscriptions and await self.catalog.names() == queues:
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
             reply = await client.xread(last, count=1000, block=self.block_ms)
@@ -191,6 +208,7 @@ class ChangeWatcher:
                 empty_ids.update(now)
             if not changed:
                 continue
+            self._notify(changed, caches=True)
             # Let a burst settle, then tell the pages: they re-read after the whole burst.
             await asyncio.sleep(self.settle_s)
             if emptied:
@@ -199,8 +217,12 @@ class ChangeWatcher:
                 empty_ids.update(ids)
                 last.update({stream: ids[stream] for stream in emptied if stream in ids})
             self._changes.append((time.monotonic(), frozenset(changed)))
-            for subscription in list(self.subscriptions):
-                subscription.notify(changed)
+            self._notify(changed, caches=False)
+
+    def _notify(self, queues: set[str], caches: bool) -> None:
+        for subscription in list(self.subscriptions):
+            if subscription.cache == caches:
+                subscription.notify(queues)
 
     async def _generated_ids(self, client: Client, streams: set[str]) -> dict[str, str]:
         """The last id each stream generated, kept even when its entries are trimmed away."""
@@ -220,6 +242,7 @@ class ChangeWatcher:
 
     def _spend(self, commands: int) -> None:
         self._spent.append((time.monotonic(), commands))
+        spend("watcher", commands)
 
 
 def stream_groups(prefix: str, queues: list[str], cluster: bool) -> list[list[str]]:

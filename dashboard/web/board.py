@@ -10,6 +10,7 @@ from dashboard.actions import Actions
 from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
 from dashboard.drain import DrainEngine
+from dashboard.exporter import Exporter
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
 from dashboard.web.sessions import SessionSigner
@@ -25,3 +26,4 @@ class Board:
     signer: SessionSigner
     engine: DrainEngine
     watcher: ChangeWatcher
+    exporter: Exporter
