@@ -54,7 +54,7 @@ COUNTS = {
 openapi = {
     "/api/queues": {
         "get": {
-            "summary": "Every queue with its job counts (9 commands per queue).",
+            "summary": "Every queue with its job counts (10 commands per queue).",
             "responses": {
                 "200": json_body(
                     {
