@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -37,10 +38,7 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     if "live_queue" in context:
         suffix = f"?queue={quote(live_queue)}" if live_queue else ""
         context["live"] = f"{request.scope.get('root_path', '')}/live{suffix}"
-        watcher = board.watcher
-        per_minute = max(watcher.commands_per_minute(), 60_000 / watcher.block_ms)
-        per_minute += watcher.changes_per_minute(live_queue) * commands
-        context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
+        context["open_cost"] = open_cost_per_month(board, live_queue, commands)
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
         base=request.scope.get("root_path", ""),
@@ -51,6 +49,17 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
         commands=commands,
     )
     return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+def open_cost_per_month(board: Board, live_queue: str | None, page_commands: int) -> int:
+    """What keeping this page open costs, at the rate of the last minute: the watcher's blocking
+    XREAD once per block period, and for each change a wake-up XREAD and a re-render of the page.
+    The watcher's start-up reads are not a rate: each page load restarts the watcher, so counting
+    them made the figure grow with every navigation while nothing changed."""
+    watcher = board.watcher
+    per_minute = 60_000 / watcher.block_ms
+    per_minute += watcher.changes_per_minute(live_queue) * (1 + page_commands)
+    return int(per_minute * MINUTES_PER_MONTH)
 
 
 async def overview(request: Request) -> Response:
@@ -82,6 +91,9 @@ async def login(request: Request) -> Response:
     board = board_of(request)
     base = request.scope.get("root_path", "")
     target = _local_path(request.query_params.get("next"), base)
+    if not board.settings.auth_required:
+        # No credentials configured: nothing to sign in to, so the form would reject everyone.
+        return RedirectResponse(target, status_code=303)
     if request.method == "GET":
         return render(request, "login.html", {"title": "Sign in", "next": target, "failed": False})
     refusal = locked_out(request)
@@ -125,6 +137,10 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
     status = params.status(request.query_params, "waiting")
     page, page_size = params.paging(request.query_params, PAGE_SIZE)
     result = await board.reader.job_page(queue, status, page, page_size)
+    if page > result.page_count:
+        # Past the last page (a stale link, or jobs removed since): show the last one instead.
+        last = request.url.include_query_params(page=result.page_count)
+        return RedirectResponse(f"{last.path}?{last.query}", status_code=303)
     children = {}
     if status == "waiting-children":  # "3 of 5 children done": four counts a row
         ids = [job["id"] for job in result.jobs]
@@ -137,6 +153,8 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
             "children": children,
             "queue": result.queue,
             "status": status,
+            "removed": request.query_params.get("removed"),
+            "default_page_size": PAGE_SIZE,
             "title": queue,
             "live_queue": queue,
         },
@@ -158,6 +176,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "sizes": job["storedBytes"],
             "redacting": board.reader.redactor.active,
             "limit": VALUE_LIMIT,
+            "now_ms": int(time.time() * 1000),
             "title": f"{queue} · {job_id}",
             "live_queue": queue,
         },
