@@ -193,9 +193,10 @@ class DrainEngine:
         # Told of every finished drain (the Prometheus exporter counts them in memory).
         self.observers: list[Callable[[DrainResult], None]] = []
 
-    async def probe(self, queues: list[str]) -> list[str]:
-        """The queues that have work now (dashboard/drain_probe.py): one EXISTS when every
-        queue is empty, three commands when idle queues hold delayed or repeatable jobs."""
+    async def probe(self, queues: list[str]) -> drain_probe.Probe:
+        """The queues that have work now, and those a pause holds (dashboard/drain_probe.py):
+        one EXISTS when every queue is empty, three commands when idle queues hold delayed or
+        repeatable jobs."""
         return await drain_probe.probe(self.redis, self.prefix, queues, int(time.time() * 1000))
 
     async def drain(self, options: DrainOptions) -> DrainResult:
@@ -207,7 +208,10 @@ class DrainEngine:
             if queue not in self.processors:
                 runs[queue].skipped = "no processor registered"
         candidates = [q for q in options.queues if not runs[q].skipped]
-        busy = await self.probe(candidates)
+        found = await self.probe(candidates)
+        for queue in found.held:
+            runs[queue].skipped = "paused"
+        busy = found.busy
 
         gate = asyncio.Semaphore(max(1, options.max_concurrent_queues))
 

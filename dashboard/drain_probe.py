@@ -4,7 +4,8 @@ Work is a job in wait or prioritized (unless the queue is paused), a delayed job
 anything in active, which may be a crashed drain's job to recover. A delayed job that is not due
 yet (a repeatable job's next iteration, hours away) is not work.
 
-1. One `EXISTS` over every queue's wait, prioritized, active and delayed keys. Zero: all idle.
+1. One `EXISTS` over every queue's wait, prioritized, active, delayed and (BullMQ 5) paused
+   keys. Zero: all idle.
 2. Otherwise the probe's notes (one `GET` of Drainboard's own key) say, for each queue seen idle
    before, the last event id of its `events` stream then and when its earliest delayed job
    falls due. Every BullMQ script that adds, moves, delays, promotes or resumes a job also
@@ -13,7 +14,8 @@ yet (a repeatable job's next iteration, hours away) is not work.
 3. Only the queues that changed, fell due, or have no note are looked at (one pipeline: the
    stream's last id first, then the lists and the earliest delayed job), and their notes are
    rewritten. A queue whose events are turned off (`opts.maxLenEvents` 0) is looked at every
-   time: without its stream nothing could tell it changed.
+   time: without its stream nothing could tell it changed. A paused queue holding queued jobs
+   is not work; it is named as held, so a drain can say why it left those jobs alone.
 
 An idle tick with scheduled jobs thus costs EXISTS, GET and XREAD; on empty queues, EXISTS only.
 BullMQ's `marker` key is not used: workers pop it and promotions leave it stale, so it can say
@@ -37,11 +39,21 @@ NO_EVENTS = "0-0"
 
 @dataclass(frozen=True)
 class Note:
-    """What the probe saw of an idle queue: its stream's last event id, and when its first
-    delayed job is due (ms; None without one)."""
+    """What the probe saw of an idle queue: its stream's last event id, when its first delayed
+    job is due (ms; None without one), and whether it holds queued jobs because it is paused
+    (pausing and resuming append to the stream, so the note stays true until it changes)."""
 
     event: str
     due: int | None
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The queues with work now, and the paused queues whose queued jobs wait for a resume."""
+
+    busy: list[str]
+    held: list[str]
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class Look:
     waiting: int
     prioritized: int
     active: int
+    paused_list: int  # BullMQ 5 moves a paused queue's jobs to its `paused` list
     due: int | None
     paused: bool
     events_on: bool
@@ -61,6 +74,10 @@ class Look:
         return bool(self.active) or (
             not self.paused and bool(self.waiting or self.prioritized or due)
         )
+
+    def held(self, now_ms: int) -> bool:
+        queued = self.waiting or self.prioritized or self.paused_list
+        return self.paused and not self.busy(now_ms) and bool(queued)
 
 
 def _parse_notes(raw: str | bytes | None) -> dict[str, Note]:
@@ -84,17 +101,21 @@ async def _look(redis: Redis, prefix: str, queues: list[str]) -> dict[str, Look]
         pipe.llen(keys.state("waiting"))
         pipe.zcard(keys.state("prioritized"))
         pipe.llen(keys.state("active"))
+        pipe.llen(keys.state("paused"))
         pipe.zrange(keys.state("delayed"), 0, 0, withscores=True)
         pipe.hmget(keys.meta, "paused", "opts.maxLenEvents")
     replies = await pipe.execute()
     looks = {}
     for i, queue in enumerate(queues):
-        last, waiting, prioritized, active, delayed, (paused, max_len) = replies[i * 6 : i * 6 + 6]
+        last, waiting, prioritized, active, paused_list, delayed, (paused, max_len) = replies[
+            i * 7 : i * 7 + 7
+        ]
         looks[queue] = Look(
             event=_text(last[0][0]) if last else NO_EVENTS,
             waiting=waiting,
             prioritized=prioritized,
             active=active,
+            paused_list=paused_list,
             due=int(delayed[0][1]) // DELAY_SCORE_FACTOR if delayed else None,
             paused=paused is not None,
             events_on=max_len is None or _text(max_len).strip() != "0",
@@ -112,17 +133,17 @@ async def _changed(redis: Redis, prefix: str, notes: dict[str, Note]) -> set[str
     return {by_stream[_text(stream)] for stream, _entries in replies or []}
 
 
-async def probe(redis: Redis, prefix: str, queues: list[str], now_ms: int) -> list[str]:
-    """The queues among `queues` that have work now."""
+async def probe(redis: Redis, prefix: str, queues: list[str], now_ms: int) -> Probe:
+    """The queues among `queues` that have work now, and those held by a pause."""
     if not queues:
-        return []
+        return Probe([], [])
     watched = [
         QueueKeys(prefix, q).state(s)
         for q in queues
-        for s in ("waiting", "prioritized", "active", "delayed")
+        for s in ("waiting", "prioritized", "active", "delayed", "paused")
     ]
     if not await redis.exists(*watched):
-        return []
+        return Probe([], [])
     key = drain_probe_key(prefix)
     notes = _parse_notes(await redis.get(key))
     idle_noted = {q: notes[q] for q in queues if q in notes}
@@ -134,19 +155,22 @@ async def probe(redis: Redis, prefix: str, queues: list[str], now_ms: int) -> li
         or q in changed
         or (idle_noted[q].due is not None and idle_noted[q].due <= now_ms)
     ]
-    if not stale:
-        return []
-    looks = await _look(redis, prefix, stale)
+    looks = await _look(redis, prefix, stale) if stale else {}
     busy = [q for q in stale if looks[q].busy(now_ms)]
+    held = [
+        q
+        for q in queues
+        if (looks[q].held(now_ms) if q in looks else q in idle_noted and idle_noted[q].held)
+    ]
     updated = dict(notes)
     for queue, look in looks.items():
         if look.busy(now_ms) or not look.events_on:
             updated.pop(queue, None)  # looked at again next time
         else:
-            updated[queue] = Note(look.event, look.due)
+            updated[queue] = Note(look.event, look.due, look.held(now_ms))
     if updated != notes:
         await redis.set(
             key,
             json.dumps({q: asdict(n) for q, n in updated.items()}, separators=(",", ":")),
         )
-    return busy
+    return Probe(busy, held)

@@ -87,6 +87,9 @@ async def drain_now(request: Request) -> Response:
         for q, r in result.queues.items()
         if r.jobs_processed
     ]
+    paused = [q for q, r in result.queues.items() if r.skipped == "paused"]
+    if paused:
+        busy.append(f"skipped, paused with jobs held: {', '.join(paused)}")
     summary = "; ".join(busy) if busy else "nothing was waiting"
     message = f"Drained {result.total_processed:,} jobs in {result.duration_ms:,} ms ({summary})."
     return notice(request, message, ok=True)
@@ -94,7 +97,13 @@ async def drain_now(request: Request) -> Response:
 
 async def history(request: Request) -> Response:
     runs, last_idle = await board_of(request).engine.history()
-    context = {"runs": runs, "last_idle": last_idle, "title": "Drain runs"}
+    # An idle tick is one line on the page; the paused queues it left alone are named in it.
+    held = [
+        name
+        for name, run in ((last_idle or {}).get("queues") or {}).items()
+        if isinstance(run, dict) and run.get("skipped") == "paused"
+    ]
+    context = {"runs": runs, "last_idle": last_idle, "held": held, "title": "Drain runs"}
     return render(request, "drains.html", context)
 
 

@@ -1,5 +1,5 @@
 """A queue paused by Node BullMQ 5 and 6: the queue page says its jobs are held, and a drain
-leaves them alone (BullMQ 6 keeps them in wait, where a drain looks)."""
+leaves them alone and says so (BullMQ 6 keeps them in wait, BullMQ 5 in its paused list)."""
 
 from __future__ import annotations
 
@@ -46,5 +46,17 @@ async def test_a_paused_queue_says_its_jobs_are_held(
             headers={"HX-Request": "true", "X-CSRF-Token": token},
         )
         assert answer.status_code == 200 and drain_processors.SEEN == []
+        assert f"skipped, paused with jobs held: {PAUSED_QUEUE}" in answer.text
         after = (await http.get("/admin/queues/api/queues")).json()["queues"]
         assert {q["name"]: q["counts"] for q in after}[PAUSED_QUEUE] == before
+
+        # The next tick knows it from the probe's notes, and the drain-runs page says so.
+        again = await http.post(
+            "/admin/queues/api/drain",
+            params={"queue": PAUSED_QUEUE},
+            headers={"X-CSRF-Token": token},
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["queues"][PAUSED_QUEUE]["skipped"] == "paused"
+        runs = await http.get("/admin/queues/drains")
+        assert f"Skipped, paused with jobs held: {PAUSED_QUEUE}." in runs.text
