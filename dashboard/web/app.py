@@ -53,7 +53,9 @@ def create_app(
         actions=Actions(client, settings.prefix, reader),
         signer=SessionSigner(settings.secret_key),
         engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
-        watcher=ChangeWatcher(lambda timeout: connect(url, timeout), catalog, settings.prefix),
+        watcher=ChangeWatcher(
+            lambda timeout: connect(url, timeout), catalog, settings.prefix, reader=reader
+        ),
     )
 
     @contextlib.asynccontextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as redis
 
@@ -10,6 +10,7 @@ from dashboard.actions import Actions
 from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
 from dashboard.drain import DrainEngine
+from dashboard.rate import MinuteWindow
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
 from dashboard.web.sessions import SessionSigner
@@ -25,3 +26,5 @@ class Board:
     signer: SessionSigner
     engine: DrainEngine
     watcher: ChangeWatcher
+    # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
+    pages_spent: MinuteWindow = field(default_factory=MinuteWindow)

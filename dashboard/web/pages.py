@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,13 +30,15 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     """A page, with what it cost and, for live pages, what keeping it open costs a month."""
     board = board_of(request)
     commands = commands_spent.get()
-    live_queue = context.get("live_queue")
+    board.pages_spent.add(commands)
     if "live_queue" in context:
-        suffix = f"?queue={quote(live_queue)}" if live_queue else ""
-        context["live"] = f"{request.scope.get('root_path', '')}/live{suffix}"
+        context["live"] = live_url(request, context["live_queue"], context.get("live_job"))
         watcher = board.watcher
+        # Counts refresh from the watcher's own reads; only a job page re-reads itself, when
+        # its job changes (at most as often as its queue does).
         per_minute = max(watcher.commands_per_minute(), 60_000 / watcher.block_ms)
-        per_minute += watcher.changes_per_minute(live_queue) * commands
+        if context.get("live_job") is not None:
+            per_minute += watcher.changes_per_minute(context["live_queue"]) * commands
         context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
     context.update(
         base=request.scope.get("root_path", ""),
@@ -49,9 +51,33 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     return request.app.state.templates.TemplateResponse(request, template, context)
 
 
+def live_url(request: Request, queue: str | None, job_id: str | None) -> str:
+    """Where the page listens for changes: every queue, one queue, or one job of it."""
+    query = {"queue": queue, "job": job_id}
+    suffix = urlencode({k: v for k, v in query.items() if v is not None})
+    return f"{request.scope.get('root_path', '')}/live{'?' + suffix if suffix else ''}"
+
+
+async def queue_summaries(board: Board, live: bool) -> list:
+    """Every queue's counts: kept by the watcher when `live` asks for them and it has them all
+    (no command), read otherwise (9 a queue) and offered to the watcher."""
+    names = await board.catalog.names()
+    watcher = board.watcher
+    if live:
+        kept = [watcher.counts(name) for name in names]
+        if all(summary is not None for summary in kept):
+            return kept
+    versions = [watcher.version(name) for name in names]
+    summaries = await board.reader.summaries(names)
+    for summary, version in zip(summaries, versions, strict=True):
+        watcher.offer(summary, version)
+    return summaries
+
+
 async def overview(request: Request) -> Response:
     board = board_of(request)
-    summaries = await board.reader.summaries(await board.catalog.names())
+    # `?live=1` is the page's own refresh on a change notice: counts from the watcher.
+    summaries = await queue_summaries(board, live=request.query_params.get("live") == "1")
     return render(
         request,
         "overview.html",
@@ -112,7 +138,10 @@ def _local_path(target: str | None, base: str) -> str:
 async def queue_page(request: Request, board: Board, queue: str) -> Response:
     status = params.status(request.query_params, "waiting")
     page, page_size = params.paging(request.query_params, PAGE_SIZE)
+    watcher = board.watcher
+    version = watcher.version(queue)
     result = await board.reader.job_page(queue, status, page, page_size)
+    watcher.offer(result.queue, version)
     return render(
         request,
         "queue.html",
@@ -122,6 +151,15 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
             "status": status,
             "title": queue,
             "live_queue": queue,
+            # What the rows were read against: live refreshes of the counts compare with it.
+            "shown": {
+                "count": result.total,
+                "seen": watcher.arrivals(queue, status),
+                "page": page,
+                "pageSize": page_size,
+            },
+            "fresh": 0,
+            "moved": False,
         },
     )
 
@@ -142,6 +180,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "limit": VALUE_LIMIT,
             "title": f"{queue} · {job_id}",
             "live_queue": queue,
+            "live_job": job_id,
         },
     )
 
