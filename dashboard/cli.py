@@ -190,6 +190,7 @@ def demo(args: argparse.Namespace) -> int:
     from dashboard import demo as demo_data
 
     server = ValkeyServer()
+    _exit_on_signals()
     server.start()
     try:
         settings = _settings(args, server.connection_url)
@@ -201,6 +202,25 @@ def demo(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+class Stopped(SystemExit):
+    """A signal ended the process: unwinds the stack so `finally` blocks stop child processes."""
+
+
+def _exit_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into an exception, as SIGINT already is.
+
+    uvicorn handles SIGTERM and SIGINT while it serves, restores the handlers it found, and
+    raises the signal again once it has stopped; without a handler of ours, that second SIGTERM
+    would kill the process before the embedded Valkey is stopped.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
 
 
 def drain(args: argparse.Namespace) -> int:

@@ -37,6 +37,37 @@ STATE_STORAGE: dict[str, tuple[str, StorageKind]] = {
 
 DEFAULT_PREFIX = "bull"
 
+# A queue's own keys, `<prefix>:<queue>:<type>`: a job id spelling one of these would read (or, on
+# remove, delete) the queue's structure instead of a job hash.
+QUEUE_KEY_TYPES = frozenset(
+    {
+        *(suffix for suffix, _ in STATE_STORAGE.values()),
+        *("meta", "id", "events", "marker", "stalled", "stalled-check", "limiter", "pc"),
+        *("repeat", "de", "metrics", "priority", "drained"),
+    }
+)
+# Key types that carry a name after a colon: `de:<dedup id>`, `metrics:completed[:data]`.
+QUEUE_KEY_FAMILIES = ("de:", "metrics:")
+# A job's own side keys, `<prefix>:<queue>:<id>:<suffix>`.
+JOB_SUB_KEYS = (":logs", ":lock", ":dependencies", ":processed", ":failed", ":unsuccessful")
+
+
+def is_job_id(job_id: str) -> bool:
+    """Whether `job_id` can name a job hash at all, decided by name alone (nothing is read).
+
+    Refused: any of a queue's own keys, a job's side keys (`7:logs`), a job scheduler's hash
+    (`repeat:<scheduler id>`, whereas its jobs are `repeat:<id>:<millis>`), and `.`/`..`, which
+    browsers rewrite in a URL path, so no link to them could be trusted.
+    """
+    if job_id in ("", ".", "..") or job_id in QUEUE_KEY_TYPES:
+        return False
+    if job_id.startswith(QUEUE_KEY_FAMILIES) or job_id.endswith(JOB_SUB_KEYS):
+        return False
+    if job_id.startswith("repeat:"):
+        scheduler, _, millis = job_id[len("repeat:") :].rpartition(":")
+        return bool(scheduler) and millis.isascii() and millis.isdigit()
+    return True
+
 
 @dataclass(frozen=True)
 class QueueKeys:

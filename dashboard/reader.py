@@ -15,7 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from dashboard import jobs
-from dashboard.keys import STATE_STORAGE, STATES, QueueKeys
+from dashboard.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
 
 # The key `Reader.recount` answers the paused flag under.
 PAUSED_FLAG = "isPaused"
@@ -140,7 +140,7 @@ class Reader:
         replies = await _execute(pipe)
         width = len(STATES) + 1
         summary = self._queue_summary(queue, replies[:width])
-        ids = [job_id for chunk in replies[width:] for job_id in chunk]
+        ids = [job_id for chunk in replies[width:] for job_id in chunk if is_job_id(job_id)]
 
         rows: list[dict[str, Any]] = []
         if ids:
@@ -156,6 +156,8 @@ class Reader:
 
     async def job(self, queue: str, job_id: str) -> dict[str, Any] | None:
         """One job in full with its state and newest logs, or None when it does not exist."""
+        if not is_job_id(job_id):
+            return None
         keys = self.keys(queue)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(keys.job(job_id))
@@ -170,6 +172,8 @@ class Reader:
 
     async def job_state(self, queue: str, job_id: str) -> str | None:
         """The job's state as Node BullMQ's getState names it, or None when it does not exist."""
+        if not is_job_id(job_id):
+            return None
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(self.keys(queue).job(job_id))
         self._set_probes(pipe, queue, job_id)
@@ -201,6 +205,8 @@ class Reader:
         return "waiting-children" if hits["waiting-children"] is not None else "unknown"
 
     async def job_field(self, queue: str, job_id: str, field: str) -> str | None:
+        if not is_job_id(job_id):
+            return None
         pipe = self.redis.pipeline(transaction=False)
         pipe.hget(self.keys(queue).job(job_id), field)
         (value,) = await _execute(pipe)

@@ -8,22 +8,22 @@ from starlette.routing import Route
 from dashboard.actions import Outcome
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import queue_action
+from dashboard.web.lookup import job_id_of, queue_action
 
 
 @queue_action
 async def retry_job(request: Request, board: Board, queue: str) -> Outcome:
-    return await board.actions.retry_job(queue, request.path_params["job_id"])
+    return await board.actions.retry_job(queue, job_id_of(request))
 
 
 @queue_action
 async def promote_job(request: Request, board: Board, queue: str) -> Outcome:
-    return await board.actions.promote_job(queue, request.path_params["job_id"])
+    return await board.actions.promote_job(queue, job_id_of(request))
 
 
 @queue_action
 async def remove_job(request: Request, board: Board, queue: str) -> Outcome:
-    return await board.actions.remove_job(queue, request.path_params["job_id"])
+    return await board.actions.remove_job(queue, job_id_of(request))
 
 
 @queue_action

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import board_of, job_not_found, queue_route
+from dashboard.web.lookup import board_of, job_id_of, job_not_found, queue_route
 
 API_PAGE_SIZE = 10
 
@@ -31,7 +31,7 @@ async def list_jobs(request: Request, board: Board, queue: str) -> Response:
 
 @queue_route
 async def get_job(request: Request, board: Board, queue: str) -> Response:
-    job_id = request.path_params["job_id"]
+    job_id = job_id_of(request)
     job = await board.reader.job(queue, job_id)
     if job is None:
         raise job_not_found(queue, job_id)

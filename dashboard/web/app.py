@@ -22,9 +22,11 @@ from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
 from dashboard.web import actions, api, cost_panel, drains, live, pages, service
 from dashboard.web.board import Board
-from dashboard.web.errors import HANDLERS
+from dashboard.web.errors import HANDLERS, CatchAll
 from dashboard.web.guard import Guard
 from dashboard.web.headers import SecurityHeaders
+from dashboard.web.limits import RequestLimits
+from dashboard.web.paths import EncodedSlashes
 from dashboard.web.render import make_templates
 from dashboard.web.sessions import SessionSigner
 
@@ -88,7 +90,12 @@ def create_app(
     app = Starlette(
         routes=routes,
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(CatchAll),
+            Middleware(RequestLimits),
+            Middleware(EncodedSlashes),
+        ],
         lifespan=lifespan,
     )
     app.state.board = board

@@ -49,12 +49,7 @@ def assumptions(query: QueryParams) -> Assumptions:
             values["delayed_jobs"] = raw in ("1", "true", "on", "yes")
         else:
             low, high = BOUNDS[spec.name]
-            try:
-                number = float(raw)
-            except ValueError:
-                raise params.bad_request(f"{spec.name} must be a number; got {raw!r}.") from None
-            if not (low <= number <= high) or math.isnan(number):
-                raise params.bad_request(f"{spec.name} must be between {low:g} and {high:g}.")
+            number = params.decimal(raw, spec.name, low, high)
             values[spec.name] = int(number) if spec.type in (int, "int") else number
     return Assumptions(**values)
 

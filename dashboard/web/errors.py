@@ -1,6 +1,9 @@
 """One sentence for every failure a user can meet, as JSON for the API and a page for people.
 
 No stack trace leaves the server: unexpected errors are logged here and answered with a 500.
+That answer is rendered by `CatchAll`, inside the security-headers middleware, and the error is
+not re-raised: Starlette's own last-resort handler sits outside every middleware (no headers)
+and re-raises, which makes the server drop the keep-alive connection.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("drainboard")
 
@@ -27,7 +31,10 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     409: "Conflict",
+    413: "Too large",
+    414: "URL too long",
     429: "Too many requests",
+    431: "Headers too large",
     500: "Server error",
     503: "Redis unavailable",
 }
@@ -92,5 +99,41 @@ HANDLERS = {
     RedisConnectionError: redis_error,
     RedisTimeoutError: redis_error,
     TimeoutError: redis_error,
-    Exception: unexpected_error,
 }
+
+
+class CatchAll:
+    """Any other exception becomes the one-sentence 500, through the normal response path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:  # half an answer is out; nothing better can be said than closing it
+                raise
+            scope = as_routed(scope)
+            response = await unexpected_error(Request(scope), exc)
+            await response(scope, receive, send)
+
+
+def as_routed(scope: Scope) -> Scope:
+    """The scope as the dashboard's routes see it (root_path ending in the base path), so the
+    error is JSON for the API and a page for people, as it would be inside the routes."""
+    base = scope["app"].state.board.settings.base_path
+    root = scope.get("root_path", "") + base
+    if base and scope["path"].startswith(root + "/"):
+        return {**scope, "root_path": root}
+    return scope

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from dashboard.actions import ActionRefused, Outcome
 from dashboard.web.board import Board
+from dashboard.web.paths import path_value
 
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
 
@@ -25,7 +26,7 @@ def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         board = board_of(request)
-        queue = request.path_params["queue"]
+        queue = path_value(request.path_params["queue"])
         if not await board.catalog.contains(queue):
             raise HTTPException(404, detail=f"There is no queue named {queue!r} under this prefix.")
         return await handler(request, board, queue)
@@ -69,6 +70,12 @@ def notice(request: Request, message: str, ok: bool) -> Response:
     if ok:
         response.headers["HX-Trigger"] = "drainboard:changed"
     return response
+
+
+def job_id_of(request: Request) -> str:
+    """The `{job_id}` path parameter as the id it names (`%2F` in the URL is a `/` in the id).
+    Whether it can name a job at all is keys.is_job_id's call, made by the reader."""
+    return path_value(request.path_params["job_id"])
 
 
 def job_not_found(queue: str, job_id: str) -> HTTPException:

@@ -15,7 +15,7 @@ from dashboard.reader import commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.guard import check_login
-from dashboard.web.lookup import board_of, job_not_found, notice, queue_route
+from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
 from dashboard.web.sessions import COOKIE, new_session
 
@@ -166,7 +166,7 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
 
 @queue_route
 async def job_page(request: Request, board: Board, queue: str) -> Response:
-    job_id = request.path_params["job_id"]
+    job_id = job_id_of(request)
     job = await board.reader.job(queue, job_id)
     if job is None:
         raise job_not_found(queue, job_id)
@@ -188,7 +188,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
 @queue_route
 async def raw_value(request: Request, board: Board, queue: str) -> Response:
     """The whole of one stored value, as Redis holds it, to read in the browser or download."""
-    job_id, field = request.path_params["job_id"], request.path_params["field"]
+    job_id, field = job_id_of(request), request.path_params["field"]
     if field not in RAW_FIELDS:
         raise params.bad_request(f"field must be one of {', '.join(RAW_FIELDS)}; got {field!r}.")
     value = await board.reader.job_field(queue, job_id, field)

@@ -1,6 +1,12 @@
-"""Query parameters, checked once: a bad value becomes a 400 that says which and why."""
+"""Query parameters, checked once: a bad value becomes a 400 that says which and why.
+
+Numbers are parsed here and nowhere else, strictly: ASCII digits only (Python's int() and float()
+also take `+1`, `1_0`, `٣` and `²`-adjacent forms, and choke on 5,000 digits), and within bounds.
+"""
 
 from __future__ import annotations
+
+import re
 
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
@@ -8,6 +14,13 @@ from starlette.exceptions import HTTPException
 from dashboard.keys import STATES
 
 MAX_PAGE_SIZE = 200
+# Redis list and sorted-set indexes are signed 64-bit: no page may start past this.
+MAX_INDEX = 2**63 - 1
+# Longer than any bound below; refused before any conversion work.
+MAX_DIGITS = 19
+
+_WHOLE = re.compile(r"[0-9]+", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]{1,19}(\.[0-9]{1,19})?", re.ASCII)
 
 
 def bad_request(message: str) -> HTTPException:
@@ -21,30 +34,41 @@ def status(params: QueryParams, default: str) -> str:
     return value
 
 
-def positive_int(params: QueryParams, name: str, default: int, maximum: int | None = None) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"{name} must be a whole number; got {raw!r}.") from None
-    if value < 1 or (maximum is not None and value > maximum):
-        upper = f" and at most {maximum:,}" if maximum is not None else ""
-        raise bad_request(f"{name} must be at least 1{upper}; got {value}.")
+def whole_number(raw: str, name: str, minimum: int, maximum: int) -> int:
+    """`raw` as an int in [minimum, maximum], written in plain ASCII digits; else a 400."""
+    if not _WHOLE.fullmatch(raw):
+        raise bad_request(f"{name} must be a whole number in digits 0-9; got {raw[:40]!r}.")
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > MAX_DIGITS or not minimum <= int(digits) <= maximum:
+        raise bad_request(f"{name} must be between {minimum:,} and {maximum:,}.")
+    return int(digits)
+
+
+def decimal(raw: str, name: str, minimum: float, maximum: float) -> float:
+    """`raw` as a float in [minimum, maximum], written as digits with an optional `.fraction`."""
+    if not _DECIMAL.fullmatch(raw):
+        raise bad_request(f"{name} must be a number such as 12 or 0.5; got {raw[:40]!r}.")
+    value = float(raw)
+    if not minimum <= value <= maximum:
+        raise bad_request(f"{name} must be between {minimum:g} and {maximum:g}.")
     return value
 
 
-def non_negative_int(params: QueryParams, name: str, default: int) -> int:
+def positive_int(params: QueryParams, name: str, default: int, maximum: int = MAX_INDEX) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise bad_request(f"{name} must be a whole number of at least 0; got {raw!r}.")
-    return int(raw)
+    return whole_number(raw, name, 1, maximum)
+
+
+def non_negative_int(params: QueryParams, name: str, default: int, maximum: int = MAX_INDEX) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    return whole_number(raw, name, 0, maximum)
 
 
 def paging(params: QueryParams, default_size: int) -> tuple[int, int]:
-    page = positive_int(params, "page", 1)
     page_size = positive_int(params, "pageSize", default_size, MAX_PAGE_SIZE)
+    page = positive_int(params, "page", 1, MAX_INDEX // page_size)
     return page, page_size

@@ -12,6 +12,8 @@ from typing import Any
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
+from dashboard.web.paths import segment
+
 
 def _package_dir(package: str) -> Path:
     """Where an installed data package lives: inside the wheel's `dashboard/`, or, in an editable
@@ -175,6 +177,7 @@ def make_templates() -> Jinja2Templates:
         cut=cut,
         json_tree=json_tree,
         segments=bar_segments,
+        segment=segment,
     )
     env.globals.update(STATE_LABELS=STATE_LABELS, STATE_ORDER=STATE_ORDER, VALUE_LIMIT=VALUE_LIMIT)
     return templates

@@ -1,0 +1,58 @@
+"""URL path segments built from data (queue names, job ids), both ways.
+
+Out: `segment()` percent-encodes everything but unreserved characters, `/` included, so a job id
+`../../other` stays one segment and no button can be re-aimed at another route.
+
+In: servers decode `%2F` into `/` before routing, which would split such a segment again.
+`EncodedSlashes` routes on the path with `%2F` and `%25` still encoded (every other escape
+decoded as usual), and `path_value()` decodes those two in a path parameter. Route handlers read
+data-bearing path parameters through `path_value()` (lookup.py's wrappers do it for `{queue}` and
+`{job_id}`).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+_KEPT = re.compile(r"%2[fF]|%25")
+
+
+def segment(value: object) -> str:
+    """One path segment: `a/b c` → `a%2Fb%20c`."""
+    return quote(str(value), safe="")
+
+
+def path_value(value: str) -> str:
+    """A path parameter as the data it names: undoes the two escapes routing kept."""
+    return _KEPT.sub(lambda m: "/" if m.group(0) != "%25" else "%", value)
+
+
+def routing_path(raw_path: bytes) -> str | None:
+    """The path to route on: decoded, except `%2F` and `%25`; None if the raw path is not ASCII."""
+    try:
+        raw = raw_path.split(b"?", 1)[0].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    parts = _KEPT.split(raw)
+    kept = [m.upper() for m in _KEPT.findall(raw)]
+    decoded = [unquote(part) for part in parts]
+    return "".join(d + k for d, k in zip(decoded, [*kept, ""], strict=True))
+
+
+class EncodedSlashes:
+    """Route on the path with encoded slashes kept, when the server gave us the raw path and it
+    decodes to the same path (so an app mounted inside another keeps working)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] in ("http", "websocket") else None
+        if raw and _KEPT.search(raw.decode("latin-1")):
+            path = routing_path(raw)
+            if path is not None and unquote(path) == scope["path"]:
+                scope = {**scope, "path": path}
+        await self.app(scope, receive, send)
