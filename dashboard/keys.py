@@ -94,6 +94,26 @@ class QueueKeys:
     def job_logs(self, job_id: str) -> str:
         return self._key(f"{job_id}:logs")
 
+    @property
+    def job_prefix(self) -> str:
+        """What a job id is appended to for its hash, for Lua scripts that visit many jobs."""
+        return self._key("")
+
+    def search_keys(self, state: str) -> tuple[str, ...]:
+        """The keys a search of `state` walks, in Node BullMQ's getJobs order: "waiting" also
+        reads BullMQ 5's paused list, as Node does."""
+        if state == "waiting":
+            return (self.state("waiting"), self.state("paused"))
+        return (self.state(state),)
+
+    def probe_keys(self, job_id: str) -> tuple[str, ...]:
+        """The job hash, then the keys Node BullMQ's getState probes, in its order."""
+        return (
+            self.job(job_id),
+            *(self.state(s) for s in ("completed", "failed", "delayed", "prioritized")),
+            *(self.state(s) for s in ("active", "waiting", "paused", "waiting-children")),
+        )
+
 
 def drain_history_key(prefix: str) -> str:
     """Drainboard's own list of recent drain runs; `:` keeps it clear of any queue's keys."""

@@ -97,7 +97,7 @@ class Reader:
         if not plan:
             return {}
         answer: dict[str, dict[str, int]] = {}
-        for (queue, name), value in zip(plan, await _execute(pipe), strict=True):
+        for (queue, name), value in zip(plan, await execute(pipe), strict=True):
             answer.setdefault(queue, {})[name] = int(value)
         return answer
 
@@ -113,7 +113,7 @@ class Reader:
         pipe = self.redis.pipeline(transaction=False)
         for queue in queues:
             self._queue_commands(pipe, queue)
-        replies = await _execute(pipe)
+        replies = await execute(pipe)
         width = len(STATES) + 1
         return [
             self._queue_summary(queue, replies[i * width : (i + 1) * width])
@@ -137,7 +137,7 @@ class Reader:
             # Node BullMQ's getJobs(["waiting"]) reads the legacy paused list too (BullMQ 5 moves
             # a paused queue's jobs there), paging each list with the same range.
             pipe.lrange(keys.state("paused"), start, end)
-        replies = await _execute(pipe)
+        replies = await execute(pipe)
         width = len(STATES) + 1
         summary = self._queue_summary(queue, replies[:width])
         ids = [job_id for chunk in replies[width:] for job_id in chunk if is_job_id(job_id)]
@@ -147,7 +147,7 @@ class Reader:
             pipe = self.redis.pipeline(transaction=False)
             for job_id in ids:
                 pipe.hmget(keys.job(job_id), jobs.SUMMARY_FIELDS)
-            for job_id, values in zip(ids, await _execute(pipe), strict=True):
+            for job_id, values in zip(ids, await execute(pipe), strict=True):
                 if any(v is not None for v in values):
                     rows.append(
                         jobs.summary(job_id, dict(zip(jobs.SUMMARY_FIELDS, values, strict=True)))
@@ -164,7 +164,7 @@ class Reader:
         pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
         pipe.llen(keys.job_logs(job_id))
         self._set_probes(pipe, queue, job_id)
-        raw, logs, log_count, *set_hits = await _execute(pipe)
+        raw, logs, log_count, *set_hits = await execute(pipe)
         if not raw:
             return None
         state = await self._state(queue, job_id, set_hits)
@@ -177,7 +177,7 @@ class Reader:
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(self.keys(queue).job(job_id))
         self._set_probes(pipe, queue, job_id)
-        exists, *set_hits = await _execute(pipe)
+        exists, *set_hits = await execute(pipe)
         return await self._state(queue, job_id, set_hits) if exists else None
 
     def _set_probes(self, pipe: Any, queue: str, job_id: str) -> None:
@@ -197,7 +197,7 @@ class Reader:
         pipe = self.redis.pipeline(transaction=False)
         for state in ("active", "waiting", "paused"):
             pipe.lpos(keys.state(state), job_id)
-        active, waiting, paused = await _execute(pipe)
+        active, waiting, paused = await execute(pipe)
         if active is not None:
             return "active"
         if waiting is not None or paused is not None:
@@ -209,7 +209,7 @@ class Reader:
             return None
         pipe = self.redis.pipeline(transaction=False)
         pipe.hget(self.keys(queue).job(job_id), field)
-        (value,) = await _execute(pipe)
+        (value,) = await execute(pipe)
         return value
 
 
@@ -220,7 +220,7 @@ def _count(pipe: Any, keys: QueueKeys, state: str) -> None:
         pipe.zcard(keys.state(state))
 
 
-async def _execute(pipe: Any) -> list[Any]:
+async def execute(pipe: Any) -> list[Any]:
     commands_spent.set(commands_spent.get() + len(pipe.command_stack))
     # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
     async with asyncio.timeout(READ_TIMEOUT_S):

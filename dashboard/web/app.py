@@ -20,7 +20,7 @@ from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
-from dashboard.web import actions, api, cost_panel, drains, live, pages, service
+from dashboard.web import actions, api, cost_panel, drains, live, pages, search, service
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
 from dashboard.web.guard import Guard
@@ -82,6 +82,7 @@ def create_app(
                 *drains.routes,
                 *live.routes,
                 *cost_panel.routes,
+                *search.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
