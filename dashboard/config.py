@@ -29,6 +29,8 @@ class Settings:
     processors: str | None = None
     # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
     cron_tokens: tuple[str, ...] = ()
+    # A bearer token for /metrics alone (Prometheus), besides DRAINBOARD_TOKEN.
+    metrics_token: str | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -50,6 +52,7 @@ class Settings:
             "password": env.get("DRAINBOARD_PASSWORD") or None,
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
             "processors": env.get("DRAINBOARD_PROCESSORS") or None,
+            "metrics_token": env.get("DRAINBOARD_METRICS_TOKEN") or None,
             "cron_tokens": tuple(
                 token
                 for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
@@ -69,6 +72,7 @@ class Settings:
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
             processors=values["processors"] or None,  # type: ignore[arg-type]
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
+            metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
         ).checked()
 
     def checked(self) -> Settings:

@@ -125,6 +125,11 @@ def last_idle_drain_key(prefix: str) -> str:
     return f"{prefix}::drainboard:last-idle-drain"
 
 
+def session_generation_key(prefix: str) -> str:
+    """The counter that sign-out increments, ending every session signed before it."""
+    return f"{prefix}::drainboard:session-generation"
+
+
 def meta_pattern(prefix: str) -> str:
     """The SCAN pattern that finds every queue: each BullMQ queue writes a meta hash."""
     return f"{_glob_escape(prefix)}:*:meta"

@@ -23,12 +23,13 @@ from dashboard.watch import ChangeWatcher
 from dashboard.web import actions, api, cost_panel, drains, live, pages, search, service
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
-from dashboard.web.guard import Guard
+from dashboard.web.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
 from dashboard.web.headers import SecurityHeaders
 from dashboard.web.limits import RequestLimits
 from dashboard.web.paths import EncodedSlashes
 from dashboard.web.render import make_templates
 from dashboard.web.sessions import SessionSigner
+from dashboard.web.throttle import PerMinute
 
 log = logging.getLogger("drainboard")
 
@@ -53,7 +54,7 @@ def create_app(
         reader=reader,
         catalog=catalog,
         actions=Actions(client, settings.prefix, reader),
-        signer=SessionSigner(settings.secret_key),
+        signer=SessionSigner(settings, client),
         engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
         watcher=ChangeWatcher(
             lambda timeout: connect(url, timeout), catalog, settings.prefix, reader=reader
@@ -95,11 +96,13 @@ def create_app(
             Middleware(SecurityHeaders),
             Middleware(CatchAll),
             Middleware(RequestLimits),
+            Middleware(ServiceGuard, settings=settings),
             Middleware(EncodedSlashes),
         ],
         lifespan=lifespan,
     )
     app.state.board = board
-    app.state.cron_limiter = drains.CallsPerMinute(drains.CRON_CALLS_PER_MINUTE)
+    app.state.cron_limiter = PerMinute(drains.CRON_CALLS_PER_MINUTE)
+    app.state.failed_secrets = PerMinute(FAILED_SECRETS_PER_MINUTE)
     app.state.templates = make_templates()
     return app

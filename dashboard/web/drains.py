@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
-
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,6 +18,7 @@ from dashboard.web import params
 from dashboard.web.guard import same_secret
 from dashboard.web.lookup import board_of, notice, refuse_if_read_only
 from dashboard.web.pages import render
+from dashboard.web.throttle import client_of
 
 CRON_CALLS_PER_MINUTE = 12
 MAX_CONCURRENT_QUEUES = 16
@@ -52,29 +50,18 @@ def _optional_positive(query: QueryParams, name: str) -> int | None:
     return params.positive_int(query, name, 0) if query.get(name) else None
 
 
-class CallsPerMinute:
-    """A sliding one-minute window per client address."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.calls: dict[str, deque[float]] = defaultdict(deque)
-
-    def retry_after(self, client: str) -> int:
-        """0 when the call may go ahead (and counts it), else seconds until it may."""
-        now = time.monotonic()
-        window = self.calls[client]
-        while window and now - window[0] >= 60:
-            window.popleft()
-        if len(window) >= self.limit:
-            return int(60 - (now - window[0])) + 1
-        window.append(now)
-        return 0
-
-
 async def cron_drain(request: Request) -> Response:
     board = board_of(request)
     if board.settings.redis_url is None:
         raise HTTPException(500, detail="REDIS_URL is not configured.")
+    # Every call counts against the limit before the token is looked at: wrong tokens too.
+    wait = request.app.state.cron_limiter.take(client_of(request))
+    if wait:
+        raise HTTPException(
+            429,
+            detail=f"At most {CRON_CALLS_PER_MINUTE} drains per minute per client; retry later.",
+            headers={"Retry-After": str(wait)},
+        )
     offered = [request.headers.get(name) for name in TOKEN_HEADERS]
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
@@ -83,14 +70,6 @@ async def cron_drain(request: Request) -> Response:
         same_secret(given, token) for given in offered for token in board.settings.cron_tokens
     ):
         raise HTTPException(401, detail="Missing or invalid drain token.")
-    client = request.client.host if request.client else "unknown"
-    wait = request.app.state.cron_limiter.retry_after(client)
-    if wait:
-        raise HTTPException(
-            429,
-            detail=f"At most {CRON_CALLS_PER_MINUTE} drains per minute per client; retry later.",
-            headers={"Retry-After": str(wait)},
-        )
     result = await board.engine.drain(await drain_options(request, "cron"))
     return JSONResponse(result.as_json())
 

@@ -5,13 +5,18 @@
   Every visitor gets a session (anonymous when no credentials are configured) so that every
   state-changing browser request carries a session-bound CSRF token, sent by htmx as
   `X-CSRF-Token`, and comes from this origin (`Sec-Fetch-Site`, `Origin`).
-All secret comparisons are constant-time.
+All secret comparisons are constant-time, and a client that sends FAILED_SECRETS_PER_MINUTE
+wrong secrets (password, API token, metrics token) is refused with 429 for the rest of the minute.
+
+`/metrics`, outside the base path, is guarded by `ServiceGuard`: with credentials configured it
+needs `Authorization: Bearer` with the API token or DRAINBOARD_METRICS_TOKEN.
 """
 
 from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -21,10 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dashboard.config import Settings
 from dashboard.web.errors import problem
 from dashboard.web.sessions import COOKIE, SessionSigner, new_session
+from dashboard.web.throttle import PerMinute, client_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = ("/login", "/static/")
 CSRF_HEADER = "x-csrf-token"
+FAILED_SECRETS_PER_MINUTE = 10
+METRICS_PATHS = ("/metrics",)
 
 
 def same_secret(given: str | None, expected: str | None) -> bool:
@@ -52,6 +60,7 @@ class Guard:
             return
         request = Request(scope)
         route_path = request.url.path[len(scope.get("root_path", "")) :] or "/"
+        await self.signer.load_generation()
         session = self.signer.loads(request.cookies.get(COOKIE))
         fresh = session is None
         session = session or new_session()
@@ -68,7 +77,11 @@ class Guard:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("set-cookie", cookie)
+                headers = MutableHeaders(scope=message)
+                # One session cookie per answer: sign-in sets its own, which must win.
+                own = f"{COOKIE}="
+                if not any(v.startswith(own) for v in headers.getlist("set-cookie")):
+                    headers.append("set-cookie", cookie)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -78,14 +91,13 @@ class Guard:
     ) -> Response | None:
         authorization = request.headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
-            if same_secret(authorization[7:].strip(), self.settings.token):
-                return None
-            return problem(request, 401, "The bearer token is not valid.", _challenge())
+            return check_bearer(request, authorization[7:].strip(), (self.settings.token,))
         if self.settings.auth_required and not session.get("u"):
             if route_path.startswith(OPEN_PATHS):
                 return self._cross_site(request)
             if request.method in SAFE_METHODS and not _is_api(route_path, request):
-                login = f"{request.scope.get('root_path', '')}/login?next={request.url.path}"
+                next_path = quote(request.url.path, safe="/%")
+                login = f"{request.scope.get('root_path', '')}/login?next={next_path}"
                 return RedirectResponse(login, status_code=303)
             return problem(
                 request, 401, "Sign in, or send Authorization: Bearer <token>.", _challenge()
@@ -111,6 +123,61 @@ class Guard:
         if (site and site not in ("same-origin", "none")) or (origin and origin != own_origin):
             return problem(request, 403, "Cross-site requests may not change anything here.")
         return None
+
+
+def failed_secrets(request: Request) -> PerMinute:
+    return request.app.state.failed_secrets
+
+
+def locked_out(request: Request) -> Response | None:
+    """429 while this client is over its wrong-secret allowance."""
+    wait = failed_secrets(request).retry_after(client_of(request))
+    if not wait:
+        return None
+    return problem(
+        request,
+        429,
+        f"Too many wrong passwords or tokens from this address; try again in {wait} s.",
+        {"Retry-After": str(wait)},
+    )
+
+
+def check_bearer(request: Request, given: str, accepted: tuple[str | None, ...]) -> Response | None:
+    """None when `given` is one of the accepted tokens; else a 401 (counted) or a 429."""
+    refusal = locked_out(request)
+    if refusal is not None:
+        return refusal
+    if any(same_secret(given, token) for token in accepted):
+        return None
+    failed_secrets(request).add(client_of(request))
+    return problem(request, 401, "The bearer token is not valid.", _challenge())
+
+
+class ServiceGuard:
+    """`/metrics` leaks queue names and costs Redis commands: with credentials configured (or
+    DRAINBOARD_METRICS_TOKEN set) it needs a bearer token. Keyed by path, so it guards whatever
+    route serves it."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.tokens = (settings.token, settings.metrics_token)
+        self.required = settings.auth_required or bool(settings.metrics_token)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.required and _route_path(scope) in METRICS_PATHS:
+            request = Request(scope)
+            authorization = request.headers.get("authorization", "")
+            given = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
+            refusal = check_bearer(request, given, self.tokens)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    root, path = scope.get("root_path", ""), scope["path"]
+    return path[len(root) :] if path.startswith(root) else path
 
 
 def _is_api(route_path: str, request: Request) -> bool:

@@ -14,10 +14,11 @@ from starlette.staticfiles import StaticFiles
 from dashboard.reader import commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.guard import check_login
+from dashboard.web.guard import check_login, failed_secrets, locked_out
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
 from dashboard.web.sessions import COOKIE, new_session
+from dashboard.web.throttle import client_of
 
 PAGE_SIZE = 25
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
@@ -105,10 +106,14 @@ async def login(request: Request) -> Response:
     target = _local_path(request.query_params.get("next"), base)
     if request.method == "GET":
         return render(request, "login.html", {"title": "Sign in", "next": target, "failed": False})
+    refusal = locked_out(request)
+    if refusal is not None:
+        return refusal
     form = parse_qs((await request.body()).decode(errors="replace"))
     username = form.get("username", [""])[0]
     password = form.get("password", [""])[0]
     if not check_login(board.settings, username, password):
+        failed_secrets(request).add(client_of(request))
         context = {"title": "Sign in", "next": target, "failed": True}
         response = render(request, "login.html", context)
         response.status_code = 401
@@ -120,6 +125,8 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Ends every session signed before now, this one and any copied cookie alike."""
+    await board_of(request).signer.end_all_sessions()
     base = request.scope.get("root_path", "")
     response = RedirectResponse(f"{base}/login", status_code=303)
     response.headers["HX-Redirect"] = f"{base}/login"
@@ -129,7 +136,8 @@ async def logout(request: Request) -> Response:
 
 def _local_path(target: str | None, base: str) -> str:
     """Only a path on this site: `next=//evil.example` must not redirect away."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Browsers read `/\evil.example` as `//evil.example` too.
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return f"{base}/"
 

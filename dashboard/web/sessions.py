@@ -1,51 +1,80 @@
-"""Signed session cookies (HMAC-SHA256 over JSON), holding who signed in and the CSRF token.
+"""Signed session cookies holding who signed in and the CSRF token, signed by itsdangerous
+(Starlette's own choice for signed sessions).
 
-Stdlib only. Without DRAINBOARD_SECRET_KEY the key is random per process: sessions end when the
-server restarts, which is the safe default.
+The signing key mixes three things, so that changing any one ends every earlier session:
+- DRAINBOARD_SECRET_KEY (random per process when unset: sessions end when the server restarts);
+- the configured credentials, so a changed password or token ends every session;
+- the session generation, a counter kept in Redis that sign-out increments. Each process reads it
+  once (one GET) and increments it on sign-out; another process sharing the secret key sees a
+  sign-out made elsewhere when it restarts.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
 import secrets
-import time
 from typing import Any
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import Request
+
+from dashboard.config import Settings
+from dashboard.keys import session_generation_key
 
 COOKIE = "drainboard_session"
 MAX_AGE = 12 * 3600
 
 
 class SessionSigner:
-    def __init__(self, secret_key: str | None) -> None:
-        self.key = (secret_key or secrets.token_hex(32)).encode()
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        credentials = "\0".join(
+            value or "" for value in (settings.username, settings.password, settings.token)
+        )
+        self._key = "\0".join(
+            (
+                settings.secret_key or secrets.token_hex(32),
+                hashlib.sha256(credentials.encode()).hexdigest(),
+            )
+        )
+        self._redis = redis
+        self._generation_key = session_generation_key(settings.prefix)
+        self._generation: str | None = None
+        self._serializer = self._make_serializer("unloaded")
 
-    def _mac(self, payload: bytes) -> str:
-        return base64.urlsafe_b64encode(
-            hmac.new(self.key, payload, hashlib.sha256).digest()
-        ).decode()
+    def _make_serializer(self, generation: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self._key, salt=f"drainboard-session:{generation}")
+
+    async def load_generation(self) -> None:
+        """Read the session generation once; until Redis answers, a per-process one is used
+        (sessions signed meanwhile end when the real one is read)."""
+        if self._generation is not None:
+            return
+        try:
+            generation = await self._redis.get(self._generation_key)
+        except (RedisError, OSError):
+            return
+        self._generation = str(generation or 0)
+        self._serializer = self._make_serializer(self._generation)
+
+    async def end_all_sessions(self) -> None:
+        """Sign-out: every cookie signed before now stops being valid."""
+        generation = await self._redis.incr(self._generation_key)
+        self._generation = str(generation)
+        self._serializer = self._make_serializer(self._generation)
 
     def dumps(self, session: dict[str, Any]) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps({**session, "t": int(time.time())}).encode())
-        return f"{payload.decode()}.{self._mac(payload)}"
+        return self._serializer.dumps(session)
 
     def loads(self, cookie: str | None) -> dict[str, Any] | None:
-        if not cookie or "." not in cookie:
-            return None
-        payload, mac = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(mac, self._mac(payload.encode())):
+        if not cookie:
             return None
         try:
-            session = json.loads(base64.urlsafe_b64decode(payload))
-        except ValueError:
+            session = self._serializer.loads(cookie, max_age=MAX_AGE)
+        except BadSignature:  # also expired ones (SignatureExpired is a BadSignature)
             return None
-        if not isinstance(session, dict) or time.time() - session.get("t", 0) > MAX_AGE:
-            return None
-        return session
+        return session if isinstance(session, dict) and "c" in session else None
 
     def cookie(self, request: Request, session: dict[str, Any]) -> str:
         """A Set-Cookie value scoped to the dashboard's path, never readable by scripts."""
