@@ -72,7 +72,9 @@ async def test_without_the_watcher_the_head_reads_counts_once(r, server_url: str
     await queue.add("first", {})
     await queue.close()
     async with make_client(Settings(redis_url=server_url, queues=("mail",))) as client:
-        await client.get("/healthz?redis=1")  # the connection's own handshake is not the page's
+        # The connection's handshake and the guard's one-time read are not the fragment's.
+        await client.get("/healthz?redis=1")
+        await client.get("/admin/queues/static/style.css")
         before = await executed(r)
         head = await client.get(f"{HEAD}&count=0&seen=0")
         assert await executed(r) - before == 9  # 8 counts and the paused flag
