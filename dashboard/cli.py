@@ -17,6 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dashboard.config import ConfigError, Settings
+from dashboard.connection import Client, cluster_mode, connect, is_cluster
 from dashboard.cost import DEFAULT_QUOTA, PROFILES, Assumptions, projection, recommendation
 from dashboard.drain import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
@@ -55,6 +56,15 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_cluster_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        default=None,
+        help="the URL names a Redis Cluster node (env REDIS_CLUSTER=1; default: ask the server)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drainboard", description="A BullMQ dashboard for teams that pay per Redis command."
@@ -62,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the dashboard for an existing Redis")
     serve.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
+    _add_cluster_flag(serve)
     _add_server_flags(serve)
     serve.add_argument("--processors", help="module:attr, a dict of queue name to async handler")
     demo = commands.add_parser(
@@ -72,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "drain", help="process what is queued now, print the result as JSON, and exit"
     )
     drain.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
+    _add_cluster_flag(drain)
     drain.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
     drain.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
     drain.add_argument("--queue", help="drain only this queue")
@@ -91,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--mode", choices=MODES, help="env WORKER_MODE (or WORKER_INPROCESS=1/0)")
     worker.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
+    _add_cluster_flag(worker)
     worker.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
     worker.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
     worker.add_argument("--processors", help="module:attr (env DRAINBOARD_PROCESSORS)")
@@ -105,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cost = commands.add_parser("cost", help="project (and measure) idle Redis commands a month")
     cost.add_argument("--redis-url", help="measure this Redis too (env REDIS_URL)")
+    _add_cluster_flag(cost)
     cost.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
     cost.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
     cost.add_argument("--measure", type=float, metavar="SECONDS", help="sample INFO this long")
@@ -123,6 +137,7 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         queues=args.queues,
         base_path=getattr(args, "base_path", None),
         read_only=getattr(args, "read_only", None),
+        cluster=getattr(args, "cluster", None),
         processors=getattr(args, "processors", None),
     )
 
@@ -223,14 +238,32 @@ def _exit_on_signals() -> None:
         signal.signal(signum, stop)
 
 
+# Each numeric flag of `drainboard drain`, with its bounds: anything else is rc 2 and a sentence.
+DRAIN_FLAG_BOUNDS = {
+    "max_duration_ms": (1, MAX_DURATION_MS),
+    "max_concurrent_queues": (1, 1000),
+    "max_jobs_per_queue": (1, 2**63 - 1),
+    "concurrency": (1, 1000),
+    "lock_duration_ms": (100, 86_400_000),
+}
+
+
+def _check_drain_flags(args: argparse.Namespace) -> None:
+    for name, (low, high) in DRAIN_FLAG_BOUNDS.items():
+        value = getattr(args, name)
+        if value is not None and not low <= value <= high:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} must be between {low:,} and {high:,}; got {value}.")
+
+
 def drain(args: argparse.Namespace) -> int:
-    """Exit 0 when every job succeeded, 1 when some failed, 3 when Redis could not be reached."""
+    """Exit 0 when every job succeeded, 1 when some failed or lost their lock, 3 when Redis
+    could not be reached, 2 on a bad flag."""
     settings = _settings(args, args.redis_url)
     if settings.redis_url is None:
         print("drainboard: no Redis to drain: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
-    if not 1 <= args.max_duration_ms <= MAX_DURATION_MS:
-        raise ConfigError(f"--max-duration-ms must be between 1 and {MAX_DURATION_MS}.")
+    _check_drain_flags(args)
     processors = load_processors(settings.processors)
     try:
         result = asyncio.run(_drain(settings, args, processors))
@@ -238,16 +271,17 @@ def drain(args: argparse.Namespace) -> int:
         print(f"drainboard: Redis is unreachable at {settings.redis_url}: {err}", file=sys.stderr)
         return 3
     print(json.dumps(result.as_json()))
-    return 1 if result.total_failed else 0
+    return 1 if result.total_failed or result.total_lost_locks else 0
 
 
 async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
-    from dashboard.connection import connect
     from dashboard.discovery import QueueCatalog
 
-    client = connect(settings.redis_url or "")
+    client = _client(settings)
     try:
-        queues = await QueueCatalog(client, settings.prefix, settings.queues).names()
+        queues = await QueueCatalog(
+            client, settings.prefix, settings.queues, is_cluster(client)
+        ).names()
         if args.queue and args.queue not in queues:
             raise ConfigError(f"Unknown queue {args.queue!r}. Allowed: {', '.join(queues)}.")
         progress = _progress_line if sys.stderr.isatty() else None
@@ -257,7 +291,7 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
             max_duration_ms=args.max_duration_ms,
             max_concurrent_queues=args.max_concurrent_queues,
             max_jobs_per_queue=args.max_jobs_per_queue,
-            concurrency=max(1, args.concurrency),
+            concurrency=args.concurrency,
             lock_duration_ms=args.lock_duration_ms,
             trigger="cli",
         )
@@ -267,6 +301,11 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
         return result
     finally:
         await client.aclose()
+
+
+def _client(settings: Settings) -> Client:
+    url = settings.redis_url or ""
+    return connect(url, cluster=cluster_mode(url, settings.cluster))
 
 
 def _progress_line(queue: str, run: QueueRun) -> None:
@@ -304,25 +343,27 @@ def worker(args: argparse.Namespace) -> int:
 async def _work(
     mode: str, settings: Settings, args: argparse.Namespace, processors: dict, idle_ms: int
 ) -> None:
-    from dashboard.connection import connect
     from dashboard.discovery import QueueCatalog
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    client = connect(settings.redis_url or "")
+    client = _client(settings)
     try:
-        queues = await QueueCatalog(client, settings.prefix, settings.queues).names()
+        queues = await QueueCatalog(
+            client, settings.prefix, settings.queues, is_cluster(client)
+        ).names()
         if mode == "always":
             running = AlwaysOnWorkers(
                 settings.redis_url or "",
                 settings.prefix,
                 processors,
                 queues,
+                cluster=is_cluster(client),
                 drain_delay_s=args.drain_delay,
                 stalled_interval_ms=args.stalled_interval_ms,
-                concurrency=max(1, args.concurrency),
+                concurrency=args.concurrency,
             )
             print(f"drainboard: always-on workers for {len(running.workers)} queues", flush=True)
         else:
@@ -391,12 +432,13 @@ def cost(args: argparse.Namespace) -> int:
 
 
 async def _measure(settings: Settings, seconds: float) -> tuple[Measurement, int]:
-    from dashboard.connection import connect
     from dashboard.discovery import QueueCatalog
 
-    client = connect(settings.redis_url or "")
+    client = _client(settings)
     try:
-        queues = await QueueCatalog(client, settings.prefix, settings.queues).names()
+        queues = await QueueCatalog(
+            client, settings.prefix, settings.queues, is_cluster(client)
+        ).names()
         return await measure(client, settings.prefix, queues, seconds), len(queues)
     finally:
         await client.aclose()

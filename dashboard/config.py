@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from dashboard.keys import DEFAULT_PREFIX
 
 DEFAULT_BASE_PATH = "/admin/queues"
+DEFAULT_REDIS_MAX_CONNECTIONS = 20
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,10 @@ class Settings:
     processors: str | None = None
     # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
     cron_tokens: tuple[str, ...] = ()
+    # The dashboard's Redis connections at most; requests beyond them wait (connection.py).
+    redis_max_connections: int = DEFAULT_REDIS_MAX_CONNECTIONS
+    # Redis Cluster: True or False when forced (--cluster, REDIS_CLUSTER), None to ask the server.
+    cluster: bool | None = None
     # A bearer token for /metrics alone (Prometheus), besides DRAINBOARD_TOKEN.
     metrics_token: str | None = None
 
@@ -53,11 +58,13 @@ class Settings:
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
             "processors": env.get("DRAINBOARD_PROCESSORS") or None,
             "metrics_token": env.get("DRAINBOARD_METRICS_TOKEN") or None,
+            "redis_max_connections": env.get("DRAINBOARD_REDIS_MAX_CONNECTIONS") or None,
             "cron_tokens": tuple(
                 token
                 for name in ("DRAIN_QUEUES_TOKEN", "CRON_SECRET", "CRON_TOKEN")
                 if (token := env.get(name))
             ),
+            "cluster": _optional_flag(env.get("REDIS_CLUSTER", "")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -72,7 +79,9 @@ class Settings:
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
             processors=values["processors"] or None,  # type: ignore[arg-type]
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
+            cluster=values["cluster"],  # type: ignore[arg-type]
             metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
+            redis_max_connections=_pool_size(values["redis_max_connections"]),
         ).checked()
 
     def checked(self) -> Settings:
@@ -118,7 +127,23 @@ def _base_path(value: str) -> str:
     return path
 
 
+def _pool_size(value: object) -> int:
+    if value is None:
+        return DEFAULT_REDIS_MAX_CONNECTIONS
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 10_000):
+        raise ConfigError(
+            f"DRAINBOARD_REDIS_MAX_CONNECTIONS must be a number from 1 to 10000, not {text!r}."
+        )
+    return int(text)
+
+
 def _flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional_flag(value: str) -> bool | None:
+    """A flag that may be left unset: then the server is asked."""
+    return _flag(value) if value.strip() else None

@@ -1,14 +1,22 @@
-"""The one way Drainboard opens a Redis client."""
+"""The one way Drainboard opens a Redis client: a plain one, or a Redis Cluster client."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import hiredis
-import redis.asyncio as redis
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import Connection
 
 DEFAULT_REDIS_URL = "redis://localhost:6379"
+
+# Either kind of client: the code above this module uses the commands both have.
+Client = aioredis.Redis | RedisCluster
+
+log = logging.getLogger("drainboard")
 
 
 class HiredisPackingConnection(Connection):
@@ -21,18 +29,64 @@ class HiredisPackingConnection(Connection):
         return [hiredis.pack_command(args)]
 
 
-def connect(url: str, socket_timeout: float | None = None) -> redis.Redis:
+# With a bounded pool, how long a command waits for a free connection before it gives up.
+POOL_WAIT_S = 5.0
+
+
+def connect(
+    url: str,
+    socket_timeout: float | None = None,
+    cluster: bool = False,
+    max_connections: int | None = None,
+) -> Client:
     """A client that fails fast when Redis is unreachable. Reads carry their own deadline
-    (reader.READ_TIMEOUT_S): redis-py's per-reply socket timeout costs a third of a page's time."""
-    extra: dict[str, Any] = {}
+    (reader.READ_TIMEOUT_S): redis-py's per-reply socket timeout costs a third of a page's time.
+
+    With `cluster`, the URL names any one node and the client discovers the others. It does
+    not require every slot to be served: queues on the nodes that are up stay readable while
+    another node is down.
+
+    With `max_connections` (single server), the pool never opens more than that: a command
+    beyond it waits up to POOL_WAIT_S for a connection to come back, then fails with
+    "No connection available." """
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "encoding_errors": "replace",
+        "socket_connect_timeout": 3,
+        "socket_timeout": socket_timeout,
+    }
+    if cluster:
+        return RedisCluster.from_url(url, require_full_coverage=False, **options)
     if url.startswith("redis://"):  # TLS and Unix sockets keep redis-py's own connection classes
-        extra["connection_class"] = HiredisPackingConnection
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        encoding_errors="replace",
-        socket_connect_timeout=3,
-        socket_timeout=socket_timeout,
-        retry_on_timeout=False,
-        **extra,
+        options["connection_class"] = HiredisPackingConnection
+    if max_connections is None:
+        return aioredis.Redis.from_url(url, retry_on_timeout=False, **options)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=POOL_WAIT_S, retry_on_timeout=False, **options
     )
+    client = aioredis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # aclose() closes the pool, as from_url's does
+    return client
+
+
+def is_cluster(client: Client) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def cluster_mode(url: str, forced: bool | None) -> bool:
+    """Whether `url` names a Redis Cluster node: as forced (`--cluster`, REDIS_CLUSTER), or
+    asked once at start-up with one `INFO cluster`. An unreachable server counts as a single
+    node, with a warning, since the dashboard must still start and say Redis is down."""
+    if forced is not None:
+        return forced
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+            return bool(client.info("cluster").get("cluster_enabled"))
+    except redis.RedisError as err:
+        log.warning(
+            "could not ask %s whether it is a cluster (%s); treating it as a single server "
+            "(force cluster mode with --cluster or REDIS_CLUSTER=1)",
+            url.split("@")[-1],
+            err,
+        )
+        return False

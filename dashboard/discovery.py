@@ -8,20 +8,37 @@ from __future__ import annotations
 
 import asyncio
 
-from redis.asyncio import Redis
-
-from dashboard.keys import meta_pattern, queue_from_meta_key
+from dashboard.connection import Client
+from dashboard.keys import meta_pattern, queue_from_meta_key, shares_one_slot
 
 SCAN_BATCH = 10_000
 
 
+def cluster_slot_error(prefix: str, queues: list[str] | tuple[str, ...]) -> str | None:
+    """The sentence for queues BullMQ cannot run on a Redis Cluster: keys spread over slots."""
+    spanning = [queue for queue in queues if not shares_one_slot(prefix, queue)]
+    if not spanning:
+        return None
+    more = f" (and {len(spanning) - 1} more)" if len(spanning) > 1 else ""
+    return (
+        f"On Redis Cluster, BullMQ needs each queue's keys in one hash slot, but the keys of "
+        f"queue {spanning[0]!r}{more} under prefix {prefix!r} would span slots: use a prefix "
+        "with a hash tag, such as {bull} (in your BullMQ code too), or queue names with one."
+    )
+
+
 class QueueCatalog:
-    def __init__(self, redis: Redis, prefix: str, configured: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, redis: Client, prefix: str, configured: tuple[str, ...] = (), cluster: bool = False
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.configured = configured
+        self.cluster = cluster
         self._names: list[str] | None = list(configured) if configured else None
         self._lock = asyncio.Lock()
+        # Why queues were left out, or none found, on a cluster; shown on the overview.
+        self.problem: str | None = None
 
     @property
     def fixed(self) -> bool:
@@ -46,9 +63,20 @@ class QueueCatalog:
         return queue in await self.names()
 
     async def _scan(self) -> list[str]:
+        """One SCAN pass; on a cluster, one on every primary (redis-py's cluster scan_iter)."""
         found: set[str] = set()
         async for key in self.redis.scan_iter(match=meta_pattern(self.prefix), count=SCAN_BATCH):
             name = queue_from_meta_key(self.prefix, key)
             if name:
                 found.add(name)
-        return sorted(found)
+        names = sorted(found)
+        if self.cluster:
+            self.problem = cluster_slot_error(self.prefix, names)
+            names = [name for name in names if shares_one_slot(self.prefix, name)]
+            if not names and not shares_one_slot(self.prefix, ""):
+                self.problem = (
+                    f"This is a Redis Cluster and the prefix {self.prefix!r} has no hash tag, "
+                    "so BullMQ cannot keep a queue's keys together here: BullMQ on a cluster "
+                    "uses a prefix such as {bull}. Is --prefix the one your code uses?"
+                )
+        return names

@@ -61,6 +61,9 @@ class QueueRun:
     idle_at: int = 0
     skipped: str | None = None
     stopped: str | None = None
+    # Jobs whose lock lapsed while their handler ran (it blocked past lockDuration): BullMQ's
+    # stalled check puts them back in wait; this drain neither completed nor failed them.
+    lost_locks: int = 0
 
     def as_json(self) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -72,6 +75,8 @@ class QueueRun:
             answer["skipped"] = self.skipped
         if self.stopped:
             answer["stoppedBy"] = self.stopped
+        if self.lost_locks:
+            answer["lostLocks"] = self.lost_locks
         return answer
 
 
@@ -89,6 +94,10 @@ class DrainResult:
     @property
     def total_failed(self) -> int:
         return sum(run.jobs_failed for run in self.queues.values())
+
+    @property
+    def total_lost_locks(self) -> int:
+        return sum(run.lost_locks for run in self.queues.values())
 
     def as_json(self) -> dict[str, Any]:
         """Seed 000's response, word for word, plus `skipped`/`stoppedBy` where they apply."""
@@ -129,6 +138,18 @@ class JobBudget:
     def give_back(self) -> None:
         if self.left is not None:
             self.left += 1
+
+
+# How the bullmq package reports that a job is no longer ours to finish (scripts.finishedErrors):
+# its lock lapsed and a stalled check, or another drain, has it now; or it was removed meanwhile.
+LOST_JOB_ERRORS = ("Missing lock for job", "Missing key for job", "is not in the active state")
+
+
+def _lost_lock(error: TypeError, run: QueueRun) -> None:
+    """A lost job costs only itself: counted, left to BullMQ's stalled check; the drain goes on."""
+    if not any(text in str(error) for text in LOST_JOB_ERRORS):
+        raise error
+    run.lost_locks += 1
 
 
 class DrainEngine:
@@ -269,13 +290,21 @@ class DrainEngine:
             except (DelayedError, WaitingChildrenError):
                 return None
             except Exception as err:
-                await job.moveToFailed(err, token)
+                try:
+                    await job.moveToFailed(err, token)
+                except TypeError as finish_error:
+                    return _lost_lock(finish_error, run)
                 self._count(queue, run, failed=True)
                 return None
             fetch_next = budget.take()
-            finished = await worker.backend.moveToCompleted(
-                job, result, job.opts.get("removeOnComplete", False), token, fetch_next
-            )
+            try:
+                finished = await worker.backend.moveToCompleted(
+                    job, result, job.opts.get("removeOnComplete", False), token, fetch_next
+                )
+            except TypeError as finish_error:
+                if fetch_next:
+                    budget.give_back()
+                return _lost_lock(finish_error, run)
             self._count(queue, run, failed=False)
             data, job_id, limit_until, delay_until = finished["result"] or (None,) * 4
             next_job = None

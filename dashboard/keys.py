@@ -115,6 +115,16 @@ class QueueKeys:
         )
 
 
+def shares_one_slot(prefix: str, queue: str) -> bool:
+    """Whether every key of the queue hashes to one Redis Cluster slot, as BullMQ's scripts
+    need: `<prefix>:<queue>:` holds a complete, non-empty hash tag (`{bull}`, or a queue named
+    `{tenant-7}`). Redis hashes only what lies between the first `{` and the `}` after it."""
+    head = f"{prefix}:{queue}:"
+    start = head.find("{")
+    end = head.find("}", start + 1) if start >= 0 else -1
+    return end > start + 1
+
+
 def drain_history_key(prefix: str) -> str:
     """Drainboard's own list of recent drain runs; `:` keeps it clear of any queue's keys."""
     return f"{prefix}::drainboard:drains"

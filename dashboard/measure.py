@@ -16,13 +16,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
+from dashboard.connection import Client, is_cluster
 from dashboard.cost import MINUTES_PER_MONTH, Assumptions, always_on_worker, queue_events
 
 BLOCKING_COMMANDS = {"bzpopmin", "brpoplpush", "blmove", "bzpopmax", "xread", "blpop", "brpop"}
-MEASUREMENT_COST = 3  # two INFO commandstats and one CLIENT LIST
+MEASUREMENT_COST = 3  # two INFO commandstats and one CLIENT LIST, on each primary
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Measurement:
     per_minute: dict[str, float] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    primaries: int = 1  # a cluster's figures are the sum over its primaries
 
     @property
     def total_per_minute(self) -> float:
@@ -135,7 +137,8 @@ class Measurement:
             "runningMode": self.running_mode(),
             "connections": [c.__dict__ for c in self.connections],
             "refused": self.refused,
-            "measurementCost": MEASUREMENT_COST,
+            "measurementCost": MEASUREMENT_COST * self.primaries,
+            "primaries": self.primaries,
         }
 
 
@@ -147,15 +150,33 @@ def _calls(stats: dict[str, Any]) -> dict[str, int]:
     }
 
 
-async def measure(redis: Redis, prefix: str, queues: list[str], seconds: float) -> Measurement:
+async def _on_primaries(redis: Client, command: str, *args: Any) -> list[Any]:
+    """One reply per primary: a cluster's nodes each count and hold only their own share."""
+    if is_cluster(redis):
+        replies = await getattr(redis, command)(*args, target_nodes=RedisCluster.PRIMARIES)
+        return list(replies.values())
+    return [await getattr(redis, command)(*args)]
+
+
+def _summed_calls(replies: list[dict[str, Any]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for reply in replies:
+        for name, calls in _calls(reply).items():
+            total[name] = total.get(name, 0) + calls
+    return total
+
+
+async def measure(redis: Client, prefix: str, queues: list[str], seconds: float) -> Measurement:
     result = Measurement(seconds=seconds)
     try:
-        first = _calls(await redis.info("commandstats"))
+        samples = await _on_primaries(redis, "info", "commandstats")
+        result.primaries = len(samples)
+        first = _summed_calls(samples)
         started = time.monotonic()
         await asyncio.sleep(seconds)
-        second = _calls(await redis.info("commandstats"))
+        second = _summed_calls(await _on_primaries(redis, "info", "commandstats"))
         elapsed = time.monotonic() - started
-        second["info"] = second.get("info", 0) - 1  # the first sample itself
+        second["info"] = second.get("info", 0) - result.primaries  # the first samples themselves
         result.per_minute = {
             name: (calls - first.get(name, 0)) * 60 / elapsed
             for name, calls in second.items()
@@ -165,7 +186,11 @@ async def measure(redis: Redis, prefix: str, queues: list[str], seconds: float) 
         result.refused.append(f"INFO commandstats: {err}")
     try:
         known = set(queues)
-        result.connections = [classify(c, prefix, known) for c in await redis.client_list()]
+        result.connections = [
+            classify(c, prefix, known)
+            for clients in await _on_primaries(redis, "client_list")
+            for c in clients
+        ]
     except ResponseError as err:
         result.refused.append(f"CLIENT LIST: {err}")
     return result

@@ -221,7 +221,7 @@ def _count(pipe: Any, keys: QueueKeys, state: str) -> None:
 
 
 async def execute(pipe: Any) -> list[Any]:
-    commands_spent.set(commands_spent.get() + len(pipe.command_stack))
+    commands_spent.set(commands_spent.get() + len(pipe))
     # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
     async with asyncio.timeout(READ_TIMEOUT_S):
         return await pipe.execute()

@@ -126,6 +126,8 @@ class ChangeWatcher:
         self.subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._client: redis.Redis | None = None
+        # Set when Redis was lost: the next successful start tells every page to re-read.
+        self._reconnecting = False
         # The watcher's own commands, for the cost shown in footers and on the cost panel.
         self.spent = MinuteWindow(clock)
         self._changes: deque[tuple[float, frozenset[str]]] = deque()
@@ -212,6 +214,7 @@ class ChangeWatcher:
                         break  # dropped on purpose: the last viewer left
                     self._counts.clear()  # events were missed: read again after reconnecting
                     log.warning("watcher lost Redis (%s); retrying in %.0f s", err, RETRY_S)
+                    self._reconnecting = True
                     await asyncio.sleep(RETRY_S)
         finally:
             self._client = None
@@ -234,11 +237,17 @@ class ChangeWatcher:
         # Streams with no entry to resume from: empty, or trimmed as fast as they are written.
         empty = {stream for stream, last_id in last.items() if last_id == "0-0"}
         empty_ids = await self._generated_ids(client, empty)
-        # Counts from before this point may have missed events: read the watched queues afresh,
-        # and let every page compare (its refresh costs no command).
+        # What changed before these positions were read (a page read before the watcher
+        # started, or Redis was away) is not in the streams past `last`: read the watched
+        # queues' counts afresh and let every page compare (its refresh costs no command);
+        # after a reconnect, job pages re-read themselves too.
         start = _Batch()
         for queue in self._watched(queues):
-            start.recount(queue)
+            if self._reconnecting:
+                start.everything(queue)
+            else:
+                start.recount(queue)
+        self._reconnecting = False
         await self._announce(start, queues)
         next_notice = self._clock() + self.interval_s
         while self.subscriptions and set(await self.catalog.names()) == set(streams.values()):

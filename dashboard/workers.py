@@ -24,6 +24,7 @@ from bullmq import Job, Queue, Worker
 from redis.asyncio.connection import parse_url
 
 from dashboard.config import ConfigError
+from dashboard.connection import Client, connect
 from dashboard.drain import DrainEngine, DrainOptions, Processor
 from dashboard.keys import QueueKeys
 
@@ -45,9 +46,12 @@ def worker_mode(mode: str | None, env: Mapping[str, str]) -> str:
     return chosen
 
 
-def worker_connection(url: str) -> dict[str, Any]:
+def worker_connection(url: str, cluster: bool = False) -> dict[str, Any] | Client:
     """Connection options for a long-lived `bullmq` Worker: no socket timeout, so its blocking
-    wait is not cut off and retried (redis-py's default would, several times a minute)."""
+    wait is not cut off and retried (redis-py's default would, several times a minute). On a
+    cluster, a cluster client of its own (bullmq takes a client, not options, for a cluster)."""
+    if cluster:
+        return connect(url, socket_timeout=None, cluster=True)
     return {**parse_url(url), "socket_timeout": None}
 
 
@@ -70,6 +74,7 @@ class AlwaysOnWorkers:
         drain_delay_s: float = 5,
         stalled_interval_ms: int = 30_000,
         concurrency: int = 1,
+        cluster: bool = False,
     ) -> None:
         self.workers: list[Worker] = []
         for queue in queues:
@@ -77,7 +82,7 @@ class AlwaysOnWorkers:
                 log.info("queue %s has no processor: no worker for it", queue)
                 continue
             options = {
-                "connection": worker_connection(redis_url),
+                "connection": worker_connection(redis_url, cluster),
                 "prefix": prefix,
                 "drainDelay": drain_delay_s,
                 "stalledInterval": stalled_interval_ms,

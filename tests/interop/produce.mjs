@@ -1,6 +1,6 @@
 // The reference producer for the interop tests.
 //
-//   node produce.mjs <major: 5|6> <redis-url> <prefix> <queue>
+//   node produce.mjs <major: 5|6> <redis-url> <prefix> <queue>   (REDIS_CLUSTER=1: a cluster)
 //
 // Using the pinned Node BullMQ of that major, fills <queue> with jobs in every state and a second
 // queue, <queue>-paused, with waiting jobs and then pauses it. Prints one JSON document on stdout:
@@ -16,13 +16,8 @@ if (!["5", "6"].includes(major) || !redisUrl || !prefix || !queueName) {
 
 const { Queue, Worker, FlowProducer } = await import(`bullmq${major}`);
 
-const url = new URL(redisUrl);
-const connection = {
-  host: url.hostname,
-  port: Number(url.port || 6379),
-  db: Number(url.pathname.slice(1) || 0),
-  ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-};
+const { connectionFor } = await import("./connection.mjs");
+const { connection, close } = connectionFor(redisUrl);
 const base = { connection, prefix };
 
 // The state names of Node BullMQ 5's getJobCounts(); BullMQ 6 dropped `paused` from the default.
@@ -145,6 +140,7 @@ try {
   for (const c of closers.reverse()) {
     await c.close();
   }
+  await close();
 }
 
 async function describe(q) {

@@ -1,6 +1,7 @@
 // A Node BullMQ worker for the action interop tests.
 //
 //   node work.mjs <major: 5|6> <redis-url> <queue> <add N|fail N|complete N|counts>
+//   env BULLMQ_PREFIX (default bull); REDIS_CLUSTER=1 for a cluster
 //
 // `add N` adds N jobs; `fail N` runs a Worker whose processor throws until N jobs have failed;
 // `complete N` runs one that succeeds until N jobs have completed. Every mode then prints Node's
@@ -9,9 +10,11 @@
 const [major, redisUrl, queueName, mode, countArg] = process.argv.slice(2);
 const count = Number(countArg || 0);
 const { Queue, Worker } = await import(`bullmq${major}`);
-const url = new URL(redisUrl);
-const connection = { host: url.hostname, port: Number(url.port || 6379) };
-const queue = new Queue(queueName, { connection });
+const { connectionFor } = await import("./connection.mjs");
+const { connection, close } = connectionFor(redisUrl);
+// BULLMQ_PREFIX: on a cluster, a hash-tagged prefix keeps each queue's keys in one slot.
+const prefix = process.env.BULLMQ_PREFIX || "bull";
+const queue = new Queue(queueName, { connection, prefix });
 
 if (mode === "add") {
   await queue.addBulk(Array.from({ length: count }, (_, i) => ({ name: "mail", data: { i } })));
@@ -25,7 +28,7 @@ if (mode === "add") {
         if (mode === "fail") throw new Error("smtp 451: try again later");
         return { delivered: true };
       },
-      { connection, autorun: true },
+      { connection, prefix, autorun: true },
     );
     worker.on(mode === "fail" ? "failed" : "completed", () => {
       done += 1;
@@ -38,3 +41,4 @@ if (mode === "add") {
 }
 console.log(JSON.stringify(await queue.getJobCounts()));
 await queue.close();
+await close();
