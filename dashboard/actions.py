@@ -40,7 +40,7 @@ class Outcome:
         return {"ok": True, "message": self.message, "count": self.count}
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
@@ -56,6 +56,14 @@ class Actions:
         if name not in self._queues:
             self._queues[name] = Queue(name, {"connection": self.redis, "prefix": self.prefix})
         return self._queues[name]
+
+    def bull_queue(self, name: str) -> Queue:
+        """The shared bullmq Queue of a queue name, for dashboard.manage's writes."""
+        return self._queue(name)
+
+    async def state_of(self, queue: str, job_id: str) -> str:
+        """The job's state; ActionRefused (404) when there is no such job."""
+        return await self._state(queue, job_id)
 
     async def _state(self, queue: str, job_id: str) -> str:
         state = await self.reader.job_state(queue, job_id)
@@ -104,7 +112,7 @@ class Actions:
         while await scripts.retryJobs(state, CHUNK, now):
             pass
         moved = before - await self.redis.zcount(key, "-inf", now)
-        return Outcome(f"Retried {_plural(moved, f'{state} job')}.", moved)
+        return Outcome(f"Retried {plural(moved, f'{state} job')}.", moved)
 
     async def promote_all(self, queue: str) -> Outcome:
         key = self.reader.keys(queue).state("delayed")
@@ -113,7 +121,7 @@ class Actions:
         while await scripts.promoteJobs(CHUNK):
             pass
         moved = before - await self.redis.zcard(key)
-        return Outcome(f"Promoted {_plural(moved, 'delayed job')}.", moved)
+        return Outcome(f"Promoted {plural(moved, 'delayed job')}.", moved)
 
     async def clean(self, queue: str, state: str, grace_ms: int, limit: int | None) -> Outcome:
         """Remove jobs older than the grace period from one state, CHUNK per script call."""
@@ -129,7 +137,7 @@ class Actions:
             removed += len(ids)
             if len(ids) < batch:
                 break
-        return Outcome(f"Cleaned {_plural(removed, f'{state} job')}.", removed)
+        return Outcome(f"Cleaned {plural(removed, f'{state} job')}.", removed)
 
     async def pause(self, queue: str) -> Outcome:
         await self._queue(queue).pause()

@@ -10,6 +10,8 @@ import redis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import Connection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 
@@ -38,13 +40,15 @@ def connect(
     socket_timeout: float | None = None,
     cluster: bool = False,
     max_connections: int | None = None,
+    blocking: bool = False,
 ) -> Client:
     """A client that fails fast when Redis is unreachable. Reads carry their own deadline
     (reader.READ_TIMEOUT_S): redis-py's per-reply socket timeout costs a third of a page's time.
 
     With `cluster`, the URL names any one node and the client discovers the others. It does
     not require every slot to be served: queues on the nodes that are up stay readable while
-    another node is down.
+    another node is down. A `blocking` cluster client (the live watcher's) never re-sends a
+    command after a dropped connection: dropping it is how a blocked read is ended.
 
     With `max_connections` (single server), the pool never opens more than that: a command
     beyond it waits up to POOL_WAIT_S for a connection to come back, then fails with
@@ -56,6 +60,8 @@ def connect(
         "socket_timeout": socket_timeout,
     }
     if cluster:
+        if blocking:
+            options["retry"] = Retry(NoBackoff(), 0)
         return RedisCluster.from_url(url, require_full_coverage=False, **options)
     if url.startswith("redis://"):  # TLS and Unix sockets keep redis-py's own connection classes
         options["connection_class"] = HiredisPackingConnection
@@ -90,3 +96,12 @@ def cluster_mode(url: str, forced: bool | None) -> bool:
             err,
         )
         return False
+
+
+async def drop_connections(client: Client) -> None:
+    """Close every connection of the client, busy ones too: a blocked read ends at once. The
+    client stays usable; it reconnects (and a cluster client rediscovers) on its next command."""
+    if isinstance(client, RedisCluster):
+        await client.aclose()
+    else:
+        await client.connection_pool.disconnect(inuse_connections=True)

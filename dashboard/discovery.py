@@ -59,6 +59,11 @@ class QueueCatalog:
             self._names = await self._scan()
         return self._names
 
+    def forget(self, queue: str) -> None:
+        """An obliterated queue leaves the list at once; a configured list is kept as given."""
+        if self._names is not None and not self.fixed:
+            self._names = [name for name in self._names if name != queue]
+
     async def contains(self, queue: str) -> bool:
         return queue in await self.names()
 

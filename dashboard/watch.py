@@ -25,11 +25,13 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import replace
 
-import redis.asyncio as redis
+from redis.crc import key_slot
+from redis.exceptions import ClusterError, RedisClusterException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dashboard import events
+from dashboard.connection import Client, drop_connections, is_cluster
 from dashboard.discovery import QueueCatalog
 from dashboard.keys import STATES, QueueKeys
 from dashboard.rate import MinuteWindow
@@ -106,7 +108,7 @@ class _Batch:
 class ChangeWatcher:
     def __init__(
         self,
-        connect: Callable[[float], redis.Redis],
+        connect: Callable[[float], Client],
         catalog: QueueCatalog,
         prefix: str,
         block_ms: int = BLOCK_MS,
@@ -125,7 +127,7 @@ class ChangeWatcher:
         self._clock = clock
         self.subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
-        self._client: redis.Redis | None = None
+        self._client: Client | None = None
         # Set when Redis was lost: the next successful start tells every page to re-read.
         self._reconnecting = False
         # The watcher's own commands, for the cost shown in footers and on the cost panel.
@@ -161,7 +163,7 @@ class ChangeWatcher:
         task.cancel()
         _, pending = await asyncio.wait({task}, timeout=0.2)
         if pending and self._client is not None:
-            await self._client.connection_pool.disconnect(inuse_connections=True)
+            await drop_connections(self._client)
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
 
@@ -208,8 +210,13 @@ class ChangeWatcher:
         try:
             while self.subscriptions:
                 try:
-                    await self._watch(client)
-                except (RedisConnectionError, RedisTimeoutError) as err:
+                    await self._watch_groups(client)
+                except (
+                    RedisConnectionError,
+                    RedisTimeoutError,
+                    ClusterError,  # a cluster with a node down, until it heals
+                    RedisClusterException,
+                ) as err:
                     if not self.subscriptions:
                         break  # dropped on purpose: the last viewer left
                     self._counts.clear()  # events were missed: read again after reconnecting
@@ -220,12 +227,37 @@ class ChangeWatcher:
             self._client = None
             await client.aclose()
 
-    async def _watch(self, client: redis.Redis) -> None:
+    async def _watch_groups(self, client: Client) -> None:
+        """One blocking XREAD per group of streams Redis can read together: all of them on one
+        server; on a cluster, those in one hash slot (Redis refuses a read across slots, even on
+        one node). Under a `{bull}` prefix every stream shares a slot: still one XREAD in all.
+        When one group stops (the queue list changed, Redis failed), all restart together."""
         queues = await self.catalog.names()
-        streams = {QueueKeys(self.prefix, q).events: q for q in queues}
-        if not streams:
+        groups = stream_groups(self.prefix, queues, is_cluster(client))
+        if not groups:
             await asyncio.sleep(self.block_ms / 1000)
             return
+        reconnected, self._reconnecting = self._reconnecting, False
+        tasks = [
+            asyncio.ensure_future(self._watch(client, group, queues, reconnected))
+            for group in groups
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a lost connection is handled by the caller
+        finally:
+            for task in tasks:
+                task.cancel()
+            _, pending = await asyncio.wait(tasks, timeout=0.2)
+            if pending:
+                await drop_connections(client)
+                await asyncio.wait(pending, timeout=1)
+
+    async def _watch(
+        self, client: Client, group: list[str], queues: list[str], reconnected: bool
+    ) -> None:
+        streams = {QueueKeys(self.prefix, q).events: q for q in group}
         pipe = client.pipeline(transaction=False)
         for stream in streams:
             pipe.xrevrange(stream, count=1)
@@ -242,15 +274,15 @@ class ChangeWatcher:
         # queues' counts afresh and let every page compare (its refresh costs no command);
         # after a reconnect, job pages re-read themselves too.
         start = _Batch()
-        for queue in self._watched(queues):
-            if self._reconnecting:
+        for queue in self._watched(group):
+            if reconnected:
                 start.everything(queue)
             else:
                 start.recount(queue)
-        self._reconnecting = False
-        await self._announce(start, queues)
+        if start:
+            await self._announce(start, queues)
         next_notice = self._clock() + self.interval_s
-        while self.subscriptions and set(await self.catalog.names()) == set(streams.values()):
+        while self.subscriptions and await self.catalog.names() == queues:
             # Coalesce: whatever arrives before the next notice is due is read in one go then.
             wait = next_notice - self._clock()
             if wait > 0:
@@ -328,7 +360,7 @@ class ChangeWatcher:
                 kept = self._counts[queue]
                 self._counts[queue] = replace(kept, counts={**kept.counts, **fresh})
 
-    async def _generated_ids(self, client: redis.Redis, streams: set[str]) -> dict[str, str]:
+    async def _generated_ids(self, client: Client, streams: set[str]) -> dict[str, str]:
         """The last id each stream generated, kept even when its entries are trimmed away."""
         if not streams:
             return {}
@@ -346,3 +378,14 @@ class ChangeWatcher:
 
     def _spend(self, commands: int) -> None:
         self.spent.add(commands)
+
+
+def stream_groups(prefix: str, queues: list[str], cluster: bool) -> list[list[str]]:
+    """The queues whose event streams one XREAD can cover together."""
+    if not cluster:
+        return [queues] if queues else []
+    by_slot: dict[int, list[str]] = {}
+    for queue in queues:
+        slot = key_slot(QueueKeys(prefix, queue).events.encode())
+        by_slot.setdefault(slot, []).append(queue)
+    return list(by_slot.values())

@@ -4,7 +4,8 @@ Three primaries on free loopback ports, each in its own temporary directory (its
 lives there, so a stopped node restarts as the same member), joined with
 `redis-cli --cluster create … --cluster-replicas 0 --cluster-yes`. Full slot coverage is not
 required, so losing one primary only makes its own slots unavailable, as on a cluster whose
-replicas have not taken over yet.
+replicas have not taken over yet. Nodes keep an append-only file: a restarted node rejoins
+with its nodes.conf and its data, which is how this cluster without replicas "heals".
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class ClusterNode:
             str(NODE_TIMEOUT_MS),
             "--cluster-require-full-coverage",
             "no",
+            # Kept on disk, so a node stopped and restarted comes back with its keys.
+            "--appendonly",
+            "yes",
         )
 
     def stop(self) -> None:

@@ -20,7 +20,18 @@ from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
-from dashboard.web import actions, api, cost_panel, drains, live, pages, search, service
+from dashboard.web import (
+    actions,
+    api,
+    cost_panel,
+    drains,
+    live,
+    manage,
+    manage_pages,
+    pages,
+    search,
+    service,
+)
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
 from dashboard.web.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
@@ -63,7 +74,7 @@ def create_app(
         signer=SessionSigner(settings, client),
         engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
         watcher=ChangeWatcher(
-            lambda timeout: connect(url, timeout, cluster),
+            lambda timeout: connect(url, timeout, cluster, blocking=True),
             catalog,
             settings.prefix,
             reader=reader,
@@ -93,6 +104,8 @@ def create_app(
                 *live.routes,
                 *cost_panel.routes,
                 *search.routes,
+                *manage.routes,
+                *manage_pages.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],

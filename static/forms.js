@@ -1,0 +1,61 @@
+// Forms: a JSON textarea says at once where its text stops being JSON (the server checks again);
+// a dangerous button stays disabled until its confirmation field holds the exact text asked; and
+// forms marked hx-ext="json-form" are sent as a JSON object of their fields, so job data up to
+// the API's 1 MB body limit can be edited (form bodies are limited to 4 KB).
+(function () {
+  "use strict";
+
+  // Browsers word JSON errors differently; where one gives a character position, say the line.
+  function where(text, error) {
+    const match = /position (\d+)/.exec(error.message);
+    if (!match) return "";
+    const before = text.slice(0, Number(match[1]));
+    const line = before.split("\n").length;
+    const column = before.length - before.lastIndexOf("\n");
+    return " at line " + line + ", column " + column;
+  }
+
+  function checkJson(area) {
+    const note = document.getElementById(area.getAttribute("aria-describedby"));
+    let message = "";
+    if (area.value.trim()) {
+      try {
+        JSON.parse(area.value);
+      } catch (error) {
+        message = "Not valid JSON" + where(area.value, error) + ": " + error.message;
+      }
+    }
+    area.setAttribute("aria-invalid", message ? "true" : "false");
+    if (note) {
+      note.textContent = message || "Valid JSON.";
+      note.classList.toggle("bad", Boolean(message));
+    }
+  }
+
+  function checkConfirm(input) {
+    const button = input.form && input.form.querySelector("button[type=submit]");
+    if (button) button.disabled = input.value !== input.dataset.mustEqual;
+  }
+
+  document.addEventListener("input", function (event) {
+    const target = event.target;
+    if (target.matches("textarea[data-json]")) checkJson(target);
+    if (target.matches("input[data-must-equal]")) checkConfirm(target);
+  });
+
+  window.htmx.defineExtension("json-form", {
+    onEvent: function (name, event) {
+      if (name === "htmx:configRequest") {
+        event.detail.headers["Content-Type"] = "application/json";
+      }
+      return true;
+    },
+    encodeParameters: function (xhr, parameters) {
+      const fields = {};
+      parameters.forEach(function (value, key) {
+        fields[key] = String(value);
+      });
+      return JSON.stringify(fields);
+    },
+  });
+})();
