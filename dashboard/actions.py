@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from bullmq import Job, Queue
 from redis.asyncio import Redis
 
+from dashboard import schedulers
+from dashboard.keys import scheduler_job_id
 from dashboard.reader import Reader
 
 CHUNK = 1000
@@ -146,3 +148,33 @@ class Actions:
     async def resume(self, queue: str) -> Outcome:
         await self._queue(queue).resume()
         return Outcome(f"Queue {queue} resumed.")
+
+    async def run_scheduler(self, queue: str, scheduler_id: str) -> Outcome:
+        """Promote the scheduler's pending delayed job; the next one is made when it is taken."""
+        next_ms = await self._scheduler_next(queue, scheduler_id)
+        job_id = scheduler_job_id(scheduler_id, next_ms)
+        await self.promote_job(queue, job_id)
+        return Outcome(
+            f"Scheduler {scheduler_id}: its job {job_id} runs as soon as a worker is free."
+        )
+
+    async def remove_scheduler(self, queue: str, scheduler_id: str) -> Outcome:
+        """BullMQ's removeJobScheduler script: the scheduler, its hash and its pending job. It
+        removes BullMQ 5's repeatable jobs too, whose pending job ids follow the same rule."""
+        await self._scheduler_next(queue, scheduler_id)
+        if await self._queue(queue).removeJobScheduler(scheduler_id) != 0:
+            raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
+        return Outcome(f"Scheduler {scheduler_id} removed, with its pending job.")
+
+    async def _scheduler_next(self, queue: str, scheduler_id: str) -> int:
+        keys = self.reader.keys(queue)
+        next_ms, key_only = await schedulers.next_run(self.redis, keys, scheduler_id)
+        if next_ms is None:
+            raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
+        if key_only:
+            raise ActionRefused(
+                409,
+                f"Scheduler {scheduler_id!r} was written by BullMQ 3 or older, whose job ids "
+                "Drainboard cannot derive; remove it with Node's removeRepeatableByKey.",
+            )
+        return next_ms

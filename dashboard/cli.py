@@ -50,6 +50,19 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-path", help="URL path of the dashboard (default /admin/queues)")
     parser.add_argument("--read-only", action="store_true", default=None, help="disable actions")
     parser.add_argument(
+        "--redact", help="job fields never shown, e.g. data.password,returnvalue.token"
+    )
+    parser.add_argument("--formatter", help="module:attr, a function that formats each job shown")
+    parser.add_argument("--hide", help="comma-separated queue name patterns never shown (fnmatch)")
+    parser.add_argument("--group-delimiter", help="group queues in the switcher, e.g. '.'")
+    parser.add_argument(
+        "--drain-every",
+        type=int,
+        metavar="SECONDS",
+        help="how often your cron calls the drain endpoint (env DRAINBOARD_DRAIN_EVERY); "
+        "the schedulers tab then says which drain picks each scheduled job up",
+    )
+    parser.add_argument(
         "--no-auth",
         action="store_true",
         help="allow binding beyond loopback without credentials (only behind your own auth)",
@@ -137,6 +150,11 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         queues=args.queues,
         base_path=getattr(args, "base_path", None),
         read_only=getattr(args, "read_only", None),
+        redact=getattr(args, "redact", None),
+        formatter=getattr(args, "formatter", None),
+        hide=getattr(args, "hide", None),
+        group_delimiter=getattr(args, "group_delimiter", None),
+        drain_every=getattr(args, "drain_every", None),
         cluster=getattr(args, "cluster", None),
         processors=getattr(args, "processors", None),
     )

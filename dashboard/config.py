@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.keys import DEFAULT_PREFIX
+from dashboard.redact import RedactionError, parse_paths
 
 DEFAULT_BASE_PATH = "/admin/queues"
 DEFAULT_REDIS_MAX_CONNECTIONS = 20
@@ -28,8 +29,16 @@ class Settings:
     password: str | None = None
     secret_key: str | None = None
     processors: str | None = None
+    # How often (seconds) the operator's cron calls the drain endpoint; None: no cron drain.
+    drain_every: int | None = None
     # Tokens for the cron drain endpoint, in the order the runbook gives them; any one opens it.
     cron_tokens: tuple[str, ...] = ()
+    # Job fields never shown (data.password, ...), a hook that formats jobs, queues never shown.
+    redact: tuple[str, ...] = ()
+    formatter: str | None = None
+    hide: tuple[str, ...] = ()
+    # Queues named `<group><delimiter><rest>` are grouped in the queue switcher.
+    group_delimiter: str | None = None
     # The dashboard's Redis connections at most; requests beyond them wait (connection.py).
     redis_max_connections: int = DEFAULT_REDIS_MAX_CONNECTIONS
     # Redis Cluster: True or False when forced (--cluster, REDIS_CLUSTER), None to ask the server.
@@ -57,6 +66,11 @@ class Settings:
             "password": env.get("DRAINBOARD_PASSWORD") or None,
             "secret_key": env.get("DRAINBOARD_SECRET_KEY") or None,
             "processors": env.get("DRAINBOARD_PROCESSORS") or None,
+            "redact": env.get("DRAINBOARD_REDACT", ""),
+            "formatter": env.get("DRAINBOARD_FORMATTER") or None,
+            "hide": env.get("DRAINBOARD_HIDE", ""),
+            "group_delimiter": env.get("DRAINBOARD_GROUP_DELIMITER") or None,
+            "drain_every": env.get("DRAINBOARD_DRAIN_EVERY") or None,
             "metrics_token": env.get("DRAINBOARD_METRICS_TOKEN") or None,
             "redis_max_connections": env.get("DRAINBOARD_REDIS_MAX_CONNECTIONS") or None,
             "cron_tokens": tuple(
@@ -78,10 +92,15 @@ class Settings:
             password=values["password"] or None,  # type: ignore[arg-type]
             secret_key=values["secret_key"] or None,  # type: ignore[arg-type]
             processors=values["processors"] or None,  # type: ignore[arg-type]
+            drain_every=_seconds(values["drain_every"]),
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
             cluster=values["cluster"],  # type: ignore[arg-type]
             metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
             redis_max_connections=_pool_size(values["redis_max_connections"]),
+            redact=_redact_paths(values["redact"]),
+            formatter=values["formatter"] or None,  # type: ignore[arg-type]
+            hide=_list(values["hide"]),
+            group_delimiter=_delimiter(values["group_delimiter"]),
         ).checked()
 
     def checked(self) -> Settings:
@@ -118,6 +137,32 @@ def _queue_list(value: object) -> tuple[str, ...]:
     return names
 
 
+def _list(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+
+def _redact_paths(value: object) -> tuple[str, ...]:
+    paths = _list(value)
+    try:
+        parse_paths(paths)
+    except RedactionError as err:
+        raise ConfigError(str(err)) from None
+    return paths
+
+
+def _delimiter(value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if ":" in text or len(text) > 8 or not text.strip():
+        raise ConfigError(
+            f"The group delimiter must be up to 8 characters without ':' (queue names have none),"
+            f" not {text!r}."
+        )
+    return text
+
+
 def _base_path(value: str) -> str:
     path = "/" + value.strip("/") if value.strip("/") else ""
     if any(ch in path for ch in "?#% "):
@@ -125,6 +170,17 @@ def _base_path(value: str) -> str:
             f"The base path must be a plain URL path such as /admin/queues, not {value!r}."
         )
     return path
+
+
+def _seconds(value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 31 * 86400:
+        raise ConfigError(
+            f"DRAINBOARD_DRAIN_EVERY must be a whole number of seconds, 1 to 2678400; got {text!r}."
+        )
+    return int(text)
 
 
 def _pool_size(value: object) -> int:

@@ -7,6 +7,8 @@ server starts (or first reaches Redis) and when someone presses "Rescan", never 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
 
 from dashboard.connection import Client
 from dashboard.keys import meta_pattern, queue_from_meta_key, shares_one_slot
@@ -29,13 +31,19 @@ def cluster_slot_error(prefix: str, queues: list[str] | tuple[str, ...]) -> str 
 
 class QueueCatalog:
     def __init__(
-        self, redis: Client, prefix: str, configured: tuple[str, ...] = (), cluster: bool = False
+        self,
+        redis: Client,
+        prefix: str,
+        configured: tuple[str, ...] = (),
+        cluster: bool = False,
+        hidden: tuple[str, ...] = (),
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.configured = configured
         self.cluster = cluster
-        self._names: list[str] | None = list(configured) if configured else None
+        self.hidden = hidden  # --hide patterns: these queues are never listed
+        self._names: list[str] | None = self._shown(configured) if configured else None
         self._lock = asyncio.Lock()
         # Why queues were left out, or none found, on a cluster; shown on the overview.
         self.problem: str | None = None
@@ -44,6 +52,10 @@ class QueueCatalog:
     def fixed(self) -> bool:
         """Queues named in the settings are never rescanned."""
         return bool(self.configured)
+
+    def cached(self) -> list[str]:
+        """The names known now, without reading Redis (the queue switcher's source)."""
+        return list(self._names or [])
 
     async def names(self) -> list[str]:
         if self._names is None:
@@ -54,7 +66,7 @@ class QueueCatalog:
 
     async def rescan(self) -> list[str]:
         if self.fixed:
-            return list(self.configured)
+            return self._shown(self.configured)
         async with self._lock:
             self._names = await self._scan()
         return self._names
@@ -66,6 +78,10 @@ class QueueCatalog:
 
     async def contains(self, queue: str) -> bool:
         return queue in await self.names()
+
+    def _shown(self, names: Iterable[str]) -> list[str]:
+        """Names not matched by a --hide pattern."""
+        return [n for n in names if not any(fnmatchcase(n, p) for p in self.hidden)]
 
     async def _scan(self) -> list[str]:
         """One SCAN pass; on a cluster, one on every primary (redis-py's cluster scan_iter)."""
@@ -84,4 +100,4 @@ class QueueCatalog:
                     "so BullMQ cannot keep a queue's keys together here: BullMQ on a cluster "
                     "uses a prefix such as {bull}. Is --prefix the one your code uses?"
                 )
-        return names
+        return self._shown(names)

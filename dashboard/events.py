@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dashboard.keys import STATES
+from dashboard.reader import SCHEDULERS
 
 # Every state, plus the paused flag: a full refresh.
 EVERYTHING: frozenset[str] | None = None
@@ -60,8 +61,9 @@ SILENT = frozenset(
 
 
 def touched(fields: Mapping[str, str], paused: bool) -> frozenset[str] | None:
-    """The states whose counts this event may have changed; None means every state and the
-    paused flag. `paused` is whether the queue is paused (BullMQ 5's paused list)."""
+    """The states whose counts this event may have changed (with SCHEDULERS for a scheduler's
+    job); None means everything a queue summary holds. `paused` is whether the queue is
+    paused (BullMQ 5's paused list)."""
     name = fields.get("event", "")
     if name in SILENT:
         return frozenset()
@@ -85,6 +87,9 @@ def touched(fields: Mapping[str, str], paused: bool) -> frozenset[str] | None:
     states = into | source
     if paused and states & WAITING:
         states |= {"paused"}
+    if fields.get("jobId", "").startswith("repeat:"):
+        # A job scheduler's (or legacy repeatable job's) iteration: a new scheduler makes one.
+        states |= {SCHEDULERS}
     return states
 
 

@@ -36,7 +36,7 @@ SUMMARY_FIELDS: tuple[str, ...] = (
 )
 
 
-def _json_or_text(raw: str | None, default: Any = None) -> Any:
+def json_or_text(raw: str | None, default: Any = None) -> Any:
     if raw is None:
         return default
     try:
@@ -45,7 +45,7 @@ def _json_or_text(raw: str | None, default: Any = None) -> Any:
         return raw
 
 
-def _int(raw: str | None, default: int | None = 0) -> int | None:
+def to_int(raw: str | None, default: int | None = 0) -> int | None:
     if raw in (None, ""):
         return default
     try:
@@ -55,7 +55,7 @@ def _int(raw: str | None, default: int | None = 0) -> int | None:
 
 
 def decode_opts(raw: str | None) -> dict[str, Any]:
-    opts = _json_or_text(raw, {})
+    opts = json_or_text(raw, {})
     if not isinstance(opts, dict):
         return {}
     decoded: dict[str, Any] = {}
@@ -70,13 +70,13 @@ def decode_opts(raw: str | None) -> dict[str, Any]:
 
 
 def decode_stacktrace(raw: str | None) -> list[str]:
-    traces = _json_or_text(raw, [])
+    traces = json_or_text(raw, [])
     return traces if isinstance(traces, list) else []
 
 
 def max_attempts(opts: dict[str, Any]) -> int:
     """BullMQ treats a missing or zero `attempts` as one attempt."""
-    return max(_int(str(opts.get("attempts") or 1)) or 1, 1)
+    return max(to_int(str(opts.get("attempts") or 1)) or 1, 1)
 
 
 def summary(job_id: str, raw: dict[str, str | None]) -> dict[str, Any]:
@@ -86,15 +86,15 @@ def summary(job_id: str, raw: dict[str, str | None]) -> dict[str, Any]:
         "id": job_id,
         "name": raw.get("name") or "",
         "opts": opts,
-        "timestamp": _int(raw.get("timestamp")),
-        "delay": _int(raw.get("delay")),
-        "priority": _int(raw.get("priority")),
-        "processedOn": _int(raw.get("processedOn"), None),
-        "finishedOn": _int(raw.get("finishedOn"), None),
-        "attemptsMade": _int(raw.get("atm")),
-        "attemptsStarted": _int(raw.get("ats")),
+        "timestamp": to_int(raw.get("timestamp")),
+        "delay": to_int(raw.get("delay")),
+        "priority": to_int(raw.get("priority")),
+        "processedOn": to_int(raw.get("processedOn"), None),
+        "finishedOn": to_int(raw.get("finishedOn"), None),
+        "attemptsMade": to_int(raw.get("atm")),
+        "attemptsStarted": to_int(raw.get("ats")),
         "attempts": max_attempts(opts),
-        "progress": _json_or_text(raw.get("progress"), 0),
+        "progress": json_or_text(raw.get("progress"), 0),
         "failedReason": raw.get("failedReason"),
         "parentKey": raw.get("parentKey"),
     }
@@ -107,22 +107,22 @@ def detail(job_id: str, raw: dict[str, str], state: str, logs: list[str], log_co
         "id": job_id,
         "name": raw.get("name") or "",
         "state": state,
-        "data": _json_or_text(raw.get("data"), {}),
+        "data": json_or_text(raw.get("data"), {}),
         "opts": opts,
-        "progress": _json_or_text(raw.get("progress"), 0),
-        "delay": _int(raw.get("delay")),
-        "priority": _int(raw.get("priority")),
-        "timestamp": _int(raw.get("timestamp")),
-        "processedOn": _int(raw.get("processedOn"), None),
-        "finishedOn": _int(raw.get("finishedOn"), None),
-        "attemptsMade": _int(raw.get("attemptsMade") or raw.get("atm")),
-        "attemptsStarted": _int(raw.get("ats")),
-        "stalledCounter": _int(raw.get("stc")),
-        "returnvalue": _json_or_text(raw.get("returnvalue")),
+        "progress": json_or_text(raw.get("progress"), 0),
+        "delay": to_int(raw.get("delay")),
+        "priority": to_int(raw.get("priority")),
+        "timestamp": to_int(raw.get("timestamp")),
+        "processedOn": to_int(raw.get("processedOn"), None),
+        "finishedOn": to_int(raw.get("finishedOn"), None),
+        "attemptsMade": to_int(raw.get("attemptsMade") or raw.get("atm")),
+        "attemptsStarted": to_int(raw.get("ats")),
+        "stalledCounter": to_int(raw.get("stc")),
+        "returnvalue": json_or_text(raw.get("returnvalue")),
         "failedReason": raw.get("failedReason"),
         "stacktrace": decode_stacktrace(raw.get("stacktrace")),
         "parentKey": raw.get("parentKey"),
-        "parent": _json_or_text(raw.get("parent")),
+        "parent": json_or_text(raw.get("parent")),
         "repeatJobKey": raw.get("rjk"),
         "deduplicationId": raw.get("deid"),
         "processedBy": raw.get("pb"),

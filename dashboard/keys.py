@@ -95,6 +95,19 @@ class QueueKeys:
         return self._key(f"{job_id}:logs")
 
     @property
+    def schedulers(self) -> str:
+        """The sorted set of job schedulers and repeatable jobs, scored by their next run (ms)."""
+        return self._key("repeat")
+
+    def scheduler(self, scheduler_id: str) -> str:
+        """A scheduler's hash: name, pattern or every, tz, limits, template; `ic` if not legacy."""
+        return self._key(f"repeat:{scheduler_id}")
+
+    def children(self, job_id: str, group: str) -> str:
+        """One of a parent's child sets, by BullMQ's own suffix (see CHILD_GROUPS)."""
+        return self._key(f"{job_id}:{CHILD_GROUPS[group][0]}")
+
+    @property
     def job_prefix(self) -> str:
         """What a job id is appended to for its hash, for Lua scripts that visit many jobs."""
         return self._key("")
@@ -113,6 +126,40 @@ class QueueKeys:
             *(self.state(s) for s in ("completed", "failed", "delayed", "prioritized")),
             *(self.state(s) for s in ("active", "waiting", "paused", "waiting-children")),
         )
+
+
+# A parent's children by what became of them, named as Node's getDependencies() names them:
+# the key suffix and its Redis type. `failed` children (failParentOnFailure) sit in the
+# `unsuccessful` set; `ignored` ones (ignoreDependencyOnFailure, continueParentOnFailure) in the
+# `failed` hash.
+CHILD_GROUPS: dict[str, tuple[str, Literal["set", "hash", "zset"]]] = {
+    "processed": ("processed", "hash"),
+    "pending": ("dependencies", "set"),
+    "failed": ("unsuccessful", "zset"),
+    "ignored": ("failed", "hash"),
+}
+
+
+def scheduler_job_id(scheduler_id: str, next_ms: int) -> str:
+    """The id of the delayed job a scheduler (or a BullMQ 5 repeatable job) has pending."""
+    return f"repeat:{scheduler_id}:{next_ms}"
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """A job named by its full hash key, as parents and children refer to one another."""
+
+    prefix: str
+    queue: str
+    job_id: str
+
+
+def parse_job_key(key: str) -> JobRef | None:
+    """`<prefix>:<queue>:<id>` → its parts; the id may itself contain colons."""
+    parts = key.split(":", 2)
+    if len(parts) != 3 or not all(parts):
+        return None
+    return JobRef(*parts)
 
 
 def shares_one_slot(prefix: str, queue: str) -> bool:

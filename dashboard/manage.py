@@ -20,6 +20,7 @@ from bullmq import Job
 from bullmq.redis_connection import loadScript
 
 from dashboard.actions import ActionRefused, Actions, Outcome, plural
+from dashboard.keys import is_job_id
 
 # Job options a person may set when adding a job, and what each must be.
 OPTION_NAMES = (
@@ -35,6 +36,8 @@ OPTION_NAMES = (
 # Shipped in the package (the same Lua as Node's) but not registered by its Python side.
 _CHANGE_DELAY = loadScript("changeDelay-4.lua")
 MAX_PRIORITY = 2_097_152  # BullMQ's own upper bound
+# Node reads job fields as JavaScript numbers: past this, what it reads is not what was written.
+MAX_SAFE_INTEGER = 2**53 - 1
 MAX_NAME = 1_000
 EDITABLE = ("waiting", "prioritized", "delayed", "failed", "waiting-children")
 QUEUED = ("waiting", "prioritized", "paused")
@@ -52,12 +55,11 @@ def _refuse(message: str) -> ActionRefused:
     return ActionRefused(400, message)
 
 
-def _whole(name: str, value: Any, low: int, high: int | None = None) -> int:
+def _whole(name: str, value: Any, low: int, high: int = MAX_SAFE_INTEGER) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _refuse(f"{name} must be a whole number; got {value!r}.")
-    if value < low or (high is not None and value > high):
-        upper = f" and at most {high:,}" if high is not None else ""
-        raise _refuse(f"{name} must be at least {low}{upper}; got {value}.")
+        raise _refuse(f"{name} must be a whole number; got {str(value)[:40]!r}.")
+    if not low <= value <= high:
+        raise _refuse(f"{name} must be between {low:,} and {high:,}.")
     return value
 
 
@@ -102,6 +104,8 @@ def _job_id(value: Any) -> str:
         raise _refuse("jobId cannot be a whole number: BullMQ keeps those for its own ids.")
     if ":" in value:
         raise _refuse("jobId cannot contain ':'.")
+    if not is_job_id(value):
+        raise _refuse(f"jobId {value!r} would name one of the queue's own keys.")
     if len(value) > MAX_NAME:
         raise _refuse(f"jobId must be at most {MAX_NAME:,} characters long.")
     return value
@@ -167,7 +171,7 @@ class Manager:
         return JobOutcome(f"Added job {job.id} ({name}) to {queue}, {where}.", 1, str(job.id))
 
     async def duplicate_job(self, queue: str, job_id: str) -> JobOutcome:
-        job = await self.reader.job(queue, job_id)
+        job = await self.reader.job(queue, job_id, redacted=False)  # copied, never shown
         if job is None:
             raise ActionRefused(404, f"Queue {queue!r} has no job with id {job_id!r}.")
         opts = {k: v for k, v in job["opts"].items() if k in OPTION_NAMES and k != "jobId"}

@@ -12,14 +12,16 @@ Both are read-only Lua scripts, so a request is one round trip whatever it finds
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dashboard import jobs
+from dashboard.connection import Client
 from dashboard.keys import STATE_STORAGE, QueueKeys, is_job_id
 from dashboard.lua import ReadScript, run
+from dashboard.reader import execute
+from dashboard.redact import Redactor
 
 DEFAULT_BUDGET = 1_000
 MAX_BUDGET = 5_000
@@ -156,16 +158,13 @@ class SearchSlice:
         }
 
 
-async def find_id(redis: Redis, prefix: str, queues: list[str], job_id: str) -> list[IdHit]:
+async def find_id(redis: Client, prefix: str, queues: list[str], job_id: str) -> list[IdHit]:
     """Every queue holding a job with this id, with its state and name, in one round trip."""
     if not queues or not is_job_id(job_id):
         return []
 
-    def fill(pipe: Any) -> None:
-        for queue in queues:
-            _FIND_ID.call(pipe, QueueKeys(prefix, queue).probe_keys(job_id), (job_id,))
-
-    replies = await run(redis, _FIND_ID, fill)
+    calls = [(QueueKeys(prefix, queue).probe_keys(job_id), (job_id,)) for queue in queues]
+    replies = await run(redis, _FIND_ID, calls)
     return [
         IdHit(queue, job_id, reply[1], reply[0])
         for queue, reply in zip(queues, replies, strict=True)
@@ -174,7 +173,7 @@ async def find_id(redis: Redis, prefix: str, queues: list[str], job_id: str) -> 
 
 
 async def search_state(
-    redis: Redis,
+    redis: Client,
     prefix: str,
     queue: str,
     state: str,
@@ -184,16 +183,14 @@ async def search_state(
     offset: int = 0,
     budget: int = DEFAULT_BUDGET,
     page: int = 50,
+    redactor: Redactor | None = None,
 ) -> SearchSlice:
     """One slice of a state, in the order its page lists it, matched by name and/or text."""
     keys = QueueKeys(prefix, queue)
     kind = STATE_STORAGE[state][1]
     args = (kind, keys.job_prefix, offset, budget, page, name, text, *_ROW_FIELDS)
 
-    def fill(pipe: Any) -> None:
-        _SEARCH.call(pipe, keys.search_keys(state), args)
-
-    (reply,) = await run(redis, _SEARCH, fill)
+    (reply,) = await run(redis, _SEARCH, [(keys.search_keys(state), args)])
     total, scanned, calls, *flat = reply
     width = 1 + len(_REPLY_FIELDS)
     rows = []
@@ -201,11 +198,48 @@ async def search_state(
         job_id, *values = flat[i : i + width]
         raw = dict(zip(_REPLY_FIELDS, values, strict=True))
         rows.append(jobs.summary(job_id, raw))
+    commands = int(calls) + 1  # the EVALSHA itself
+    page_full = len(rows) >= page
+    if text and rows and redactor is not None and redactor.active:
+        commands += len(rows)  # one HMGET per match, to check it again
+        rows = await _shown_matches(redis, keys, rows, text, redactor)
     return SearchSlice(
         jobs=rows,
         offset=offset,
         scanned=int(scanned),
         total=int(total),
-        commands=int(calls) + 1,  # the EVALSHA itself
-        page_full=len(rows) >= page,
+        commands=commands,
+        page_full=page_full,
     )
+
+
+async def _shown_matches(
+    redis: Client, keys: QueueKeys, rows: list[dict[str, Any]], text: str, redactor: Redactor
+) -> list[dict[str, Any]]:
+    """Only the matches whose text is still there once redacted: a search must not tell what a
+    redacted field holds. One more HMGET per match, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for row in rows:
+        pipe.hmget(keys.job(row["id"]), ["data", "returnvalue", "failedReason"])
+    needle = text.lower()
+    kept = []
+    for row, (data, returnvalue, reason) in zip(rows, await execute(pipe), strict=True):
+        shown = redactor.job({**row, "data": _parsed(data), "returnvalue": _parsed(returnvalue)})
+        values = (shown.get("data"), shown.get("returnvalue"), shown.get("failedReason", reason))
+        if any(needle in _compact(value).lower() for value in values if value is not None):
+            kept.append(row)
+    return kept
+
+
+def _parsed(raw: str | None) -> Any:
+    try:
+        return None if raw is None else json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _compact(value: Any) -> str:
+    """A value as BullMQ stores it (JSON.stringify's spacing), so the same texts match."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

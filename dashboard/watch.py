@@ -33,9 +33,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from dashboard import events
 from dashboard.connection import Client, drop_connections, is_cluster
 from dashboard.discovery import QueueCatalog
-from dashboard.keys import STATES, QueueKeys
+from dashboard.keys import QueueKeys
 from dashboard.rate import MinuteWindow
-from dashboard.reader import PAUSED_FLAG, QueueSummary, Reader
+from dashboard.reader import PAUSED_FLAG, SCHEDULERS, SUMMARY_WIDTH, QueueSummary, Reader
 
 log = logging.getLogger("drainboard.watch")
 
@@ -350,15 +350,19 @@ class ChangeWatcher:
 
     async def _recount(self, wanted: dict[str, set[str] | None], now: float) -> None:
         assert self.reader is not None
-        self._spend(sum(len(STATES) + 1 if s is None else len(s) for s in wanted.values()))
+        self._spend(sum(SUMMARY_WIDTH if s is None else len(s) for s in wanted.values()))
         for queue, fresh in (await self.reader.recount(wanted)).items():
+            schedulers = fresh.pop(SCHEDULERS, None)
             if wanted[queue] is None:
                 paused = bool(fresh.pop(PAUSED_FLAG))
-                self._counts[queue] = QueueSummary(queue, fresh, paused)
+                self._counts[queue] = QueueSummary(queue, fresh, paused, schedulers or 0)
                 self._full_read_at[queue] = now
             else:
                 kept = self._counts[queue]
-                self._counts[queue] = replace(kept, counts={**kept.counts, **fresh})
+                counts = {**kept.counts, **fresh}
+                if schedulers is None:
+                    schedulers = kept.schedulers
+                self._counts[queue] = replace(kept, counts=counts, schedulers=schedulers)
 
     async def _generated_ids(self, client: Client, streams: set[str]) -> dict[str, str]:
         """The last id each stream generated, kept even when its entries are trimmed away."""

@@ -19,16 +19,20 @@ from dashboard.discovery import QueueCatalog, cluster_slot_error
 from dashboard.drain import DrainEngine
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
+from dashboard.redact import Redactor, load_formatter, parse_paths
 from dashboard.watch import ChangeWatcher
 from dashboard.web import (
     actions,
     api,
     cost_panel,
     drains,
+    flows,
     live,
     manage,
     manage_pages,
     pages,
+    preferences,
+    schedulers,
     search,
     service,
 )
@@ -63,8 +67,9 @@ def create_app(
         client, cluster = redis_client, is_cluster(redis_client)
     if cluster and (slot_error := cluster_slot_error(settings.prefix, settings.queues)):
         raise ConfigError(slot_error)
-    reader = Reader(client, settings.prefix)
-    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster)
+    redactor = Redactor(parse_paths(settings.redact), load_formatter(settings.formatter))
+    reader = Reader(client, settings.prefix, redactor)
+    catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster, settings.hide)
     board = Board(
         settings=settings,
         redis=client,
@@ -103,9 +108,12 @@ def create_app(
                 *drains.routes,
                 *live.routes,
                 *cost_panel.routes,
+                *schedulers.routes,
+                *flows.routes,
                 *search.routes,
                 *manage.routes,
                 *manage_pages.routes,
+                *preferences.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],

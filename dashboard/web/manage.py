@@ -40,6 +40,8 @@ def parse_json(text: str, what: str) -> Any:
         ) from None
     except ValueError as err:
         raise params.bad_request(f"{what} is not valid JSON: {err}.") from None
+    except RecursionError:
+        raise params.bad_request(f"{what} is nested too deeply to read.") from None
 
 
 async def _json_body(request: Request) -> Any:

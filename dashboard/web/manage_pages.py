@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,6 +19,12 @@ async def add_page(request: Request, board: Board, queue: str) -> Response:
     """The add form; `?from=<id>` fills it with a copy of that job (Duplicate)."""
     source = request.query_params.get("from")
     job = None
+    if source and board.reader.redactor.active:
+        raise HTTPException(
+            409,
+            detail="With redaction on, use Duplicate on the job page: the copy is made on the "
+            "server, redacted fields included, without showing them.",
+        )
     if source:
         job = await board.reader.job(queue, source)
         if job is None:

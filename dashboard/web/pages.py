@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from dashboard.flows import child_counts
 from dashboard.reader import commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -18,6 +19,7 @@ from dashboard.web.guard import check_login, failed_secrets, locked_out
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
 from dashboard.web.sessions import COOKIE, new_session
+from dashboard.web.switcher import switcher_for
 from dashboard.web.throttle import client_of
 
 PAGE_SIZE = 25
@@ -42,6 +44,7 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
             per_minute += watcher.changes_per_minute(context["live_queue"]) * commands
         context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
     context.update(
+        switcher=None if template == "login.html" else switcher_for(request, board),
         base=request.scope.get("root_path", ""),
         read_only=board.settings.read_only,
         csrf=request.scope.get("state", {}).get("csrf", ""),
@@ -151,11 +154,16 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
     version = watcher.version(queue)
     result = await board.reader.job_page(queue, status, page, page_size)
     watcher.offer(result.queue, version)
+    children = {}
+    if status == "waiting-children":  # "3 of 5 children done": four counts a row
+        ids = [job["id"] for job in result.jobs]
+        children = await child_counts(board.redis, board.reader.keys(queue), ids)
     return render(
         request,
         "queue.html",
         {
             "result": result,
+            "children": children,
             "queue": result.queue,
             "status": status,
             "title": queue,
@@ -186,6 +194,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "queue": queue,
             "job": job,
             "sizes": job["storedBytes"],
+            "redacting": board.reader.redactor.active,
             "limit": VALUE_LIMIT,
             "title": f"{queue} · {job_id}",
             "live_queue": queue,

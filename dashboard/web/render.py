@@ -9,6 +9,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from cron_descriptor import get_description
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
@@ -111,6 +112,16 @@ def cut(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def cron_words(pattern: str | None) -> str:
+    """A cron pattern in words ("At 02:00 AM"), or "" when cron-descriptor cannot read it."""
+    if not pattern:
+        return ""
+    try:
+        return get_description(pattern)
+    except Exception:  # cron-descriptor raises several kinds; a pattern it cannot read is not ours
+        return ""
+
+
 def bar_segments(counts: dict[str, int]) -> list[tuple[str, float, float]]:
     """(state, x, width) on a 0-1000 axis, for the stacked SVG bar: no inline styles under CSP."""
     total = sum(counts.get(state, 0) for state in STATE_ORDER)
@@ -178,6 +189,7 @@ def make_templates() -> Jinja2Templates:
         json_tree=json_tree,
         segments=bar_segments,
         segment=segment,
+        cron_words=cron_words,
     )
     env.globals.update(STATE_LABELS=STATE_LABELS, STATE_ORDER=STATE_ORDER, VALUE_LIMIT=VALUE_LIMIT)
     return templates

@@ -57,6 +57,7 @@ async def _slice(
         offset=params.non_negative_int(query, "cursor", 0),
         budget=params.positive_int(query, "budget", search.DEFAULT_BUDGET, search.MAX_BUDGET),
         page=params.positive_int(query, "pageSize", matches, params.MAX_PAGE_SIZE),
+        redactor=board.reader.redactor,
     )
 
 

@@ -57,6 +57,12 @@ async def test_bad_json_points_at_the_error(server_url: str) -> None:
             headers={**BEARER, "content-type": "application/json"},
         )
         assert nan.status_code == 400 and "NaN" in nan.json()["error"]
+        deep = await http.post(
+            f"{API}/jobs",
+            content=b'{"name": "n", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            headers={**BEARER, "content-type": "application/json"},
+        )
+        assert deep.status_code == 400 and "nested too deeply" in deep.json()["error"]
         assert sum((await counts(http)).values()) == 0
 
 
@@ -78,6 +84,11 @@ async def test_bad_fields_and_options_are_refused_by_name(server_url: str) -> No
             ({"name": "n", "opts": {"jobId": "a:b"}}, "jobId"),
             ({"name": "n", "opts": {"backoff": {"type": "linear"}}}, "backoff"),
             ({"name": "n", "opts": {"removeOnFail": "yes"}}, "removeOnFail"),
+            ({"name": "n", "opts": {"jobId": "meta"}}, "jobId"),
+            ({"name": "n", "opts": {"jobId": "wait"}}, "jobId"),
+            ({"name": "n", "opts": {"delay": 2**53}}, "delay"),
+            ({"name": "n", "opts": {"attempts": 10**30}}, "attempts"),
+            ({"name": "n", "opts": {"backoff": {"type": "fixed", "delay": 1e3}}}, "backoff"),
         ]
         for body, word in cases:
             answer = await http.post(f"{API}/jobs", json=body, headers=BEARER)

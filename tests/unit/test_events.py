@@ -44,3 +44,9 @@ def test_arrivals_count_the_list_entered() -> None:
     assert arrival({"event": "completed", "prev": "active"}) == "completed"
     assert arrival({"event": "added"}) is None
     assert arrival({"event": "removed", "prev": "failed"}) is None
+
+
+def test_a_schedulers_job_recounts_the_schedulers() -> None:
+    iteration = {"event": "delayed", "jobId": "repeat:nightly:1700000000000", "delay": "9"}
+    assert "schedulers" in touched(iteration, paused=False)
+    assert "schedulers" not in touched({"event": "delayed", "jobId": "7"}, paused=False)
