@@ -186,8 +186,9 @@ class ChangeWatcher:
         return self._batches[queue]
 
     def offer(self, summary: QueueSummary, version: int) -> None:
-        """Counts a page has just read, kept if no event came in while it read them."""
-        if self.running and version == self._batches[summary.name]:
+        """Counts a page has just read, kept if no event came in while it read them. Kept while
+        the watcher is stopped too: its start compares them with what it reads then."""
+        if version == self._batches[summary.name]:
             self._counts[summary.name] = summary
 
     def commands_per_minute(self) -> float:
@@ -280,7 +281,8 @@ class ChangeWatcher:
             else:
                 start.recount(queue)
         if start:
-            await self._announce(start, queues)
+            # A page rendered just before offered its counts: no notice if nothing moved since.
+            await self._announce(start, queues, if_moved=not reconnected)
         next_notice = self._clock() + self.interval_s
         while self.subscriptions and await self.catalog.names() == queues:
             # Coalesce: whatever arrives before the next notice is due is read in one go then.
@@ -321,9 +323,11 @@ class ChangeWatcher:
             await self._announce(batch, queues)
             next_notice = self._clock() + self.interval_s
 
-    async def _announce(self, batch: _Batch, queues: list[str]) -> None:
-        """Bring the kept counts up to date with what the batch moved, then tell the pages."""
+    async def _announce(self, batch: _Batch, queues: list[str], if_moved: bool = False) -> None:
+        """Bring the kept counts up to date with what the batch moved, then tell the pages;
+        `if_moved`: only about queues whose counts differ from those kept before."""
         now = self._clock()
+        before = {queue: self._counts.get(queue) for queue in batch.states}
         for queue, arrived in batch.arrivals.items():
             self._arrivals.setdefault(queue, Counter()).update(arrived)
         self._batches.update(batch.states.keys())
@@ -344,6 +348,10 @@ class ChangeWatcher:
             if wanted:
                 await self._recount(wanted, now)
         changed = set(batch.states)
+        if if_moved and self.reader is not None:
+            changed = {q for q in changed if before[q] is None or before[q] != self._counts.get(q)}
+            if not changed:
+                return
         self._changes.append((now, frozenset(changed)))
         for subscription in list(self.subscriptions):
             subscription.notify(changed, batch.jobs)
