@@ -40,7 +40,7 @@ from dashboard.reader import PAUSED_FLAG, SCHEDULERS, SUMMARY_WIDTH, QueueSummar
 log = logging.getLogger("drainboard.watch")
 
 BLOCK_MS = 60_000
-INTERVAL_S = 3.0  # at most one notice this often: a change reaches the page within ~3 s
+INTERVAL_S = 3.5  # at most one notice this often: a change reaches the page within ~3.5 s
 RECOUNT_S = 120.0
 RETRY_S = 5.0
 BATCH = 1000  # entries per XREAD; a full batch may mean the stream was trimmed past us

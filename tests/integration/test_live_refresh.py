@@ -104,3 +104,26 @@ async def test_job_page_listens_to_its_job(server_url: str) -> None:
     async with make_client(Settings(redis_url=server_url, queues=("mail",))) as client:
         page = await client.get(f"/admin/queues/queue/mail/jobs/{job.id}")
         assert f'data-live="/admin/queues/live?queue=mail&amp;job={job.id}"' in page.text
+
+
+async def test_cost_panel_says_what_the_open_dashboard_costs(r, server_url: str) -> None:
+    queue = Queue("mail", {"connection": server_url})
+    await queue.add("first", {})
+    async with make_client(Settings(redis_url=server_url, queues=("mail",))) as client:
+        watcher = client._transport.app.state.board.watcher  # type: ignore[attr-defined]
+        watcher.interval_s = 0.05
+        page = await client.get("/admin/queues/queue/mail?status=waiting")
+        cost = int(re.search(r"This page cost (\d+) Redis", page.text).group(1))
+        async with watcher.subscribe("mail"):
+            await until(lambda: watcher.counts("mail") is not None)
+            await queue.add("second", {})
+            await until(lambda: watcher.counts("mail").counts["waiting"] == 2)
+            spent = (await client.get("/admin/queues/api/cost")).json()["dashboard"]
+            assert spent["openPages"] == 1
+            # The watcher's own reads: where the stream stands, its XREADs, the counts it kept.
+            assert spent["watcherPerMinute"] == watcher.commands_per_minute() >= 3
+            assert spent["pagesPerMinute"] >= cost > 0
+            assert spent["perMinute"] == spent["watcherPerMinute"] + spent["pagesPerMinute"]
+            fragment = await client.get("/admin/queues/cost/live?measure=1")
+            assert "This dashboard, open:" in fragment.text
+    await queue.close()
