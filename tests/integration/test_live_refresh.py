@@ -4,9 +4,13 @@ rows are offered ("N new jobs: show"), not re-read."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 from bullmq import Queue
 
 from dashboard.config import Settings
@@ -33,13 +37,21 @@ def pill(html: str, state: str) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-async def test_refresh_after_a_notice_costs_no_command(r, server_url: str) -> None:
-    queue = Queue("mail", {"connection": server_url})
+@contextlib.asynccontextmanager
+async def queue_page_open(url: str) -> AsyncIterator[tuple[Queue, Any, Any, httpx.Response]]:
+    """A queue with one job, the app serving it with a fast watcher, and its page just read."""
+    queue = Queue("mail", {"connection": url})
     await queue.add("first", {})
-    async with make_client(Settings(redis_url=server_url, queues=("mail",))) as client:
+    async with make_client(Settings(redis_url=url, queues=("mail",))) as client:
         watcher = client._transport.app.state.board.watcher  # type: ignore[attr-defined]
         watcher.interval_s = 0.05
         page = await client.get("/admin/queues/queue/mail?status=waiting")
+        yield queue, client, watcher, page
+    await queue.close()
+
+
+async def test_refresh_after_a_notice_costs_no_command(r, server_url: str) -> None:
+    async with queue_page_open(server_url) as (queue, client, watcher, page):
         assert page.status_code == 200
         assert 'class="new-jobs"' not in page.text
         async with watcher.subscribe("mail") as sub:
@@ -64,7 +76,6 @@ async def test_refresh_after_a_notice_costs_no_command(r, server_url: str) -> No
             # Nothing new since the page read 4: no offer.
             quiet = await client.get(f"{HEAD}&count=4&seen={watcher.arrivals('mail', 'waiting')}")
             assert 'class="new-jobs"' not in quiet.text
-    await queue.close()
 
 
 async def test_without_the_watcher_the_head_reads_counts_once(r, server_url: str) -> None:
@@ -107,12 +118,7 @@ async def test_job_page_listens_to_its_job(server_url: str) -> None:
 
 
 async def test_cost_panel_says_what_the_open_dashboard_costs(r, server_url: str) -> None:
-    queue = Queue("mail", {"connection": server_url})
-    await queue.add("first", {})
-    async with make_client(Settings(redis_url=server_url, queues=("mail",))) as client:
-        watcher = client._transport.app.state.board.watcher  # type: ignore[attr-defined]
-        watcher.interval_s = 0.05
-        page = await client.get("/admin/queues/queue/mail?status=waiting")
+    async with queue_page_open(server_url) as (queue, client, watcher, page):
         cost = int(re.search(r"This page cost (\d+) Redis", page.text).group(1))
         async with watcher.subscribe("mail"):
             await until(lambda: watcher.counts("mail") is not None)
@@ -126,4 +132,3 @@ async def test_cost_panel_says_what_the_open_dashboard_costs(r, server_url: str)
             assert spent["perMinute"] == spent["watcherPerMinute"] + spent["pagesPerMinute"]
             fragment = await client.get("/admin/queues/cost/live?measure=1")
             assert "This dashboard, open:" in fragment.text
-    await queue.close()
