@@ -9,7 +9,7 @@ test:
 	@scripts/setup.sh --test
 	.venv/bin/ruff check dashboard templates static tests bench examples
 	.venv/bin/ruff format --check dashboard templates static tests bench examples
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q -n 4
 
 bench:
 	@scripts/setup.sh --test

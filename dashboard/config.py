@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.keys import DEFAULT_PREFIX
-from dashboard.redact import RedactionError, parse_paths
+from dashboard.redact import RedactionError, load_formatter, parse_paths
 
 DEFAULT_BASE_PATH = "/admin/queues"
 DEFAULT_REDIS_MAX_CONNECTIONS = 20
@@ -98,7 +98,7 @@ class Settings:
             metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
             redis_max_connections=_pool_size(values["redis_max_connections"]),
             redact=_redact_paths(values["redact"]),
-            formatter=values["formatter"] or None,  # type: ignore[arg-type]
+            formatter=_formatter(values["formatter"]),
             hide=_list(values["hide"]),
             group_delimiter=_delimiter(values["group_delimiter"]),
         ).checked()
@@ -140,6 +140,17 @@ def _queue_list(value: object) -> tuple[str, ...]:
 def _list(value: object) -> tuple[str, ...]:
     items = value if isinstance(value, list | tuple) else str(value).split(",")
     return tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+
+def _formatter(value: object) -> str | None:
+    """The --formatter spec, checked now: a typo should stop the start, not the first page."""
+    if not value:
+        return None
+    try:
+        load_formatter(str(value))
+    except RedactionError as err:
+        raise ConfigError(str(err)) from None
+    return str(value)
 
 
 def _redact_paths(value: object) -> tuple[str, ...]:

@@ -99,6 +99,7 @@ async def fill(
             await worker.close(force=True)
             await queue.close()
     await _add_flow(redis_url, prefix)
+    await _add_schedulers(redis_url, prefix)
     paused = Queue(PAUSED_QUEUE, opts)
     await paused.pause()
     await paused.close()
@@ -154,6 +155,24 @@ async def _fill_queue(
         )
         big = {"rows": [{"i": i, "text": "x" * 90} for i in range(60_000)]}
         await queue.add("bulk-import", big, {"jobId": BIG_JOB_ID})
+
+
+# Seed 004's repeatable jobs, as job schedulers: the nightly analytics rollup and the monthly
+# credit grant.
+DEMO_SCHEDULERS = (
+    ("nightly-analytics-rollup", {"pattern": "0 2 * * *", "tz": "UTC"}, "analytics-rollup"),
+    ("monthly-credit-grant", {"pattern": "5 0 1 * *", "tz": "UTC"}, "grant-credits"),
+)
+SCHEDULER_QUEUE = "batch-jobs"
+
+
+async def _add_schedulers(redis_url: str, prefix: str) -> None:
+    queue = Queue(SCHEDULER_QUEUE, {"connection": redis_url, "prefix": prefix})
+    for scheduler_id, repeat, name in DEMO_SCHEDULERS:
+        await queue.upsertJobScheduler(
+            scheduler_id, repeat, name, {"tenants": "all"}, {"attempts": 3}
+        )
+    await queue.close()
 
 
 async def _add_flow(redis_url: str, prefix: str) -> None:

@@ -166,6 +166,8 @@ class DrainEngine:
         self.progress = progress
         # Set on shutdown: running jobs finish, no new one is taken.
         self.stopping = False
+        # Told of every finished drain (the Prometheus exporter counts them in memory).
+        self.observers: list[Callable[[DrainResult], None]] = []
 
     async def probe(self, queues: list[str]) -> list[str]:
         """The queues that have work now. One EXISTS when every queue is idle.
@@ -223,6 +225,8 @@ class DrainEngine:
             trigger=options.trigger,
         )
         await self._record(result, idle=not busy)
+        for observe in self.observers:
+            observe(result)
         return result
 
     async def _drain_queue(

@@ -183,11 +183,15 @@ def _count_children(pipe: Any, keys: QueueKeys, job_id: str) -> None:
 
 def _scan(pipe: Any, keys: QueueKeys, job_id: str, group: str, start: int, limit: int) -> None:
     key, kind = keys.children(job_id, group), CHILD_GROUPS[group][1]
+    # COUNT is a hint of how many buckets to visit, not a number of items: a big (hashtable) set
+    # often yields fewer than COUNT. Twice the page fills nearly every page; the extra items are
+    # skipped, not lost (the next page repeats the scan).
+    count = 2 * limit
     if kind == "set":
-        pipe.sscan(key, start, count=limit)
+        pipe.sscan(key, start, count=count)
     elif kind == "hash":
         # The values (return values, failure reasons) come along: HSCAN NOVALUES needs Redis 7.4.
-        pipe.hscan(key, start, count=limit)
+        pipe.hscan(key, start, count=count)
     else:
         pipe.zrange(key, start, start + limit - 1)
 

@@ -21,6 +21,9 @@ STATES: tuple[str, ...] = (
     "waiting-children",
 )
 
+# The job ends BullMQ records per-minute metrics for.
+METRIC_KINDS: tuple[str, ...] = ("completed", "failed")
+
 StorageKind = Literal["list", "zset"]
 
 # Where each state lives: the key suffix and the Redis type behind it.
@@ -87,6 +90,15 @@ class QueueKeys:
     @property
     def events(self) -> str:
         return self._key("events")
+
+    def metrics(self, kind: str) -> str:
+        """BullMQ's per-minute metrics hash (`count`, `prevTS`, `prevCount`) for completed or
+        failed jobs, written by workers started with `metrics: {maxDataPoints}`."""
+        return self._key(f"metrics:{kind}")
+
+    def metrics_data(self, kind: str) -> str:
+        """The metrics' data points: jobs per minute, newest first."""
+        return self._key(f"metrics:{kind}:data")
 
     def job(self, job_id: str) -> str:
         return self._key(job_id)

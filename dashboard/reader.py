@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from dashboard import jobs
 from dashboard.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
 from dashboard.redact import Redactor
+from dashboard.spending import spend
 
 # The keys `Reader.recount` answers the paused flag and the scheduler count under.
 PAUSED_FLAG = "isPaused"
@@ -261,6 +262,7 @@ def state_from_probes(set_hits: list[Any], list_hits: list[Any] | None) -> str:
 
 async def execute(pipe: Any) -> list[Any]:
     commands_spent.set(commands_spent.get() + len(pipe))
+    spend("reads", len(pipe))
     # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
     async with asyncio.timeout(READ_TIMEOUT_S):
         return await pipe.execute()

@@ -75,13 +75,20 @@ class Redactor:
     def active(self) -> bool:
         return bool(self.paths or self.formatter)
 
+    def fields(self, value: dict[str, Any]) -> dict[str, Any]:
+        """The paths alone, on anything shaped like a job (a scheduler's template): the
+        formatter is for whole jobs."""
+        shown = dict(value)
+        for path in self.paths:
+            if path[0] in shown:
+                shown[path[0]] = _blank(shown[path[0]], path[1:])
+        return shown
+
     def job(self, job: dict[str, Any]) -> dict[str, Any]:
         """The job as it may be shown. The input is left as it was."""
         if not self.active:
             return job
-        shown = dict(job)
-        for path in self.paths:
-            shown[path[0]] = _blank(shown.get(path[0]), path[1:])
+        shown = self.fields(job)
         if self.formatter is not None:
             shown = self.formatter(copy.deepcopy(shown))
         return shown

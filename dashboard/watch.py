@@ -36,6 +36,7 @@ from dashboard.discovery import QueueCatalog
 from dashboard.keys import QueueKeys
 from dashboard.rate import MinuteWindow
 from dashboard.reader import PAUSED_FLAG, SCHEDULERS, SUMMARY_WIDTH, QueueSummary, Reader
+from dashboard.spending import spend
 
 log = logging.getLogger("drainboard.watch")
 
@@ -47,12 +48,17 @@ BATCH = 1000  # entries per XREAD; a full batch may mean the stream was trimmed 
 
 
 class Subscription:
-    """One viewer: a queue (None for all of them) and, for a job page, one job of it."""
+    """One listener: a page (a queue, None for all of them, or one job of a queue), or a
+    `cache` of counts (dashboard/counts_cache.py), which also hears "anything may have
+    changed" whenever the watcher (re)starts reading, as changes since its own last read may
+    have gone unseen."""
 
-    def __init__(self, queue: str | None, job_id: str | None = None) -> None:
+    def __init__(self, queue: str | None, job_id: str | None = None, cache: bool = False) -> None:
         self.queue = queue
         self.job_id = job_id
+        self.cache = cache
         self.changed = asyncio.Event()
+        self.queues: set[str] = set()  # changed since the listener last took them
 
     def notify(self, queues: set[str], jobs: Mapping[str, set[str]] | None = None) -> None:
         """`jobs` names, per queue, the only jobs that changed; a queue missing from it (or no
@@ -62,7 +68,14 @@ class Subscription:
         named = None if jobs is None or self.queue is None else jobs.get(self.queue)
         if self.job_id is not None and named is not None and self.job_id not in named:
             return
+        self.queues |= queues
         self.changed.set()
+
+    def take(self) -> set[str]:
+        """The queues changed since the listener last took them."""
+        taken, self.queues = self.queues, set()
+        self.changed.clear()
+        return taken
 
 
 class _Batch:
@@ -140,9 +153,9 @@ class ChangeWatcher:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, queue: str | None = None, job_id: str | None = None
+        self, queue: str | None = None, job_id: str | None = None, cache: bool = False
     ) -> AsyncIterator[Subscription]:
-        subscription = Subscription(queue, job_id)
+        subscription = Subscription(queue, job_id, cache)
         self.subscriptions.add(subscription)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
@@ -283,6 +296,9 @@ class ChangeWatcher:
         if start:
             # A page rendered just before offered its counts: no notice if nothing moved since.
             await self._announce(start, queues, if_moved=not reconnected)
+        for subscription in list(self.subscriptions):
+            if subscription.cache:
+                subscription.notify(set(group))
         next_notice = self._clock() + self.interval_s
         while self.subscriptions and await self.catalog.names() == queues:
             # Coalesce: whatever arrives before the next notice is due is read in one go then.
@@ -390,6 +406,7 @@ class ChangeWatcher:
 
     def _spend(self, commands: int) -> None:
         self.spent.add(commands)
+        spend("watcher", commands)
 
 
 def stream_groups(prefix: str, queues: list[str], cluster: bool) -> list[list[str]]:

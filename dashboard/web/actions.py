@@ -9,6 +9,7 @@ from dashboard.actions import Outcome
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_id_of, queue_action
+from dashboard.web.openapi import JOB_ID, QUEUE, errors, json_body, query
 
 
 @queue_action
@@ -66,3 +67,59 @@ routes = [
     Route("/api/queues/{queue}/pause", pause, methods=["POST"]),
     Route("/api/queues/{queue}/resume", resume, methods=["POST"]),
 ]
+
+OUTCOME = json_body(
+    {
+        "type": "object",
+        "required": ["ok", "message", "count"],
+        "properties": {
+            "ok": {"type": "boolean"},
+            "message": {"type": "string"},
+            "count": {"type": "integer", "minimum": 0},
+        },
+    }
+)
+
+
+def _action(summary: str, parameters: list, *statuses: int) -> dict:
+    return {
+        "summary": summary,
+        "parameters": parameters,
+        "responses": {"200": OUTCOME, **errors(403, 404, *statuses)},
+    }
+
+
+_STATUS = {"type": "string", "enum": list(params.STATES)}
+openapi = {
+    "/api/queues/{queue}/jobs/{job_id}/retry": {
+        "post": _action("A failed or completed job back to waiting.", [QUEUE, JOB_ID], 409)
+    },
+    "/api/queues/{queue}/jobs/{job_id}/promote": {
+        "post": _action("A delayed job runs now.", [QUEUE, JOB_ID], 409)
+    },
+    "/api/queues/{queue}/jobs/{job_id}": {
+        "delete": _action("Removes a job (not an active one).", [QUEUE, JOB_ID], 409)
+    },
+    "/api/queues/{queue}/retry": {
+        "post": _action(
+            "Every failed (or completed) job back to waiting.",
+            [QUEUE, query("status", _STATUS, "failed (default) or completed.")],
+            400,
+        )
+    },
+    "/api/queues/{queue}/promote": {"post": _action("Every delayed job runs now.", [QUEUE])},
+    "/api/queues/{queue}/clean": {
+        "post": _action(
+            "Removes a state's jobs older than `grace` ms, at most `limit`.",
+            [
+                QUEUE,
+                query("status", _STATUS, "The state to clean (default completed)."),
+                query("grace", {"type": "integer", "minimum": 0}, "Minimum age in ms."),
+                query("limit", {"type": "integer", "minimum": 1}, "At most this many jobs."),
+            ],
+            400,
+        )
+    },
+    "/api/queues/{queue}/pause": {"post": _action("Pauses the queue.", [QUEUE])},
+    "/api/queues/{queue}/resume": {"post": _action("Resumes the queue.", [QUEUE])},
+}

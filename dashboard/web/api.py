@@ -9,6 +9,7 @@ from starlette.routing import Route
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, queue_route
+from dashboard.web.openapi import JOB_ID, QUEUE, errors, json_body, query
 
 API_PAGE_SIZE = 10
 
@@ -43,3 +44,91 @@ routes = [
     Route("/api/queues/{queue}/jobs", list_jobs),
     Route("/api/queues/{queue}/jobs/{job_id}", get_job),
 ]
+
+STATUS_ENUM = {"type": "string", "enum": list(params.STATES)}
+COUNTS = {
+    "type": "object",
+    "required": list(params.STATES),
+    "properties": {state: {"type": "integer", "minimum": 0} for state in params.STATES},
+}
+openapi = {
+    "/api/queues": {
+        "get": {
+            "summary": "Every queue with its job counts (10 commands per queue).",
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": ["queues"],
+                        "properties": {
+                            "queues": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["name", "counts", "isPaused"],
+                                    "properties": {
+                                        "name": {"type": "string"},
+                                        "counts": COUNTS,
+                                        "isPaused": {"type": "boolean"},
+                                    },
+                                },
+                            }
+                        },
+                    }
+                ),
+                **errors(),
+            },
+        }
+    },
+    "/api/queues/{queue}/jobs": {
+        "get": {
+            "summary": "One page of a state's jobs, in Node BullMQ's getJobs order.",
+            "parameters": [
+                QUEUE,
+                query("status", STATUS_ENUM, "The state to list (default failed)."),
+                query("page", {"type": "integer", "minimum": 1}, "1-based page."),
+                query(
+                    "pageSize",
+                    {"type": "integer", "minimum": 1, "maximum": params.MAX_PAGE_SIZE},
+                    "Jobs per page (default 10).",
+                ),
+            ],
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": ["jobs", "total", "page", "pageSize"],
+                        "properties": {
+                            "jobs": {"type": "array", "items": {"type": "object"}},
+                            "total": {"type": "integer", "minimum": 0},
+                            "page": {"type": "integer", "minimum": 1},
+                            "pageSize": {"type": "integer", "minimum": 1},
+                        },
+                    }
+                ),
+                **errors(400, 404),
+            },
+        }
+    },
+    "/api/queues/{queue}/jobs/{job_id}": {
+        "get": {
+            "summary": "One job with its state and newest logs.",
+            "parameters": [QUEUE, JOB_ID],
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": ["id", "state", "logs", "logCount"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "state": {"type": "string"},
+                            "logs": {"type": "array", "items": {"type": "string"}},
+                            "logCount": {"type": "integer", "minimum": 0},
+                        },
+                    }
+                ),
+                **errors(404),
+            },
+        }
+    },
+}

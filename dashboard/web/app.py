@@ -15,8 +15,10 @@ from starlette.routing import BaseRoute, Mount
 from dashboard.actions import Actions
 from dashboard.config import ConfigError, Settings
 from dashboard.connection import DEFAULT_REDIS_URL, cluster_mode, connect, is_cluster
+from dashboard.counts_cache import CountsCache
 from dashboard.discovery import QueueCatalog, cluster_slot_error
 from dashboard.drain import DrainEngine
+from dashboard.exporter import Exporter
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.redact import Redactor, load_formatter, parse_paths
@@ -30,6 +32,7 @@ from dashboard.web import (
     live,
     manage,
     manage_pages,
+    openapi,
     pages,
     preferences,
     schedulers,
@@ -70,6 +73,13 @@ def create_app(
     redactor = Redactor(parse_paths(settings.redact), load_formatter(settings.formatter))
     reader = Reader(client, settings.prefix, redactor)
     catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster, settings.hide)
+    engine = DrainEngine(client, settings.prefix, load_processors(settings.processors))
+    watcher = ChangeWatcher(
+        lambda timeout: connect(url, timeout, cluster, blocking=True),
+        catalog,
+        settings.prefix,
+        reader=reader,
+    )
     board = Board(
         settings=settings,
         redis=client,
@@ -77,13 +87,9 @@ def create_app(
         catalog=catalog,
         actions=Actions(client, settings.prefix, reader),
         signer=SessionSigner(settings, client),
-        engine=DrainEngine(client, settings.prefix, load_processors(settings.processors)),
-        watcher=ChangeWatcher(
-            lambda timeout: connect(url, timeout, cluster, blocking=True),
-            catalog,
-            settings.prefix,
-            reader=reader,
-        ),
+        engine=engine,
+        watcher=watcher,
+        exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
     )
 
     @contextlib.asynccontextmanager
@@ -94,6 +100,7 @@ def create_app(
         except (RedisError, OSError) as err:
             log.warning("queue discovery deferred: Redis is not reachable yet (%s)", err)
         yield
+        await board.exporter.counts.close()
         if redis_client is None:
             await client.aclose()
 
@@ -104,6 +111,7 @@ def create_app(
             settings.base_path,
             routes=[
                 *api.routes,
+                *openapi.routes,
                 *actions.routes,
                 *drains.routes,
                 *live.routes,

@@ -10,6 +10,7 @@ from dashboard.actions import Actions
 from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
 from dashboard.drain import DrainEngine
+from dashboard.exporter import Exporter
 from dashboard.rate import MinuteWindow
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
@@ -26,5 +27,6 @@ class Board:
     signer: SessionSigner
     engine: DrainEngine
     watcher: ChangeWatcher
+    exporter: Exporter
     # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
     pages_spent: MinuteWindow = field(default_factory=MinuteWindow)

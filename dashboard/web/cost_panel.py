@@ -16,6 +16,7 @@ from dashboard.measure import measure
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of
+from dashboard.web.openapi import errors, json_body, query
 from dashboard.web.pages import render
 
 MAX_MEASURE_S = 120
@@ -147,3 +148,16 @@ routes = [
     Route("/cost/live", live_fragment),
     Route("/api/cost", api_cost),
 ]
+
+openapi = {
+    "/api/cost": {
+        "get": {
+            "summary": "The idle-cost projection for the what-if assumptions.",
+            "parameters": [
+                query(name, {"type": "number", "minimum": low, "maximum": high}, name)
+                for name, (low, high) in BOUNDS.items()
+            ],
+            "responses": {"200": json_body({"type": "object"}), **errors(400)},
+        }
+    },
+}

@@ -17,6 +17,7 @@ from dashboard.drain import (
 from dashboard.web import params
 from dashboard.web.guard import same_secret
 from dashboard.web.lookup import board_of, notice, refuse_if_read_only
+from dashboard.web.openapi import errors, json_body, query
 from dashboard.web.pages import render
 from dashboard.web.throttle import client_of
 
@@ -105,3 +106,56 @@ routes = [
     Route("/api/drain", drain_now, methods=["POST"]),
     Route("/drains", history),
 ]
+
+DRAIN_RESULT = json_body(
+    {
+        "type": "object",
+        "required": ["ok", "durationMs", "totalProcessed", "totalFailed", "queues"],
+        "properties": {
+            "ok": {"type": "boolean"},
+            "durationMs": {"type": "integer", "minimum": 0},
+            "totalProcessed": {"type": "integer", "minimum": 0},
+            "totalFailed": {"type": "integer", "minimum": 0},
+            "queues": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["jobsProcessed", "jobsFailed", "idleAt"],
+                },
+            },
+        },
+    }
+)
+DRAIN_PARAMETERS = [
+    query("queue", {"type": "string"}, "Drain only this queue."),
+    query(
+        "maxDurationMs",
+        {"type": "integer", "minimum": 1, "maximum": MAX_DURATION_MS},
+        "Wall-clock cap in ms.",
+    ),
+    query(
+        "maxConcurrentQueues",
+        {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENT_QUEUES},
+        "Queues drained at once.",
+    ),
+    query("maxJobsPerQueue", {"type": "integer", "minimum": 1}, "Stop a queue after this many."),
+]
+openapi = {
+    "/api/drain": {
+        "post": {
+            "summary": "Drain now, as the cron endpoint does (refused in read-only mode).",
+            "parameters": DRAIN_PARAMETERS,
+            "responses": {"200": DRAIN_RESULT, **errors(400, 403)},
+        }
+    },
+}
+openapi_outside_base = {
+    "/api/v1/cron/drain-queues": {
+        "post": {
+            "summary": "Seed 000's cron drain; 12 calls a minute per client, failures included.",
+            "security": [{"cron": []}],
+            "parameters": DRAIN_PARAMETERS,
+            "responses": {"200": DRAIN_RESULT, **errors(400, 500)},
+        }
+    },
+}

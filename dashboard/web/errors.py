@@ -50,9 +50,15 @@ TITLES = {
 
 
 def wants_json(request: Request) -> bool:
-    route_path = request.url.path[len(request.scope.get("root_path", "")) :]
+    """API paths (under the base path, or the cron endpoint's) and clients asking for JSON. Also
+    for a path no route matched (a newline in it defeats the base path's Mount): it is judged
+    by the path relative to the app, not to a mount that never happened."""
+    root = request.scope.get("root_path", "")
+    base = request.app.state.board.settings.base_path
+    outer = root[: len(root) - len(base)] if base and root.endswith(base) else root
+    path = request.scope["path"][len(outer) :]
     return (
-        route_path.startswith("/api/")
+        path.startswith(("/api/", f"{base}/api/"))
         or "application/json" in request.headers.get("accept", "").split(",")[0]
     )
 

@@ -10,6 +10,7 @@ from dashboard import flows
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_id_of, job_not_found, queue_route
+from dashboard.web.openapi import JOB_ID, QUEUE, errors, json_body, query
 
 
 async def _level(request: Request, board: Board, queue: str) -> tuple[flows.FlowLevel, bool]:
@@ -67,3 +68,76 @@ routes = [
     Route("/queue/{queue}/jobs/{job_id}/flow", flow_section),
     Route("/queue/{queue}/jobs/{job_id}/flow/children", flow_children),
 ]
+
+_GROUP_COUNTS = {
+    "type": "object",
+    "required": list(flows.GROUPS),
+    "properties": {group: {"type": "integer", "minimum": 0} for group in flows.GROUPS},
+}
+openapi = {
+    "/api/queues/{queue}/jobs/{job_id}/flow": {
+        "get": {
+            "summary": "The job's parent and one page of its children, grouped as BullMQ keeps "
+            "them (processed, pending, failed, ignored).",
+            "parameters": [
+                QUEUE,
+                JOB_ID,
+                query(
+                    "children",
+                    {"type": "integer", "minimum": 1, "maximum": flows.MAX_CHILDREN},
+                    f"Children per page (default {flows.DEFAULT_CHILDREN}).",
+                ),
+                query("cursor", {"type": "string"}, "The `cursor` of the previous page."),
+            ],
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": [
+                            "id",
+                            "queue",
+                            "name",
+                            "state",
+                            "parent",
+                            "children",
+                            "counts",
+                            "cursor",
+                        ],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "queue": {"type": "string"},
+                            "name": {"type": "string"},
+                            "state": {"type": "string"},
+                            "parent": {
+                                "type": "object",
+                                "nullable": True,
+                                "required": ["id", "queue"],
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "queue": {"type": "string"},
+                                },
+                            },
+                            "children": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["id", "queue", "name", "state", "childCount"],
+                                    "properties": {
+                                        "id": {"type": "string"},
+                                        "queue": {"type": "string"},
+                                        "name": {"type": "string", "nullable": True},
+                                        "state": {"type": "string"},
+                                        "childCount": {"type": "integer", "minimum": 0},
+                                    },
+                                },
+                            },
+                            "counts": _GROUP_COUNTS,
+                            "cursor": {"type": "string", "nullable": True},
+                        },
+                    }
+                ),
+                **errors(400, 404),
+            },
+        }
+    }
+}

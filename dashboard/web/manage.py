@@ -16,10 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.actions import ActionRefused, Outcome
-from dashboard.manage import Manager
+from dashboard.manage import MAX_PRIORITY, Manager
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, job_id_of, notice, queue_action, refuse_if_read_only
+from dashboard.web.openapi import JOB_ID, QUEUE, errors, json_body, query
 
 
 def manager(board: Board) -> Manager:
@@ -224,3 +225,141 @@ routes = [
     Route("/api/pause-all", pause_all, methods=["POST"]),
     Route("/api/resume-all", resume_all, methods=["POST"]),
 ]
+
+_OUTCOME = {
+    "type": "object",
+    "required": ["ok", "message", "count"],
+    "properties": {
+        "ok": {"type": "boolean"},
+        "message": {"type": "string"},
+        "count": {"type": "integer", "minimum": 0},
+    },
+}
+_JOB_OUTCOME = {
+    **_OUTCOME,
+    "required": ["ok", "message", "count", "id"],
+    "properties": {**_OUTCOME["properties"], "id": {"type": "string"}},
+}
+_WHOLE = {"type": "integer", "minimum": 0}
+_OPTIONS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "delay": _WHOLE,
+        "priority": {"type": "integer", "minimum": 0, "maximum": MAX_PRIORITY},
+        "attempts": _WHOLE,
+        "backoff": {},
+        "jobId": {"type": "string", "minLength": 1},
+        "removeOnComplete": {},
+        "removeOnFail": {},
+        "lifo": {"type": "boolean"},
+    },
+}
+
+
+def _op(summary: str, parameters: list, *statuses: int, answer: dict = _OUTCOME,
+        body: dict | None = None) -> dict:  # fmt: skip
+    operation: dict = {
+        "summary": summary,
+        "parameters": parameters,
+        "responses": {"200": json_body(answer), **errors(403, *statuses)},
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+    return operation
+
+
+_FLAG = {"type": "integer", "enum": [0, 1]}
+openapi = {
+    "/api/queues/{queue}/jobs": {
+        "post": _op(
+            "Adds a job through bullmq's Queue.add; answers its id.",
+            [QUEUE],
+            400,
+            404,
+            409,
+            answer=_JOB_OUTCOME,
+            body={
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}, "data": {}, "opts": _OPTIONS},
+            },
+        )
+    },
+    "/api/queues/{queue}/jobs/{job_id}/data": {
+        "put": _op(
+            "Replaces the job's data (the body).",
+            [QUEUE, JOB_ID],
+            400,
+            404,
+            409,
+            answer=_JOB_OUTCOME,
+            body={},
+        )
+    },
+    "/api/queues/{queue}/jobs/{job_id}/duplicate": {
+        "post": _op("Adds a copy of the job.", [QUEUE, JOB_ID], 400, 404, answer=_JOB_OUTCOME)
+    },
+    "/api/queues/{queue}/jobs/{job_id}/priority": {
+        "post": _op(
+            "Changes a waiting or prioritized job's priority (0 = none).",
+            [QUEUE, JOB_ID, query("priority", _WHOLE, "The new priority.")],
+            400,
+            404,
+            409,
+            answer=_JOB_OUTCOME,
+        )
+    },
+    "/api/queues/{queue}/jobs/{job_id}/delay": {
+        "post": _op(
+            "A delayed job runs this many ms from now.",
+            [QUEUE, JOB_ID, query("delay", _WHOLE, "Milliseconds from now.")],
+            400,
+            404,
+            409,
+            answer=_JOB_OUTCOME,
+        )
+    },
+    "/api/queues/{queue}/empty": {
+        "post": _op(
+            "Removes waiting and prioritized jobs (BullMQ's drain), and delayed ones with 1.",
+            [QUEUE, query("delayed", _FLAG, "1: delayed jobs too.")],
+            400,
+            404,
+        )
+    },
+    "/api/queues/{queue}": {
+        "delete": _op(
+            "Obliterates a paused queue and all its jobs.",
+            [
+                QUEUE,
+                {**query("confirm", {"type": "string"}, "The queue's name."), "required": True},
+                query("force", _FLAG, "1: even with active jobs."),
+            ],
+            400,
+            404,
+            409,
+        )
+    },
+    "/api/queues/{queue}/concurrency": {
+        "post": _op(
+            "Global concurrency across workers (0 removes it).",
+            [QUEUE, query("concurrency", _WHOLE, "Jobs at once.")],
+            400,
+            404,
+        )
+    },
+    "/api/queues/{queue}/rate-limit": {
+        "post": _op(
+            "Global rate limit: max jobs per duration ms (max 0 removes it).",
+            [QUEUE, query("max", _WHOLE, "Jobs."), query("duration", _WHOLE, "Milliseconds.")],
+            400,
+            404,
+        )
+    },
+    "/api/pause-all": {"post": _op("Pauses every queue shown.", [])},
+    "/api/resume-all": {"post": _op("Resumes every paused queue shown.", [])},
+}

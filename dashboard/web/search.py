@@ -14,9 +14,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard import search
+from dashboard.keys import STATES
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
+from dashboard.web.openapi import QUEUE, errors, json_body, query
 from dashboard.web.pages import render
 
 MAX_TEXT = 1_000
@@ -120,3 +122,81 @@ routes = [
     Route("/search", find_id_page),
     Route("/queue/{queue}/search", search_page),
 ]
+
+ID_HIT = {
+    "type": "object",
+    "required": ["queue", "id", "state", "name"],
+    "properties": {k: {"type": "string"} for k in ("queue", "id", "state", "name")},
+}
+openapi = {
+    "/api/search": {
+        "get": {
+            "summary": "Every queue holding a job with this id (one script call per queue, one "
+            "round trip; 2 executed commands per queue without it).",
+            "parameters": [
+                {
+                    **query(
+                        "id",
+                        {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+                        "The job id, matched exactly.",
+                    ),
+                    "required": True,
+                },
+            ],
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": ["jobs"],
+                        "properties": {"jobs": {"type": "array", "items": ID_HIT}},
+                    }
+                ),
+                **errors(400),
+            },
+        }
+    },
+    "/api/queues/{queue}/search": {
+        "get": {
+            "summary": "One slice of a state searched by name and/or text (at most budget + 3 "
+            "executed commands).",
+            "parameters": [
+                QUEUE,
+                query("status", {"type": "string", "enum": list(STATES)}, "Default failed."),
+                query("name", {"type": "string", "maxLength": MAX_TEXT}, "Text in the name."),
+                query(
+                    "data",
+                    {"type": "string", "maxLength": MAX_TEXT},
+                    "Text in the data, return value or failed reason (any case).",
+                ),
+                query("cursor", {"type": "integer", "minimum": 0}, "From a previous answer."),
+                query(
+                    "budget",
+                    {"type": "integer", "minimum": 1, "maximum": search.MAX_BUDGET},
+                    "Jobs read at most (default 1,000).",
+                ),
+                query(
+                    "pageSize",
+                    {"type": "integer", "minimum": 1, "maximum": params.MAX_PAGE_SIZE},
+                    "Stop at this many matches (default 50).",
+                ),
+            ],
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": ["jobs", "cursor", "scanned", "commands", "searched", "total"],
+                        "properties": {
+                            "jobs": {"type": "array", "items": {"type": "object"}},
+                            "cursor": {"type": "string", "nullable": True},
+                            **{
+                                k: {"type": "integer", "minimum": 0}
+                                for k in ("scanned", "commands", "searched", "total")
+                            },
+                        },
+                    }
+                ),
+                **errors(400, 404),
+            },
+        }
+    },
+}

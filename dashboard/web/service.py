@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.web.lookup import board_of
@@ -21,28 +22,10 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Job counts per queue and state; one pipelined round trip of 9 commands per queue."""
-    board = board_of(request)
-    summaries = await board.reader.summaries(await board.catalog.names())
-    lines = [
-        "# HELP bullmq_jobs Jobs per queue and state, as Node BullMQ's getJobCounts() counts them.",
-        "# TYPE bullmq_jobs gauge",
-    ]
-    for summary in summaries:
-        for state, count in summary.counts.items():
-            lines.append(f'bullmq_jobs{{queue="{_label(summary.name)}",state="{state}"}} {count}')
-    lines += [
-        "# HELP bullmq_queue_paused 1 when the queue is paused.",
-        "# TYPE bullmq_queue_paused gauge",
-    ]
-    lines += [
-        f'bullmq_queue_paused{{queue="{_label(s.name)}"}} {int(s.is_paused)}' for s in summaries
-    ]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """Prometheus text. Idle queues cost no Redis command: counts are kept in memory and
+    re-read only for the queues whose events stream moved since the last scrape."""
+    body = await board_of(request).exporter.scrape()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 routes = [Route("/healthz", healthz), Route("/metrics", metrics)]

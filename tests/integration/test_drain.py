@@ -76,7 +76,8 @@ async def test_processes_jobs_and_skips_queues_without_processor(r, server_url) 
 
 
 async def test_failing_processor_follows_attempts_and_backoff(r, server_url) -> None:
-    retry = {"attempts": 2, "backoff": {"type": "fixed", "delay": 50}}
+    # A backoff long enough that a slow machine cannot reach it within the first drain.
+    retry = {"attempts": 2, "backoff": {"type": "fixed", "delay": 1000}}
     await add(server_url, "mail", [("bad", {"fail": "x"}, retry), ("good", {}, {})])
     engine = DrainEngine(r, "bull", {"mail": drain_processors.flaky})
     first = (await engine.drain(DrainOptions(queues=("mail",)))).queues["mail"]
@@ -85,7 +86,7 @@ async def test_failing_processor_follows_attempts_and_backoff(r, server_url) -> 
     assert (first.jobs_processed, first.jobs_failed) == (2, 1)
     after_first = await counts(r, "mail")
     assert (after_first["delayed"], after_first["completed"], after_first["failed"]) == (1, 1, 0)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(1.1)
     second = (await engine.drain(DrainOptions(queues=("mail",)))).queues["mail"]
     assert (second.jobs_processed, second.jobs_failed) == (1, 1)
     final = await counts(r, "mail")

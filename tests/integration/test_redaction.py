@@ -3,6 +3,7 @@ and none holds a redacted value, while everything else is still shown."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -48,6 +49,8 @@ async def secret_jobs(url: str) -> list[str]:
         failed = job.id
         waiting = (await queue.add("charge", secret_data(2))).id
         delayed = (await queue.add("charge", secret_data(3), {"delay": 600_000})).id
+        # A job scheduler whose template holds the secrets too (its next job is delayed).
+        await queue.upsertJobScheduler("nightly", {"every": 86_400_000}, "charge", secret_data(4))
     finally:
         await worker.close(force=True)
         await queue.close()
@@ -97,6 +100,12 @@ async def test_no_redacted_value_in_any_answer(server_url: str) -> None:
         assert done["returnvalue"] == {"ok": True, "token": "[redacted]"}
         assert done["logs"] == ["charging with ***"]
         await visit(f"{base}/queue/vault/manage")
+        await visit(f"{base}/queue/vault/schedulers")
+        listed = (await visit(f"{api}/queues/vault/schedulers")).json()["schedulers"]
+        assert listed[0]["template"]["data"]["password"] == "[redacted]"
+        for job_id in ids:
+            await visit(f"{api}/queues/vault/jobs/{job_id}/flow")
+            await visit(f"{base}/queue/vault/jobs/{job_id}/flow")
 
         # A search must not tell what a redacted field holds: a secret text finds nothing, an
         # unredacted one still finds its job.
@@ -128,8 +137,8 @@ async def test_duplicate_and_edit_keep_secrets_on_the_server(server_url: str) ->
         )
         assert_clean(copy, "duplicate")
         assert copy.status_code == 200
+    new_id = re.search(r"as job (\S+)\.", copy.text).group(1)
     client = redis.Redis.from_url(server_url, decode_responses=True)
-    new_id = str(int(ids[-1]) + 1)
     assert "hunter2-SECRET" in client.hget(f"bull:vault:{new_id}", "data")
     client.close()
 
@@ -138,3 +147,7 @@ def test_bad_redaction_settings_are_refused() -> None:
     for paths in (("password",), ("data.",), ("opts.x",), ("data..x",)):
         with pytest.raises(ConfigError):
             Settings.from_env({}, redact=",".join(paths))
+    for spec in ("nope:fn", "tests.formatters", "tests.formatters:missing"):
+        with pytest.raises(ConfigError, match="--formatter"):
+            Settings.from_env({"DRAINBOARD_FORMATTER": spec})
+    assert Settings.from_env({}, formatter="tests.formatters:mask_logs").formatter

@@ -55,7 +55,9 @@ async def test_on_demand_startup_enqueue_and_idle_close(r, server_url: str) -> N
     await workers.enqueue("timed", "now", {})
     while len(drain_processors.STARTED) < 4:
         await asyncio.sleep(0.001)
-    assert drain_processors.STARTED[-1] - started < 0.1  # the worker ran it within 100 ms
+    # At once, not after a poll: an idle BullMQ worker would wait up to its 5 s drainDelay. The
+    # bound leaves room for a loaded CI machine; bench/modes.py measures the real latency.
+    assert drain_processors.STARTED[-1] - started < 1.0
     assert workers.active() == ["timed"]
 
     await asyncio.sleep(0.8)  # the idle timeout passes
