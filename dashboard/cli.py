@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=LOCK_DURATION_MS,
         help="job lock, renewed while a job runs; after a crash, the wait before recovery",
     )
+    _add_metrics_flag(drain)
     worker = commands.add_parser(
         "worker", help="run the processors: always-on, cron (no worker) or on-demand"
     )
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=1, help="jobs at once per queue")
     worker.add_argument("--drain-delay", type=float, default=5, help="always: seconds per wait")
     worker.add_argument("--stalled-interval-ms", type=int, default=30_000, help="always")
+    _add_metrics_flag(worker)
     worker.add_argument(
         "--idle-timeout-ms",
         type=int,
@@ -292,6 +294,15 @@ def drain(args: argparse.Namespace) -> int:
     return 1 if result.total_failed or result.total_lost_locks else 0
 
 
+def _add_metrics_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-max-data-points",
+        type=int,
+        metavar="N",
+        help="record BullMQ's per-minute completed/failed metrics for N minutes (1440: a day)",
+    )
+
+
 async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
     from dashboard.discovery import QueueCatalog
 
@@ -312,6 +323,7 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
             concurrency=args.concurrency,
             lock_duration_ms=args.lock_duration_ms,
             trigger="cli",
+            metrics_max_data_points=args.metrics_max_data_points,
         )
         result = await engine.drain(options)
         if progress:
@@ -382,6 +394,7 @@ async def _work(
                 drain_delay_s=args.drain_delay,
                 stalled_interval_ms=args.stalled_interval_ms,
                 concurrency=args.concurrency,
+                metrics_max_data_points=args.metrics_max_data_points,
             )
             print(f"drainboard: always-on workers for {len(running.workers)} queues", flush=True)
         else:

@@ -25,10 +25,29 @@ class HiredisPackingConnection(Connection):
     """redis-py's asyncio connection encodes every command in pure Python (about 60 µs for a
     25-argument EVALSHA here); hiredis, already installed for parsing, does it in C."""
 
+    # The CLIENT SETNAME given to each new connection (see `named`).
+    label: str | None = None
+
     def pack_command(self, *args: Any) -> list[bytes]:
         if isinstance(args[0], str) and " " in args[0]:
             args = (*args[0].split(), *args[1:])
         return [hiredis.pack_command(args)]
+
+    async def on_connect_check_health(self, check_health: bool = True) -> None:
+        """Name the connection, so CLIENT LIST never takes the dashboard (or the drain Workers
+        sharing its connections) for a BullMQ worker. Unlike redis-py's `client_name`, a server
+        that refuses CLIENT SETNAME (some managed services) still gets a working connection."""
+        await super().on_connect_check_health(check_health)
+        if self.label:
+            try:
+                await self.send_command("CLIENT", "SETNAME", self.label, check_health=False)
+                await self.read_response()
+            except redis.ResponseError:
+                pass
+
+
+def named(label: str) -> type[HiredisPackingConnection]:
+    return type("NamedConnection", (HiredisPackingConnection,), {"label": label})
 
 
 # With a bounded pool, how long a command waits for a free connection before it gives up.
@@ -41,6 +60,7 @@ def connect(
     cluster: bool = False,
     max_connections: int | None = None,
     blocking: bool = False,
+    name: str = "drainboard:web",
 ) -> Client:
     """A client that fails fast when Redis is unreachable. Reads carry their own deadline
     (reader.READ_TIMEOUT_S): redis-py's per-reply socket timeout costs a third of a page's time.
@@ -64,7 +84,7 @@ def connect(
             options["retry"] = Retry(NoBackoff(), 0)
         return RedisCluster.from_url(url, require_full_coverage=False, **options)
     if url.startswith("redis://"):  # TLS and Unix sockets keep redis-py's own connection classes
-        options["connection_class"] = HiredisPackingConnection
+        options["connection_class"] = named(name)
     if max_connections is None:
         return aioredis.Redis.from_url(url, retry_on_timeout=False, **options)
     pool = aioredis.BlockingConnectionPool.from_url(

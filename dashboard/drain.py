@@ -52,6 +52,8 @@ class DrainOptions:
     concurrency: int = 1
     lock_duration_ms: int = LOCK_DURATION_MS
     trigger: str = "api"
+    # When set, BullMQ records per-minute completed/failed metrics, keeping this many points.
+    metrics_max_data_points: int | None = None
 
 
 @dataclass
@@ -152,6 +154,11 @@ def _lost_lock(error: TypeError, run: QueueRun) -> None:
     run.lost_locks += 1
 
 
+def metrics_option(max_data_points: int | None) -> dict[str, Any]:
+    """bullmq Worker options that make its finishing script record per-minute metrics."""
+    return {"metrics": {"maxDataPoints": max_data_points}} if max_data_points else {}
+
+
 class DrainEngine:
     def __init__(
         self,
@@ -241,6 +248,7 @@ class DrainEngine:
                 "autorun": False,
                 "concurrency": options.concurrency,
                 "lockDuration": options.lock_duration_ms,
+                **metrics_option(options.metrics_max_data_points),
             },
         )
         await self._recover_stalled(worker)

@@ -25,7 +25,7 @@ from redis.asyncio.connection import parse_url
 
 from dashboard.config import ConfigError
 from dashboard.connection import Client, connect
-from dashboard.drain import DrainEngine, DrainOptions, Processor
+from dashboard.drain import DrainEngine, DrainOptions, Processor, metrics_option
 from dashboard.keys import QueueKeys
 
 log = logging.getLogger("drainboard.workers")
@@ -75,6 +75,7 @@ class AlwaysOnWorkers:
         stalled_interval_ms: int = 30_000,
         concurrency: int = 1,
         cluster: bool = False,
+        metrics_max_data_points: int | None = None,
     ) -> None:
         self.workers: list[Worker] = []
         for queue in queues:
@@ -88,6 +89,7 @@ class AlwaysOnWorkers:
                 "stalledInterval": stalled_interval_ms,
                 "concurrency": concurrency,
                 "name": "drainboard-always",
+                **metrics_option(metrics_max_data_points),
             }
             self.workers.append(Worker(queue, _bullmq_processor(processors[queue]), options))
 

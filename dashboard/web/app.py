@@ -35,9 +35,12 @@ from dashboard.web import (
     openapi,
     pages,
     preferences,
+    redis_panel,
     schedulers,
     search,
     service,
+    throughput,
+    workers_view,
 )
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
@@ -75,7 +78,7 @@ def create_app(
     catalog = QueueCatalog(client, settings.prefix, settings.queues, cluster, settings.hide)
     engine = DrainEngine(client, settings.prefix, load_processors(settings.processors))
     watcher = ChangeWatcher(
-        lambda timeout: connect(url, timeout, cluster, blocking=True),
+        lambda timeout: connect(url, timeout, cluster, blocking=True, name="drainboard:watcher"),
         catalog,
         settings.prefix,
         reader=reader,
@@ -122,6 +125,9 @@ def create_app(
                 *manage.routes,
                 *manage_pages.routes,
                 *preferences.routes,
+                *throughput.routes,
+                *redis_panel.routes,
+                *workers_view.routes,
                 *pages.routes,
             ],
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],

@@ -126,9 +126,22 @@ def _with_examples(item: dict[str, Any], queues: list[str]) -> dict[str, Any]:
 
 def documented_modules() -> tuple[ModuleType, ...]:
     # Add a route module here once it has an `openapi` dict (imported here: they import us).
-    from dashboard.web import actions, api, cost_panel, drains, flows, manage, schedulers, search
+    from dashboard.web import (
+        actions,
+        api,
+        cost_panel,
+        drains,
+        flows,
+        manage,
+        redis_panel,
+        schedulers,
+        search,
+        throughput,
+        workers_view,
+    )
 
-    return (api, actions, drains, cost_panel, search, manage, schedulers, flows)
+    modules = (api, actions, drains, cost_panel, search, manage, schedulers, flows)
+    return (*modules, throughput, redis_panel, workers_view)
 
 
 async def openapi_json(request: Request) -> Response:

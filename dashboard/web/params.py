@@ -68,6 +68,16 @@ def non_negative_int(params: QueryParams, name: str, default: int, maximum: int 
     return whole_number(raw, name, 0, maximum)
 
 
+def list_index(params: QueryParams, name: str, default: int) -> int:
+    """A Redis list index: digits with an optional leading `-` (from the end), as LRANGE takes."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    negative = raw.startswith("-")
+    value = whole_number(raw[1:] if negative else raw, name, 0, MAX_INDEX)
+    return -value if negative else value
+
+
 def paging(params: QueryParams, default_size: int) -> tuple[int, int]:
     page_size = positive_int(params, "pageSize", default_size, MAX_PAGE_SIZE)
     page = positive_int(params, "page", 1, MAX_INDEX // page_size)
