@@ -5,11 +5,13 @@
     python -m bench.drain --skip-throughput     # only the idle cost
 
 Part 1 drains five queues that exist but hold no work (empty, then holding only completed and
-failed jobs) and counts the commands Redis EXECUTED (INFO commandstats delta, the meter's own
-INFO taken out), next to what Node BullMQ 5's `queue.getJobCounts()` costs on the same five
-queues (the seed's probe). Part 2 times a no-op processor over `--jobs` jobs in one queue:
-Node BullMQ 5.81.5's Worker (bench/node_worker.mjs), `DrainEngine.drain`, and the Python
-`bullmq` Worker, at concurrency 1 and 10, on one Debian redis-server, flushed between runs.
+failed jobs, then seed 004's five queues with its two repeatable jobs made by Node BullMQ 5:
+a legacy `repeat: {pattern}` and an `upsertJobScheduler`) and counts the commands Redis EXECUTED
+(INFO commandstats delta, the meter's own INFO taken out), next to what Node BullMQ 5's
+`queue.getJobCounts()` costs on the same five queues (the seed's probe). Part 2 times a no-op
+processor over `--jobs` jobs in one queue: Node BullMQ 5.81.5's Worker (bench/node_worker.mjs),
+`DrainEngine.drain`, and the Python `bullmq` Worker, at concurrency 1 and 10, on one Debian
+redis-server, flushed between runs.
 It is a benchmark, not a test: it prints a report and exits non-zero only when a run does not
 complete every job.
 """
@@ -41,6 +43,7 @@ from dashboard.connection import connect
 from dashboard.drain import DrainEngine, DrainOptions
 
 QUEUES = ("batch-jobs", "dsar-jobs", "journey-jobs", "retrain-jobs", "seed-jobs")
+SEED_004_QUEUES = ("ingestion", "webhook-retry", "analytics-rollup", "billing", "email")
 PREFIX = "bull"
 IDLE_TARGET = 5
 # The seed's probe: getJobCounts over the five queues, 20 client commands per invocation.
@@ -50,6 +53,7 @@ CONCURRENCIES = (1, 10)
 ADD_CHUNK = 1000
 NODE_HELPER = REPO / "bench" / "node_worker.mjs"
 NODE_BULLMQ = REPO / "tests" / "interop" / "node_modules" / "bullmq5" / "package.json"
+NODE_SCHEDULE = REPO / "tests" / "interop" / "schedule.mjs"
 
 
 def breakdown(diff: dict[str, int]) -> str:
@@ -124,16 +128,46 @@ async def make_finished_queues(url: str, per_queue: int = 20) -> None:
         await client.aclose()
 
 
-async def idle_drains(url: str, meter: CommandMeter, tries: int = 3) -> list[tuple[int, str]]:
+async def make_seed_004_queues(url: str) -> None:
+    """Seed 004's five queues: the nightly rollup as Node's legacy `repeat: {pattern}`, the
+    monthly credit grant as an `upsertJobScheduler`, a job done in each of the other three."""
+    for queue, kind, *spec in (
+        ("analytics-rollup", "legacy", "0 2 * * *"),
+        ("billing", "pattern", "5 0 1 * *", "UTC"),
+    ):
+        done = subprocess.run(
+            [node_binary(), str(NODE_SCHEDULE), "5", url, queue, "add", kind, *spec],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=NODE_SCHEDULE.parent,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"schedule.mjs {queue} failed:\n{done.stderr}")
+    for name in ("ingestion", "webhook-retry", "email"):
+        queue = Queue(name, {"connection": url})
+        await queue.add("x", {})
+        await queue.close()
+    client = connect(url)
+    try:
+        engine = DrainEngine(client, PREFIX, {q: noop for q in SEED_004_QUEUES})
+        await engine.drain(DrainOptions(queues=SEED_004_QUEUES))  # the three jobs
+    finally:
+        await client.aclose()
+
+
+async def idle_drains(
+    url: str, meter: CommandMeter, queues: tuple[str, ...], tries: int = 3
+) -> list[tuple[int, str]]:
     """(executed, breakdown) per drain of the five queues, on a client already connected."""
     client = connect(url)
     out = []
     try:
         await client.ping()  # the connection handshake is not the drain's cost
-        engine = DrainEngine(client, PREFIX, {q: noop for q in QUEUES})
+        engine = DrainEngine(client, PREFIX, {q: noop for q in queues})
         for _ in range(tries):
             before_stats, before = meter.per_command(), meter.start()
-            result = await engine.drain(DrainOptions(queues=QUEUES))
+            result = await engine.drain(DrainOptions(queues=queues))
             executed = meter.since(before)
             out.append((executed, breakdown(command_diff(before_stats, meter.per_command()))))
             if result.total_processed:
@@ -143,23 +177,27 @@ async def idle_drains(url: str, meter: CommandMeter, tries: int = 3) -> list[tup
     return out
 
 
-async def cold_idle_drain(url: str, meter: CommandMeter) -> tuple[int, str]:
+async def cold_idle_drain(
+    url: str, meter: CommandMeter, queues: tuple[str, ...]
+) -> tuple[int, str]:
     """A drain on a client that has not connected yet (the CLI's case): handshake included."""
     client = connect(url)
     try:
-        engine = DrainEngine(client, PREFIX, {q: noop for q in QUEUES})
+        engine = DrainEngine(client, PREFIX, {q: noop for q in queues})
         before_stats, before = meter.per_command(), meter.start()
-        await engine.drain(DrainOptions(queues=QUEUES))
+        await engine.drain(DrainOptions(queues=queues))
         executed = meter.since(before)
         return executed, breakdown(command_diff(before_stats, meter.per_command()))
     finally:
         await client.aclose()
 
 
-def node_get_job_counts(url: str, meter: CommandMeter, tries: int = 3) -> list[tuple[int, str]]:
+def node_get_job_counts(
+    url: str, meter: CommandMeter, queues: tuple[str, ...], tries: int = 3
+) -> list[tuple[int, str]]:
     """Node BullMQ 5's queue.getJobCounts() for the five queues, metered round by round."""
     process = subprocess.Popen(
-        [node_binary(), str(NODE_HELPER), "counts", url, ",".join(QUEUES)],
+        [node_binary(), str(NODE_HELPER), "counts", url, ",".join(queues)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -208,16 +246,34 @@ def part_1(server: RedisServer) -> None:
     rows = []
     per_queue = 20
     try:
-        for label, setup in (
-            ("empty (meta/id/events keys only)", make_empty_queues),
+        for label, setup, queues in (
+            ("empty (meta/id/events keys only)", make_empty_queues, QUEUES),
             (
                 f"only completed + failed ({per_queue // 2} + {per_queue // 2} each)",
                 lambda url: make_finished_queues(url, per_queue),
+                QUEUES,
+            ),
+            (
+                "seed 004, two repeatable jobs (Node 5: legacy repeat + upsertJobScheduler)",
+                make_seed_004_queues,
+                SEED_004_QUEUES,
             ),
         ):
             r.flushall()
             asyncio.run(setup(server.url))
-            executed, detail = summarize(asyncio.run(idle_drains(server.url, meter)))
+            runs = asyncio.run(idle_drains(server.url, meter, queues, tries=4))
+            first, first_detail = runs[0]
+            if queues is SEED_004_QUEUES:  # the first tick after the set-up's drain looks
+                rows.append(
+                    [
+                        "drain(), seed 004: first tick after work (looks at changed queues)",
+                        str(first),
+                        split(str(first), first_detail),
+                        "",
+                        first_detail,
+                    ]
+                )
+            executed, detail = summarize(runs[1:])
             over = max(int(n) for n in executed.split("/")) > IDLE_TARGET
             rows.append(
                 [
@@ -228,7 +284,7 @@ def part_1(server: RedisServer) -> None:
                     detail,
                 ]
             )
-            cold, cold_detail = asyncio.run(cold_idle_drain(server.url, meter))
+            cold, cold_detail = asyncio.run(cold_idle_drain(server.url, meter, queues))
             rows.append(
                 [
                     "  same, on a client not yet connected",
@@ -238,7 +294,7 @@ def part_1(server: RedisServer) -> None:
                     cold_detail,
                 ]
             )
-            node_executed, node_detail = summarize(node_get_job_counts(server.url, meter))
+            node_executed, node_detail = summarize(node_get_job_counts(server.url, meter, queues))
             rows.append(
                 [
                     f"Node getJobCounts() x5, {label}",
@@ -269,7 +325,8 @@ def part_1(server: RedisServer) -> None:
     )
     print(
         f"INFO pair baseline: {meter.baseline} command(s), subtracted from every delta. "
-        "executed = INFO commandstats delta for one invocation, 3 tries (a/b/c if they differ), "
+        "executed = INFO commandstats delta for one invocation, 3 tries (a/b/c if they differ; "
+        "the drain's 3 follow an untimed first one), "
         "commands run inside Lua scripts included (Upstash bills those too); client = sent by "
         "the caller (each EVALSHA is one). The drain rows run on a client that has already "
         "connected (the cron endpoint's case); the 'not yet connected' rows add redis-py's "

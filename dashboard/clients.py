@@ -16,6 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from dashboard.reader import commands_spent
 from dashboard.spending import spend
 
 OWN_PREFIX = "drainboard"
@@ -91,6 +92,7 @@ def _client(entry: dict[str, Any], prefix: str, queues: set[str]) -> Client | No
 async def read_clients(redis: Redis, prefix: str, queues: list[str]) -> list[Client] | str:
     """Every known connection, or the sentence saying why CLIENT LIST cannot be read."""
     spend("reads", 1)
+    commands_spent.set(commands_spent.get() + 1)
     try:
         entries = await redis.client_list()
     except ResponseError as err:
@@ -103,11 +105,13 @@ async def read_clients(redis: Redis, prefix: str, queues: list[str]) -> list[Cli
 
 
 def for_queue(clients: list[Client], queue: str) -> dict[str, list[Client]]:
-    """One queue's connections by kind; Drainboard's own are shown with every queue."""
-    return {
-        kind: [c for c in clients if c.kind == kind and (c.queue in (queue, None))]
-        for kind in KINDS
-    }
+    """One queue's connections by kind (`drainboard`: its always-on workers for the queue)."""
+    return {kind: [c for c in clients if c.kind == kind and c.queue == queue] for kind in KINDS}
+
+
+def own(clients: list[Client]) -> list[Client]:
+    """The dashboard's own connections (`drainboard:web`, `drainboard:watcher`, …)."""
+    return [c for c in clients if c.queue is None]
 
 
 def has_worker(clients: list[Client], queue: str) -> bool:

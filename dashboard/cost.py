@@ -85,6 +85,9 @@ class Assumptions:
     queue_events: int = 0
     cron_interval_min: float = 5
     on_demand_startups_per_day: float = 0
+    # Scheduled (repeatable or delayed) jobs that fall due and run, a day, over all queues:
+    # seed 004's nightly rollup and monthly grant are about 1.03.
+    scheduled_runs_per_day: float = 0
     quota: int = DEFAULT_QUOTA
     price_per_100k: float = DEFAULT_PRICE_PER_100K
 
@@ -121,28 +124,47 @@ def always_on(a: Assumptions) -> Rate:
     return always_on_worker(a) * (a.queues * a.workers_per_queue) + queue_events(a.queue_events)
 
 
-# What one idle tick of a cron drain costs, by probe.
-DRAINBOARD_IDLE_TICK = Rate(client=2, executed=2)  # one EXISTS over all queues, one SET
+# What one idle tick of a cron drain costs, by probe. Drainboard's (dashboard/drain_probe.py):
+# one EXISTS over all queues and the idle record's SET; when idle queues hold delayed or
+# repeatable jobs not yet due, also a GET of the probe's notes and one XREAD of the events streams.
+DRAINBOARD_IDLE_TICK = Rate(client=2, executed=2)
+DRAINBOARD_IDLE_TICK_SCHEDULED = Rate(client=4, executed=4)
 SEED_PROBE_PER_QUEUE = Rate(client=4, executed=4)  # seed 000: "5 queues x 4 ops"
 # Node BullMQ's getJobCounts() as it really runs: one EVALSHA that runs 10 commands.
 GETJOBCOUNTS_PER_QUEUE = Rate(client=1, executed=11)
+# One scheduled job falling due, over the idle ticks it replaces: the tick that runs it (probe,
+# a look at its queue, moveToActive, the scheduler's next iteration through bullmq's scripts,
+# moveToFinished, the history entry: 17 client, 74 executed) and the next tick's look at the
+# queue that changed (11 and 11), less two idle ticks (4 and 4). Measured on Redis 7 with a job
+# scheduler's no-op job, removeOnComplete set (tests/integration/test_cost_validation.py).
+SCHEDULED_RUN = Rate(client=20, executed=77)
+
+
+def drainboard_idle_tick(a: Assumptions) -> Rate:
+    scheduled = a.delayed_jobs or a.scheduled_runs_per_day > 0
+    return DRAINBOARD_IDLE_TICK_SCHEDULED if scheduled else DRAINBOARD_IDLE_TICK
+
+
+def scheduled_runs(a: Assumptions) -> Rate:
+    """Running the scheduled jobs themselves, whichever way the drain is triggered."""
+    return SCHEDULED_RUN * (a.scheduled_runs_per_day / (24 * 60))
 
 
 def cron_drain(a: Assumptions, probe: str = "drainboard") -> Rate:
     ticks_per_minute = 1 / a.cron_interval_min
     if probe == "drainboard":
-        per_tick = DRAINBOARD_IDLE_TICK
+        per_tick = drainboard_idle_tick(a)
     elif probe == "seed":
         per_tick = SEED_PROBE_PER_QUEUE * a.queues
     else:
         per_tick = GETJOBCOUNTS_PER_QUEUE * a.queues
-    return per_tick * ticks_per_minute
+    return per_tick * ticks_per_minute + scheduled_runs(a)
 
 
 def on_demand(a: Assumptions) -> Rate:
     """Seed 003: no worker while idle; each start-up checks every queue for orphaned jobs,
-    with the same probe as a drain."""
-    return DRAINBOARD_IDLE_TICK * (a.on_demand_startups_per_day / (24 * 60))
+    with the same probe as a drain; each scheduled job that falls due is run as a drain runs it."""
+    return drainboard_idle_tick(a) * (a.on_demand_startups_per_day / (24 * 60)) + scheduled_runs(a)
 
 
 @dataclass(frozen=True)
@@ -169,7 +191,7 @@ def modes(a: Assumptions) -> list[ModeCost]:
             "cron",
             f"Cron drain, {interval} ticks (Drainboard)",
             cron_drain(a),
-            "one EXISTS over all queues and one SET per idle tick",
+            _cron_note(a),
         ),
         ModeCost(
             "cron-seed",
@@ -181,9 +203,28 @@ def modes(a: Assumptions) -> list[ModeCost]:
             "on-demand",
             "On-demand workers (seed 003)",
             on_demand(a),
-            f"idle 0; {a.on_demand_startups_per_day:g} start-up checks a day",
+            f"idle 0; {a.on_demand_startups_per_day:g} start-up checks a day" + _runs_note(a),
         ),
     ]
+
+
+def _runs_note(a: Assumptions) -> str:
+    if not a.scheduled_runs_per_day:
+        return ""
+    return (
+        f"; {a.scheduled_runs_per_day:g} scheduled job runs a day at "
+        f"{SCHEDULED_RUN.executed:g} commands each"
+    )
+
+
+def _cron_note(a: Assumptions) -> str:
+    tick = drainboard_idle_tick(a)
+    how = (
+        "EXISTS, GET of the probe's notes, XREAD of the events streams and one SET"
+        if tick == DRAINBOARD_IDLE_TICK_SCHEDULED
+        else "one EXISTS over all queues and one SET"
+    )
+    return f"{tick.executed:g} commands per idle tick: {how}" + _runs_note(a)
 
 
 def bill(commands_per_month: float, a: Assumptions) -> dict[str, float]:
@@ -240,7 +281,8 @@ DIFFERENCES = (
     "Seed 000 counts its cron probe at 4 ops per queue. Node BullMQ's getJobCounts() is one "
     "EVALSHA per queue that runs 10 commands inside: 11 billed commands per queue per tick.",
     "Drainboard's drain probes all queues with one EXISTS and notes the idle tick with one SET: "
-    "2 commands per tick, whatever the number of queues.",
+    "2 commands per tick, whatever the number of queues. Delayed or repeatable jobs not yet due "
+    "add a GET and an XREAD: 4 per tick; a scheduled job that falls due costs about 77 more.",
 )
 
 

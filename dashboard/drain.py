@@ -2,9 +2,10 @@
 
 One engine serves the cron endpoint, `drainboard drain` and the "Drain now" button:
 
-1. Probe every queue in ONE command (`EXISTS` over the queues' wait, prioritized, active and
-   delayed keys); only when something exists, one more round trip says which queues really have
-   work (not paused, delayed jobs due). A non-empty active list may hold a dead drain's jobs.
+1. Probe which queues have work (dashboard/drain_probe.py): one `EXISTS` over every queue's
+   keys when all are empty; with delayed or repeatable jobs not yet due, a `GET` of the probe's
+   notes and one `XREAD` over the events streams tell that nothing changed and nothing is due.
+   A non-empty active list may hold a dead drain's jobs.
 2. Only for queues with work: recover stalled jobs (BullMQ's own stalled check), then run a
    `bullmq` Worker's job cycle (moveToActive, the processor, moveToFinished, lock renewal)
    without its blocking wait, until the queue reports no job, the time is up, or the job cap is
@@ -28,6 +29,8 @@ from bullmq import Job, Worker
 from bullmq.custom_errors import DelayedError, WaitingChildrenError
 from redis.asyncio import Redis
 
+from dashboard import drain_probe
+from dashboard.drain_job import DrainJob
 from dashboard.keys import QueueKeys, drain_history_key, last_idle_drain_key
 
 Processor = Callable[[Any], Awaitable[Any]]
@@ -154,6 +157,20 @@ def _lost_lock(error: TypeError, run: QueueRun) -> None:
     run.lost_locks += 1
 
 
+async def _next_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | Job | None:
+    """The job BullMQ's moveToActive or moveToFinished handed over, as the handler gets it.
+
+    A job made by a job scheduler or a repeatable job goes through the bullmq Worker, which
+    schedules the next iteration through its scripts; any other job is a thin DrainJob."""
+    data, job_id, limit_until, delay_until = taken or (None,) * 4
+    if not data or data.get("rjk"):
+        return await worker.nextJobFromJobData(
+            data, job_id, limit_until or 0, delay_until or 0, token
+        )
+    worker.limitUntil = max(limit_until or 0, 0)
+    return DrainJob(worker, data, job_id, token)
+
+
 def metrics_option(max_data_points: int | None) -> dict[str, Any]:
     """bullmq Worker options that make its finishing script record per-minute metrics."""
     return {"metrics": {"maxDataPoints": max_data_points}} if max_data_points else {}
@@ -177,35 +194,9 @@ class DrainEngine:
         self.observers: list[Callable[[DrainResult], None]] = []
 
     async def probe(self, queues: list[str]) -> list[str]:
-        """The queues that have work now. One EXISTS when every queue is idle.
-
-        Work is a job in wait or prioritized (unless the queue is paused), a delayed job that is
-        due, or anything in active, which may be a crashed drain's job to recover. Only reads:
-        BullMQ's marker key is left to BullMQ.
-        """
-        keys = [QueueKeys(self.prefix, q) for q in queues]
-        watched = [
-            k.state(s) for k in keys for s in ("waiting", "prioritized", "active", "delayed")
-        ]
-        if not queues or not await self.redis.exists(*watched):
-            return []
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.llen(key.state("waiting"))
-            pipe.zcard(key.state("prioritized"))
-            pipe.llen(key.state("active"))
-            pipe.zrange(key.state("delayed"), 0, 0, withscores=True)
-            pipe.hexists(key.meta, "paused")
-        replies = await pipe.execute()
-        # A delayed job's score is its due time in ms times 4096, plus a counter.
-        due_score = (time.time() * 1000 + 1) * 4096
-        busy = []
-        for i, queue in enumerate(queues):
-            waiting, prioritized, active, delayed, paused = replies[i * 5 : i * 5 + 5]
-            due = bool(delayed) and delayed[0][1] < due_score
-            if active or (not paused and (waiting or prioritized or due)):
-                busy.append(queue)
-        return busy
+        """The queues that have work now (dashboard/drain_probe.py): one EXISTS when every
+        queue is empty, three commands when idle queues hold delayed or repeatable jobs."""
+        return await drain_probe.probe(self.redis, self.prefix, queues, int(time.time() * 1000))
 
     async def drain(self, options: DrainOptions) -> DrainResult:
         started = time.monotonic()
@@ -262,7 +253,8 @@ class DrainEngine:
                 if job is None:
                     if not budget.take():
                         return
-                    job = await worker.moveToActive(token)
+                    taken = await worker.backend.moveToActive(token, worker.opts)
+                    job = await _next_job(worker, taken, token)
                     if job is None:
                         budget.give_back()
                         wait_s = (worker.limitUntil - time.time() * 1000) / 1000
@@ -290,8 +282,14 @@ class DrainEngine:
                 raise task.exception()  # type: ignore[misc]
 
     async def _run_job(
-        self, worker: Worker, queue: str, job: Job, token: str, run: QueueRun, budget: JobBudget
-    ) -> Job | None:
+        self,
+        worker: Worker,
+        queue: str,
+        job: DrainJob | Job,
+        token: str,
+        run: QueueRun,
+        budget: JobBudget,
+    ) -> DrainJob | Job | None:
         """The bullmq Worker's job cycle (lock tracking, moveToCompleted, moveToFailed with the
         job's attempts and backoff), except that completing a job also fetches the next one in
         the same script call, as Node BullMQ's worker does: one round trip per job, not two."""
@@ -318,12 +316,9 @@ class DrainEngine:
                     budget.give_back()
                 return _lost_lock(finish_error, run)
             self._count(queue, run, failed=False)
-            data, job_id, limit_until, delay_until = finished["result"] or (None,) * 4
             next_job = None
             if fetch_next:
-                next_job = await worker.nextJobFromJobData(
-                    data, job_id, limit_until or 0, delay_until or 0, token
-                )
+                next_job = await _next_job(worker, finished["result"], token)
                 if next_job is None:
                     budget.give_back()
             return next_job

@@ -194,6 +194,11 @@ def last_idle_drain_key(prefix: str) -> str:
     return f"{prefix}::drainboard:last-idle-drain"
 
 
+def drain_probe_key(prefix: str) -> str:
+    """The drain probe's notes on idle queues (see dashboard/drain_probe.py)."""
+    return f"{prefix}::drainboard:drain-probe"
+
+
 def session_generation_key(prefix: str) -> str:
     """The counter that sign-out increments, ending every session signed before it."""
     return f"{prefix}::drainboard:session-generation"

@@ -42,3 +42,12 @@ async def timed(job: Any) -> str:
 
 
 PROCESSORS["timed"] = timed
+
+
+async def reporter(job: Any) -> dict[str, Any]:
+    """Logs, reports progress, then fails or returns: what a handler does with its job."""
+    await job.log(f"attempt {job.attemptsMade + 1} of {job.name} {job.data['n']}")
+    await job.updateProgress(50)
+    if job.data.get("fail"):
+        raise ValueError(job.data["fail"])
+    return {"n": job.data["n"], "attemptsMade": job.attemptsMade}

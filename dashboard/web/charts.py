@@ -46,7 +46,7 @@ def per_minute_chart(
     hours = minutes >= 120
     ticks = []
     for quarter in range(5):
-        ago = minutes - round(quarter * (minutes - 1) / 4) - 1
+        ago = round((4 - quarter) * minutes / 4)
         text = "now" if ago == 0 else (f"-{ago // 60} h" if hours else f"-{ago} min")
         ticks.append((round(quarter * WIDTH / 4, 1), text))
     return Chart(label, peak, lines, ticks)

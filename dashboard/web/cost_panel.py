@@ -29,6 +29,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "queue_events": (0, 10_000),
     "cron_interval_min": (1, 1440),
     "on_demand_startups_per_day": (0, 100_000),
+    "scheduled_runs_per_day": (0, 1_440_000),
     "quota": (1, 10**12),
     "price_per_100k": (0, 1000),
 }

@@ -77,6 +77,17 @@ def iso_time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms else ""
 
 
+def time_tag(ms: int | None) -> Markup:
+    """A `<time>` element: ISO datetime, absolute time as its title, relative time as its text.
+    One filter call per timestamp instead of three: a list page shows 75 of them. Every part is
+    made from a number, so nothing needs escaping."""
+    if not ms:
+        return Markup("")
+    return Markup(
+        f'<time datetime="{iso_time(ms)}" title="{absolute_time(ms)}">{relative_time(ms)}</time>'
+    )
+
+
 def duration(ms: int | None) -> str:
     if ms is None or ms < 0:
         return ""
@@ -177,10 +188,14 @@ def _fold(open_: str, close: str, label: str, items: list[str], depth: int) -> s
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
+    # The templates ship inside the package and do not change while it runs: no stat() of each
+    # template file (and of every include) on every render.
+    env.auto_reload = False
     env.filters.update(
         relative=relative_time,
         absolute=absolute_time,
         iso=iso_time,
+        timetag=time_tag,
         duration=duration,
         size=size,
         number=number,

@@ -53,7 +53,7 @@ async def _rows(board: Board, queues: list[str]) -> dict[str, Any]:
                 "waiting": waiting,
             }
         )
-    return {"refused": None, "rows": rows, "scheduled": scheduled}
+    return {"refused": None, "rows": rows, "scheduled": scheduled, "own": clients.own(found)}
 
 
 async def all_workers(request: Request) -> Response:
@@ -76,6 +76,7 @@ async def queue_workers_json(request: Request, board: Board, queue: str) -> Resp
     if isinstance(found, str):
         raise HTTPException(503, detail=found)
     by_kind = clients.for_queue(found, queue)
+    by_kind["drainboard"] += clients.own(found)
     return JSONResponse(
         {
             "queue": queue,

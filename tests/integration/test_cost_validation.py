@@ -1,12 +1,14 @@
-"""The cost model against reality: idle workers on real Redis 7 servers for 60 s each.
+"""The cost model against reality: idle workers on real Redis 7 servers for 60 s each, and a
+cron drain over seed 004's queues whose scheduled jobs keep falling due.
 
 Executed commands come from INFO commandstats (commands inside scripts included), client
-commands from MONITOR (everything not run by a script). The three setups run at once, each on
-its own server, so the suite pays for one minute, not three.
+commands from MONITOR (everything not run by a script). The three worker setups run at once,
+each on its own server, so the suite pays for one minute, not three.
 """
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -17,9 +19,13 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
+from bullmq import Queue
 
-from dashboard.cost import Assumptions, always_on
+from dashboard.connection import connect
+from dashboard.cost import Assumptions, always_on, cron_drain
+from dashboard.drain import DrainEngine, DrainOptions
 from dashboard.measure import measure
+from tests import drain_processors
 from tests.conftest import _wait_for, free_port, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,36 +56,49 @@ def observe(kind: str, workers: int) -> dict[str, float]:
         queues = [f"q{i}" for i in range(workers)]
         process = start_workers(kind, url, queues, WARM_UP_S + WINDOW_S + 5)
         time.sleep(WARM_UP_S)
-        client = redis.Redis.from_url(url, socket_timeout=None)  # MONITOR waits for commands
-        monitored: list[int] = [0]
-        stop = threading.Event()
-
-        def count_client_commands() -> None:
-            with client.monitor() as monitor:
-                for command in monitor.listen():
-                    if stop.is_set():
-                        return
-                    if (
-                        command["client_type"] != "lua"
-                        and "info" not in command["command"].lower()[:5]
-                    ):
-                        monitored[0] += 1
-
-        stats = lambda: sum(v["calls"] for v in client.info("commandstats").values())  # noqa: E731
-        before = stats()
-        watcher = threading.Thread(target=count_client_commands, daemon=True)
-        watcher.start()
-        time.sleep(WINDOW_S)
-        stop.set()
-        executed = stats() - before - 1
-        client_commands = monitored[0]
+        with Meter(url) as meter:
+            time.sleep(WINDOW_S)
         process.wait(30)
-        client.close()
         minutes = WINDOW_S / 60
-        return {"executed": executed / minutes, "client": client_commands / minutes}
+        return {"executed": meter.executed / minutes, "client": meter.client / minutes}
     finally:
         server.terminate()
         server.wait(10)
+
+
+class Meter:
+    """Executed (INFO commandstats) and client (MONITOR, no script's, no INFO) commands between
+    entering and leaving the block."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = redis.Redis.from_url(url, socket_timeout=None)  # MONITOR waits
+        self.stop = threading.Event()
+        self.client = 0
+        self.executed = 0
+
+    def _stats(self) -> int:
+        return sum(v["calls"] for v in self.redis.info("commandstats").values())
+
+    def _watch(self) -> None:
+        with self.redis.monitor() as monitor:
+            for command in monitor.listen():
+                if self.stop.is_set():
+                    return
+                if command["client_type"] != "lua" and "info" not in command["command"].lower()[:5]:
+                    self.client += 1
+
+    def __enter__(self) -> Meter:
+        self.before = self._stats()
+        self.watcher = threading.Thread(target=self._watch, daemon=True)
+        self.watcher.start()
+        time.sleep(0.2)  # MONITOR is on before anything is counted
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(0.2)  # the last commands reach MONITOR
+        self.stop.set()
+        self.executed = self._stats() - self.before - 1
+        self.redis.close()
 
 
 SETUPS = [("node", 1), ("node", 5), ("python", 1)]
@@ -127,3 +146,68 @@ async def test_workers_and_queue_events_are_found_per_queue(redis7_url: str) -> 
     finally:
         node.kill()
         python.kill()
+
+
+SEED_QUEUES = ("ingestion", "webhook-retry", "analytics-rollup", "billing", "email")
+TICK_S = 0.25
+TICKS = 40
+
+
+async def seed_004_with_a_busy_scheduler(url: str) -> None:
+    """Seed 004's nightly and monthly schedulers, never due here, and one every 1.5 s."""
+    opts = {"attempts": 2, "removeOnComplete": 7}
+    queues = {name: Queue(name, {"connection": url}) for name in SEED_QUEUES}
+    try:
+        await queues["analytics-rollup"].upsertJobScheduler(
+            "daily-rollup", {"pattern": "0 2 * * *"}, "daily-rollup", {}, opts
+        )
+        await queues["billing"].upsertJobScheduler(
+            "monthly-credit-grant", {"pattern": "5 0 1 * *"}, "monthly-credit-grant", {}, opts
+        )
+        await queues["email"].upsertJobScheduler("digest", {"every": 1500}, "digest", {}, opts)
+    finally:
+        for queue in queues.values():
+            await queue.close()
+
+
+async def test_cron_drain_with_scheduled_jobs_within_15_percent() -> None:
+    """Ticks every 0.25 s for 10 s: the model, given the ticks and the runs that happened,
+    against the commands Redis counted."""
+    port = free_port()
+    server = start_redis(port)
+    url = f"redis://127.0.0.1:{port}"
+    try:
+        _wait_for(url)
+        await seed_004_with_a_busy_scheduler(url)
+        client = connect(url)
+        engine = DrainEngine(client, "bull", {q: drain_processors.noop for q in SEED_QUEUES})
+        options = DrainOptions(queues=SEED_QUEUES)
+        for _ in range(2):  # the first iteration is due at once; then every queue is noted
+            await engine.drain(options)
+        runs = 0
+        with Meter(url) as meter:
+            for _ in range(TICKS):
+                runs += (await engine.drain(options)).total_processed
+                await asyncio.sleep(TICK_S)
+        await client.aclose()
+    finally:
+        server.terminate()
+        server.wait(10)
+    minutes = TICKS * TICK_S / 60  # the model's rates, per minute, over that many minutes
+    a = Assumptions(
+        cron_interval_min=TICK_S / 60,
+        delayed_jobs=True,
+        scheduled_runs_per_day=runs / minutes * 24 * 60,
+    )
+    model = cron_drain(a) * minutes
+    print(
+        f"{TICKS} ticks, {runs} runs: measured {meter.client} client, {meter.executed} executed;"
+        f" model {model}"
+    )
+    assert runs >= 3  # scheduled jobs did fall due and run
+    for count in ("executed", "client"):
+        measured = getattr(meter, count)
+        error = abs(getattr(model, count) - measured) / measured
+        assert error <= TOLERANCE, (
+            f"{count}: model {getattr(model, count):.0f}, measured {measured} ({error:.0%} off)"
+        )

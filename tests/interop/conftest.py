@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,3 +30,17 @@ def node() -> str:
             pytrace=False,
         )
     return binary
+
+
+def node_json(node: str, script: str, *args: str) -> Any:
+    """Run one of the Node helpers here and return the JSON it prints."""
+    done = subprocess.run(
+        [node, script, *args],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from dashboard.config import Settings
 from tests.conftest import make_client
-from tests.interop.conftest import HERE, MAJORS
+from tests.interop.conftest import MAJORS, node_json
 
 BEARER = {"Authorization": "Bearer t"}
 
 
 def node_counts(node: str, major: str, url: str, *command: str) -> dict[str, int]:
-    done = subprocess.run(
-        [node, "work.mjs", major, url, "mail", *command],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    counts = json.loads(done.stdout)
+    counts = node_json(node, "work.mjs", major, url, "mail", *command)
     return {"paused": 0, **counts}  # Node 6's default getJobCounts() has no `paused`
 
 

@@ -59,6 +59,21 @@ def test_cron_drain_per_tick() -> None:
     assert cron_drain(a, "getjobcounts").per_month() == Rate(43_200, 475_200)
 
 
+def test_cron_drain_with_scheduled_jobs_counts_ticks_and_runs() -> None:
+    waiting = Assumptions(cron_interval_min=5, delayed_jobs=True)
+    assert cron_drain(waiting).per_month() == Rate(34_560, 34_560)  # 4 commands x 8,640 ticks
+    seed_004 = Assumptions(cron_interval_min=5, scheduled_runs_per_day=1)
+    with_runs, without = cron_drain(seed_004).per_month(), cron_drain(waiting).per_month()
+    assert with_runs.client - without.client == pytest.approx(30 * 20)  # a run a day, 30 days
+    assert with_runs.executed - without.executed == pytest.approx(30 * 77)
+    assert cron_drain(seed_004, "getjobcounts").per_month().executed == 475_200 + 30 * 77
+
+
+def test_on_demand_counts_scheduled_runs() -> None:
+    a = Assumptions(on_demand_startups_per_day=24, scheduled_runs_per_day=2)
+    assert on_demand(a).per_month().executed == pytest.approx(24 * 30 * 4 + 2 * 30 * 77)
+
+
 def test_on_demand_idle_is_startup_checks_only() -> None:
     assert on_demand(Assumptions()) == Rate(0, 0)
     assert on_demand(Assumptions(on_demand_startups_per_day=24)).per_month().executed == 1_440

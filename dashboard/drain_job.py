@@ -1,0 +1,56 @@
+"""The job a drain hands to a handler: what BullMQ's script returned, decoded only when read.
+
+`bullmq.Job.fromJSON` decodes every field of every job (data, progress, stacktrace, parent, ...)
+and runs the Job constructor's option checks: about a third of the drain's own time per no-op
+job. Most handlers read `data` and little else, and finishing a job needs only its id, options
+and attempts. So the drain builds this thin object instead; anything else a handler touches
+(`log`, `updateProgress`, `moveToFailed`, `returnvalue`, ...) is the real `bullmq.Job`, built
+once, on first use, from the same hash and sharing the same token.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from bullmq import Job, Worker
+from bullmq.job import optsFromJSON
+
+
+class DrainJob:
+    def __init__(self, worker: Worker, raw: dict[str, Any], job_id: str, token: str) -> None:
+        self.queue = worker
+        self.raw = raw
+        self.id = job_id
+        self.token = token
+        self.name = raw.get("name")
+        self.attemptsMade = int(raw.get("attemptsMade") or raw.get("atm") or 0)
+
+    @cached_property
+    def data(self) -> Any:
+        return json.loads(self.raw.get("data", "{}"))
+
+    @cached_property
+    def opts(self) -> dict[str, Any]:
+        """Decoded as Job.fromJSON decodes them (BullMQ's short option names expanded)."""
+        return optsFromJSON(json.loads(self.raw.get("opts", "{}")))
+
+    @property
+    def attempts(self) -> int:
+        return self.opts.get("attempts", 1)
+
+    @cached_property
+    def job(self) -> Job:
+        """The real bullmq Job, for everything this object does not answer itself."""
+        job = Job.fromJSON(self.queue, self.raw, self.id)
+        job.token = self.token
+        if "data" in self.__dict__:  # a handler may have changed the decoded data in place
+            job.data = self.data
+        return job
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for what the instance does not have: delegate to the real Job.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.job, name)

@@ -1,0 +1,120 @@
+"""The drain probe on real servers: idle ticks stay cheap with scheduled jobs, and stay exact.
+
+A delayed or scheduled job that is not due is not work; a job that falls due, a job added
+earlier than the noted due time, a resumed queue and a queue without events are all noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+from bullmq import Queue
+
+from dashboard.drain import DrainEngine, DrainOptions
+from dashboard.keys import drain_probe_key
+from tests import drain_processors
+
+# Seed 004's five queues; two of them hold its repeatable jobs.
+SEED_QUEUES = ("ingestion", "webhook-retry", "analytics-rollup", "billing", "email")
+HOUR_MS = 3_600_000
+
+
+async def executed(r: aioredis.Redis) -> int:
+    stats = await r.info("commandstats")
+    return sum(v["calls"] for v in stats.values())
+
+
+async def tick_cost(r: aioredis.Redis, engine: DrainEngine, queues: tuple[str, ...]) -> int:
+    before = await executed(r)
+    result = await engine.drain(DrainOptions(queues=queues))
+    assert result.total_processed == 0, result.as_json()
+    return await executed(r) - before - 1  # minus the INFO that measured it
+
+
+async def seed_004(url: str) -> None:
+    """Seed 004's queues: the nightly rollup and monthly grant as job schedulers, a webhook
+    retry backing off for an hour, finished jobs elsewhere."""
+    queues = {name: Queue(name, {"connection": url}) for name in SEED_QUEUES}
+    try:
+        await queues["analytics-rollup"].upsertJobScheduler(
+            "daily-rollup", {"pattern": "0 2 * * *"}, "daily-rollup", {}, {"attempts": 2}
+        )
+        await queues["billing"].upsertJobScheduler(
+            "monthly-credit-grant",
+            {"pattern": "5 0 1 * *", "tz": "UTC"},
+            "monthly-credit-grant",
+            {},
+            {"attempts": 3},
+        )
+        await queues["webhook-retry"].add("retry-send", {"n": 1}, {"delay": HOUR_MS})
+        for name in ("ingestion", "email"):
+            await queues[name].add("x", {})
+    finally:
+        for queue in queues.values():
+            await queue.close()
+
+
+async def test_idle_ticks_with_scheduled_jobs_cost_at_most_five_commands(r, server_url) -> None:
+    await seed_004(server_url)
+    engine = DrainEngine(r, "bull", {q: drain_processors.noop for q in SEED_QUEUES})
+    first = await engine.drain(DrainOptions(queues=SEED_QUEUES))
+    assert first.total_processed == 2  # the two waiting jobs; nothing scheduled is due
+    costs = [await tick_cost(r, engine, SEED_QUEUES) for _ in range(4)]
+    # The tick after work looks again at the queues that changed; after that, every idle tick
+    # is EXISTS + GET + XREAD + the idle record's SET.
+    assert all(cost <= 5 for cost in costs[1:]), costs
+    assert costs[-1] == 4, costs
+
+
+async def test_due_delayed_job_is_run_by_the_next_tick(r, server_url) -> None:
+    queue = Queue("later", {"connection": server_url})
+    soon = await queue.add("soon", {}, {"delay": 3000})  # a margin for a slow, shared machine
+    await queue.add("much-later", {}, {"delay": HOUR_MS})
+    await queue.close()
+    engine = DrainEngine(r, "bull", {"later": drain_processors.record})
+    assert await tick_cost(r, engine, ("later",)) > 0  # not due yet: nothing run
+    assert await tick_cost(r, engine, ("later",)) <= 5
+    await asyncio.sleep(max(0.0, (soon.timestamp + 3000) / 1000 - time.time()) + 0.1)
+    result = await engine.drain(DrainOptions(queues=("later",)))
+    assert result.total_processed == 1
+    assert await r.zcard("bull:later:delayed") == 1  # the hour-away job stays
+
+
+async def test_job_due_before_the_noted_time_is_noticed(r, server_url) -> None:
+    queue = Queue("notes", {"connection": server_url})
+    await queue.add("far", {}, {"delay": HOUR_MS})
+    engine = DrainEngine(r, "bull", {"notes": drain_processors.noop})
+    await tick_cost(r, engine, ("notes",))  # notes: due in an hour
+    await queue.add("near", {}, {"delay": 200})
+    await queue.close()
+    await asyncio.sleep(0.3)
+    result = await engine.drain(DrainOptions(queues=("notes",)))
+    assert result.total_processed == 1
+
+
+async def test_resumed_queue_is_noticed(r, server_url) -> None:
+    queue = Queue("held", {"connection": server_url})
+    await queue.add("x", {})
+    await queue.add("y", {}, {"delay": HOUR_MS})
+    await queue.pause()
+    engine = DrainEngine(r, "bull", {"held": drain_processors.noop})
+    assert await tick_cost(r, engine, ("held",)) > 0
+    assert await tick_cost(r, engine, ("held",)) <= 5  # paused: its waiting job is not work
+    await queue.resume()
+    await queue.close()
+    result = await engine.drain(DrainOptions(queues=("held",)))
+    assert result.total_processed == 1
+
+
+async def test_unreadable_notes_mean_looking_again(r, server_url) -> None:
+    queue = Queue("garbled", {"connection": server_url})
+    job = await queue.add("x", {}, {"delay": 2000})
+    await queue.close()
+    engine = DrainEngine(r, "bull", {"garbled": drain_processors.noop})
+    await tick_cost(r, engine, ("garbled",))
+    await r.set(drain_probe_key("bull"), '{"garbled": [1, 2]}')
+    await asyncio.sleep(max(0.0, (job.timestamp + 2000) / 1000 - time.time()) + 0.1)
+    result = await engine.drain(DrainOptions(queues=("garbled",)))
+    assert result.total_processed == 1
