@@ -292,7 +292,7 @@ def probe_load(seconds: float, clients: int = 100) -> list[str]:
         rss, hwm = _memory(pid)
         latencies.sort()
         errors = sum(1 for s in statuses if s != 200)
-        p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+        p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
         rows = [
             [
                 f"{clients}",

@@ -195,13 +195,13 @@ def modes(a: Assumptions) -> list[ModeCost]:
         ),
         ModeCost(
             "cron-seed",
-            f"Cron drain, {interval} ticks (seed's getJobCounts probe)",
+            f"Cron drain, {interval} ticks (a getJobCounts() probe per queue)",
             cron_drain(a, "getjobcounts"),
             "getJobCounts per queue: 1 EVALSHA running 10 commands",
         ),
         ModeCost(
             "on-demand",
-            "On-demand workers (seed 003)",
+            "On-demand workers (started by new jobs)",
             on_demand(a),
             f"idle 0; {a.on_demand_startups_per_day:g} start-up checks a day" + _runs_note(a),
         ),
@@ -274,12 +274,14 @@ def seed_tables() -> dict[str, Any]:
 
 
 DIFFERENCES = (
-    "Seed 000 counts an idle always-on worker at about 6 ops a minute (30 for five). Node BullMQ "
-    "5 blocks on its marker every drainDelay (5 s), runs a moveToActive script after each wait "
-    "and a stalled-jobs check every 30 s: 26 client commands a minute per worker, and, counting "
-    "the commands inside the scripts, which a per-command bill also counts, about 107.",
-    "Seed 000 counts its cron probe at 4 ops per queue. Node BullMQ's getJobCounts() is one "
-    "EVALSHA per queue that runs 10 commands inside: 11 billed commands per queue per tick.",
+    "The usual estimate counts an idle always-on worker at about 6 commands a minute (30 for "
+    "five). Node BullMQ 5 blocks on its marker every drainDelay (5 s), runs a moveToActive "
+    "script after each wait and a stalled-jobs check every 30 s: 26 client commands a minute "
+    "per worker, and, counting the commands inside the scripts, which a per-command bill also "
+    "counts, about 107.",
+    "The usual estimate counts a cron probe at 4 commands per queue. Node BullMQ's "
+    "getJobCounts() is one EVALSHA per queue that runs 10 commands inside: 11 billed commands "
+    "per queue per tick.",
     "Drainboard's drain probes all queues with one EXISTS and notes the idle tick with one SET: "
     "2 commands per tick, whatever the number of queues. Delayed or repeatable jobs not yet due "
     "add a GET and an XREAD: 4 per tick; a scheduled job that falls due costs about 77 more.",

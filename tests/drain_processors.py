@@ -51,3 +51,7 @@ async def reporter(job: Any) -> dict[str, Any]:
     if job.data.get("fail"):
         raise ValueError(job.data["fail"])
     return {"n": job.data["n"], "attemptsMade": job.attemptsMade}
+
+
+# The paused queue of tests/interop/produce.mjs: a drain must leave its jobs alone.
+PROCESSORS["interop-paused"] = record

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-from dashboard.actions import Outcome
+from dashboard.actions import ActionRefused, Outcome
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import job_id_of, queue_action
+from dashboard.web.lookup import job_id_of, queue_action, queue_route, refuse_if_read_only
 from dashboard.web.openapi import JOB_ID, QUEUE, errors, json_body, query
+from dashboard.web.paths import segment
 
 
 @queue_action
@@ -25,6 +30,22 @@ async def promote_job(request: Request, board: Board, queue: str) -> Outcome:
 @queue_action
 async def remove_job(request: Request, board: Board, queue: str) -> Outcome:
     return await board.actions.remove_job(queue, job_id_of(request))
+
+
+@queue_route
+async def remove_job_from_its_page(request: Request, board: Board, queue: str) -> Response:
+    """Remove on the job page: that page is gone afterwards, so htmx is sent back to the queue,
+    on the tab the job was in, where the notice says what was removed."""
+    refuse_if_read_only(board)
+    job_id = job_id_of(request)
+    status = params.status(request.query_params, "waiting")
+    try:
+        await board.actions.remove_job(queue, job_id)
+    except ActionRefused as refused:
+        raise HTTPException(refused.status, detail=refused.message) from None
+    query = urlencode({"status": status, "removed": job_id})
+    target = f"{request.scope.get('root_path', '')}/queue/{segment(queue)}?{query}"
+    return Response(status_code=200, headers={"HX-Redirect": target})
 
 
 @queue_action
@@ -61,6 +82,7 @@ routes = [
     Route("/api/queues/{queue}/jobs/{job_id}/retry", retry_job, methods=["POST"]),
     Route("/api/queues/{queue}/jobs/{job_id}/promote", promote_job, methods=["POST"]),
     Route("/api/queues/{queue}/jobs/{job_id}", remove_job, methods=["DELETE"]),
+    Route("/queue/{queue}/jobs/{job_id}", remove_job_from_its_page, methods=["DELETE"]),
     Route("/api/queues/{queue}/retry", retry_all, methods=["POST"]),
     Route("/api/queues/{queue}/promote", promote_all, methods=["POST"]),
     Route("/api/queues/{queue}/clean", clean, methods=["POST"]),

@@ -7,6 +7,7 @@ from dataclasses import fields
 from typing import Any
 
 from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -114,7 +115,14 @@ def _short(n: float) -> str:
 
 
 async def panel(request: Request) -> Response:
-    a = assumptions(request.query_params)
+    try:
+        a = assumptions(request.query_params)
+    except HTTPException as bad:
+        # The what-if form swaps in #projection: the sentence goes there, in place of the chart.
+        context = {"title": "Cost", "a": Assumptions(), "error": bad.detail, "query": ""}
+        response = render(request, "cost.html", context)
+        response.status_code = bad.status_code
+        return response
     data = projection(a)
     context = {
         "title": "Cost",

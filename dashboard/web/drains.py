@@ -88,11 +88,8 @@ async def drain_now(request: Request) -> Response:
         if r.jobs_processed
     ]
     summary = "; ".join(busy) if busy else "nothing was waiting"
-    return notice(
-        request,
-        f"Drained {result.total_processed:,} jobs in {result.duration_ms:,} ms ({summary}).",
-        ok=True,
-    )
+    message = f"Drained {result.total_processed:,} jobs in {result.duration_ms:,} ms ({summary})."
+    return notice(request, message, ok=True)
 
 
 async def history(request: Request) -> Response:

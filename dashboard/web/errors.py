@@ -29,6 +29,10 @@ REDIS_CLUSTER_DOWN = (
     "the dashboard recovers by itself when the cluster heals."
 )
 REDIS_TIMEOUT = "Redis did not answer in time; it may be overloaded."
+REDIS_TLS = (
+    "Redis's TLS certificate could not be verified: give the CA that signed it as ssl_ca_certs "
+    "in the rediss:// URL."
+)
 POOL_BUSY = (
     "Every Redis connection of this dashboard stayed busy for {wait:g} s; try again in a moment."
 )
@@ -63,6 +67,15 @@ def wants_json(request: Request) -> bool:
     )
 
 
+def page_base(request: Request) -> str:
+    """Where the dashboard's own links start, on any page including error pages. Inside the
+    dashboard's mount, Starlette has already added the base path to `root_path`; a request that
+    matched nothing (a 404 anywhere on the server) still needs it added."""
+    root = request.scope.get("root_path", "")
+    base_path = request.app.state.board.settings.base_path
+    return root if root.endswith(base_path) else root + base_path
+
+
 def problem(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
     if "hx-request" in request.headers:
         return request.app.state.templates.TemplateResponse(
@@ -78,7 +91,12 @@ def problem(request: Request, status: int, message: str, headers: dict | None = 
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        {
+            "status": status,
+            "title": TITLES.get(status, "Error"),
+            "message": message,
+            "base": page_base(request),
+        },
         status_code=status,
         headers=headers,
     )
@@ -96,6 +114,8 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = REDIS_AUTH
     elif isinstance(exc, RedisTimeoutError | TimeoutError):
         message = REDIS_TIMEOUT
+    elif "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        message = REDIS_TLS
     elif str(exc) == "No connection available.":  # the bounded pool's wait ran out
         pool = request.app.state.board.redis.connection_pool
         message = POOL_BUSY.format(wait=getattr(pool, "timeout", None) or POOL_WAIT_S)

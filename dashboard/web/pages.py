@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -108,6 +109,9 @@ async def login(request: Request) -> Response:
     board = board_of(request)
     base = request.scope.get("root_path", "")
     target = _local_path(request.query_params.get("next"), base)
+    if not board.settings.auth_required:
+        # No credentials configured: nothing to sign in to, so the form would reject everyone.
+        return RedirectResponse(target, status_code=303)
     if request.method == "GET":
         return render(request, "login.html", {"title": "Sign in", "next": target, "failed": False})
     refusal = locked_out(request)
@@ -154,6 +158,10 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
     version = watcher.version(queue)
     result = await board.reader.job_page(queue, status, page, page_size)
     watcher.offer(result.queue, version)
+    if page > result.page_count:
+        # Past the last page (a stale link, or jobs removed since): show the last one instead.
+        last = request.url.include_query_params(page=result.page_count)
+        return RedirectResponse(f"{last.path}?{last.query}", status_code=303)
     children = {}
     if status == "waiting-children":  # "3 of 5 children done": four counts a row
         ids = [job["id"] for job in result.jobs]
@@ -166,6 +174,8 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
             "children": children,
             "queue": result.queue,
             "status": status,
+            "removed": request.query_params.get("removed"),
+            "default_page_size": PAGE_SIZE,
             "title": queue,
             "live_queue": queue,
             # What the rows were read against: live refreshes of the counts compare with it.
@@ -196,6 +206,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "sizes": job["storedBytes"],
             "redacting": board.reader.redactor.active,
             "limit": VALUE_LIMIT,
+            "now_ms": int(time.time() * 1000),
             "title": f"{queue} · {job_id}",
             "live_queue": queue,
             "live_job": job_id,

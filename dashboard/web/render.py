@@ -162,14 +162,14 @@ def _tree(value: Any, budget: list[int], depth: int) -> str:
     budget[0] -= 1
     if isinstance(value, dict):
         items = [
-            f"<li><span class='k'>{escape(json.dumps(k, ensure_ascii=False))}</span>: "
-            f"{_tree(v, budget, depth + 1)}</li>"
+            f"<span class='k'>{escape(json.dumps(k, ensure_ascii=False))}</span>: "
+            f"{_tree(v, budget, depth + 1)}"
             for k, v in value.items()
         ]
-        return _fold("{", "}", f"{len(value)} keys", items, depth)
+        return _fold("{", "}", f"{len(value)} key{'' if len(value) == 1 else 's'}", items, depth)
     if isinstance(value, list):
-        items = [f"<li>{_tree(v, budget, depth + 1)}</li>" for v in value]
-        return _fold("[", "]", f"{len(value)} items", items, depth)
+        items = [_tree(v, budget, depth + 1) for v in value]
+        return _fold("[", "]", f"{len(value)} item{'' if len(value) == 1 else 's'}", items, depth)
     kind = "null" if value is None else type(value).__name__
     text = json.dumps(value, ensure_ascii=False)
     return f"<span class='v {kind}'>{escape(text)}</span>"
@@ -179,9 +179,12 @@ def _fold(open_: str, close: str, label: str, items: list[str], depth: int) -> s
     if not items:
         return f"<span class='v'>{open_}{close}</span>"
     state = " open" if depth < 2 else ""
+    comma = "<span class='p'>,</span>"
+    # Folded, the summary reads `{ 3 keys }`; unfolded, the items and the closing bracket show.
     return (
-        f"<details{state}><summary>{open_} <span class='n'>{label}</span></summary>"
-        f"<ul>{''.join(items)}</ul>{close}</details>"
+        f"<details{state}><summary>{open_} <span class='n'>{label} {close}</span></summary>"
+        f"<ul>{''.join(f'<li>{item}{comma}</li>' for item in items[:-1])}"
+        f"<li>{items[-1]}</li></ul>{close}</details>"
     )
 
 

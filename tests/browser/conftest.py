@@ -159,10 +159,10 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
     """Opens pages in fresh contexts; each records its complaints and is closed after the test."""
     contexts = []
 
-    def opener(color_scheme: str = "light") -> Watched:
+    def opener(color_scheme: str = "light", viewport: dict | None = None) -> Watched:
         context = browser.new_context(
             color_scheme=color_scheme,  # type: ignore[arg-type]
-            viewport={"width": 1280, "height": 800},
+            viewport=viewport or {"width": 1280, "height": 800},  # type: ignore[arg-type]
         )
         contexts.append(context)
         page = context.new_page()

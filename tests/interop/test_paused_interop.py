@@ -1,0 +1,50 @@
+"""A queue paused by Node BullMQ 5 and 6: the queue page says its jobs are held, and a drain
+leaves them alone (BullMQ 6 keeps them in wait, where a drain looks)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from dashboard.config import Settings
+from tests import drain_processors
+from tests.conftest import csrf_token, make_client
+from tests.interop.test_node_interop import PAUSED_QUEUE, node_view
+
+pytestmark = pytest.mark.interop
+__all__ = ["node_view"]  # the fixture, shared with the other interop tests
+
+
+async def test_a_paused_queue_says_its_jobs_are_held(
+    node_view: dict[str, Any], server_url: str
+) -> None:
+    node = node_view["queues"][PAUSED_QUEUE]["counts"]
+    held = node.get("waiting", 0) + node.get("paused", 0) + node.get("prioritized", 0)
+    assert held == 4  # three waiting and a prioritized one
+    settings = Settings(redis_url=server_url, processors="tests.drain_processors:PROCESSORS")
+    async with make_client(settings) as http:
+        for status in ("waiting", "paused"):
+            page = await http.get(f"/admin/queues/queue/{PAUSED_QUEUE}", params={"status": status})
+            line = re.search(
+                r'<p class="notice-line held"[^>]*data-held="(\d+)">([^<]+)</p>', page.text
+            )
+            assert line, page.text
+            assert (
+                int(line[1]) == held and "Its 4 queued jobs are held until you resume it" in line[2]
+            )
+            assert ("BullMQ 6 keeps them under Waiting" in line[2]) == (node_view["major"] == "6")
+
+        listed = (await http.get("/admin/queues/api/queues")).json()["queues"]
+        before = {q["name"]: q["counts"] for q in listed}[PAUSED_QUEUE]
+        drain_processors.SEEN.clear()
+        token = await csrf_token(http)
+        answer = await http.post(
+            "/admin/queues/api/drain",
+            params={"queue": PAUSED_QUEUE},
+            headers={"HX-Request": "true", "X-CSRF-Token": token},
+        )
+        assert answer.status_code == 200 and drain_processors.SEEN == []
+        after = (await http.get("/admin/queues/api/queues")).json()["queues"]
+        assert {q["name"]: q["counts"] for q in after}[PAUSED_QUEUE] == before
