@@ -28,6 +28,8 @@ RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
 
 
 MINUTES_PER_MONTH = 60 * 24 * 30
+# Counts a change notice re-reads on a busy queue: wait, prioritized, active, completed.
+TYPICAL_RECOUNT = 4
 
 
 def render(request: Request, template: str, context: dict[str, Any]) -> Response:
@@ -38,11 +40,14 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     if "live_queue" in context:
         context["live"] = live_url(request, context["live_queue"], context.get("live_job"))
         watcher = board.watcher
-        # Counts refresh from the watcher's own reads; only a job page re-reads itself, when
-        # its job changes (at most as often as its queue does).
-        per_minute = max(watcher.commands_per_minute(), 60_000 / watcher.block_ms)
+        # A rate, not the watcher's start-up reads (each page load restarts it): one blocking
+        # XREAD per block period, and per change a wake-up XREAD and the counts it touched
+        # (typically 4 on a busy queue); only a job page re-reads itself, when its job changes.
+        per_minute = 60_000 / watcher.block_ms
+        per_change = 1 + TYPICAL_RECOUNT
         if context.get("live_job") is not None:
-            per_minute += watcher.changes_per_minute(context["live_queue"]) * commands
+            per_change += commands
+        per_minute += watcher.changes_per_minute(context["live_queue"]) * per_change
         context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
