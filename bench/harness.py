@@ -213,6 +213,12 @@ class DashboardServer:
                 raise SystemExit(f"drainboard serve did not answer /healthz:\n{text}")
             time.sleep(0.1)
 
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("the dashboard is not running")
+        return self._process.pid
+
     def log(self) -> str:
         return self._log.read_text(errors="replace")[-4000:]
 

@@ -8,13 +8,22 @@ Chromium through Playwright. Executed Redis commands (INFO commandstats) are mea
 with drainboard stopped, the same for Bull Board (bench/bullboard/, its overview page, same
 queues, same browser) unless --no-bull-board. Last, with drainboard back, a Node BullMQ worker
 completes jobs while the tab is open, and the time from Redis's count changing to the page
-showing it is measured. Not a test: it prints figures.
+showing it is measured.
+
+Then the traffic case (--traffic-seconds, 0 to skip): a Node BullMQ 5 producer and worker
+(bench/node_worker.mjs traffic) add and complete 10 jobs/s on one queue, and one Chromium tab is
+open on that queue's page (completed jobs, newest first), then on the overview. Under traffic
+INFO commandstats cannot tell the dashboard's commands from the worker's, so they are counted
+from MONITOR, per connection of the measured process (bench/monitor.py), for drainboard and
+then for Bull Board in the same run; and the time from Redis's completed count reaching a value
+to the open queue page showing it. Not a test: it prints figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import subprocess
 import threading
 import time
@@ -25,6 +34,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench import bullboard
 from bench.harness import CommandMeter, DashboardServer, RedisServer, command_diff
+from bench.monitor import ProcessCommands
 from dashboard import demo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +42,10 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BULL_BOARD_PER_MINUTE = 1079  # DESIGN.md: one Bull Board tab on 5 idle queues (when not run)
 COMPLETED = 'article.queue-card[data-queue="seed-jobs"] a.count[data-state="completed"] dd'
+TRAFFIC_QUEUE = "seed-jobs"
+TRAFFIC_RATE = 10  # jobs a second, added and completed
+COMPLETED_PILL = 'nav.tabs a[data-state="completed"] .pill'
+TRAFFIC_TARGET = 120  # issue 12: commands a minute for one tab on a queue page under traffic
 
 
 def measure(meter: CommandMeter, seconds: float) -> tuple[int, dict[str, int]]:
@@ -98,10 +112,115 @@ def measure_bull_board(
     return rows
 
 
+class Traffic:
+    """A Node BullMQ producer and worker keeping a queue busy (bench/node_worker.mjs traffic)."""
+
+    def __init__(self, url: str) -> None:
+        self._process = subprocess.Popen(
+            ["node", "node_worker.mjs", "traffic", url, TRAFFIC_QUEUE, str(TRAFFIC_RATE)],
+            cwd=REPO / "bench",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != "ready":
+            raise SystemExit("the Node traffic process did not start")
+
+    def stop(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(30)
+
+
+def measure_tabs(
+    browser: Browser,
+    counter: ProcessCommands,
+    pid: int,
+    tabs: list[tuple[str, str]],
+    seconds: float,
+) -> list[tuple[str, int, dict[str, int]]]:
+    """One tab at a time on each page; the executed commands of process `pid` while it is open."""
+    rows = []
+    for label, url in tabs:
+        page = browser.new_page()
+        page.goto(url)
+        time.sleep(3)  # the page load is not what an open tab costs
+        spent, detail = counter.measure(pid, seconds)
+        rows.append((label, spent, detail))
+        page.close()
+    return rows
+
+
+def traffic_latency(page: Page, url: str, seconds: float) -> list[float]:
+    """For each rise of Redis's completed count (to n, at time t): the seconds from t until the
+    open queue page shows n or more. Both are polled every 20 ms for `seconds`."""
+    client = redis.Redis.from_url(url)
+    key = f"bull:{TRAFFIC_QUEUE}:completed"
+    stored: list[tuple[float, int]] = []
+    shown: list[tuple[float, int]] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        stored.append((time.monotonic(), client.zcard(key)))
+        shown.append((time.monotonic(), int(page.inner_text(COMPLETED_PILL).replace(",", ""))))
+        time.sleep(0.02)
+    client.close()
+    latencies = []
+    for (_, before), (at, count) in itertools.pairwise(stored):
+        if count <= before:
+            continue
+        seen = next((t for t, n in shown if t >= at and n >= count), None)
+        if seen is not None:  # rises the page had not caught up with at the end are left out
+            latencies.append(seen - at)
+    return latencies
+
+
+def traffic_case(
+    browser: Browser, url: str, seconds: float, with_bull_board: bool
+) -> tuple[list[tuple[str, int, dict[str, int]]], list[float]]:
+    traffic = Traffic(url)
+    counter = ProcessCommands(url).start()
+    rows: list[tuple[str, int, dict[str, int]]] = []
+    try:
+        time.sleep(3)  # the queue is busy before anything is measured
+        dashboard = DashboardServer(url).start()
+        try:
+            base = f"{dashboard.base_url}/admin/queues"
+            queue_page = f"{base}/queue/{TRAFFIC_QUEUE}?status=completed"
+            tabs = [
+                ("drainboard: tab on the busy queue's page", queue_page),
+                ("drainboard: tab on the overview", f"{base}/"),
+            ]
+            rows += measure_tabs(browser, counter, dashboard.pid, tabs, seconds)
+            page = browser.new_page()
+            page.goto(tabs[0][1])
+            time.sleep(3)
+            latencies = traffic_latency(page, url, 30)
+            page.close()
+        finally:
+            dashboard.stop()
+        if with_bull_board:
+            board = bullboard.BullBoardServer(url, list(demo.DEMO_QUEUES)).start()
+            try:
+                base = f"{board.base_url}{board.base_path}"
+                tabs = [
+                    ("Bull Board: tab on the busy queue's page", f"{base}/queue/{TRAFFIC_QUEUE}"),
+                    ("Bull Board: tab on the overview", f"{base}/"),
+                ]
+                rows += measure_tabs(browser, counter, board.pid, tabs, seconds)
+            finally:
+                board.stop()
+    finally:
+        counter.stop()
+        traffic.stop()
+    return rows, latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--server", choices=("redis", "valkey"), default="redis")
+    parser.add_argument("--traffic-seconds", type=float, default=60)
     bullboard.add_flag(parser)
     args = parser.parse_args()
     skip_bull_board = bullboard.why_not(args.bull_board)
@@ -142,6 +261,13 @@ def main() -> None:
                 set_visibility(page, "visible")
                 time.sleep(1)
             latencies = [update_latency(page, server.url) for _ in range(3)]
+            page.close()
+            dashboard.stop()
+            traffic_rows: list[tuple[str, int, dict[str, int]]] = []
+            if args.traffic_seconds:
+                traffic_rows, traffic_latencies = traffic_case(
+                    browser, server.url, args.traffic_seconds, skip_bull_board is None
+                )
             browser.close()
     finally:
         meter.close()
@@ -182,6 +308,42 @@ def main() -> None:
         + ", ".join(f"{s * 1000:.0f} ms" for s in latencies)
         + " (target: within 5 s)"
     )
+    if traffic_rows:
+        report_traffic(traffic_rows, traffic_latencies, args.traffic_seconds)
+
+
+def report_traffic(
+    rows: list[tuple[str, int, dict[str, int]]], latencies: list[float], seconds: float
+) -> None:
+    minute = 60 / seconds
+    print()
+    print(
+        f"under traffic: Node BullMQ 5 adding and completing {TRAFFIC_RATE} jobs/s on "
+        f"{TRAFFIC_QUEUE}; executed commands of the dashboard process alone (MONITOR), "
+        f"{seconds:.0f} s"
+    )
+    print(f"{'setup':44} {'commands':>9} {'per min':>8}  detail")
+    for name, spent, detail in rows:
+        top = sorted(detail.items(), key=lambda kv: -kv[1])
+        print(
+            f"{name:44} {spent:9,} {spent * minute:8.1f}  "
+            f"{' '.join(f'{k}:{v}' for k, v in top) or '-'}"
+        )
+    ours = {name.split(": ", 1)[1]: spent for name, spent, _ in rows if name.startswith("drain")}
+    theirs = {name.split(": ", 1)[1]: spent for name, spent, _ in rows if name.startswith("Bull")}
+    for tab, spent in ours.items():
+        line = f"{tab}: {spent * minute:,.1f}/min (target <= {TRAFFIC_TARGET}/min on a queue page)"
+        if theirs.get(tab):
+            ratio = spent / theirs[tab]
+            line += f"; Bull Board {theirs[tab] * minute:,.1f}/min, ours/theirs {ratio:.3f}"
+        print(line)
+    if latencies:
+        ordered = sorted(latencies)
+        print(
+            f"Redis count rose -> queue page shows it, under traffic, {len(ordered)} rises: median "
+            f"{ordered[len(ordered) // 2] * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms "
+            "(target: within 5 s)"
+        )
 
 
 if __name__ == "__main__":

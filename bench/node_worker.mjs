@@ -3,6 +3,7 @@
 //   node bench/node_worker.mjs add    <redis-url> <queue> <jobs> [chunk]
 //   node bench/node_worker.mjs work   <redis-url> <queue> <jobs> <concurrency>
 //   node bench/node_worker.mjs counts <redis-url> <queue,queue,...>
+//   node bench/node_worker.mjs traffic <redis-url> <queue> <jobs-per-second>
 //
 // add:    addBulk in chunks of `chunk` (default 1000); prints {"added", "ms"}.
 // work:   a default Worker with a no-op async processor; the clock starts just before
@@ -10,6 +11,8 @@
 // counts: connects, runs one untimed round of getJobCounts() (loads the script), prints "ready",
 //         then for each "go" line on stdin runs queue.getJobCounts() for every queue and prints
 //         the counts as one JSON line, so the caller can meter exactly those commands. "quit" ends.
+// traffic: a busy queue for bench/live.py: adds one job every 1/rate s and a default Worker
+//         completes them (no-op processor); prints "ready" once both run, stops when stdin ends.
 
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
@@ -18,8 +21,8 @@ const require = createRequire(new URL("../tests/interop/package.json", import.me
 const { Queue, Worker } = require("bullmq5");
 
 const [mode, redisUrl, queueArg, ...rest] = process.argv.slice(2);
-if (!["add", "work", "counts"].includes(mode) || !redisUrl || !queueArg) {
-  console.error("usage: node node_worker.mjs add|work|counts <redis-url> <queue> ...");
+if (!["add", "work", "counts", "traffic"].includes(mode) || !redisUrl || !queueArg) {
+  console.error("usage: node node_worker.mjs add|work|counts|traffic <redis-url> <queue> ...");
   process.exit(2);
 }
 const url = new URL(redisUrl);
@@ -59,6 +62,21 @@ if (mode === "add") {
   });
   await worker.close();
   console.log(JSON.stringify({ completed, ms }));
+} else if (mode === "traffic") {
+  const rate = Number(rest[0] || 10);
+  const queue = new Queue(queueArg, { connection });
+  const worker = new Worker(queueArg, async () => {}, { connection });
+  await queue.waitUntilReady();
+  await worker.waitUntilReady();
+  let n = 0;
+  const timer = setInterval(() => {
+    queue.add("traffic", { n: n++ }).catch((err) => console.error(err));
+  }, 1000 / rate);
+  console.log("ready");
+  for await (const _ of createInterface({ input: process.stdin }));
+  clearInterval(timer);
+  await worker.close();
+  await queue.close();
 } else {
   const queues = queueArg.split(",").map((name) => new Queue(name, { connection }));
   const round = async () => {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Collection, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,10 @@ from dashboard import jobs
 from dashboard.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
 from dashboard.redact import Redactor
 from dashboard.spending import spend
+
+# The keys `Reader.recount` answers the paused flag and the scheduler count under.
+PAUSED_FLAG = "isPaused"
+SCHEDULERS = "schedulers"
 
 # Redis commands sent while handling the current request, shown in each page's footer.
 commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
@@ -82,13 +87,36 @@ class Reader:
         """Queue 10 commands: one count per state, whether the queue is paused, its schedulers."""
         keys = self.keys(queue)
         for state in STATES:
-            key = keys.state(state)
-            if STATE_STORAGE[state][1] == "list":
-                pipe.llen(key)
-            else:
-                pipe.zcard(key)
+            _count(pipe, keys, state)
         pipe.hexists(keys.meta, "paused")
         pipe.zcard(keys.schedulers)
+
+    async def recount(
+        self, wanted: Mapping[str, Collection[str] | None]
+    ) -> dict[str, dict[str, int]]:
+        """Some counts of some queues, in one round trip: for each queue the states named (and
+        SCHEDULERS if named), or (None) everything a summary holds: every state, SCHEDULERS,
+        and the paused flag as PAUSED_FLAG (0 or 1)."""
+        pipe = self.redis.pipeline(transaction=False)
+        plan: list[tuple[str, str]] = []
+        for queue, states in wanted.items():
+            keys = self.keys(queue)
+            for state in STATES:
+                if states is None or state in states:
+                    _count(pipe, keys, state)
+                    plan.append((queue, state))
+            if states is None:
+                pipe.hexists(keys.meta, "paused")
+                plan.append((queue, PAUSED_FLAG))
+            if states is None or SCHEDULERS in states:
+                pipe.zcard(keys.schedulers)
+                plan.append((queue, SCHEDULERS))
+        if not plan:
+            return {}
+        answer: dict[str, dict[str, int]] = {}
+        for (queue, name), value in zip(plan, await execute(pipe), strict=True):
+            answer.setdefault(queue, {})[name] = int(value)
+        return answer
 
     @staticmethod
     def _queue_summary(queue: str, replies: list[Any]) -> QueueSummary:
@@ -193,6 +221,13 @@ class Reader:
         pipe.hget(self.keys(queue).job(job_id), field)
         (value,) = await execute(pipe)
         return value
+
+
+def _count(pipe: Any, keys: QueueKeys, state: str) -> None:
+    if STATE_STORAGE[state][1] == "list":
+        pipe.llen(keys.state(state))
+    else:
+        pipe.zcard(keys.state(state))
 
 
 def set_probes(pipe: Any, keys: QueueKeys, job_id: str) -> None:

@@ -1,5 +1,7 @@
-// Live updates: while this page is visible, listen to the server's change stream and let htmx
-// re-render #content when a queue changes. A hidden tab closes the stream, so it costs nothing.
+// Live updates: while this page is visible, listen to the server's change stream and fire
+// "drainboard:live" when a queue changes; the parts of the page that listen for it (counts, the
+// "N new jobs: show" offer, a job page) fetch themselves again. A hidden tab closes the stream,
+// so it costs nothing.
 (function () {
   "use strict";
   let source = null;
@@ -11,7 +13,7 @@
   }
 
   function refresh() {
-    window.htmx.trigger(document.body, "drainboard:changed");
+    window.htmx.trigger(document.body, "drainboard:live");
   }
 
   function close() {

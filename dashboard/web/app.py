@@ -81,6 +81,7 @@ def create_app(
         lambda timeout: connect(url, timeout, cluster, blocking=True, name="drainboard:watcher"),
         catalog,
         settings.prefix,
+        reader=reader,
     )
     board = Board(
         settings=settings,

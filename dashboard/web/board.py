@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as redis
 
@@ -11,6 +11,7 @@ from dashboard.config import Settings
 from dashboard.discovery import QueueCatalog
 from dashboard.drain import DrainEngine
 from dashboard.exporter import Exporter
+from dashboard.rate import MinuteWindow
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher
 from dashboard.web.sessions import SessionSigner
@@ -27,3 +28,5 @@ class Board:
     engine: DrainEngine
     watcher: ChangeWatcher
     exporter: Exporter
+    # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
+    pages_spent: MinuteWindow = field(default_factory=MinuteWindow)

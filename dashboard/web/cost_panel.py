@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dashboard.cost import PROFILES, Assumptions, projection, recommendation
+from dashboard.cost import MINUTES_PER_MONTH, PROFILES, Assumptions, projection, recommendation
 from dashboard.measure import measure
 from dashboard.web import params
+from dashboard.web.board import Board
 from dashboard.web.lookup import board_of
 from dashboard.web.openapi import errors, json_body, query
 from dashboard.web.pages import render
@@ -69,6 +70,23 @@ async def live_measurement(request: Request, a: Assumptions) -> dict[str, Any] |
     return result.as_json(a)
 
 
+def open_dashboard(board: Board) -> dict[str, Any]:
+    """What this dashboard's open pages cost now, from its own counts over the last minute: the
+    shared change watcher (blocking reads and count refreshes) and the pages it served (loads,
+    and live refreshes that missed the watcher's counts)."""
+    watcher = board.watcher.commands_per_minute()
+    pages = board.pages_spent.total()
+    per_minute = watcher + pages
+    return {
+        "watcherPerMinute": watcher,
+        "pagesPerMinute": pages,
+        "openPages": len(board.watcher.subscriptions),
+        "intervalSeconds": board.watcher.interval_s,
+        "perMinute": per_minute,
+        "perMonth": round(per_minute * MINUTES_PER_MONTH),
+    }
+
+
 def chart(modes: list[dict[str, Any]], quota: int) -> dict[str, Any]:
     """Bars on a log scale (1 to 100M commands a month) and where the quota line falls."""
     top = 10 ** max(
@@ -120,9 +138,8 @@ async def panel(request: Request) -> Response:
 async def live_fragment(request: Request) -> Response:
     a = assumptions(request.query_params)
     live = await live_measurement(request, a)
-    return request.app.state.templates.TemplateResponse(
-        request, "partials/cost_live.html", {"live": live, "a": a}
-    )
+    context = {"live": live, "a": a, "dashboard": open_dashboard(board_of(request))}
+    return request.app.state.templates.TemplateResponse(request, "partials/cost_live.html", context)
 
 
 async def api_cost(request: Request) -> Response:
@@ -130,6 +147,7 @@ async def api_cost(request: Request) -> Response:
     data = projection(a)
     live = await live_measurement(request, a)
     data["measured"] = live
+    data["dashboard"] = open_dashboard(board_of(request))
     data["recommendation"] = recommendation(a, live["executedPerMonth"] if live else None)
     return JSONResponse(data)
 

@@ -1,6 +1,8 @@
-"""Server-Sent Events that tell a visible page its data changed; the page then re-renders itself.
+"""Live updates: Server-Sent Events that tell a visible page its queue changed, and the small
+fragment a queue page then fetches: its counts, kept by the watcher, and "N new jobs: show".
 
-The stream costs Redis nothing per viewer: every stream listens to the one shared watcher.
+Neither costs Redis anything per viewer: every stream listens to the one shared watcher, and
+the counts come from its own reads. Rows are never re-read on a notice; the page offers them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from dashboard.web.lookup import board_of
+from dashboard.web import params
+from dashboard.web.board import Board
+from dashboard.web.lookup import board_of, queue_route
+from dashboard.web.pages import PAGE_SIZE, render
 
 KEEP_ALIVE_S = 25
 
@@ -21,11 +26,14 @@ KEEP_ALIVE_S = 25
 async def live(request: Request) -> Response:
     board = board_of(request)
     queue = request.query_params.get("queue") or None
+    job_id = request.query_params.get("job") or None
     if queue is not None and not await board.catalog.contains(queue):
         raise HTTPException(404, detail=f"There is no queue named {queue!r} under this prefix.")
+    if job_id is not None and queue is None:
+        raise params.bad_request("job needs queue: a job id names a job within one queue.")
 
     async def events() -> AsyncIterator[str]:
-        async with board.watcher.subscribe(queue) as subscription:
+        async with board.watcher.subscribe(queue, job_id) as subscription:
             yield "retry: 5000\n: listening\n\n"
             while True:
                 try:
@@ -41,4 +49,36 @@ async def live(request: Request) -> Response:
     )
 
 
-routes = [Route("/live", live)]
+@queue_route
+async def queue_head(request: Request, board: Board, queue: str) -> Response:
+    """A queue page's head (counts, actions, tabs) as of now, and how its rows compare with
+    what the page shows: `count` jobs in `status`, `seen` arrivals into it, when it was read."""
+    query = request.query_params
+    status = params.status(query, "waiting")
+    page, page_size = params.paging(query, PAGE_SIZE)
+    count = params.non_negative_int(query, "count", 0)
+    seen = params.non_negative_int(query, "seen", 0)
+    watcher = board.watcher
+    summary = watcher.counts(queue)
+    if summary is None:  # the watcher does not keep this queue yet: one read of the counts
+        version = watcher.version(queue)
+        (summary,) = await board.reader.summaries([queue])
+        watcher.offer(summary, version)
+    now = summary.counts[status]
+    fresh = max(now - count, watcher.arrivals(queue, status) - seen, 0)
+    shown = {"count": count, "seen": seen, "page": page, "pageSize": page_size}
+    context = {
+        "queue": summary,
+        "status": status,
+        "shown": shown,
+        "fresh": fresh,
+        "moved": fresh > 0 or now != count,
+        "title": queue,
+    }
+    return render(request, "partials/queue_head.html", context)
+
+
+routes = [
+    Route("/live", live),
+    Route("/live/queue/{queue}", queue_head),
+]

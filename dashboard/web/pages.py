@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -31,17 +31,27 @@ RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
 
 
 MINUTES_PER_MONTH = 60 * 24 * 30
+# Counts a change notice re-reads on a busy queue: wait, prioritized, active, completed.
+TYPICAL_RECOUNT = 4
 
 
 def render(request: Request, template: str, context: dict[str, Any]) -> Response:
     """A page, with what it cost and, for live pages, what keeping it open costs a month."""
     board = board_of(request)
     commands = commands_spent.get()
-    live_queue = context.get("live_queue")
+    board.pages_spent.add(commands)
     if "live_queue" in context:
-        suffix = f"?queue={quote(live_queue)}" if live_queue else ""
-        context["live"] = f"{request.scope.get('root_path', '')}/live{suffix}"
-        context["open_cost"] = open_cost_per_month(board, live_queue, commands)
+        context["live"] = live_url(request, context["live_queue"], context.get("live_job"))
+        watcher = board.watcher
+        # A rate, not the watcher's start-up reads (each page load restarts it): one blocking
+        # XREAD per block period, and per change a wake-up XREAD and the counts it touched
+        # (typically 4 on a busy queue); only a job page re-reads itself, when its job changes.
+        per_minute = 60_000 / watcher.block_ms
+        per_change = 1 + TYPICAL_RECOUNT
+        if context.get("live_job") is not None:
+            per_change += commands
+        per_minute += watcher.changes_per_minute(context["live_queue"]) * per_change
+        context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
         base=request.scope.get("root_path", ""),
@@ -54,15 +64,26 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     return request.app.state.templates.TemplateResponse(request, template, context)
 
 
-def open_cost_per_month(board: Board, live_queue: str | None, page_commands: int) -> int:
-    """What keeping this page open costs, at the rate of the last minute: the watcher's blocking
-    XREAD once per block period, and for each change a wake-up XREAD and a re-render of the page.
-    The watcher's start-up reads are not a rate: each page load restarts the watcher, so counting
-    them made the figure grow with every navigation while nothing changed."""
+def live_url(request: Request, queue: str | None, job_id: str | None) -> str:
+    """Where the page listens for changes: every queue, one queue, or one job of it."""
+    query = {"queue": queue, "job": job_id}
+    suffix = urlencode({k: v for k, v in query.items() if v is not None})
+    return f"{request.scope.get('root_path', '')}/live{'?' + suffix if suffix else ''}"
+
+
+async def queue_summaries(board: Board, names: list[str], live: bool) -> list:
+    """These queues' counts: kept by the watcher when `live` asks for them and it has them all
+    (no command), read otherwise (10 a queue) and offered to the watcher."""
     watcher = board.watcher
-    per_minute = 60_000 / watcher.block_ms
-    per_minute += watcher.changes_per_minute(live_queue) * (1 + page_commands)
-    return int(per_minute * MINUTES_PER_MONTH)
+    if live:
+        kept = [watcher.counts(name) for name in names]
+        if all(summary is not None for summary in kept):
+            return kept
+    versions = [watcher.version(name) for name in names]
+    summaries = await board.reader.summaries(names)
+    for summary, version in zip(summaries, versions, strict=True):
+        watcher.offer(summary, version)
+    return summaries
 
 
 async def overview(request: Request) -> Response:
@@ -75,7 +96,9 @@ async def overview(request: Request) -> Response:
     page_count = max(1, -(-len(matching) // OVERVIEW_PAGE_SIZE))
     page = params.positive_int(request.query_params, "page", 1, page_count)
     start = (page - 1) * OVERVIEW_PAGE_SIZE
-    summaries = await board.reader.summaries(matching[start : start + OVERVIEW_PAGE_SIZE])
+    shown = matching[start : start + OVERVIEW_PAGE_SIZE]
+    # `?live=1` is the page's own refresh on a change notice: counts from the watcher.
+    summaries = await queue_summaries(board, shown, live=request.query_params.get("live") == "1")
     return render(
         request,
         "overview.html",
@@ -154,7 +177,10 @@ def _local_path(target: str | None, base: str) -> str:
 async def queue_page(request: Request, board: Board, queue: str) -> Response:
     status = params.status(request.query_params, "waiting")
     page, page_size = params.paging(request.query_params, PAGE_SIZE)
+    watcher = board.watcher
+    version = watcher.version(queue)
     result = await board.reader.job_page(queue, status, page, page_size)
+    watcher.offer(result.queue, version)
     if page > result.page_count:
         # Past the last page (a stale link, or jobs removed since): show the last one instead.
         last = request.url.include_query_params(page=result.page_count)
@@ -175,6 +201,15 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
             "default_page_size": PAGE_SIZE,
             "title": queue,
             "live_queue": queue,
+            # What the rows were read against: live refreshes of the counts compare with it.
+            "shown": {
+                "count": result.total,
+                "seen": watcher.arrivals(queue, status),
+                "page": page,
+                "pageSize": page_size,
+            },
+            "fresh": 0,
+            "moved": False,
         },
     )
 
@@ -197,6 +232,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "now_ms": int(time.time() * 1000),
             "title": f"{queue} · {job_id}",
             "live_queue": queue,
+            "live_job": job_id,
         },
     )
 

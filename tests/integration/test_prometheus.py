@@ -19,7 +19,7 @@ NAMES = ("a", "b", "c", "d", "e")
 
 def app_client(url: str) -> tuple[httpx.AsyncClient, object]:
     app = create_app(Settings(redis_url=url, queues=NAMES))
-    app.state.board.watcher.settle_s = 0.05  # tell the cache of a change at once
+    app.state.board.watcher.interval_s = 0.05  # tell the cache of a change at once
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver"), app
 

@@ -1,22 +1,57 @@
-"""The shared change watcher on real servers: wakes on BullMQ events, costs nothing unwatched."""
+"""The shared change watcher on real servers: wakes on BullMQ events, costs nothing unwatched,
+coalesces a busy queue's events into one notice per interval, and keeps exact counts by
+re-reading only the states the events name."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 
 import redis.asyncio as aioredis
-from bullmq import Queue
+from bullmq import Queue, Worker
 
 from dashboard.discovery import QueueCatalog
-from dashboard.watch import ChangeWatcher
+from dashboard.reader import Reader
+from dashboard.watch import ChangeWatcher, Subscription
 
 
-def watcher_for(url: str, queues: tuple[str, ...], block_ms: int = 60_000) -> ChangeWatcher:
+def watcher_for(
+    url: str,
+    queues: tuple[str, ...],
+    block_ms: int = 60_000,
+    interval_s: float = 0.05,
+    counts: bool = False,
+    recount_s: float = 3600,
+) -> ChangeWatcher:
     def connect(timeout: float) -> aioredis.Redis:
         return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout)
 
     catalog = QueueCatalog(connect(5), "bull", queues)
-    return ChangeWatcher(connect, catalog, "bull", block_ms=block_ms, settle_s=0.05)
+    reader = Reader(connect(5), "bull") if counts else None
+    return ChangeWatcher(
+        connect,
+        catalog,
+        "bull",
+        block_ms=block_ms,
+        interval_s=interval_s,
+        reader=reader,
+        recount_s=recount_s,
+    )
+
+
+async def notices(subscription: Subscription, into: list[float]) -> None:
+    while True:
+        await subscription.changed.wait()
+        subscription.changed.clear()
+        into.append(time.monotonic())
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
 
 
 async def calls(r: aioredis.Redis, command: str) -> int:
@@ -27,6 +62,8 @@ async def test_a_new_job_wakes_only_its_queues_subscribers(r, server_url: str) -
     watcher = watcher_for(server_url, ("mail", "sms"))
     async with watcher.subscribe("mail") as mail, watcher.subscribe("sms") as sms:
         await asyncio.sleep(0.2)
+        mail.changed.clear()  # the start notice: pages compare once with the counts just read
+        sms.changed.clear()
         queue = Queue("mail", {"connection": server_url})
         await queue.add("hello", {})
         await queue.close()
@@ -79,3 +116,92 @@ async def test_stream_kept_empty_still_wakes(r, server_url: str) -> None:
         sub.changed.clear()
         await r.xadd("bull:mail:events", {"event": "failed"}, maxlen=0, approximate=False)
         await asyncio.wait_for(sub.changed.wait(), 3)
+
+
+async def test_a_busy_queue_gets_one_notice_per_interval(r, server_url: str) -> None:
+    """Jobs added every 20 ms for 1.5 s: without coalescing, ~75 notices; with a 0.5 s
+    interval, notices are at least that far apart, so at most 1.5 / 0.5 + 1 of them."""
+    watcher = watcher_for(server_url, ("mail",), interval_s=0.5)
+    seen: list[float] = []
+    queue = Queue("mail", {"connection": server_url})
+    async with watcher.subscribe("mail") as sub:
+        counter = asyncio.create_task(notices(sub, seen))
+        # The start notice: pages compare once with the counts just read.
+        await until(lambda: _true(len(seen) == 1))
+        seen.clear()
+        started = time.monotonic()
+        for i in range(75):
+            await queue.add("burst", {"i": i})
+            await asyncio.sleep(0.02)
+        last_added = time.monotonic()
+        busy = last_added - started
+        # The tail of the burst is told too, in the next notice.
+        await until(lambda: _true(bool(seen) and seen[-1] >= last_added), timeout=5)
+        told = seen[:]
+        counter.cancel()
+    await queue.close()
+    assert 2 <= len(told) <= (told[-1] - started) / 0.5 + 1
+    assert len(told) < 75 / 5 and busy > 1.4
+    gaps = [b - a for a, b in itertools.pairwise(told)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_kept_counts_follow_a_worker_with_partial_reads(r, server_url: str) -> None:
+    """A Python bullmq worker completes and fails jobs, some after a delayed retry: the counts
+    the watcher keeps equal a full read, and most refreshes read fewer than nine counts."""
+    names = ("mail",)
+    watcher = watcher_for(server_url, names, counts=True, interval_s=0.1)
+    reader = Reader(r, "bull")
+    queue = Queue("mail", {"connection": server_url})
+
+    async def process(job, token):
+        if job.data["fail"]:
+            raise ValueError("no")
+        return "ok"
+
+    async with watcher.subscribe("mail"):
+        await until(lambda: _true(watcher.counts("mail") is not None))
+        spent_at_start = watcher.commands_per_minute()
+        for i in range(12):
+            opts = {"attempts": 2, "backoff": {"type": "fixed", "delay": 50}} if i % 3 else {}
+            await queue.add("mixed", {"fail": i % 2 == 0}, opts)
+        await queue.add("prio", {"fail": False}, {"priority": 3})
+        await queue.add("later", {"fail": False}, {"delay": 200})
+        worker = Worker("mail", process, {"connection": server_url})
+
+        async def settled() -> bool:
+            (truth,) = await reader.summaries(["mail"])
+            kept = watcher.counts("mail")
+            done = truth.counts["completed"] + truth.counts["failed"] == 14
+            return done and kept is not None and kept.counts == truth.counts
+
+        await until(settled, timeout=20)
+        await worker.close()
+        spent = watcher.commands_per_minute() - spent_at_start
+        refreshes = sum(1 for _ in watcher._changes) - 1
+    await queue.close()
+    # Each refresh: one XREAD plus fewer than the nine commands of a full read.
+    assert refreshes >= 2
+    assert spent < refreshes * 9
+
+
+async def test_job_subscription_hears_only_its_job(r, server_url: str) -> None:
+    queue = Queue("mail", {"connection": server_url})
+    mine = await queue.add("mine", {})
+    watcher = watcher_for(server_url, ("mail",))
+    async with watcher.subscribe("mail", mine.id) as sub, watcher.subscribe("mail") as every:
+        await until(lambda: _true(watcher.running))
+        await asyncio.sleep(0.3)
+        sub.changed.clear()
+        every.changed.clear()
+        await queue.add("other", {})
+        await asyncio.wait_for(every.changed.wait(), 3)
+        await asyncio.sleep(0.2)
+        assert not sub.changed.is_set()
+        await queue.remove(mine.id)
+        await asyncio.wait_for(sub.changed.wait(), 3)
+    await queue.close()
