@@ -368,7 +368,9 @@ class ChangeWatcher:
             changed = {q for q in changed if before[q] is None or before[q] != self._counts.get(q)}
             if not changed:
                 return
-        self._changes.append((now, frozenset(changed)))
+        if not if_moved:
+            # The catch-up at a (re)start is not traffic: footers turn these into a rate.
+            self._changes.append((now, frozenset(changed)))
         for subscription in list(self.subscriptions):
             subscription.notify(changed, batch.jobs)
 

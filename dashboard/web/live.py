@@ -73,6 +73,7 @@ async def queue_head(request: Request, board: Board, queue: str) -> Response:
         "shown": shown,
         "fresh": fresh,
         "moved": fresh > 0 or now != count,
+        "removed": query.get("removed"),  # the notice of a removal survives the refresh
         "title": queue,
     }
     return render(request, "partials/queue_head.html", context)
