@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v redis-cli >/dev/null || need_apt+=(redis-tools)  # joins the test cluster
+command -v openssl >/dev/null || need_apt+=(openssl)  # the TLS test's throwaway CA
 if [ "${#need_apt[@]}" -gt 0 ] && [ "${1:-}" = "--test" ]; then
   echo "setup: installing ${need_apt[*]} from Debian"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
