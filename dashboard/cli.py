@@ -8,6 +8,7 @@ import ipaddress
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import replace
@@ -88,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_flag(serve)
     _add_server_flags(serve)
     serve.add_argument("--processors", help="module:attr, a dict of queue name to async handler")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port (default 1); each has its own watcher",
+    )
     demo = commands.add_parser(
         "demo", help="start an embedded Valkey with demo queues and serve it"
     )
@@ -181,23 +189,36 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _serve(settings: Settings, host: str, port: int, no_auth: bool) -> None:
+MAX_SERVE_WORKERS = 64
+
+
+def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int = 1) -> None:
     from dashboard.web import create_app
 
     refusal = refuse_open_binding(settings, host, no_auth)
     if refusal:
         raise ConfigError(refusal)
+    if not 1 <= workers <= MAX_SERVE_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MAX_SERVE_WORKERS}; got {workers}.")
+    # Built here even when worker processes serve: a bad setting stops the start with its
+    # sentence, instead of every worker process failing (and being restarted) on it.
+    app = create_app(settings)
 
     url = f"http://{_display_host(host)}:{port}{settings.base_path}/"
-    print(f"Drainboard is serving {url}", flush=True)
     # Live-update streams never end by themselves: give them 3 s when the server stops.
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=3,
-    )
+    options = {"host": host, "port": port, "log_level": "warning", "timeout_graceful_shutdown": 3}
+    if workers == 1:
+        print(f"Drainboard is serving {url}", flush=True)
+        uvicorn.run(app, **options)
+        return
+    from dashboard.web.process import SETTINGS_VARIABLE
+
+    if settings.secret_key is None:
+        # One key for all the processes, or a session signed by one is refused by the others.
+        settings = replace(settings, secret_key=secrets.token_hex(32))
+    os.environ[SETTINGS_VARIABLE] = settings.dumps()
+    print(f"Drainboard is serving {url} from {workers} processes", flush=True)
+    uvicorn.run("dashboard.web.process:app", factory=True, workers=workers, **options)
 
 
 def _display_host(host: str) -> str:
@@ -215,7 +236,7 @@ def serve(args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         print("drainboard: no Redis to read: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
-    _serve(settings, args.host, args.port, args.no_auth)
+    _serve(settings, args.host, args.port, args.no_auth, args.workers)
     return 0
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from dashboard.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
@@ -102,6 +103,17 @@ class Settings:
             hide=_list(values["hide"]),
             group_delimiter=_delimiter(values["group_delimiter"]),
         ).checked()
+
+    def dumps(self) -> str:
+        """The settings as JSON, for `serve --workers N` to hand to its worker processes."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def loads(cls, text: str) -> Settings:
+        """The settings `dumps` wrote (JSON has no tuples: lists become tuples again)."""
+        values = json.loads(text)
+        tuples = {f.name for f in fields(cls) if str(f.type).startswith("tuple")}
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in values.items()}).checked()
 
     def checked(self) -> Settings:
         if bool(self.username) != bool(self.password):
