@@ -63,10 +63,20 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
         help="how often your cron calls the drain endpoint (env DRAINBOARD_DRAIN_EVERY); "
         "the schedulers tab then says which drain picks each scheduled job up",
     )
+    _add_metrics_flag(parser)
     parser.add_argument(
         "--no-auth",
         action="store_true",
         help="allow binding beyond loopback without credentials (only behind your own auth)",
+    )
+
+
+def _add_metrics_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-max-data-points",
+        metavar="N",
+        help="drains record BullMQ's per-minute completed/failed metrics for N minutes "
+        "(1440: a day; env DRAINBOARD_METRICS_MAX_DATA_POINTS)",
     )
 
 
@@ -167,6 +177,7 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         drain_every=getattr(args, "drain_every", None),
         cluster=getattr(args, "cluster", None),
         processors=getattr(args, "processors", None),
+        metrics_max_data_points=getattr(args, "metrics_max_data_points", None),
     )
 
 
@@ -315,15 +326,6 @@ def drain(args: argparse.Namespace) -> int:
     return 1 if result.total_failed or result.total_lost_locks else 0
 
 
-def _add_metrics_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--metrics-max-data-points",
-        type=int,
-        metavar="N",
-        help="record BullMQ's per-minute completed/failed metrics for N minutes (1440: a day)",
-    )
-
-
 async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
     from dashboard.discovery import QueueCatalog
 
@@ -344,7 +346,7 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
             concurrency=args.concurrency,
             lock_duration_ms=args.lock_duration_ms,
             trigger="cli",
-            metrics_max_data_points=args.metrics_max_data_points,
+            metrics_max_data_points=settings.metrics_max_data_points,
         )
         result = await engine.drain(options)
         if progress:
@@ -415,12 +417,18 @@ async def _work(
                 drain_delay_s=args.drain_delay,
                 stalled_interval_ms=args.stalled_interval_ms,
                 concurrency=args.concurrency,
-                metrics_max_data_points=args.metrics_max_data_points,
+                metrics_max_data_points=settings.metrics_max_data_points,
             )
             print(f"drainboard: always-on workers for {len(running.workers)} queues", flush=True)
         else:
             running = OnDemandWorkers(
-                client, settings.prefix, processors, queues, idle_ms, max(1, args.concurrency)
+                client,
+                settings.prefix,
+                processors,
+                queues,
+                idle_ms,
+                max(1, args.concurrency),
+                settings.metrics_max_data_points,
             )
             found = await running.start()
             print(
