@@ -99,6 +99,7 @@ async def overview(request: Request) -> Response:
         "overview.html",
         {
             "queues": summaries,
+            "unserved": await board.service_check.unserved(summaries, names),
             "queue_total": len(names),
             "matching": len(window.matching),
             "first_shown": window.first + 1,
