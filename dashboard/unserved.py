@@ -1,9 +1,8 @@
 """Queues whose waiting jobs nothing will take: no worker connected and no scheduled drain.
 
 The workers views ask on every visit (they read CLIENT LIST anyway). The overview asks only when
-a queue on screen has waiting jobs, and then keeps the answer for a minute: a live overview that
-refreshes every few seconds under traffic asks Redis at most once a minute (3 commands: one
-CLIENT LIST, the drain history's 2).
+a queue on screen has waiting jobs, and then keeps the answer for a minute (3 commands: one
+CLIENT LIST, the drain history's 2); its live refreshes never ask, they reuse the last answer.
 """
 
 from __future__ import annotations
@@ -51,14 +50,17 @@ class ServiceCheck:
         self.clock = clock
         self._answer: tuple[float, list[clients.Client], bool] | None = None
 
-    async def unserved(self, summaries: list[QueueSummary], queues: list[str]) -> set[str]:
+    async def unserved(
+        self, summaries: list[QueueSummary], queues: list[str], ask: bool = True
+    ) -> set[str]:
         """The queues among `summaries` with waiting jobs that nothing will take; `queues` is
-        every queue known, so that one CLIENT LIST answers for all of them."""
+        every queue known, so that one CLIENT LIST answers for all of them. Without `ask` (a
+        page's live refresh, which costs nothing otherwise), only the last answer is used."""
         candidates = [s.name for s in summaries if takeable(s)]
-        if not candidates:
+        if not candidates or (self._answer is None and not ask):
             return set()
         now = self.clock()
-        if self._answer is None or now - self._answer[0] >= ANSWER_TTL_S:
+        if ask and (self._answer is None or now - self._answer[0] >= ANSWER_TTL_S):
             found = await clients.read_clients(self.redis, self.prefix, queues)
             if isinstance(found, str):  # CLIENT LIST refused: nothing can be said
                 found, scheduled = [], True

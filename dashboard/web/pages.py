@@ -99,7 +99,7 @@ async def overview(request: Request) -> Response:
         "overview.html",
         {
             "queues": summaries,
-            "unserved": await board.service_check.unserved(summaries, names),
+            "unserved": await board.service_check.unserved(summaries, names, ask=not live),
             "queue_total": len(names),
             "matching": len(window.matching),
             "first_shown": window.first + 1,

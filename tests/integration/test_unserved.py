@@ -90,3 +90,17 @@ async def test_an_overview_without_waiting_jobs_asks_nothing_more(
         before = await commands(r)
         page = await http.get("/admin/queues/")
         assert await commands(r) - before == SUMMARY_WIDTH and warned(page.text) == []
+
+
+async def test_live_refreshes_of_the_overview_never_ask(r: aioredis.Redis, server_url: str) -> None:
+    queue = Queue("mail", {"connection": r})
+    await queue.add("j", {})
+    async with make_client(Settings(redis_url=server_url)) as http:
+        board = http._transport.app.state.board  # type: ignore[attr-defined]
+        clock = board.service_check.clock = Clock()
+        await http.get("/admin/queues/")  # discovery, and the first answer
+        clock.now += ANSWER_TTL_S
+        before = await commands(r)
+        live = await http.get("/admin/queues/?live=1")
+        # The counts (no watcher here) and nothing more; the minute-old answer is shown.
+        assert await commands(r) - before == SUMMARY_WIDTH and warned(live.text) == ["mail"]
