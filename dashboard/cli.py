@@ -8,6 +8,7 @@ import ipaddress
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import replace
@@ -62,10 +63,20 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
         help="how often your cron calls the drain endpoint (env DRAINBOARD_DRAIN_EVERY); "
         "the schedulers tab then says which drain picks each scheduled job up",
     )
+    _add_metrics_flag(parser)
     parser.add_argument(
         "--no-auth",
         action="store_true",
         help="allow binding beyond loopback without credentials (only behind your own auth)",
+    )
+
+
+def _add_metrics_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-max-data-points",
+        metavar="N",
+        help="drains record BullMQ's per-minute completed/failed metrics for N minutes "
+        "(1440: a day; env DRAINBOARD_METRICS_MAX_DATA_POINTS)",
     )
 
 
@@ -88,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_flag(serve)
     _add_server_flags(serve)
     serve.add_argument("--processors", help="module:attr, a dict of queue name to async handler")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port (default 1); each has its own watcher",
+    )
     demo = commands.add_parser(
         "demo", help="start an embedded Valkey with demo queues and serve it"
     )
@@ -159,6 +177,7 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         drain_every=getattr(args, "drain_every", None),
         cluster=getattr(args, "cluster", None),
         processors=getattr(args, "processors", None),
+        metrics_max_data_points=getattr(args, "metrics_max_data_points", None),
     )
 
 
@@ -181,23 +200,36 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _serve(settings: Settings, host: str, port: int, no_auth: bool) -> None:
+MAX_SERVE_WORKERS = 64
+
+
+def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int = 1) -> None:
     from dashboard.web import create_app
 
     refusal = refuse_open_binding(settings, host, no_auth)
     if refusal:
         raise ConfigError(refusal)
+    if not 1 <= workers <= MAX_SERVE_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MAX_SERVE_WORKERS}; got {workers}.")
+    # Built here even when worker processes serve: a bad setting stops the start with its
+    # sentence, instead of every worker process failing (and being restarted) on it.
+    app = create_app(settings)
 
     url = f"http://{_display_host(host)}:{port}{settings.base_path}/"
-    print(f"Drainboard is serving {url}", flush=True)
     # Live-update streams never end by themselves: give them 3 s when the server stops.
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=3,
-    )
+    options = {"host": host, "port": port, "log_level": "warning", "timeout_graceful_shutdown": 3}
+    if workers == 1:
+        print(f"Drainboard is serving {url}", flush=True)
+        uvicorn.run(app, **options)
+        return
+    from dashboard.web.process import SETTINGS_VARIABLE
+
+    if settings.secret_key is None:
+        # One key for all the processes, or a session signed by one is refused by the others.
+        settings = replace(settings, secret_key=secrets.token_hex(32))
+    os.environ[SETTINGS_VARIABLE] = settings.dumps()
+    print(f"Drainboard is serving {url} from {workers} processes", flush=True)
+    uvicorn.run("dashboard.web.process:app", factory=True, workers=workers, **options)
 
 
 def _display_host(host: str) -> str:
@@ -215,7 +247,7 @@ def serve(args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         print("drainboard: no Redis to read: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
-    _serve(settings, args.host, args.port, args.no_auth)
+    _serve(settings, args.host, args.port, args.no_auth, args.workers)
     return 0
 
 
@@ -294,15 +326,6 @@ def drain(args: argparse.Namespace) -> int:
     return 1 if result.total_failed or result.total_lost_locks else 0
 
 
-def _add_metrics_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--metrics-max-data-points",
-        type=int,
-        metavar="N",
-        help="record BullMQ's per-minute completed/failed metrics for N minutes (1440: a day)",
-    )
-
-
 async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
     from dashboard.discovery import QueueCatalog
 
@@ -323,7 +346,7 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
             concurrency=args.concurrency,
             lock_duration_ms=args.lock_duration_ms,
             trigger="cli",
-            metrics_max_data_points=args.metrics_max_data_points,
+            metrics_max_data_points=settings.metrics_max_data_points,
         )
         result = await engine.drain(options)
         if progress:
@@ -394,12 +417,18 @@ async def _work(
                 drain_delay_s=args.drain_delay,
                 stalled_interval_ms=args.stalled_interval_ms,
                 concurrency=args.concurrency,
-                metrics_max_data_points=args.metrics_max_data_points,
+                metrics_max_data_points=settings.metrics_max_data_points,
             )
             print(f"drainboard: always-on workers for {len(running.workers)} queues", flush=True)
         else:
             running = OnDemandWorkers(
-                client, settings.prefix, processors, queues, idle_ms, max(1, args.concurrency)
+                client,
+                settings.prefix,
+                processors,
+                queues,
+                idle_ms,
+                max(1, args.concurrency),
+                settings.metrics_max_data_points,
             )
             found = await running.start()
             print(

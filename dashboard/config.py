@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from dashboard.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
@@ -45,6 +46,8 @@ class Settings:
     cluster: bool | None = None
     # A bearer token for /metrics alone (Prometheus), besides DRAINBOARD_TOKEN.
     metrics_token: str | None = None
+    # Drains (and workers) record BullMQ's per-minute metrics for this many minutes; None: not.
+    metrics_max_data_points: int | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -72,6 +75,7 @@ class Settings:
             "group_delimiter": env.get("DRAINBOARD_GROUP_DELIMITER") or None,
             "drain_every": env.get("DRAINBOARD_DRAIN_EVERY") or None,
             "metrics_token": env.get("DRAINBOARD_METRICS_TOKEN") or None,
+            "metrics_max_data_points": env.get("DRAINBOARD_METRICS_MAX_DATA_POINTS") or None,
             "redis_max_connections": env.get("DRAINBOARD_REDIS_MAX_CONNECTIONS") or None,
             "cron_tokens": tuple(
                 token
@@ -96,12 +100,24 @@ class Settings:
             cron_tokens=tuple(values["cron_tokens"]),  # type: ignore[arg-type]
             cluster=values["cluster"],  # type: ignore[arg-type]
             metrics_token=values["metrics_token"] or None,  # type: ignore[arg-type]
+            metrics_max_data_points=_data_points(values["metrics_max_data_points"]),
             redis_max_connections=_pool_size(values["redis_max_connections"]),
             redact=_redact_paths(values["redact"]),
             formatter=_formatter(values["formatter"]),
             hide=_list(values["hide"]),
             group_delimiter=_delimiter(values["group_delimiter"]),
         ).checked()
+
+    def dumps(self) -> str:
+        """The settings as JSON, for `serve --workers N` to hand to its worker processes."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def loads(cls, text: str) -> Settings:
+        """The settings `dumps` wrote (JSON has no tuples: lists become tuples again)."""
+        values = json.loads(text)
+        tuples = {f.name for f in fields(cls) if str(f.type).startswith("tuple")}
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in values.items()}).checked()
 
     def checked(self) -> Settings:
         if bool(self.username) != bool(self.password):
@@ -190,6 +206,22 @@ def _seconds(value: object) -> int | None:
     if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 31 * 86400:
         raise ConfigError(
             f"DRAINBOARD_DRAIN_EVERY must be a whole number of seconds, 1 to 2678400; got {text!r}."
+        )
+    return int(text)
+
+
+# BullMQ keeps one data point a minute: a year of them at most.
+MAX_METRICS_DATA_POINTS = 525_600
+
+
+def _data_points(value: object) -> int | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_METRICS_DATA_POINTS):
+        raise ConfigError(
+            "--metrics-max-data-points (DRAINBOARD_METRICS_MAX_DATA_POINTS) must be a number of"
+            f" minutes from 1 to {MAX_METRICS_DATA_POINTS}, not {text!r}."
         )
     return int(text)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Collection, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -34,8 +35,13 @@ SET_STATES = ("completed", "failed", "delayed", "prioritized", "waiting-children
 # The states kept in lists, probed with LPOS only when no sorted set holds the job.
 LIST_STATES = ("active", "waiting", "paused")
 
-# Commands per queue in a summary: the state counts, the paused flag, the scheduler count.
-SUMMARY_WIDTH = len(STATES) + 2
+# A summary counts every state but `paused` at once: that list holds jobs only while a queue is
+# paused, and only under BullMQ 5 and the Python package (BullMQ 6 leaves them in `wait`), so it
+# is read afterwards for such queues alone. Then an overview costs 9 commands a queue shown.
+SUMMARY_STATES = tuple(state for state in STATES if state != "paused")
+# Commands per queue in a summary: those counts, the paused flag with the library version
+# (one HMGET), the scheduler count.
+SUMMARY_WIDTH = len(SUMMARY_STATES) + 2
 
 # The newest log lines shown with a job; the full count is reported beside them.
 LOG_LINES = 200
@@ -84,49 +90,56 @@ class Reader:
         return QueueKeys(self.prefix, queue)
 
     def _queue_commands(self, pipe: Any, queue: str) -> None:
-        """Queue 10 commands: one count per state, whether the queue is paused, its schedulers."""
+        """Queue SUMMARY_WIDTH commands: the summary's counts, the paused flag and version, the
+        schedulers."""
         keys = self.keys(queue)
-        for state in STATES:
+        for state in SUMMARY_STATES:
             _count(pipe, keys, state)
-        pipe.hexists(keys.meta, "paused")
+        pipe.hmget(keys.meta, "paused", "version")
         pipe.zcard(keys.schedulers)
 
     async def recount(
         self, wanted: Mapping[str, Collection[str] | None]
     ) -> dict[str, dict[str, int]]:
-        """Some counts of some queues, in one round trip: for each queue the states named (and
-        SCHEDULERS if named), or (None) everything a summary holds: every state, SCHEDULERS,
-        and the paused flag as PAUSED_FLAG (0 or 1)."""
+        """Some counts of some queues, in one round trip (two when a paused list must be read):
+        for each queue the states named (and SCHEDULERS if named), or (None) everything a
+        summary holds: every state, SCHEDULERS, and the paused flag as PAUSED_FLAG (0 or 1)."""
         pipe = self.redis.pipeline(transaction=False)
-        plan: list[tuple[str, str]] = []
+        plan: list[tuple[str, str | None]] = []
         for queue, states in wanted.items():
+            if states is None:
+                self._queue_commands(pipe, queue)
+                plan.append((queue, None))
+                continue
             keys = self.keys(queue)
             for state in STATES:
-                if states is None or state in states:
+                if state in states:
                     _count(pipe, keys, state)
                     plan.append((queue, state))
-            if states is None:
-                pipe.hexists(keys.meta, "paused")
-                plan.append((queue, PAUSED_FLAG))
-            if states is None or SCHEDULERS in states:
+            if SCHEDULERS in states:
                 pipe.zcard(keys.schedulers)
                 plan.append((queue, SCHEDULERS))
         if not plan:
             return {}
+        replies = iter(await execute(pipe))
         answer: dict[str, dict[str, int]] = {}
-        for (queue, name), value in zip(plan, await execute(pipe), strict=True):
-            answer.setdefault(queue, {})[name] = int(value)
+        summaries: list[_Summary] = []
+        for queue, name in plan:
+            if name is None:
+                summaries.append(_summary(queue, [next(replies) for _ in range(SUMMARY_WIDTH)]))
+            else:
+                answer.setdefault(queue, {})[name] = int(next(replies))
+        for summary in await self._with_paused_lists(summaries):
+            answer[summary.name] = {
+                **summary.counts,
+                PAUSED_FLAG: int(summary.is_paused),
+                SCHEDULERS: summary.schedulers,
+            }
         return answer
 
-    @staticmethod
-    def _queue_summary(queue: str, replies: list[Any]) -> QueueSummary:
-        counts = {state: int(n) for state, n in zip(STATES, replies, strict=False)}
-        return QueueSummary(
-            queue, counts, bool(replies[len(STATES)]), int(replies[len(STATES) + 1])
-        )
-
     async def summaries(self, queues: list[str]) -> list[QueueSummary]:
-        """Counts of every state for each queue, in one round trip."""
+        """Counts of every state for each queue, in one round trip (two when a paused list must
+        be read)."""
         if not queues:
             return []
         pipe = self.redis.pipeline(transaction=False)
@@ -134,9 +147,23 @@ class Reader:
             self._queue_commands(pipe, queue)
         replies = await execute(pipe)
         width = SUMMARY_WIDTH
+        read = [_summary(q, replies[i * width : (i + 1) * width]) for i, q in enumerate(queues)]
+        return await self._with_paused_lists(read)
+
+    async def _with_paused_lists(self, summaries: list[_Summary]) -> list[QueueSummary]:
+        """The summaries, with the `paused` list counted where it may hold jobs."""
+        held = [s.summary.name for s in summaries if s.may_hold_paused_list]
+        if not held:
+            return [s.summary for s in summaries]
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in held:
+            _count(pipe, self.keys(queue), "paused")
+        lengths = dict(zip(held, await execute(pipe), strict=True))
         return [
-            self._queue_summary(queue, replies[i * width : (i + 1) * width])
-            for i, queue in enumerate(queues)
+            replace(s.summary, counts={**s.summary.counts, "paused": int(lengths[s.summary.name])})
+            if s.summary.name in lengths
+            else s.summary
+            for s in summaries
         ]
 
     async def job_page(self, queue: str, state: str, page: int, page_size: int) -> JobPage:
@@ -158,7 +185,7 @@ class Reader:
             pipe.lrange(keys.state("paused"), start, end)
         replies = await execute(pipe)
         width = SUMMARY_WIDTH
-        summary = self._queue_summary(queue, replies[:width])
+        (summary,) = await self._with_paused_lists([_summary(queue, replies[:width])])
         ids = [job_id for chunk in replies[width:] for job_id in chunk if is_job_id(job_id)]
 
         rows: list[dict[str, Any]] = []
@@ -228,6 +255,26 @@ def _count(pipe: Any, keys: QueueKeys, state: str) -> None:
         pipe.llen(keys.state(state))
     else:
         pipe.zcard(keys.state(state))
+
+
+@dataclass(frozen=True)
+class _Summary:
+    summary: QueueSummary
+    # Paused under BullMQ 5 or the Python package: its jobs may sit in the `paused` list.
+    may_hold_paused_list: bool
+
+
+def _summary(queue: str, replies: list[Any]) -> _Summary:
+    """A queue's summary from its SUMMARY_WIDTH replies; `paused` counts 0 until read."""
+    counts = dict.fromkeys(STATES, 0)
+    counts.update({state: int(n) for state, n in zip(SUMMARY_STATES, replies, strict=False)})
+    paused, version = replies[len(SUMMARY_STATES)]
+    major = re.match(r"bullmq:(\d+)\.", version or "")
+    keeps_wait = major is not None and int(major.group(1)) >= 6
+    return _Summary(
+        QueueSummary(queue, counts, paused is not None, int(replies[len(SUMMARY_STATES) + 1])),
+        may_hold_paused_list=paused is not None and not keeps_wait,
+    )
 
 
 def set_probes(pipe: Any, keys: QueueKeys, job_id: str) -> None:

@@ -35,7 +35,7 @@ from dashboard.connection import Client, drop_connections, is_cluster
 from dashboard.discovery import QueueCatalog
 from dashboard.keys import QueueKeys
 from dashboard.rate import MinuteWindow
-from dashboard.reader import PAUSED_FLAG, SCHEDULERS, SUMMARY_WIDTH, QueueSummary, Reader
+from dashboard.reader import PAUSED_FLAG, SCHEDULERS, QueueSummary, Reader, commands_spent
 from dashboard.spending import spend
 
 log = logging.getLogger("drainboard.watch")
@@ -376,8 +376,10 @@ class ChangeWatcher:
 
     async def _recount(self, wanted: dict[str, set[str] | None], now: float) -> None:
         assert self.reader is not None
-        self._spend(sum(SUMMARY_WIDTH if s is None else len(s) for s in wanted.values()))
-        for queue, fresh in (await self.reader.recount(wanted)).items():
+        before = commands_spent.get()
+        recounted = await self.reader.recount(wanted)
+        self._spend(commands_spent.get() - before)
+        for queue, fresh in recounted.items():
             schedulers = fresh.pop(SCHEDULERS, None)
             if wanted[queue] is None:
                 paused = bool(fresh.pop(PAUSED_FLAG))

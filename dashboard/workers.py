@@ -113,8 +113,10 @@ class OnDemandWorkers:
         queues: list[str],
         idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS,
         concurrency: int = 1,
+        metrics_max_data_points: int | None = None,
     ) -> None:
         self.redis = redis
+        self.metrics_max_data_points = metrics_max_data_points
         self.prefix = prefix
         self.queues = queues
         self.idle_timeout_s = idle_timeout_ms / 1000
@@ -182,6 +184,7 @@ class OnDemandWorkers:
             max_concurrent_queues=len(queues) or 1,
             concurrency=self.concurrency,
             trigger=trigger,
+            metrics_max_data_points=self.metrics_max_data_points,
         )
 
     async def close(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:

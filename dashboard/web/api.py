@@ -12,12 +12,32 @@ from dashboard.web.lookup import board_of, job_id_of, job_not_found, queue_route
 from dashboard.web.openapi import JOB_ID, QUEUE, errors, json_body, query
 
 API_PAGE_SIZE = 10
+# Queues per page of `api/queues` when paged and no pageSize is given (the overview's 50).
+API_QUEUE_PAGE_SIZE = 50
+QUEUE_PAGING = ("page", "pageSize", "q")
 
 
 async def list_queues(request: Request) -> Response:
+    """Every queue (the contract), or with `page`, `pageSize` or `q` a page of those whose names
+    match: 9 commands a queue returned either way."""
     board = board_of(request)
-    summaries = await board.reader.summaries(await board.catalog.names())
-    return JSONResponse({"queues": [s.as_json() for s in summaries]})
+    names = await board.catalog.names()
+    query = request.query_params
+    if not any(name in query for name in QUEUE_PAGING):
+        summaries = await board.reader.summaries(names)
+        return JSONResponse({"queues": [s.as_json() for s in summaries], "total": len(names)})
+    page_size = params.positive_int(query, "pageSize", API_QUEUE_PAGE_SIZE, params.MAX_PAGE_SIZE)
+    window = params.queue_window(query, names, page_size)
+    summaries = await board.reader.summaries(window.shown)
+    return JSONResponse(
+        {
+            "queues": [s.as_json() for s in summaries],
+            "total": len(window.matching),
+            "page": window.page,
+            "pageSize": page_size,
+            "pageCount": window.page_count,
+        }
+    )
 
 
 @queue_route
@@ -54,13 +74,27 @@ COUNTS = {
 openapi = {
     "/api/queues": {
         "get": {
-            "summary": "Every queue with its job counts (10 commands per queue).",
+            "summary": "Every queue with its job counts, or a page of them (9 commands per "
+            "queue returned).",
+            "parameters": [
+                query("q", {"type": "string"}, "Only queues whose names contain this, any case."),
+                query("page", {"type": "integer", "minimum": 1}, "1-based page of queues."),
+                query(
+                    "pageSize",
+                    {"type": "integer", "minimum": 1, "maximum": params.MAX_PAGE_SIZE},
+                    f"Queues per page (default {API_QUEUE_PAGE_SIZE}).",
+                ),
+            ],
             "responses": {
                 "200": json_body(
                     {
                         "type": "object",
-                        "required": ["queues"],
+                        "required": ["queues", "total"],
                         "properties": {
+                            "total": {"type": "integer", "minimum": 0},
+                            "page": {"type": "integer", "minimum": 1},
+                            "pageSize": {"type": "integer", "minimum": 1},
+                            "pageCount": {"type": "integer", "minimum": 1},
                             "queues": {
                                 "type": "array",
                                 "items": {
@@ -72,11 +106,11 @@ openapi = {
                                         "isPaused": {"type": "boolean"},
                                     },
                                 },
-                            }
+                            },
                         },
                     }
                 ),
-                **errors(),
+                **errors(400),
             },
         }
     },

@@ -22,6 +22,7 @@ from dashboard.exporter import Exporter
 from dashboard.processors import load_processors
 from dashboard.reader import Reader
 from dashboard.redact import Redactor, load_formatter, parse_paths
+from dashboard.unserved import ServiceCheck
 from dashboard.watch import ChangeWatcher
 from dashboard.web import (
     actions,
@@ -93,6 +94,7 @@ def create_app(
         engine=engine,
         watcher=watcher,
         exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
+        service_check=ServiceCheck(client, settings.prefix, engine),
     )
 
     @contextlib.asynccontextmanager

@@ -13,6 +13,7 @@ from dashboard.drain import DrainEngine
 from dashboard.exporter import Exporter
 from dashboard.rate import MinuteWindow
 from dashboard.reader import Reader
+from dashboard.unserved import ServiceCheck
 from dashboard.watch import ChangeWatcher
 from dashboard.web.sessions import SessionSigner
 
@@ -28,5 +29,6 @@ class Board:
     engine: DrainEngine
     watcher: ChangeWatcher
     exporter: Exporter
+    service_check: ServiceCheck
     # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
     pages_spent: MinuteWindow = field(default_factory=MinuteWindow)

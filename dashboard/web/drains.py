@@ -44,6 +44,7 @@ async def drain_options(request: Request, trigger: str) -> DrainOptions:
         ),
         max_jobs_per_queue=_optional_positive(query, "maxJobsPerQueue"),
         trigger=trigger,
+        metrics_max_data_points=board_of(request).settings.metrics_max_data_points,
     )
 
 

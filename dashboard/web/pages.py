@@ -26,7 +26,6 @@ from dashboard.web.throttle import client_of
 PAGE_SIZE = 25
 # Queues per overview page: 450 commands a render at most, whatever the number of queues.
 OVERVIEW_PAGE_SIZE = 50
-MAX_FILTER = 200
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
 
 
@@ -91,26 +90,23 @@ async def overview(request: Request) -> Response:
     only (9 commands each), however many the catalog holds."""
     board = board_of(request)
     names = await board.catalog.names()
-    name_filter = request.query_params.get("q", "").strip()[:MAX_FILTER]
-    matching = [n for n in names if name_filter.casefold() in n.casefold()]
-    page_count = max(1, -(-len(matching) // OVERVIEW_PAGE_SIZE))
-    page = params.positive_int(request.query_params, "page", 1, page_count)
-    start = (page - 1) * OVERVIEW_PAGE_SIZE
-    shown = matching[start : start + OVERVIEW_PAGE_SIZE]
+    window = params.queue_window(request.query_params, names, OVERVIEW_PAGE_SIZE)
     # `?live=1` is the page's own refresh on a change notice: counts from the watcher.
-    summaries = await queue_summaries(board, shown, live=request.query_params.get("live") == "1")
+    live = request.query_params.get("live") == "1"
+    summaries = await queue_summaries(board, window.shown, live=live)
     return render(
         request,
         "overview.html",
         {
             "queues": summaries,
+            "unserved": await board.service_check.unserved(summaries, names, ask=not live),
             "queue_total": len(names),
-            "matching": len(matching),
-            "first_shown": start + 1,
-            "name_filter": name_filter,
-            "page": page,
-            "page_count": page_count,
-            "paged": len(names) > OVERVIEW_PAGE_SIZE or bool(name_filter),
+            "matching": len(window.matching),
+            "first_shown": window.first + 1,
+            "name_filter": window.name_filter,
+            "page": window.page,
+            "page_count": window.page_count,
+            "paged": len(names) > OVERVIEW_PAGE_SIZE or bool(window.name_filter),
             "scannable": not board.catalog.fixed,
             "problem": board.catalog.problem,
             "title": "Queues",

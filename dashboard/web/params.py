@@ -7,6 +7,7 @@ also take `+1`, `1_0`, `٣` and `²`-adjacent forms, and choke on 5,000 digits),
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
@@ -14,6 +15,8 @@ from starlette.exceptions import HTTPException
 from dashboard.keys import STATES
 
 MAX_PAGE_SIZE = 200
+# The longest queue-name filter taken (`?q=`); the rest is ignored.
+MAX_FILTER = 200
 # Redis list and sorted-set indexes are signed 64-bit: no page may start past this.
 MAX_INDEX = 2**63 - 1
 # Longer than any bound below; refused before any conversion work.
@@ -82,3 +85,26 @@ def paging(params: QueryParams, default_size: int) -> tuple[int, int]:
     page_size = positive_int(params, "pageSize", default_size, MAX_PAGE_SIZE)
     page = positive_int(params, "page", 1, MAX_INDEX // page_size)
     return page, page_size
+
+
+@dataclass(frozen=True)
+class QueueWindow:
+    """The queues whose names contain `?q=` (any case), and the page of them to show."""
+
+    name_filter: str
+    matching: list[str]
+    page: int
+    page_count: int
+    first: int  # index in `matching` of the first queue shown
+    shown: list[str]
+
+
+def queue_window(params: QueryParams, names: list[str], page_size: int) -> QueueWindow:
+    """Filter by `q`, then page by `page`: a page past the last is a 400 naming the last."""
+    name_filter = params.get("q", "").strip()[:MAX_FILTER]
+    matching = [n for n in names if name_filter.casefold() in n.casefold()]
+    page_count = max(1, -(-len(matching) // page_size))
+    page = positive_int(params, "page", 1, page_count)
+    first = (page - 1) * page_size
+    shown = matching[first : first + page_size]
+    return QueueWindow(name_filter, matching, page, page_count, first, shown)

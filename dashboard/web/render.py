@@ -145,6 +145,33 @@ def bar_segments(counts: dict[str, int]) -> list[tuple[str, float, float]]:
     return segments
 
 
+def bar_rects(counts: dict[str, int]) -> Markup:
+    """The stacked bar's rectangles. Built here, not in the template: on an overview of 50
+    queues, Jinja's escaping of every attribute of every rectangle and count link was most of
+    the render."""
+    # Safe as it stands: the states are our constants, x and width are numbers.
+    return Markup(
+        "".join(
+            f'<rect class="f-{state}" x="{x}" width="{width}" height="10"/>'
+            for state, x, width in bar_segments(counts)
+        )
+    )
+
+
+def count_links(counts: dict[str, int], queue_url: str) -> Markup:
+    """A queue card's count per state, each a link to that state's list (see bar_rects)."""
+    href = escape(queue_url)
+    # Safe as it stands: the URL is escaped; the states, labels and numbers are ours.
+    return Markup(
+        "".join(
+            f'<a class="count s-{state}{"" if counts[state] else " zero"}"'
+            f' href="{href}?status={state}" data-state="{state}" tabindex="-1">'
+            f"<dt>{STATE_LABELS[state]}</dt><dd>{counts[state]:,}</dd></a>"
+            for state in STATE_ORDER
+        )
+    )
+
+
 def json_tree(value: Any) -> Markup:
     """Collapsible, escaped HTML for a JSON value, built from <details> so it needs no script."""
     budget = [TREE_NODE_LIMIT]
@@ -205,7 +232,8 @@ def make_templates() -> Jinja2Templates:
         pretty=pretty_json,
         cut=cut,
         json_tree=json_tree,
-        segments=bar_segments,
+        bar_rects=bar_rects,
+        count_links=count_links,
         segment=segment,
         cron_words=cron_words,
     )

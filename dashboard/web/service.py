@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,12 +15,13 @@ from dashboard.web.lookup import board_of
 async def healthz(request: Request) -> Response:
     """Liveness without touching Redis: a probe every 10 s would cost 260K commands a month.
 
-    `?redis=1` adds one PING for readiness checks that really need it.
+    `?redis=1` adds one PING for readiness checks that really need it. `pid` says which process
+    answered, behind a load balancer or under `serve --workers N`.
     """
     if request.query_params.get("redis") not in ("1", "true"):
-        return JSONResponse({"ok": True})
+        return JSONResponse({"ok": True, "pid": os.getpid()})
     await board_of(request).redis.ping()
-    return JSONResponse({"ok": True, "redis": "up"})
+    return JSONResponse({"ok": True, "pid": os.getpid(), "redis": "up"})
 
 
 async def metrics(request: Request) -> Response:

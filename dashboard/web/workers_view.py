@@ -5,7 +5,6 @@ nothing will take: no worker connected and no scheduled (cron) drain in the last
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -14,12 +13,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard import clients
+from dashboard.unserved import cron_drained_recently, takeable
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
 from dashboard.web.openapi import QUEUE, errors, json_body
 from dashboard.web.pages import render
 
-SCHEDULE_WINDOW_MS = 3_600_000
 JSON_KINDS = {
     "node-worker": "nodeWorkers",
     "python-worker": "pythonWorkers",
@@ -28,19 +27,12 @@ JSON_KINDS = {
 }
 
 
-async def _cron_drained_recently(board: Board) -> bool:
-    runs, last_idle = await board.engine.history()
-    cutoff = time.time() * 1000 - SCHEDULE_WINDOW_MS
-    recent = [*runs, *([last_idle] if last_idle else [])]
-    return any(run.get("trigger") == "cron" and run.get("at", 0) >= cutoff for run in recent)
-
-
 async def _rows(board: Board, queues: list[str]) -> dict[str, Any]:
     found = await clients.read_clients(board.redis, board.settings.prefix, queues)
     if isinstance(found, str):
         return {"refused": found, "rows": []}
     summaries = await board.reader.summaries(queues)
-    scheduled = await _cron_drained_recently(board)
+    scheduled = await cron_drained_recently(board.engine)
     rows = []
     for summary in summaries:
         waiting = summary.counts["waiting"] + summary.counts["prioritized"]
@@ -49,7 +41,7 @@ async def _rows(board: Board, queues: list[str]) -> dict[str, Any]:
             {
                 "queue": summary,
                 "by_kind": clients.for_queue(found, summary.name),
-                "unserved": bool(waiting) and not served and not scheduled,
+                "unserved": bool(takeable(summary)) and not served and not scheduled,
                 "waiting": waiting,
             }
         )

@@ -1,5 +1,5 @@
 """1,000 queues on one Redis: discovery is one SCAN pass at start-up, and an overview render
-reads the 50 queues on screen only (SUMMARY_WIDTH commands each), filtered, a page at a time."""
+reads the 50 queues on screen only (9 commands each), filtered, a page at a time."""
 
 from __future__ import annotations
 
@@ -57,9 +57,9 @@ async def test_overview_of_1000_queues_reads_only_the_page_shown(
         last = await http.get("/admin/queues/?page=20")
         spent = await commands(r) - before
         assert cards(last.text) == QUEUES[-OVERVIEW_PAGE_SIZE:]
-        # The summaries of the 50 shown (8 counts, paused, schedulers: SUMMARY_WIDTH each),
-        # nothing else: the other 950 queues cost nothing.
-        assert spent == SUMMARY_WIDTH * OVERVIEW_PAGE_SIZE
+        # The summaries of the 50 shown (7 counts, paused flag, schedulers: 9 each), nothing
+        # else: the other 950 queues cost nothing.
+        assert spent == SUMMARY_WIDTH * OVERVIEW_PAGE_SIZE == 9 * OVERVIEW_PAGE_SIZE
         assert await commands(r, "scan") == scans  # no scan per view
 
         filtered = await http.get("/admin/queues/", params={"q": "TENANT-07"})
@@ -74,3 +74,26 @@ async def test_overview_of_1000_queues_reads_only_the_page_shown(
 
         past = await http.get("/admin/queues/?page=21")
         assert past.status_code == 400 and "page must be between 1 and 20" in past.text
+
+
+async def test_the_queue_api_pages_and_filters_too(r: aioredis.Redis, thousand_queues: str) -> None:
+    async with make_client(Settings(redis_url=thousand_queues)) as http:
+        everything = (await http.get("/admin/queues/api/queues")).json()
+        assert [q["name"] for q in everything["queues"]] == QUEUES
+        assert everything["total"] == 1000
+
+        before = await commands(r)
+        answer = await http.get(
+            "/admin/queues/api/queues", params={"q": "TENANT-07", "page": "2", "pageSize": "20"}
+        )
+        spent = await commands(r) - before
+        body = answer.json()
+        assert [q["name"] for q in body["queues"]] == QUEUES[720:740]
+        assert body["queues"][0]["counts"]["waiting"] == 1
+        assert (body["total"], body["page"], body["pageSize"], body["pageCount"]) == (100, 2, 20, 5)
+        assert spent == SUMMARY_WIDTH * 20  # the queues returned, nothing else
+
+        default = (await http.get("/admin/queues/api/queues", params={"page": "20"})).json()
+        assert [q["name"] for q in default["queues"]] == QUEUES[-OVERVIEW_PAGE_SIZE:]
+        past = await http.get("/admin/queues/api/queues", params={"page": "21"})
+        assert past.status_code == 400 and "page must be between 1 and 20" in past.json()["error"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
 from bullmq import Queue
 
 from dashboard.config import Settings
 from dashboard.drain import DrainOptions
-from tests.conftest import make_client
+from dashboard.workers import OnDemandWorkers
+from tests.conftest import csrf_token, make_client
 
 API = "/admin/queues/api/queues"
 
@@ -45,6 +48,42 @@ async def test_drains_record_metrics_when_asked(server_url: str, r: aioredis.Red
         assert "<polyline" in chart.text and "completed 3" in chart.text
         runs = await http.get("/admin/queues/queue/mail/metrics/drains")
         assert runs.text.count('class="f-completed"') == 1
+
+
+async def test_the_servers_drains_and_on_demand_workers_record_metrics_when_set(
+    server_url: str, r: aioredis.Redis
+) -> None:
+    queue = Queue("mail", {"connection": server_url})
+    for i in range(5):
+        await queue.add("j", {"i": i}, {"attempts": 1})
+    await queue.close()
+    settings = Settings(redis_url=server_url, cron_tokens=("cron",), metrics_max_data_points=60)
+    async with make_client(settings) as http:
+        board = http._transport.app.state.board  # type: ignore[attr-defined]
+        board.engine.processors.update({"mail": ok})
+        token = await csrf_token(http)
+        # "Drain now", one job at a time, then the cron endpoint for the rest.
+        drained = await http.post(
+            "/admin/queues/api/drain",
+            params={"queue": "mail", "maxJobsPerQueue": "2"},
+            headers={"X-CSRF-Token": token},
+        )
+        assert drained.json()["totalProcessed"] == 2
+        assert await r.hget("bull:mail:metrics:completed", "count") == "2"
+        cron = await http.post(
+            "/api/v1/cron/drain-queues", params={"queue": "mail"}, headers={"X-Cron-Secret": "cron"}
+        )
+        assert cron.json()["totalProcessed"] == 3
+        assert await r.hget("bull:mail:metrics:completed", "count") == "5"
+
+    workers = OnDemandWorkers(r, "bull", {"mail": fail}, ["mail"], metrics_max_data_points=60)
+    await workers.enqueue("mail", "j", {})
+    for _ in range(100):
+        if await r.hget("bull:mail:metrics:failed", "count") == "1":
+            break
+        await asyncio.sleep(0.05)
+    await workers.close()
+    assert await r.hget("bull:mail:metrics:failed", "count") == "1"
 
 
 async def test_without_metrics_the_chart_says_how_to_turn_them_on(server_url: str) -> None:

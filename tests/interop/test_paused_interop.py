@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from dashboard.config import Settings
+from dashboard.connection import connect
+from dashboard.reader import Reader, commands_spent
 from tests import drain_processors
 from tests.conftest import csrf_token, make_client
 from tests.interop.test_node_interop import PAUSED_QUEUE, node_view
@@ -38,6 +40,19 @@ async def test_a_paused_queue_says_its_jobs_are_held(
 
         listed = (await http.get("/admin/queues/api/queues")).json()["queues"]
         before = {q["name"]: q["counts"] for q in listed}[PAUSED_QUEUE]
+        assert before["paused"] == node.get("paused", 0)
+        assert before["waiting"] == node.get("waiting", 0)
+
+        # The paused list is read only where it may hold jobs: BullMQ 5's, not BullMQ 6's.
+        redis = connect(server_url)
+        spent = commands_spent.set(0)
+        try:
+            (summary,) = await Reader(redis, "bull").summaries([PAUSED_QUEUE])
+            assert summary.is_paused and summary.counts == before
+            assert commands_spent.get() == (9 if node_view["major"] == "6" else 10)
+        finally:
+            commands_spent.reset(spent)
+            await redis.aclose()
         drain_processors.SEEN.clear()
         token = await csrf_token(http)
         answer = await http.post(

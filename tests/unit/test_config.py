@@ -38,3 +38,13 @@ def test_bad_settings_say_why(overrides: dict) -> None:
     with pytest.raises(ConfigError) as err:
         Settings.from_env({}, **overrides)
     assert str(err.value).endswith(".")
+
+
+def test_settings_survive_the_trip_to_worker_processes() -> None:
+    settings = Settings.from_env(
+        {"REDIS_URL": "redis://h:1", "QUEUES": "a,b", "DRAINBOARD_HIDE": "x*"},
+        read_only=True,
+        drain_every=300,
+    )
+    copy = Settings.loads(settings.dumps())
+    assert copy == settings and copy.queues == ("a", "b") and copy.hide == ("x*",)
