@@ -31,7 +31,7 @@ from bullmq.custom_errors import DelayedError, WaitingChildrenError
 from redis.asyncio import Redis
 
 from dashboard import drain_probe
-from dashboard.drain_finish import Completer, Finisher
+from dashboard.drain_finish import Finisher, Line
 from dashboard.drain_job import DrainJob
 from dashboard.keys import QueueKeys, drain_history_key, last_idle_drain_key
 
@@ -257,7 +257,7 @@ class DrainEngine:
         async def slot(number: int) -> None:
             token = f"{worker.id}:{number}"
             job = None
-            async with finisher.slot() as complete:
+            async with finisher.slot() as line:
                 while True:
                     if job is None:
                         if not budget.take():
@@ -271,7 +271,7 @@ class DrainEngine:
                                 await asyncio.sleep(wait_s)  # rate limited: wait out the window
                                 continue
                             return
-                    job = await self._run_job(worker, queue, job, token, run, budget, complete)
+                    job = await self._run_job(worker, queue, job, token, run, budget, line)
 
         slots = [asyncio.ensure_future(slot(n)) for n in range(options.concurrency)]
         remaining = deadline - time.monotonic()
@@ -298,7 +298,7 @@ class DrainEngine:
         token: str,
         run: QueueRun,
         budget: JobBudget,
-        complete: Completer,
+        line: Line,
     ) -> DrainJob | Job | None:
         """The bullmq Worker's job cycle (lock tracking, moveToCompleted, moveToFailed with the
         job's attempts and backoff), except that completing a job also fetches the next one in
@@ -318,7 +318,7 @@ class DrainEngine:
                 return None
             fetch_next = budget.take()
             try:
-                taken = await complete(job, result, token, fetch_next)
+                taken = await line.complete(job, result, token, fetch_next)
             except TypeError as finish_error:
                 if fetch_next:
                     budget.give_back()

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 from bullmq import Job, Worker
@@ -37,9 +36,6 @@ ARG_ID, ARG_TIMESTAMP, ARG_VALUE, ARG_FETCH_NEXT = 0, 1, 3, 5
 # Kinds of job remembered per queue drain: a queue's jobs usually share one or a few option
 # sets; a queue whose every job has options of its own must not grow this without bound.
 MAX_KINDS = 256
-
-# A slot's `complete(job, return value, token, fetch next)`: see Finisher.complete.
-Completer = Callable[[DrainJob | Job, Any, str, bool], Awaitable[list[Any]]]
 
 
 class CompletionArgs:
@@ -88,53 +84,71 @@ class Finisher:
         self.args = CompletionArgs(worker)
         self.script: AsyncScript = worker.scripts.commands["moveToFinished"]
         self.pool = client.connection_pool if isinstance(client, Redis) else None
-        # A pool without a bound (the CLI's, the on-demand workers') lets each slot keep one
-        # connection for the whole drain. A bounded one (the web app's) is shared with the
+        # A pool without a bound (the CLI's, the on-demand workers') lets a slot keep its
+        # connection from one job to the next. A bounded one (the web app's) is shared with the
         # pages and with the handlers' own commands: a slot keeping a connection while its
         # handler runs could leave them none, so there a slot takes one per call.
         self.hold = self.pool is not None and not isinstance(self.pool, BlockingConnectionPool)
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[Completer]:
-        """A slot's way to complete jobs, on a connection of its own where the pool allows."""
-        connection = await self.pool.get_connection() if self.hold else None
+    async def slot(self) -> AsyncIterator[Line]:
+        line = Line(self)
         try:
-            yield partial(self.complete, connection)
+            yield line
         finally:
-            if connection is not None:
-                await self.pool.release(connection)
+            await line.let_go()
+
+
+class Line:
+    """One slot's completions. Where the pool allows, the slot keeps its connection while each
+    completion hands over the next job, and gives it back when one does not: the slot's next
+    moveToActive and the drain's last commands then find it in the pool instead of opening
+    another connection, whose handshake would cost commands."""
+
+    def __init__(self, finisher: Finisher) -> None:
+        self.finisher = finisher
+        self.connection: AbstractConnection | None = None
 
     async def complete(
-        self,
-        connection: AbstractConnection | None,
-        job: DrainJob | Job,
-        value: Any,
-        token: str,
-        fetch_next: bool,
+        self, job: DrainJob | Job, value: Any, token: str, fetch_next: bool
     ) -> list[Any]:
         """The next job's data as bullmq's moveToActive answers it ([None] * 4 for none).
         Raises bullmq's own TypeError when the job is no longer ours (lost lock, removed)."""
-        keys, args = self.args.build(job, value, token, fetch_next)
-        result = await self._run(connection, keys, args)
-        if isinstance(result, int) and result < 0:
-            raise self.scripts.finishedErrors(
-                {"code": result, "jobId": job.id, "command": "moveToFinished", "state": "active"}
-            )
-        return raw2NextJobData(result)
+        finisher = self.finisher
+        keys, args = finisher.args.build(job, value, token, fetch_next)
+        last = True
+        try:
+            result = await self._run(keys, args)
+            if isinstance(result, int) and result < 0:
+                raise finisher.scripts.finishedErrors(
+                    dict(code=result, jobId=job.id, command="moveToFinished", state="active")
+                )
+            taken = raw2NextJobData(result)
+            last = not taken[0]
+            return taken
+        finally:
+            if last:
+                await self.let_go()
 
-    async def _run(
-        self, connection: AbstractConnection | None, keys: list[Any], args: list[Any]
-    ) -> Any:
-        if self.pool is None:
-            return await self.script(keys=keys, args=args)
-        command = ("EVALSHA", self.script.sha, len(keys), *keys, *args)
-        taken = connection is None
-        if taken:
-            connection = await self.pool.get_connection()
+    async def let_go(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            await self.finisher.pool.release(connection)
+
+    async def _run(self, keys: list[Any], args: list[Any]) -> Any:
+        finisher = self.finisher
+        if finisher.pool is None:
+            return await finisher.script(keys=keys, args=args)
+        connection = self.connection
+        if connection is None:
+            connection = await finisher.pool.get_connection()
+            if finisher.hold:
+                self.connection = connection
         else:
             # What the pool does at each checkout, so that the kept connection is checked as
             # if taken afresh for each job: connected again if it was closed meanwhile.
-            await self.pool.ensure_connection(connection)
+            await finisher.pool.ensure_connection(connection)
+        command = ("EVALSHA", finisher.script.sha, len(keys), *keys, *args)
         try:
             return await connection.retry.call_with_retry(
                 lambda: _send_and_read(connection, command), lambda _error: connection.disconnect()
@@ -142,9 +156,9 @@ class Finisher:
         except NoScriptError:
             pass  # loaded below by the script object, which then runs it
         finally:
-            if taken:
-                await self.pool.release(connection)
-        return await self.script(keys=keys, args=args)
+            if not finisher.hold:
+                await finisher.pool.release(connection)
+        return await finisher.script(keys=keys, args=args)
 
 
 async def _send_and_read(connection: AbstractConnection, command: tuple[Any, ...]) -> Any:

@@ -117,6 +117,27 @@ async def test_connections_closed_while_a_handler_runs_are_opened_again(r, serve
     assert await r.zcard("bull:closed:completed") == 6
 
 
+async def test_a_drain_of_quick_jobs_opens_no_other_connection(r, server_url: str) -> None:
+    """A slot keeps its connection from one job to the next and gives it back at the end of the
+    run: the drain's other commands find it in the pool, and no second connection (whose
+    handshake costs commands) is opened for them."""
+    await add_jobs(server_url, "reuse", [{}], per_kind=5)
+    client = connect(server_url)
+    try:
+        await client.ping()
+        before = (await r.info("stats"))["total_connections_received"]
+        engine = DrainEngine(client, "bull", {"reuse": _quick})
+        result = await engine.drain(DrainOptions(("reuse",)))
+        assert result.queues["reuse"].jobs_processed == 5
+        assert (await r.info("stats"))["total_connections_received"] == before
+    finally:
+        await client.aclose()
+
+
+async def _quick(job: Any) -> str:
+    return "ok"
+
+
 @pytest.mark.parametrize("max_connections", [None, 1, 2])
 async def test_handlers_commands_find_a_connection(server_url: str, max_connections) -> None:
     """A slot keeps a connection only where the pool has no bound: with a bounded pool (the web
