@@ -10,7 +10,8 @@ One engine serves the cron endpoint, `drainboard drain` and the "Drain now" butt
    `bullmq` Worker's job cycle (moveToActive, the processor, moveToFinished, lock renewal)
    without its blocking wait, until the queue reports no job, the time is up, or the job cap is
    reached. Attempts, backoff, removeOnComplete/Fail, events, parents and rate limits are all
-   BullMQ's scripts' doing.
+   BullMQ's scripts' doing. Completing a job, the step every job takes, calls BullMQ's script
+   with little Python around it (dashboard/drain_finish.py).
 3. Jobs still running when `maxDurationMs` is reached are abandoned as seed 000 describes: their
    lock is no longer renewed, and BullMQ's stalled check puts them back in wait on a later tick.
 """
@@ -30,6 +31,7 @@ from bullmq.custom_errors import DelayedError, WaitingChildrenError
 from redis.asyncio import Redis
 
 from dashboard import drain_probe
+from dashboard.drain_finish import Completer, Finisher
 from dashboard.drain_job import DrainJob
 from dashboard.keys import QueueKeys, drain_history_key, last_idle_drain_key
 
@@ -250,23 +252,26 @@ class DrainEngine:
         worker.lockManager.start()
         budget = JobBudget(options.max_jobs_per_queue, deadline, run, self)
 
+        finisher = Finisher(worker, self.redis)
+
         async def slot(number: int) -> None:
             token = f"{worker.id}:{number}"
             job = None
-            while True:
-                if job is None:
-                    if not budget.take():
-                        return
-                    taken = await worker.backend.moveToActive(token, worker.opts)
-                    job = await _next_job(worker, taken, token)
+            async with finisher.slot() as complete:
+                while True:
                     if job is None:
-                        budget.give_back()
-                        wait_s = (worker.limitUntil - time.time() * 1000) / 1000
-                        if worker.limitUntil and 0 < wait_s < deadline - time.monotonic():
-                            await asyncio.sleep(wait_s)  # rate limited: wait out the window
-                            continue
-                        return
-                job = await self._run_job(worker, queue, job, token, run, budget)
+                        if not budget.take():
+                            return
+                        taken = await worker.backend.moveToActive(token, worker.opts)
+                        job = await _next_job(worker, taken, token)
+                        if job is None:
+                            budget.give_back()
+                            wait_s = (worker.limitUntil - time.time() * 1000) / 1000
+                            if worker.limitUntil and 0 < wait_s < deadline - time.monotonic():
+                                await asyncio.sleep(wait_s)  # rate limited: wait out the window
+                                continue
+                            return
+                    job = await self._run_job(worker, queue, job, token, run, budget, complete)
 
         slots = [asyncio.ensure_future(slot(n)) for n in range(options.concurrency)]
         remaining = deadline - time.monotonic()
@@ -293,6 +298,7 @@ class DrainEngine:
         token: str,
         run: QueueRun,
         budget: JobBudget,
+        complete: Completer,
     ) -> DrainJob | Job | None:
         """The bullmq Worker's job cycle (lock tracking, moveToCompleted, moveToFailed with the
         job's attempts and backoff), except that completing a job also fetches the next one in
@@ -312,9 +318,7 @@ class DrainEngine:
                 return None
             fetch_next = budget.take()
             try:
-                finished = await worker.backend.moveToCompleted(
-                    job, result, job.opts.get("removeOnComplete", False), token, fetch_next
-                )
+                taken = await complete(job, result, token, fetch_next)
             except TypeError as finish_error:
                 if fetch_next:
                     budget.give_back()
@@ -322,7 +326,7 @@ class DrainEngine:
             self._count(queue, run, failed=False)
             next_job = None
             if fetch_next:
-                next_job = await _next_job(worker, finished["result"], token)
+                next_job = await _next_job(worker, taken, token)
                 if next_job is None:
                     budget.give_back()
             return next_job

@@ -40,6 +40,16 @@ class DrainJob:
     def attempts(self) -> int:
         return self.opts.get("attempts", 1)
 
+    @property
+    def kind(self) -> tuple[str, str | None, int] | None:
+        """What the arguments of the script that completes this job depend on, besides its id
+        and return value (dashboard/drain_finish.py): its slot's token, its stored options and
+        the attempts made. None once the handler has read its options or the real Job: it may
+        have changed them, and then bullmq reads them afresh."""
+        if "opts" in self.__dict__ or "job" in self.__dict__:
+            return None
+        return (self.token, self.raw.get("opts"), self.attemptsMade)
+
     @cached_property
     def job(self) -> Job:
         """The real bullmq Job, for everything this object does not answer itself."""

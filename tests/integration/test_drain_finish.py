@@ -1,0 +1,143 @@
+"""Completing drained jobs (dashboard/drain_finish.py) on real servers: the script arguments
+are bullmq's own, and the direct script call survives what redis-py's command path survives."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from bullmq import Queue, Worker
+
+from dashboard.connection import connect
+from dashboard.drain import DrainEngine, DrainOptions
+from dashboard.drain_finish import ARG_TIMESTAMP, CompletionArgs
+from dashboard.drain_job import DrainJob
+
+KINDS: list[dict[str, Any]] = [
+    {},
+    {"removeOnComplete": True},
+    {"removeOnComplete": 5},
+    {"removeOnComplete": {"age": 60, "count": 3}},
+    {"attempts": 3, "backoff": {"type": "exponential", "delay": 10}},
+    {"failParentOnFailure": True, "removeOnFail": True},
+    {"ignoreDependencyOnFailure": True, "priority": 4},
+]
+
+
+async def add_jobs(url: str, queue: str, opts: list[dict[str, Any]], per_kind: int) -> None:
+    q = Queue(queue, {"connection": url})
+    for n, (kind, _) in enumerate(itertools.product(opts, range(per_kind))):
+        await q.add("j", {"n": n}, kind)
+    await q.close()
+
+
+async def test_arguments_are_what_bullmq_builds_for_every_job(r, server_url: str) -> None:
+    """Built once per kind of job and re-used, they match bullmq's moveToCompletedArgs for each
+    job: options, attempts made, slot token, return value, fetch-next, queue options."""
+    await add_jobs(server_url, "kinds", KINDS, per_kind=2)
+    worker = Worker(
+        "kinds",
+        None,
+        {
+            "connection": r,
+            "autorun": False,
+            "lockDuration": 12_000,
+            "limiter": {"max": 5, "duration": 1000},
+            "metrics": {"maxDataPoints": 60},
+        },
+    )
+    built = CompletionArgs(worker)
+    ids = await r.lrange("bull:kinds:wait", 0, -1)
+    values = [None, "text", {"a": [1, 2]}, 7]
+    for n, job_id in enumerate(ids):
+        raw = await r.hgetall(f"bull:kinds:{job_id}")
+        if n % 3 == 0:
+            raw["atm"] = "2"  # a retried job: attempts made is part of its kind
+        for token, fetch_next in (("w:0", True), ("w:1", False)):
+            value = values[n % len(values)]
+            ours = built.build(DrainJob(worker, raw, job_id, token), value, token, fetch_next)
+            reference = DrainJob(worker, raw, job_id, token)
+            theirs = worker.scripts.moveToCompletedArgs(
+                reference, value, reference.opts.get("removeOnComplete", False), token, fetch_next
+            )
+            assert ours[0] == theirs[0]
+            for args in (ours[1], theirs[1]):
+                args[ARG_TIMESTAMP] = 0  # each read the clock
+            assert ours[1] == theirs[1], (job_id, token)
+    assert len(built.kinds) < len(ids) * 2  # later jobs of a kind re-used the first's
+
+
+async def test_a_handler_changing_its_job_options_is_heard(r, server_url: str) -> None:
+    """Jobs of one kind share their completion arguments, unless the handler touched the
+    options: then bullmq reads them afresh, as its own Worker would."""
+    await add_jobs(server_url, "tweak", [{}], per_kind=4)
+
+    async def handler(job: Any) -> None:
+        if job.data["n"] == 2:
+            job.opts["removeOnComplete"] = True
+
+    result = await DrainEngine(r, "bull", {"tweak": handler}).drain(DrainOptions(("tweak",)))
+    assert result.queues["tweak"].jobs_processed == 4
+    kept = await r.zrange("bull:tweak:completed", 0, -1)
+    assert len(kept) == 3 and "3" not in kept  # job 3 holds data n=2
+    assert not await r.exists("bull:tweak:3")
+
+
+async def test_a_flushed_script_is_loaded_again(r, server_url: str) -> None:
+    await add_jobs(server_url, "flush", [{}], per_kind=6)
+
+    async def handler(job: Any) -> None:
+        if job.data["n"] == 2:
+            await r.script_flush()
+
+    result = await DrainEngine(r, "bull", {"flush": handler}).drain(DrainOptions(("flush",)))
+    assert (result.queues["flush"].jobs_processed, result.total_failed) == (6, 0)
+    assert await r.zcard("bull:flush:completed") == 6
+
+
+async def test_connections_closed_while_a_handler_runs_are_opened_again(r, server_url: str) -> None:
+    """A slot keeps its connection through the handler; closed meanwhile (here by the client's
+    own pool, as a shutdown does), it is connected again."""
+    await add_jobs(server_url, "closed", [{}], per_kind=6)
+    client = connect(server_url)
+
+    async def handler(job: Any) -> None:
+        if job.data["n"] in (1, 4):
+            await client.connection_pool.disconnect(inuse_connections=True)
+
+    try:
+        result = await DrainEngine(client, "bull", {"closed": handler}).drain(
+            DrainOptions(("closed",))
+        )
+    finally:
+        await client.aclose()
+    run = result.queues["closed"]
+    assert (run.jobs_processed, run.jobs_failed, run.lost_locks) == (6, 0, 0)
+    assert await r.zcard("bull:closed:completed") == 6
+
+
+@pytest.mark.parametrize("max_connections", [None, 1, 2])
+async def test_handlers_commands_find_a_connection(server_url: str, max_connections) -> None:
+    """A slot keeps a connection only where the pool has no bound: with a bounded pool (the web
+    app's), even one of a single connection, the handler's own commands and the lock renewal
+    still get one."""
+    await add_jobs(server_url, "chatty", [{}], per_kind=5)
+    client = connect(server_url, max_connections=max_connections)
+
+    async def handler(job: Any) -> str:
+        await job.updateProgress(50)
+        await job.log("half way")
+        return "done"
+
+    try:
+        engine = DrainEngine(client, "bull", {"chatty": handler})
+        result = await engine.drain(DrainOptions(("chatty",), concurrency=2))
+        assert (result.queues["chatty"].jobs_processed, result.total_failed) == (5, 0)
+        done = await client.zrange("bull:chatty:completed", 0, -1)
+        assert len(done) == 5
+        for job_id in done:
+            assert await client.hget(f"bull:chatty:{job_id}", "progress") == "50"
+            assert await client.lrange(f"bull:chatty:{job_id}:logs", 0, -1) == ["half way"]
+    finally:
+        await client.aclose()
