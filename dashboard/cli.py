@@ -42,6 +42,8 @@ from dashboard.workers import (
 
 log = logging.getLogger("drainboard")
 
+REDIS_URL_HELP = "redis://[:password@]host:port/db, rediss://…, redis+sentinel://… (env REDIS_URL)"
+
 
 def _add_server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -95,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the dashboard for an existing Redis")
-    serve.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
+    serve.add_argument("--redis-url", help=REDIS_URL_HELP)
     _add_cluster_flag(serve)
     _add_server_flags(serve)
     serve.add_argument("--processors", help="module:attr, a dict of queue name to async handler")
@@ -113,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     drain = commands.add_parser(
         "drain", help="process what is queued now, print the result as JSON, and exit"
     )
-    drain.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
+    drain.add_argument("--redis-url", help=REDIS_URL_HELP)
     _add_cluster_flag(drain)
     drain.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
     drain.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="run the processors: always-on, cron (no worker) or on-demand"
     )
     worker.add_argument("--mode", choices=MODES, help="env WORKER_MODE (or WORKER_INPROCESS=1/0)")
-    worker.add_argument("--redis-url", help="redis://[:password@]host:port/db (env REDIS_URL)")
+    worker.add_argument("--redis-url", help=REDIS_URL_HELP)
     _add_cluster_flag(worker)
     worker.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
     worker.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
+from dashboard.connection import SENTINEL_SCHEME, SentinelUrlError, parse_sentinel_url
 from dashboard.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
 
@@ -131,10 +132,17 @@ def _redis_url(value: object) -> str | None:
     if value in (None, ""):
         return None
     url = str(value)
-    if not url.startswith(("redis://", "rediss://", "unix://", "valkey://", "valkeys://")):
+    schemes = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://", SENTINEL_SCHEME)
+    if not url.startswith(schemes):
         raise ConfigError(
-            f"The Redis URL must start with redis://, rediss:// or unix://, not {url!r}."
+            "The Redis URL must start with redis://, rediss://, unix:// or redis+sentinel://,"
+            f" not {url!r}."
         )
+    if url.startswith(SENTINEL_SCHEME):
+        try:
+            parse_sentinel_url(url)
+        except SentinelUrlError as err:
+            raise ConfigError(str(err)) from None
     return url.replace("valkey", "redis", 1) if url.startswith("valkey") else url
 
 

@@ -1,9 +1,12 @@
-"""The one way Drainboard opens a Redis client: a plain one, or a Redis Cluster client."""
+"""The one way Drainboard opens a Redis client: a plain one, a Redis Cluster client, or one that
+asks Redis Sentinel where the primary is (`redis+sentinel://`)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import hiredis
 import redis
@@ -11,6 +14,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import NoBackoff
 
 DEFAULT_REDIS_URL = "redis://localhost:6379"
@@ -50,6 +54,78 @@ def named(label: str) -> type[HiredisPackingConnection]:
     return type("NamedConnection", (HiredisPackingConnection,), {"label": label})
 
 
+def named_for_sentinel(label: str) -> type[HiredisPackingConnection]:
+    """A connection that asks Sentinel for the primary's address (and asks again when the one
+    it knew has become a replica), named and packed as the others."""
+    bases = (SentinelManagedConnection, HiredisPackingConnection)
+    return type("NamedSentinelConnection", bases, {"label": label})
+
+
+SENTINEL_SCHEME = "redis+sentinel://"
+DEFAULT_SENTINEL_PORT = 26379
+
+
+@dataclass(frozen=True)
+class SentinelAddress:
+    """`redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/service[/db]`: the
+    sentinels to ask, the name they monitor the primary under, and the credentials and database
+    of the primary itself (Sentinels are asked without credentials)."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int
+    username: str | None
+    password: str | None
+
+
+class SentinelUrlError(ValueError):
+    """The URL is not a usable `redis+sentinel://` address; the message says why."""
+
+
+def parse_sentinel_url(url: str) -> SentinelAddress:
+    rest = url[len(SENTINEL_SCHEME) :]
+    authority, _, path = rest.partition("/")
+    userinfo, _, hosts = authority.rpartition("@")
+    username, _, password = userinfo.partition(":") if userinfo else ("", "", "")
+    sentinels = []
+    for host in filter(None, hosts.split(",")):
+        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        if not (port.isdigit() if port else True):
+            raise SentinelUrlError(f"The Sentinel address {host!r} has no valid port.")
+        sentinels.append((name, int(port) if port else DEFAULT_SENTINEL_PORT))
+    parts = [unquote(part) for part in path.split("/") if part]
+    if not sentinels or not parts or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        raise SentinelUrlError(
+            "A Sentinel URL reads redis+sentinel://[:password@]host:26379[,host:26379]/"
+            f"<primary name>[/db]; got {url.split('@')[-1]!r}."
+        )
+    return SentinelAddress(
+        sentinels,
+        parts[0],
+        int(parts[1]) if len(parts) == 2 else 0,
+        unquote(username) or None,
+        unquote(password) or None,
+    )
+
+
+def _sentinel_client(
+    url: str, options: dict[str, Any], max_connections: int | None, name: str
+) -> aioredis.Redis:
+    address = parse_sentinel_url(url)
+    asking = {"socket_connect_timeout": 3, "socket_timeout": 3}
+    manager = Sentinel(address.sentinels, sentinel_kwargs=asking)
+    return manager.master_for(
+        address.service,
+        connection_class=named_for_sentinel(name),
+        db=address.db,
+        username=address.username,
+        password=address.password,
+        max_connections=max_connections,
+        retry_on_timeout=False,
+        **options,
+    )
+
+
 # With a bounded pool, how long a command waits for a free connection before it gives up.
 POOL_WAIT_S = 5.0
 
@@ -83,6 +159,8 @@ def connect(
         if blocking:
             options["retry"] = Retry(NoBackoff(), 0)
         return RedisCluster.from_url(url, require_full_coverage=False, **options)
+    if url.startswith(SENTINEL_SCHEME):
+        return _sentinel_client(url, options, max_connections, name)
     if url.startswith("redis://"):  # TLS and Unix sockets keep redis-py's own connection classes
         options["connection_class"] = named(name)
     if max_connections is None:
@@ -105,6 +183,8 @@ def cluster_mode(url: str, forced: bool | None) -> bool:
     node, with a warning, since the dashboard must still start and say Redis is down."""
     if forced is not None:
         return forced
+    if url.startswith(SENTINEL_SCHEME):  # Sentinel watches a primary and its replicas
+        return False
     try:
         with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
             return bool(client.info("cluster").get("cluster_enabled"))

@@ -24,7 +24,7 @@ from bullmq import Job, Queue, Worker
 from redis.asyncio.connection import parse_url
 
 from dashboard.config import ConfigError
-from dashboard.connection import Client, connect
+from dashboard.connection import SENTINEL_SCHEME, Client, connect
 from dashboard.drain import DrainEngine, DrainOptions, Processor, metrics_option
 from dashboard.keys import QueueKeys
 
@@ -49,9 +49,9 @@ def worker_mode(mode: str | None, env: Mapping[str, str]) -> str:
 def worker_connection(url: str, cluster: bool = False) -> dict[str, Any] | Client:
     """Connection options for a long-lived `bullmq` Worker: no socket timeout, so its blocking
     wait is not cut off and retried (redis-py's default would, several times a minute). On a
-    cluster, a cluster client of its own (bullmq takes a client, not options, for a cluster)."""
-    if cluster:
-        return connect(url, socket_timeout=None, cluster=True)
+    cluster or behind Sentinel, a client of its own (bullmq takes a client, not options, then)."""
+    if cluster or url.startswith(SENTINEL_SCHEME):
+        return connect(url, socket_timeout=None, cluster=cluster)
     return {**parse_url(url), "socket_timeout": None}
 
 

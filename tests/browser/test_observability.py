@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -135,4 +136,19 @@ def test_workers_list(live, connected_workers, open_page, scheme: str) -> None:
     assert python_panel.locator('tr[data-kind="python-worker"]').count() >= 1
     assert page.locator('tr[data-kind="drainboard-own"]').count() >= 1
     watched.screenshot(f"workers-{scheme}")
+    watched.assert_clean()
+
+
+def test_the_overview_warns_of_jobs_nothing_will_take(live, open_page) -> None:
+    watched = open_page("light")
+    page = watched.page
+    page.goto(live.url("/"))
+    warned = page.locator("article.queue-card:has([data-unserved])")
+    assert warned.count() >= 1  # the demo's queues hold waiting jobs, and nothing runs them
+    name = warned.first.get_attribute("data-queue")
+    assert warned.first.locator("[data-unserved]").is_visible()
+    watched.screenshot("overview-unserved")
+    warned.first.locator("[data-unserved] a").click()
+    page.wait_for_url(f"**/queue/{quote(name, safe='')}/workers")
+    assert page.locator(f'section[data-queue="{name}"] [data-unserved]').count() == 1
     watched.assert_clean()
