@@ -131,8 +131,9 @@ async def test_workers_and_queue_events_are_found_per_queue(redis7_url: str) -> 
     python = start_workers("python", redis7_url, ["pyq"], 20)
     try:
         client = aioredis.Redis.from_url(redis7_url, decode_responses=True)
-        # Long enough that the idle workers surely run commands in it (0.5 s saw none under load).
-        result = await measure(client, "bull", ["mail", "sms", "pyq"], 2.0)
+        # Idle workers block 5 s at a time (drainDelay), and Redis counts a blocking command
+        # when it returns: only a window longer than that surely sees one (2 s once saw none).
+        result = await measure(client, "bull", ["mail", "sms", "pyq"], 6.0)
         await client.aclose()
         found = {
             (row["queue"], row["kind"], row["runtime"]) for row in result.spenders(Assumptions())
