@@ -53,22 +53,36 @@ class Subscription:
     changed" whenever the watcher (re)starts reading, as changes since its own last read may
     have gone unseen."""
 
-    def __init__(self, queue: str | None, job_id: str | None = None, cache: bool = False) -> None:
+    def __init__(
+        self,
+        queue: str | None,
+        job_id: str | None = None,
+        cache: bool = False,
+        among: frozenset[str] | None = None,
+    ) -> None:
         self.queue = queue
         self.job_id = job_id
         self.cache = cache
+        # For a listener to every queue (the overview): only these, the queues on its screen.
+        self.among = among if queue is None else None
         self.changed = asyncio.Event()
         self.queues: set[str] = set()  # changed since the listener last took them
+
+    @property
+    def follows(self) -> frozenset[str] | None:
+        """The queues this listener hears about; None: every queue."""
+        return frozenset({self.queue}) if self.queue is not None else self.among
 
     def notify(self, queues: set[str], jobs: Mapping[str, set[str]] | None = None) -> None:
         """`jobs` names, per queue, the only jobs that changed; a queue missing from it (or no
         `jobs` at all) may have changed anywhere."""
-        if self.queue is not None and self.queue not in queues:
+        follows = self.follows
+        if follows is not None and not follows & queues:
             return
         named = None if jobs is None or self.queue is None else jobs.get(self.queue)
         if self.job_id is not None and named is not None and self.job_id not in named:
             return
-        self.queues |= queues
+        self.queues |= queues if follows is None else queues & follows
         self.changed.set()
 
     def take(self) -> set[str]:
@@ -143,6 +157,8 @@ class ChangeWatcher:
         self._client: Client | None = None
         # Set when Redis was lost: the next successful start tells every page to re-read.
         self._reconnecting = False
+        # Set when the queues the listeners follow change: a cluster's reads start over.
+        self._replan = asyncio.Event()
         # The watcher's own commands, for the cost shown in footers and on the cost panel.
         self.spent = MinuteWindow(clock)
         self._changes: deque[tuple[float, frozenset[str]]] = deque()
@@ -153,18 +169,42 @@ class ChangeWatcher:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, queue: str | None = None, job_id: str | None = None, cache: bool = False
+        self,
+        queue: str | None = None,
+        job_id: str | None = None,
+        cache: bool = False,
+        among: frozenset[str] | None = None,
     ) -> AsyncIterator[Subscription]:
-        subscription = Subscription(queue, job_id, cache)
+        subscription = Subscription(queue, job_id, cache, among)
+        followed = self._followed()
         self.subscriptions.add(subscription)
+        self._replan_if_changed(followed)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         try:
             yield subscription
         finally:
+            followed = self._followed()
             self.subscriptions.discard(subscription)
             if not self.subscriptions and self._task is not None:
                 await self._stop()
+            else:
+                self._replan_if_changed(followed)
+
+    def _followed(self) -> frozenset[str] | None:
+        """The queues some listener hears about; None: every queue."""
+        followed: set[str] = set()
+        for subscription in self.subscriptions:
+            if subscription.follows is None:
+                return None
+            followed |= subscription.follows
+        return frozenset(followed)
+
+    def _replan_if_changed(self, before: frozenset[str] | None) -> None:
+        """On a cluster only the followed queues' streams are read (see _watch_groups): when
+        listeners come or go and change them, the reads start over with the new ones."""
+        if self._followed() != before:
+            self._replan.set()
 
     async def _stop(self) -> None:
         """Cancel the watcher. A cancel does not always interrupt a blocked XREAD in redis-py,
@@ -215,9 +255,8 @@ class ChangeWatcher:
 
     def _watched(self, queues: Iterable[str]) -> set[str]:
         names = set(queues)
-        if any(s.queue is None for s in self.subscriptions):
-            return names
-        return names & {s.queue for s in self.subscriptions if s.queue is not None}
+        followed = self._followed()
+        return names if followed is None else names & followed
 
     async def _run(self) -> None:
         client = self._client = self._connect(self.block_ms / 1000 + 10)
@@ -245,22 +284,34 @@ class ChangeWatcher:
         """One blocking XREAD per group of streams Redis can read together: all of them on one
         server; on a cluster, those in one hash slot (Redis refuses a read across slots, even on
         one node). Under a `{bull}` prefix every stream shares a slot: still one XREAD in all.
-        When one group stops (the queue list changed, Redis failed), all restart together."""
+        With a hash tag per queue, each queue is a slot of its own, so a cluster reads only the
+        streams of the queues its listeners follow (an overview: the queues on its screen), and
+        starts over when they change: open pages cost reads bounded by what they show, never by
+        how many queues there are. When one group stops (the queue list changed, Redis failed,
+        the followed queues changed), all restart together."""
         queues = await self.catalog.names()
-        groups = stream_groups(self.prefix, queues, is_cluster(client))
+        self._replan.clear()
+        cluster = is_cluster(client)
+        read = sorted(self._watched(queues)) if cluster else queues
+        groups = stream_groups(self.prefix, read, cluster)
         if not groups:
-            await asyncio.sleep(self.block_ms / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._replan.wait(), self.block_ms / 1000)
             return
         reconnected, self._reconnecting = self._reconnecting, False
         tasks = [
             asyncio.ensure_future(self._watch(client, group, queues, reconnected))
             for group in groups
         ]
+        replanned = asyncio.ensure_future(self._replan.wait()) if cluster else None
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            waited = [*tasks, *([replanned] if replanned else [])]
+            done, _ = await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # a lost connection is handled by the caller
         finally:
+            if replanned is not None:
+                replanned.cancel()
             for task in tasks:
                 task.cancel()
             _, pending = await asyncio.wait(tasks, timeout=0.2)

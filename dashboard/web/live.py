@@ -31,9 +31,14 @@ async def live(request: Request) -> Response:
         raise HTTPException(404, detail=f"There is no queue named {queue!r} under this prefix.")
     if job_id is not None and queue is None:
         raise params.bad_request("job needs queue: a job id names a job within one queue.")
+    on = request.query_params.getlist("on")
+    if len(on) > params.MAX_PAGE_SIZE:
+        raise params.bad_request(f"on names at most {params.MAX_PAGE_SIZE} queues.")
+    # The queues an overview page shows; names no longer known simply never change.
+    among = frozenset(on) if on and queue is None else None
 
     async def events() -> AsyncIterator[str]:
-        async with board.watcher.subscribe(queue, job_id) as subscription:
+        async with board.watcher.subscribe(queue, job_id, among=among) as subscription:
             yield "retry: 5000\n: listening\n\n"
             while True:
                 try:

@@ -40,7 +40,9 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     commands = commands_spent.get()
     board.pages_spent.add(commands)
     if "live_queue" in context:
-        context["live"] = live_url(request, context["live_queue"], context.get("live_job"))
+        context["live"] = live_url(
+            request, context["live_queue"], context.get("live_job"), context.get("live_among")
+        )
         watcher = board.watcher
         # A rate, not the watcher's start-up reads (each page load restarts it): one blocking
         # XREAD per block period, and per change a wake-up XREAD and the counts it touched
@@ -63,10 +65,13 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     return request.app.state.templates.TemplateResponse(request, template, context)
 
 
-def live_url(request: Request, queue: str | None, job_id: str | None) -> str:
-    """Where the page listens for changes: every queue, one queue, or one job of it."""
-    query = {"queue": queue, "job": job_id}
-    suffix = urlencode({k: v for k, v in query.items() if v is not None})
+def live_url(
+    request: Request, queue: str | None, job_id: str | None, among: list[str] | None = None
+) -> str:
+    """Where the page listens for changes: every queue (or `among` them: those on screen), one
+    queue, or one job of it."""
+    query = [("queue", queue), ("job", job_id), *(("on", name) for name in among or ())]
+    suffix = urlencode([(k, v) for k, v in query if v is not None])
     return f"{request.scope.get('root_path', '')}/live{'?' + suffix if suffix else ''}"
 
 
@@ -94,6 +99,7 @@ async def overview(request: Request) -> Response:
     # `?live=1` is the page's own refresh on a change notice: counts from the watcher.
     live = request.query_params.get("live") == "1"
     summaries = await queue_summaries(board, window.shown, live=live)
+    paged = len(names) > OVERVIEW_PAGE_SIZE or bool(window.name_filter)
     return render(
         request,
         "overview.html",
@@ -106,11 +112,13 @@ async def overview(request: Request) -> Response:
             "name_filter": window.name_filter,
             "page": window.page,
             "page_count": window.page_count,
-            "paged": len(names) > OVERVIEW_PAGE_SIZE or bool(window.name_filter),
+            "paged": paged,
             "scannable": not board.catalog.fixed,
             "problem": board.catalog.problem,
             "title": "Queues",
             "live_queue": None,
+            # A page of a longer list listens to the queues it shows, not to all of them.
+            "live_among": window.shown if paged else None,
         },
     )
 

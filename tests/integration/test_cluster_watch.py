@@ -58,8 +58,9 @@ async def test_bull_prefix_watches_the_cluster_with_one_xread(cluster_url: str) 
     watcher = cluster_watcher(cluster_url, "{bull}", queues)
     before = await xread_calls(rc)
     async with watcher.subscribe("sms") as sms, watcher.subscribe("mail") as mail:
-        await blocked_reads(watcher, len(queues) + 1)
-        assert watcher.commands_per_minute() == len(queues) + 1  # where they stand, one XREAD
+        await blocked_reads(watcher, 3)
+        # Where the two followed streams stand, then one XREAD for both (push is not followed).
+        assert watcher.commands_per_minute() == 3
         sms.changed.clear()  # the start notice: pages compare once with where the queues stand
         mail.changed.clear()
         await add(rc, "{bull}", "sms")
@@ -89,5 +90,34 @@ async def test_queues_on_every_node_wake_their_pages(cluster_url: str) -> None:
             everything.changed.clear()
             await add(rc, "bull", queue)
             await asyncio.wait_for(everything.changed.wait(), 15)
+    assert not watcher.running
+    await rc.aclose()
+
+
+async def test_an_overview_page_is_followed_for_the_queues_it_shows(cluster_url: str) -> None:
+    """Queues with their own hash tags cost a read each: an overview listening to the queues on
+    its screen is followed for those alone, and another page joining adds its own."""
+    rc = connect(cluster_url, cluster=True)
+    queues = tuple(f"{{t{i}}}" for i in range(6))
+    for queue in queues:
+        await add(rc, "bull", queue)
+    watcher = cluster_watcher(cluster_url, "bull", queues)
+    async with watcher.subscribe(among=frozenset({"{t0}", "{t1}"})) as overview:
+        await blocked_reads(watcher, 4)
+        assert watcher.commands_per_minute() == 4  # 2 XREVRANGE, 2 XREAD: not 6 of each
+        overview.take()  # the start notice: pages compare once with where the queues stand
+        await add(rc, "bull", "{t3}")  # not on the page: nobody is told, nothing is read
+        await add(rc, "bull", "{t1}")
+        await asyncio.wait_for(overview.changed.wait(), 15)
+        assert overview.take() == {"{t1}"}
+
+        async with watcher.subscribe("{t3}") as page:
+            # The reads start over with {t3} among them (where each stream stands, then XREADs).
+            await blocked_reads(watcher, watcher.commands_per_minute() + 6)
+            page.take()
+            overview.take()
+            await add(rc, "bull", "{t3}")
+            await asyncio.wait_for(page.changed.wait(), 15)
+            assert not overview.changed.is_set()
     assert not watcher.running
     await rc.aclose()

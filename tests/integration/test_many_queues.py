@@ -3,7 +3,9 @@ reads the 50 queues on screen only (9 commands each), filtered, a page at a time
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis.asyncio as aioredis
@@ -97,3 +99,16 @@ async def test_the_queue_api_pages_and_filters_too(r: aioredis.Redis, thousand_q
         assert [q["name"] for q in default["queues"]] == QUEUES[-OVERVIEW_PAGE_SIZE:]
         past = await http.get("/admin/queues/api/queues", params={"page": "21"})
         assert past.status_code == 400 and "page must be between 1 and 20" in past.json()["error"]
+
+
+async def test_a_page_of_queues_listens_to_the_queues_it_shows(thousand_queues: str) -> None:
+    async with make_client(Settings(redis_url=thousand_queues)) as http:
+        page = await http.get("/admin/queues/", params={"page": "20"})
+        live = re.search(r'data-live="([^"]+)"', page.text)
+        assert live is not None
+        listened = parse_qs(urlsplit(html.unescape(live[1])).query)["on"]
+        assert listened == QUEUES[-OVERVIEW_PAGE_SIZE:]
+
+        too_many = [("on", name) for name in QUEUES[:201]]
+        refused = await http.get("/admin/queues/live", params=too_many)
+        assert refused.status_code == 400 and "at most 200 queues" in refused.text

@@ -229,3 +229,19 @@ async def test_job_subscription_hears_only_its_job(r, server_url: str) -> None:
         await queue.remove(mine.id)
         await asyncio.wait_for(sub.changed.wait(), 3)
     await queue.close()
+
+
+async def test_a_listener_among_some_queues_hears_only_them(server_url: str) -> None:
+    client = aioredis.Redis.from_url(server_url, decode_responses=True)
+    for name in ("mail", "sms"):
+        await Queue(name, {"connection": client}).add("x", {})
+    watcher = watcher_for(server_url, ("mail", "sms"), counts=True)
+    async with watcher.subscribe(among=frozenset({"sms"})) as overview:
+        await asyncio.wait_for(overview.changed.wait(), 15)  # the start notice
+        overview.take()
+        await Queue("mail", {"connection": client}).add("x", {})
+        await Queue("sms", {"connection": client}).add("x", {})
+        await asyncio.wait_for(overview.changed.wait(), 15)
+        assert overview.take() == {"sms"}
+        assert watcher.counts("mail") is None and watcher.counts("sms") is not None
+    await client.aclose()
