@@ -13,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from dashboard.connection import Client, is_cluster
 from dashboard.cost import MINUTES_PER_MONTH, Assumptions, always_on_worker, queue_events
 
 BLOCKING_COMMANDS = {"bzpopmin", "brpoplpush", "blmove", "bzpopmax", "xread", "blpop", "brpop"}
-MEASUREMENT_COST = 3  # two INFO commandstats and one CLIENT LIST, on each primary
+MEASUREMENT_COST = 4  # two INFO commandstats and two CLIENT LIST, on each primary
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,11 @@ def _summed_calls(replies: list[dict[str, Any]]) -> dict[str, int]:
 
 
 async def measure(redis: Client, prefix: str, queues: list[str], seconds: float) -> Measurement:
+    """Commands a minute from two INFO commandstats `seconds` apart, and who is connected from
+    a CLIENT LIST on each side of the window (outside it, so they are not counted)."""
     result = Measurement(seconds=seconds)
+    known = set(queues)
+    before = await _connections(redis, prefix, known, result)
     try:
         samples = await _on_primaries(redis, "info", "commandstats")
         result.primaries = len(samples)
@@ -184,13 +189,39 @@ async def measure(redis: Client, prefix: str, queues: list[str], seconds: float)
         }
     except ResponseError as err:
         result.refused.append(f"INFO commandstats: {err}")
+    result.connections = merged(before, await _connections(redis, prefix, known, result))
+    return result
+
+
+async def _connections(
+    redis: Client, prefix: str, queues: set[str], result: Measurement
+) -> list[Connection]:
     try:
-        known = set(queues)
-        result.connections = [
-            classify(c, prefix, known)
+        return [
+            classify(c, prefix, queues)
             for clients in await _on_primaries(redis, "client_list")
             for c in clients
         ]
     except ResponseError as err:
-        result.refused.append(f"CLIENT LIST: {err}")
-    return result
+        refusal = f"CLIENT LIST: {err}"
+        if refusal not in result.refused:
+            result.refused.append(refusal)
+        return []
+
+
+def merged(before: list[Connection], after: list[Connection]) -> list[Connection]:
+    """The connections at the window's end, and the workers and listeners seen at its start
+    beyond those at its end (by name): a worker is told apart by its blocking read, and one
+    between two of them (the Python package drops its blocking connection for about 2 s of
+    every 7) is still a worker."""
+    at_end = Counter((c.name, c.kind) for c in after if c.kind != "client")
+    at_start: Counter[tuple[str, str]] = Counter()
+    missing = []
+    for connection in before:
+        if connection.kind == "client":
+            continue
+        key = (connection.name, connection.kind)
+        at_start[key] += 1
+        if at_start[key] > at_end[key]:
+            missing.append(connection)
+    return after + missing

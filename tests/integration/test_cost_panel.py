@@ -12,7 +12,7 @@ async def test_api_cost_projection_and_measurement(client: httpx.AsyncClient) ->
     assert modes["always"]["perMonth"]["executed"] > modes["cron"]["perMonth"]["executed"]
     assert body["seedTables"]["cron"]["5"] == 172_800
     measured = body["measured"]
-    assert measured["seconds"] == 1 and measured["measurementCost"] == 3
+    assert measured["seconds"] == 1 and measured["measurementCost"] == 4
     assert measured["refused"] == []
     assert body["recommendation"]["pick"]
 
@@ -37,4 +37,4 @@ async def test_panel_page_renders_chart_and_advice(client: httpx.AsyncClient) ->
     assert page.text.count('class="meter') == 4 and 'class="quota"' in page.text
     assert "WORKER_INPROCESS=0 + 5-min cron" in page.text
     live = await client.get("/admin/queues/cost/live?measure=1")
-    assert live.status_code == 200 and "measurement cost 3 commands" in live.text
+    assert live.status_code == 200 and "measurement cost 4 commands" in live.text

@@ -134,8 +134,9 @@ async def test_workers_and_queue_events_are_found_per_queue(redis7_url: str) -> 
         # Idle workers block 5 s at a time (drainDelay), and Redis counts a blocking command
         # when it returns: the window must be longer than that (2 s once saw none). The Python
         # worker then drops its blocking connection for about 2 s (5.5-7 s after it starts,
-        # then every 7 s), and the workers are told apart by their connections at the window's
-        # end: 9 s ends in the middle of its second block.
+        # then every 7 s). Workers are told apart by their connections at the window's start,
+        # which may come before that worker has connected, and at its end: 9 s ends in the
+        # middle of its second block.
         result = await measure(client, "bull", ["mail", "sms", "pyq"], 9.0)
         await client.aclose()
         found = {

@@ -276,7 +276,7 @@ def test_drain_and_cost_commands(installed: Installed, demo_redis: str) -> None:
     cost = installed.run("cost", "--redis-url", demo_redis, "--measure", "1", "--json")
     assert cost.returncode == 0, cost.stderr
     report = json.loads(cost.stdout)
-    assert report["measured"]["measurementCost"] == 3 and report["modes"]
+    assert report["measured"]["measurementCost"] == 4 and report["modes"]
 
 
 def _children(pid: int) -> set[int]:

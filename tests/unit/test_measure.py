@@ -1,6 +1,6 @@
 import base64
 
-from dashboard.measure import classify
+from dashboard.measure import Connection, classify, merged
 
 QUEUES = {"mail", "sms"}
 
@@ -46,3 +46,16 @@ def test_strangers_are_not_attributed() -> None:
 def test_drainboard_always_on_worker_is_recognised() -> None:
     ours = classify({"name": "bull:mail:w:drainboard-always", "cmd": "bzpopmin"}, "bull", QUEUES)
     assert (ours.queue, ours.kind, ours.runtime) == ("mail", "worker", "drainboard")
+
+
+def test_a_worker_between_two_blocking_reads_is_still_a_worker() -> None:
+    def seen(name: str, command: str) -> Connection:
+        return classify({"name": name, "cmd": command}, "bull", QUEUES)
+
+    node = f"bull:{b64('mail')}"
+    start = [seen("bull:sms", "bzpopmin"), seen(node, "bzpopmin"), seen(node, "bzpopmin")]
+    # At the end the Python worker is reconnecting and one Node worker is between reads.
+    end = [seen("bull:sms", "evalsha"), seen(node, "bzpopmin"), seen(node, "evalsha")]
+    workers = sorted((c.queue, c.runtime) for c in merged(start, end) if c.kind == "worker")
+    assert workers == [("mail", "node"), ("mail", "node"), ("sms", "python")]
+    assert len(merged(end, end)) == 3  # nothing counted twice
