@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian machine, idempotently:
-# Debian's redis-server and chromium, a virtualenv with the package and its test extras, and
-# the pinned Node BullMQ versions used by the interop tests.
+# Debian packages (python3-venv where Python lacks ensurepip; for the tests also redis-server,
+# redis-cli, openssl, chromium and, when npm is missing, Node from Debian), a virtualenv with
+# the package and its test extras, and the pinned Node BullMQ versions of the interop tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-command -v redis-server >/dev/null || need_apt+=(redis-server)
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
-command -v redis-cli >/dev/null || need_apt+=(redis-tools)  # joins the test cluster
-command -v openssl >/dev/null || need_apt+=(openssl)  # the TLS test's throwaway CA
-if [ "${#need_apt[@]}" -gt 0 ] && [ "${1:-}" = "--test" ]; then
+python3 -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+if [ "${1:-}" = "--test" ]; then
+  command -v redis-server >/dev/null || need_apt+=(redis-server)
+  command -v redis-cli >/dev/null || need_apt+=(redis-tools)  # joins the test cluster
+  command -v openssl >/dev/null || need_apt+=(openssl)  # the TLS test's throwaway CA
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)  # Playwright launches Debian's build
+  command -v npm >/dev/null || need_apt+=(nodejs npm)  # Node BullMQ, the interop reference
+fi
+if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} from Debian"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
@@ -20,8 +25,10 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
 
-if [ "${1:-}" = "--test" ] && [ ! -d tests/interop/node_modules ]; then
+# Again whenever the lock file changed since the last install (npm keeps its own copy there).
+lock=tests/interop/package-lock.json
+if [ "${1:-}" = "--test" ] && [ "$lock" -nt tests/interop/node_modules/.package-lock.json ]; then
   (cd tests/interop && npm ci --silent --no-audit --no-fund)
 fi
