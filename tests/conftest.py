@@ -47,6 +47,15 @@ def _wait_for(url: str, timeout: float = 10.0) -> None:
             client.close()
 
 
+async def executed_commands(r: aioredis.Redis, name: str | None = None) -> int:
+    """Commands the server has run per INFO commandstats: of one kind, or all but INFO itself
+    (so that asking does not count)."""
+    stats = await r.info("commandstats")
+    if name:
+        return stats.get(f"cmdstat_{name}", {}).get("calls", 0)
+    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+
+
 def start_redis(port: int, *extra: str) -> subprocess.Popen:
     """Debian's Redis 7 on a loopback port, no persistence."""
     binary = shutil.which("redis-server")

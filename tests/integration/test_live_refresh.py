@@ -14,14 +14,9 @@ import httpx
 from bullmq import Queue
 
 from dashboard.config import Settings
-from tests.conftest import make_client
+from tests.conftest import executed_commands, make_client
 
 HEAD = "/admin/queues/live/queue/mail?status=waiting&page=1&pageSize=25"
-
-
-async def executed(r) -> int:
-    stats = await r.info("commandstats")
-    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
 
 
 async def until(condition, timeout: float = 10.0) -> None:
@@ -62,10 +57,10 @@ async def test_refresh_after_a_notice_costs_no_command(r, server_url: str) -> No
             await asyncio.wait_for(sub.changed.wait(), 5)
             await until(lambda: watcher.counts("mail").counts["waiting"] == 4)
 
-            before = await executed(r)
+            before = await executed_commands(r)
             head = await client.get(f"{HEAD}&count=1&seen=0")
             overview = await client.get("/admin/queues/?live=1")
-            assert await executed(r) == before  # both answered from the watcher's counts
+            assert await executed_commands(r) == before  # both answered from the watcher's counts
             assert head.status_code == 200
             assert pill(head.text, "waiting") == 4
             assert "3 new jobs: show" in head.text
@@ -86,9 +81,9 @@ async def test_without_the_watcher_the_head_reads_counts_once(r, server_url: str
         # The connection's handshake and the guard's one-time read are not the fragment's.
         await client.get("/healthz?redis=1")
         await client.get("/admin/queues/static/style.css")
-        before = await executed(r)
+        before = await executed_commands(r)
         head = await client.get(f"{HEAD}&count=0&seen=0")
-        assert await executed(r) - before == 9  # 7 counts, the paused flag, the schedulers
+        assert await executed_commands(r) - before == 9  # 7 counts, the paused flag, the schedulers
         assert head.status_code == 200
         assert "1 new job: show" in head.text
 

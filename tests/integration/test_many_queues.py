@@ -15,17 +15,9 @@ from dashboard.config import Settings
 from dashboard.discovery import SCAN_BATCH
 from dashboard.reader import SUMMARY_WIDTH
 from dashboard.web.pages import OVERVIEW_PAGE_SIZE
-from tests.conftest import make_client
+from tests.conftest import executed_commands, make_client
 
 QUEUES = [f"tenant-{i:04d}" for i in range(1000)]
-
-
-async def commands(r: aioredis.Redis, name: str | None = None) -> int:
-    """Commands the server has run (one kind, or all but INFO itself) per INFO commandstats."""
-    stats = await r.info("commandstats")
-    if name:
-        return stats.get(f"cmdstat_{name}", {}).get("calls", 0)
-    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
 
 
 @pytest.fixture
@@ -50,19 +42,19 @@ async def test_overview_of_1000_queues_reads_only_the_page_shown(
         # Discovery: one pass of SCAN over the keyspace, SCAN_BATCH keys a call (a cursor
         # may need one call more than the key count suggests, as the hash table's size decides).
         one_pass = -(-keys // SCAN_BATCH) + 1
-        scans = await commands(r, "scan")
+        scans = await executed_commands(r, "scan")
         assert 1 <= scans <= one_pass
         assert cards(first.text) == QUEUES[:OVERVIEW_PAGE_SIZE]
         assert "1,000 queues" in first.text
 
-        before = await commands(r)
+        before = await executed_commands(r)
         last = await http.get("/admin/queues/?page=20")
-        spent = await commands(r) - before
+        spent = await executed_commands(r) - before
         assert cards(last.text) == QUEUES[-OVERVIEW_PAGE_SIZE:]
         # The summaries of the 50 shown (7 counts, paused flag, schedulers: 9 each), nothing
         # else: the other 950 queues cost nothing.
         assert spent == SUMMARY_WIDTH * OVERVIEW_PAGE_SIZE == 9 * OVERVIEW_PAGE_SIZE
-        assert await commands(r, "scan") == scans  # no scan per view
+        assert await executed_commands(r, "scan") == scans  # no scan per view
 
         filtered = await http.get("/admin/queues/", params={"q": "TENANT-07"})
         assert cards(filtered.text) == QUEUES[700:750]
@@ -84,11 +76,11 @@ async def test_the_queue_api_pages_and_filters_too(r: aioredis.Redis, thousand_q
         assert [q["name"] for q in everything["queues"]] == QUEUES
         assert everything["total"] == 1000
 
-        before = await commands(r)
+        before = await executed_commands(r)
         answer = await http.get(
             "/admin/queues/api/queues", params={"q": "TENANT-07", "page": "2", "pageSize": "20"}
         )
-        spent = await commands(r) - before
+        spent = await executed_commands(r) - before
         body = answer.json()
         assert [q["name"] for q in body["queues"]] == QUEUES[720:740]
         assert body["queues"][0]["counts"]["waiting"] == 1

@@ -6,13 +6,13 @@ import asyncio
 import time
 
 import httpx
-import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.config import Settings
 from dashboard.drain import DrainOptions
 from dashboard.web import create_app
+from tests.conftest import executed_commands
 
 NAMES = ("a", "b", "c", "d", "e")
 
@@ -31,12 +31,6 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
-
-
-async def executed(r: aioredis.Redis) -> int:
-    """Commands the server executed, minus the INFO calls that ask."""
-    stats = await r.info("commandstats")
-    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
 
 
 async def scrape_until(http: httpx.AsyncClient, queue: str, state: str, count: int) -> dict:
@@ -110,10 +104,10 @@ async def test_idle_scrapes_cost_nothing_and_a_new_job_shows_next(r, server_url:
     try:
         async with http:
             await http.get("/metrics")  # warm-up: reads every queue once
-            before = await executed(r)
+            before = await executed_commands(r)
             for _ in range(10):
                 assert (await http.get("/metrics")).status_code == 200
-            spent = await executed(r) - before
+            spent = await executed_commands(r) - before
             # The watcher's one blocking XREAD (a minute long) at most; nothing per scrape.
             assert spent <= 2, spent
 

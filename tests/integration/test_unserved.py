@@ -13,12 +13,7 @@ from bullmq import Queue, Worker
 from dashboard.config import Settings
 from dashboard.reader import SUMMARY_WIDTH
 from dashboard.unserved import ANSWER_TTL_S
-from tests.conftest import make_client
-
-
-async def commands(r: aioredis.Redis) -> int:
-    stats = await r.info("commandstats")
-    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+from tests.conftest import executed_commands, make_client
 
 
 def warned(html: str) -> list[str]:
@@ -49,18 +44,21 @@ async def test_the_overview_warns_of_waiting_jobs_nothing_will_take(
         await http.get("/admin/queues/")  # discovery out of the way
         clock.now += ANSWER_TTL_S
 
-        before = await commands(r)
+        before = await executed_commands(r)
         page = await http.get("/admin/queues/")
-        spent = await commands(r) - before
+        spent = await executed_commands(r) - before
         assert warned(page.text) == ["mail", "sms"]
         assert "/queue/mail/workers" in page.text
         # The counts (the paused queue reads its paused list, as under BullMQ 5: +1), one
         # CLIENT LIST and the drain history's 2; within the minute after, the counts alone.
         counts = 3 * SUMMARY_WIDTH + 1
         assert spent == counts + 3
-        before = await commands(r)
+        before = await executed_commands(r)
         again = await http.get("/admin/queues/")
-        assert await commands(r) - before == counts and warned(again.text) == ["mail", "sms"]
+        assert await executed_commands(r) - before == counts and warned(again.text) == [
+            "mail",
+            "sms",
+        ]
 
         async def nothing(job, token):
             return None
@@ -87,9 +85,9 @@ async def test_an_overview_without_waiting_jobs_asks_nothing_more(
     await queue.add("j", {}, {"delay": 3_600_000})  # not due: not waiting
     async with make_client(Settings(redis_url=server_url)) as http:
         await http.get("/admin/queues/")
-        before = await commands(r)
+        before = await executed_commands(r)
         page = await http.get("/admin/queues/")
-        assert await commands(r) - before == SUMMARY_WIDTH and warned(page.text) == []
+        assert await executed_commands(r) - before == SUMMARY_WIDTH and warned(page.text) == []
 
 
 async def test_live_refreshes_of_the_overview_never_ask(r: aioredis.Redis, server_url: str) -> None:
@@ -100,7 +98,9 @@ async def test_live_refreshes_of_the_overview_never_ask(r: aioredis.Redis, serve
         clock = board.service_check.clock = Clock()
         await http.get("/admin/queues/")  # discovery, and the first answer
         clock.now += ANSWER_TTL_S
-        before = await commands(r)
+        before = await executed_commands(r)
         live = await http.get("/admin/queues/?live=1")
         # The counts (no watcher here) and nothing more; the minute-old answer is shown.
-        assert await commands(r) - before == SUMMARY_WIDTH and warned(live.text) == ["mail"]
+        assert await executed_commands(r) - before == SUMMARY_WIDTH and warned(live.text) == [
+            "mail"
+        ]
