@@ -53,50 +53,44 @@ class Actions:
         self.reader = reader
         self._queues: dict[str, Queue] = {}
 
-    def _queue(self, name: str) -> Queue:
-        """One bullmq Queue per queue name, sharing the dashboard's Redis connection pool."""
+    def bull_queue(self, name: str) -> Queue:
+        """One bullmq Queue per queue name, sharing the dashboard's Redis connection pool (and
+        dashboard.manage's writes)."""
         if name not in self._queues:
             self._queues[name] = Queue(name, {"connection": self.redis, "prefix": self.prefix})
         return self._queues[name]
 
-    def bull_queue(self, name: str) -> Queue:
-        """The shared bullmq Queue of a queue name, for dashboard.manage's writes."""
-        return self._queue(name)
-
     async def state_of(self, queue: str, job_id: str) -> str:
         """The job's state; ActionRefused (404) when there is no such job."""
-        return await self._state(queue, job_id)
-
-    async def _state(self, queue: str, job_id: str) -> str:
         state = await self.reader.job_state(queue, job_id)
         if state is None:
             raise ActionRefused(404, f"Queue {queue!r} has no job with id {job_id!r}.")
         return state
 
     async def retry_job(self, queue: str, job_id: str) -> Outcome:
-        state = await self._state(queue, job_id)
+        state = await self.state_of(queue, job_id)
         if state not in RETRYABLE:
             raise ActionRefused(
                 409, f"Job {job_id} is {state}; only failed or completed jobs retry."
             )
-        job = await Job.fromId(self._queue(queue), job_id)
+        job = await Job.fromId(self.bull_queue(queue), job_id)
         await job.retry(state, {"resetAttemptsMade": True, "resetAttemptsStarted": True})
         return Outcome(f"Job {job_id} moved from {state} back to waiting.")
 
     async def promote_job(self, queue: str, job_id: str) -> Outcome:
-        state = await self._state(queue, job_id)
+        state = await self.state_of(queue, job_id)
         if state != "delayed":
             raise ActionRefused(409, f"Job {job_id} is {state}; only delayed jobs can be promoted.")
-        await self._queue(queue).scripts.promote(job_id)
+        await self.bull_queue(queue).scripts.promote(job_id)
         return Outcome(f"Job {job_id} promoted: it runs as soon as a worker is free.")
 
     async def remove_job(self, queue: str, job_id: str) -> Outcome:
-        state = await self._state(queue, job_id)
+        state = await self.state_of(queue, job_id)
         if state == "active":
             raise ActionRefused(
                 409, f"Job {job_id} is active: a worker holds its lock, so it cannot be removed."
             )
-        removed = await self._queue(queue).remove(job_id)
+        removed = await self.bull_queue(queue).remove(job_id)
         if not removed:
             raise ActionRefused(
                 409, f"Job {job_id} is locked by a worker right now; it was not removed."
@@ -110,7 +104,7 @@ class Actions:
         now = int(time.time() * 1000)
         key = self.reader.keys(queue).state(state)
         before = await self.redis.zcount(key, "-inf", now)
-        scripts = self._queue(queue).scripts
+        scripts = self.bull_queue(queue).scripts
         while await scripts.retryJobs(state, CHUNK, now):
             pass
         moved = before - await self.redis.zcount(key, "-inf", now)
@@ -119,7 +113,7 @@ class Actions:
     async def promote_all(self, queue: str) -> Outcome:
         key = self.reader.keys(queue).state("delayed")
         before = await self.redis.zcard(key)
-        scripts = self._queue(queue).scripts
+        scripts = self.bull_queue(queue).scripts
         while await scripts.promoteJobs(CHUNK):
             pass
         moved = before - await self.redis.zcard(key)
@@ -131,7 +125,7 @@ class Actions:
             raise ActionRefused(
                 400, f"status must be one of {', '.join(CLEANABLE)} to clean; got {state!r}."
             )
-        scripts = self._queue(queue).scripts
+        scripts = self.bull_queue(queue).scripts
         removed = 0
         while limit is None or removed < limit:
             batch = CHUNK if limit is None else min(CHUNK, limit - removed)
@@ -142,11 +136,11 @@ class Actions:
         return Outcome(f"Cleaned {plural(removed, f'{state} job')}.", removed)
 
     async def pause(self, queue: str) -> Outcome:
-        await self._queue(queue).pause()
+        await self.bull_queue(queue).pause()
         return Outcome(f"Queue {queue} paused: workers take no new jobs from it.")
 
     async def resume(self, queue: str) -> Outcome:
-        await self._queue(queue).resume()
+        await self.bull_queue(queue).resume()
         return Outcome(f"Queue {queue} resumed.")
 
     async def run_scheduler(self, queue: str, scheduler_id: str) -> Outcome:
@@ -162,7 +156,7 @@ class Actions:
         """BullMQ's removeJobScheduler script: the scheduler, its hash and its pending job. It
         removes BullMQ 5's repeatable jobs too, whose pending job ids follow the same rule."""
         await self._scheduler_next(queue, scheduler_id)
-        if await self._queue(queue).removeJobScheduler(scheduler_id) != 0:
+        if await self.bull_queue(queue).removeJobScheduler(scheduler_id) != 0:
             raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
         return Outcome(f"Scheduler {scheduler_id} removed, with its pending job.")
 

@@ -329,13 +329,9 @@ def drain(args: argparse.Namespace) -> int:
 
 
 async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
-    from dashboard.discovery import QueueCatalog
-
     client = _client(settings)
     try:
-        queues = await QueueCatalog(
-            client, settings.prefix, settings.queues, is_cluster(client)
-        ).names()
+        queues = await _queue_names(client, settings)
         if args.queue and args.queue not in queues:
             raise ConfigError(f"Unknown queue {args.queue!r}. Allowed: {', '.join(queues)}.")
         progress = _progress_line if sys.stderr.isatty() else None
@@ -356,6 +352,13 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
         return result
     finally:
         await client.aclose()
+
+
+async def _queue_names(client: Client, settings: Settings) -> list[str]:
+    """The queues to work on: the configured ones, or one discovery pass."""
+    from dashboard.discovery import QueueCatalog
+
+    return await QueueCatalog(client, settings.prefix, settings.queues, is_cluster(client)).names()
 
 
 def _client(settings: Settings) -> Client:
@@ -398,17 +401,13 @@ def worker(args: argparse.Namespace) -> int:
 async def _work(
     mode: str, settings: Settings, args: argparse.Namespace, processors: dict, idle_ms: int
 ) -> None:
-    from dashboard.discovery import QueueCatalog
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     client = _client(settings)
     try:
-        queues = await QueueCatalog(
-            client, settings.prefix, settings.queues, is_cluster(client)
-        ).names()
+        queues = await _queue_names(client, settings)
         if mode == "always":
             running = AlwaysOnWorkers(
                 settings.redis_url or "",
@@ -418,7 +417,7 @@ async def _work(
                 cluster=is_cluster(client),
                 drain_delay_s=args.drain_delay,
                 stalled_interval_ms=args.stalled_interval_ms,
-                concurrency=args.concurrency,
+                concurrency=max(1, args.concurrency),
                 metrics_max_data_points=settings.metrics_max_data_points,
             )
             print(f"drainboard: always-on workers for {len(running.workers)} queues", flush=True)
@@ -494,13 +493,9 @@ def cost(args: argparse.Namespace) -> int:
 
 
 async def _measure(settings: Settings, seconds: float) -> tuple[Measurement, int]:
-    from dashboard.discovery import QueueCatalog
-
     client = _client(settings)
     try:
-        queues = await QueueCatalog(
-            client, settings.prefix, settings.queues, is_cluster(client)
-        ).names()
+        queues = await _queue_names(client, settings)
         return await measure(client, settings.prefix, queues, seconds), len(queues)
     finally:
         await client.aclose()

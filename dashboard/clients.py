@@ -16,8 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from dashboard.reader import commands_spent
-from dashboard.spending import spend
+from dashboard.reader import count_reads
 
 OWN_PREFIX = "drainboard"
 KINDS = ("node-worker", "python-worker", "queue-events", "drainboard")
@@ -52,10 +51,10 @@ def _base64_queue(token: str, queues: set[str]) -> str | None:
     return decoded if decoded in queues else None
 
 
-def identify(name: str, prefix: str, queues: set[str]) -> tuple[str, str | None] | None:
-    """(kind, queue) for a connection name, or None when it is nobody we know."""
-    if name == OWN_PREFIX or name.startswith(f"{OWN_PREFIX}:"):
-        return "drainboard", None
+def parse_name(name: str, prefix: str, queues: set[str]) -> tuple[str, str, bool] | None:
+    """(queue, runtime, events) for a BullMQ connection name, None for any other name. The
+    runtime is "node" (base64 queue name), "python", or "drainboard" (`drainboard worker`);
+    `events` marks a QueueEvents listener (`:qe`)."""
     head = f"{prefix}:"
     if not name.startswith(head):
         return None
@@ -65,11 +64,24 @@ def identify(name: str, prefix: str, queues: set[str]) -> tuple[str, str | None]
         rest = rest[:-3]
     token, _, worker_name = rest.partition(":w:")
     if token in queues:
-        kind = "drainboard" if worker_name.startswith("drainboard") else "python-worker"
-        return ("queue-events" if events else kind), token
+        return token, "drainboard" if worker_name.startswith("drainboard") else "python", events
     if found := _base64_queue(token, queues):
-        return ("queue-events" if events else "node-worker"), found
+        return found, "node", events
     return None
+
+
+WORKER_KINDS = {"node": "node-worker", "python": "python-worker", "drainboard": "drainboard"}
+
+
+def identify(name: str, prefix: str, queues: set[str]) -> tuple[str, str | None] | None:
+    """(kind, queue) for a connection name, or None when it is nobody we know."""
+    if name == OWN_PREFIX or name.startswith(f"{OWN_PREFIX}:"):
+        return "drainboard", None
+    parsed = parse_name(name, prefix, queues)
+    if parsed is None:
+        return None
+    queue, runtime, events = parsed
+    return ("queue-events" if events else WORKER_KINDS[runtime]), queue
 
 
 def _client(entry: dict[str, Any], prefix: str, queues: set[str]) -> Client | None:
@@ -91,8 +103,7 @@ def _client(entry: dict[str, Any], prefix: str, queues: set[str]) -> Client | No
 
 async def read_clients(redis: Redis, prefix: str, queues: list[str]) -> list[Client] | str:
     """Every known connection, or the sentence saying why CLIENT LIST cannot be read."""
-    spend("reads", 1)
-    commands_spent.set(commands_spent.get() + 1)
+    count_reads(1)
     try:
         entries = await redis.client_list()
     except ResponseError as err:

@@ -3,6 +3,7 @@ asks Redis Sentinel where the primary is (`redis+sentinel://`)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -50,10 +51,12 @@ class HiredisPackingConnection(Connection):
                 pass
 
 
+@functools.cache  # one class per label: connect() runs at every watcher (re)start
 def named(label: str) -> type[HiredisPackingConnection]:
     return type("NamedConnection", (HiredisPackingConnection,), {"label": label})
 
 
+@functools.cache
 def named_for_sentinel(label: str) -> type[HiredisPackingConnection]:
     """A connection that asks Sentinel for the primary's address (and asks again when the one
     it knew has become a replica), named and packed as the others."""

@@ -153,6 +153,11 @@ def check_name(name: Any) -> str:
     return name
 
 
+def copyable_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """A job's options a copy of it takes: those the add form knows, but never its id."""
+    return {k: v for k, v in opts.items() if k in OPTION_NAMES and k != "jobId"}
+
+
 class Manager:
     """Job edits and queue-wide actions; shares the Actions' bullmq Queues and state probes."""
 
@@ -174,8 +179,7 @@ class Manager:
         job = await self.reader.job(queue, job_id, redacted=False)  # copied, never shown
         if job is None:
             raise ActionRefused(404, f"Queue {queue!r} has no job with id {job_id!r}.")
-        opts = {k: v for k, v in job["opts"].items() if k in OPTION_NAMES and k != "jobId"}
-        copy = await self.add_job(queue, job["name"], job["data"], opts)
+        copy = await self.add_job(queue, job["name"], job["data"], copyable_options(job["opts"]))
         return JobOutcome(f"Duplicated job {job_id} as job {copy.job_id}.", 1, copy.job_id)
 
     async def update_data(self, queue: str, job_id: str, data: Any) -> JobOutcome:

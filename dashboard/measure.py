@@ -10,8 +10,6 @@ sections or CLIENT LIST: that is reported, and the panel falls back to the model
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from typing import Any
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
+from dashboard.clients import parse_name
 from dashboard.connection import Client, is_cluster
 from dashboard.cost import MINUTES_PER_MONTH, Assumptions, always_on_worker, queue_events
 
@@ -38,36 +37,14 @@ class Connection:
     blocked: bool
 
 
-def _decode_base64_queue(text: str, queues: set[str]) -> str | None:
-    try:
-        decoded = base64.b64decode(text, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return decoded if decoded in queues else None
-
-
 def classify(client: dict[str, Any], prefix: str, queues: set[str]) -> Connection:
     """One CLIENT LIST entry: which queue it serves, whether it is a worker, and whose."""
     name = str(client.get("name") or "")
     command = str(client.get("cmd") or "").split("|")[0]
     blocked = "b" in str(client.get("flags") or "")
     idle_s = int(client.get("idle") or 0)
-    queue, runtime, suffix = None, "other", ""
-    head = f"{prefix}:"
-    if name.startswith(head):
-        rest = name[len(head) :]
-        if rest.endswith(":qe"):
-            rest, suffix = rest[:-3], ":qe"
-        # Named workers carry `:w:<name>`; `drainboard worker --mode always` names its own.
-        token, _, worker_name = rest.partition(":w:")
-        if token in queues:
-            queue, runtime = (
-                token,
-                "drainboard" if worker_name.startswith("drainboard") else "python",
-            )
-        elif found := _decode_base64_queue(token, queues):
-            queue, runtime = found, "node"
-    if suffix == ":qe" and queue:
+    queue, runtime, events = parse_name(name, prefix, queues) or (None, "other", False)
+    if events and queue:
         kind = "queue-events"
     elif queue and command in BLOCKING_COMMANDS:
         kind = "worker"
@@ -102,9 +79,7 @@ class Measurement:
                 groups[key] = groups.get(key, 0) + 1
         rows = []
         for (queue, kind, runtime), count in sorted(groups.items()):
-            if kind == "worker" and runtime == "node":
-                rate = always_on_worker(a.with_changes(worker="node")).executed * count
-            elif kind == "worker":
+            if kind == "worker":
                 rate = always_on_worker(a.with_changes(worker=runtime)).executed * count
             else:
                 rate = queue_events(count).executed

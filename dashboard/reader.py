@@ -21,8 +21,7 @@ from dashboard.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
 from dashboard.redact import Redactor
 from dashboard.spending import spend
 
-# The keys `Reader.recount` answers the paused flag and the scheduler count under.
-PAUSED_FLAG = "isPaused"
+# The name `Reader.recount` reads and answers the scheduler count under.
 SCHEDULERS = "schedulers"
 
 # Redis commands sent while handling the current request, shown in each page's footer.
@@ -100,10 +99,9 @@ class Reader:
 
     async def recount(
         self, wanted: Mapping[str, Collection[str] | None]
-    ) -> dict[str, dict[str, int]]:
+    ) -> dict[str, QueueSummary | dict[str, int]]:
         """Some counts of some queues, in one round trip (two when a paused list must be read):
-        for each queue the states named (and SCHEDULERS if named), or (None) everything a
-        summary holds: every state, SCHEDULERS, and the paused flag as PAUSED_FLAG (0 or 1)."""
+        for each queue the states named (and SCHEDULERS if named), or (None) its summary."""
         pipe = self.redis.pipeline(transaction=False)
         plan: list[tuple[str, str | None]] = []
         for queue, states in wanted.items():
@@ -122,20 +120,15 @@ class Reader:
         if not plan:
             return {}
         replies = iter(await execute(pipe))
-        answer: dict[str, dict[str, int]] = {}
+        counts: dict[str, dict[str, int]] = {}
         summaries: list[_Summary] = []
         for queue, name in plan:
             if name is None:
                 summaries.append(_summary(queue, [next(replies) for _ in range(SUMMARY_WIDTH)]))
             else:
-                answer.setdefault(queue, {})[name] = int(next(replies))
-        for summary in await self._with_paused_lists(summaries):
-            answer[summary.name] = {
-                **summary.counts,
-                PAUSED_FLAG: int(summary.is_paused),
-                SCHEDULERS: summary.schedulers,
-            }
-        return answer
+                counts.setdefault(queue, {})[name] = int(next(replies))
+        read = await self._with_paused_lists(summaries)
+        return {**counts, **{summary.name: summary for summary in read}}
 
     async def summaries(self, queues: list[str]) -> list[QueueSummary]:
         """Counts of every state for each queue, in one round trip (two when a paused list must
@@ -307,9 +300,14 @@ def state_from_probes(set_hits: list[Any], list_hits: list[Any] | None) -> str:
     return "waiting-children" if hits["waiting-children"] is not None else "unknown"
 
 
+def count_reads(commands: int) -> None:
+    """Commands read on behalf of the current request: for its footer and for /metrics."""
+    commands_spent.set(commands_spent.get() + commands)
+    spend("reads", commands)
+
+
 async def execute(pipe: Any) -> list[Any]:
-    commands_spent.set(commands_spent.get() + len(pipe))
-    spend("reads", len(pipe))
+    count_reads(len(pipe))
     # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
     async with asyncio.timeout(READ_TIMEOUT_S):
         return await pipe.execute()

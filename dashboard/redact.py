@@ -26,10 +26,9 @@ class RedactionError(ValueError):
     """A --redact path or --formatter cannot be used; one sentence for the person starting it."""
 
 
-def parse_paths(spec: str | tuple[str, ...] | None) -> tuple[tuple[str, ...], ...]:
-    items = spec if isinstance(spec, tuple) else (spec or "").split(",")
+def parse_paths(spec: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     paths = []
-    for item in (i.strip() for i in items):
+    for item in (i.strip() for i in spec):
         if not item:
             continue
         parts = tuple(item.split("."))

@@ -12,8 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from dashboard.reader import commands_spent
-from dashboard.spending import spend
+from dashboard.reader import count_reads
 
 SAFE_POLICY = "noeviction"
 
@@ -76,8 +75,7 @@ def _int(info: dict[str, Any], name: str) -> int:
 
 async def read_health(redis: Redis) -> Health | str:
     """The server's health, or the sentence saying why it cannot be read."""
-    spend("reads", 1)
-    commands_spent.set(commands_spent.get() + 1)
+    count_reads(1)
     try:
         info = _server_info(await redis.info())
     except ResponseError as err:

@@ -68,13 +68,18 @@ class SchedulerPage:
         return max(1, math.ceil(self.total / self.page_size))
 
 
-async def scheduler_page(redis: Redis, keys: QueueKeys, page: int, page_size: int) -> SchedulerPage:
-    """One page in getJobSchedulers() order (latest next run first)."""
+async def scheduler_page(
+    redis: Redis, keys: QueueKeys, page: int, page_size: int, total: int | None = None
+) -> SchedulerPage:
+    """One page in getJobSchedulers() order (latest next run first). `total`: the scheduler
+    count, when the caller has just read it (a page's queue summary holds it)."""
     start = (page - 1) * page_size
     pipe = redis.pipeline(transaction=False)
-    pipe.zcard(keys.schedulers)
+    if total is None:
+        pipe.zcard(keys.schedulers)
     pipe.zrevrange(keys.schedulers, start, start + page_size - 1, withscores=True)
-    total, entries = await execute(pipe)
+    *counted, entries = await execute(pipe)
+    total = counted[0] if counted else total
     if not entries:
         return SchedulerPage([], total, page, page_size)
 

@@ -224,18 +224,13 @@ async def _shown_matches(
     needle = text.lower()
     kept = []
     for row, (data, returnvalue, reason) in zip(rows, await execute(pipe), strict=True):
-        shown = redactor.job({**row, "data": _parsed(data), "returnvalue": _parsed(returnvalue)})
+        shown = redactor.job(
+            {**row, "data": jobs.json_or_text(data), "returnvalue": jobs.json_or_text(returnvalue)}
+        )
         values = (shown.get("data"), shown.get("returnvalue"), shown.get("failedReason", reason))
         if any(needle in _compact(value).lower() for value in values if value is not None):
             kept.append(row)
     return kept
-
-
-def _parsed(raw: str | None) -> Any:
-    try:
-        return None if raw is None else json.loads(raw)
-    except ValueError:
-        return raw
 
 
 def _compact(value: Any) -> str:

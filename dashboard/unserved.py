@@ -27,6 +27,11 @@ def takeable(summary: QueueSummary) -> int:
     return 0 if summary.is_paused else summary.counts["waiting"] + summary.counts["prioritized"]
 
 
+def nothing_takes(summary: QueueSummary, found: list[clients.Client], scheduled: bool) -> bool:
+    """Jobs wait that no connected worker and no scheduled drain will take."""
+    return bool(takeable(summary)) and not scheduled and not clients.has_worker(found, summary.name)
+
+
 async def cron_drained_recently(engine: DrainEngine) -> bool:
     runs, last_idle = await engine.history()
     cutoff = time.time() * 1000 - SCHEDULE_WINDOW_MS
@@ -68,6 +73,4 @@ class ServiceCheck:
                 scheduled = await cron_drained_recently(self.engine)
             self._answer = (now, found, scheduled)
         _, found, scheduled = self._answer
-        if scheduled:
-            return set()
-        return {name for name in candidates if not clients.has_worker(found, name)}
+        return {s.name for s in summaries if nothing_takes(s, found, scheduled)}

@@ -35,7 +35,7 @@ from dashboard.connection import Client, drop_connections, is_cluster
 from dashboard.discovery import QueueCatalog
 from dashboard.keys import QueueKeys
 from dashboard.rate import MinuteWindow
-from dashboard.reader import PAUSED_FLAG, SCHEDULERS, QueueSummary, Reader, commands_spent
+from dashboard.reader import SCHEDULERS, QueueSummary, Reader, commands_spent
 from dashboard.spending import spend
 
 log = logging.getLogger("drainboard.watch")
@@ -431,16 +431,13 @@ class ChangeWatcher:
         recounted = await self.reader.recount(wanted)
         self._spend(commands_spent.get() - before)
         for queue, fresh in recounted.items():
-            schedulers = fresh.pop(SCHEDULERS, None)
-            if wanted[queue] is None:
-                paused = bool(fresh.pop(PAUSED_FLAG))
-                self._counts[queue] = QueueSummary(queue, fresh, paused, schedulers or 0)
+            if isinstance(fresh, QueueSummary):
+                self._counts[queue] = fresh
                 self._full_read_at[queue] = now
             else:
                 kept = self._counts[queue]
+                schedulers = fresh.pop(SCHEDULERS, kept.schedulers)
                 counts = {**kept.counts, **fresh}
-                if schedulers is None:
-                    schedulers = kept.schedulers
                 self._counts[queue] = replace(kept, counts=counts, schedulers=schedulers)
 
     async def _generated_ids(self, client: Client, streams: set[str]) -> dict[str, str]:

@@ -26,6 +26,7 @@ from redis.asyncio.connection import parse_url
 from dashboard.config import ConfigError
 from dashboard.connection import SENTINEL_SCHEME, Client, connect
 from dashboard.drain import DrainEngine, DrainOptions, Processor, metrics_option
+from dashboard.drain_probe import DELAY_SCORE_FACTOR
 from dashboard.keys import QueueKeys
 
 log = logging.getLogger("drainboard.workers")
@@ -174,7 +175,7 @@ class OnDemandWorkers:
         head = await self.redis.zrange(key, 0, 0, withscores=True)
         if not head:
             return None
-        due_ms = head[0][1] / 4096
+        due_ms = head[0][1] / DELAY_SCORE_FACTOR
         return max(0.0, due_ms / 1000 - time.time())
 
     def _options(self, queues: tuple[str, ...], trigger: str) -> DrainOptions:

@@ -15,7 +15,7 @@ from dashboard.drain import (
     DrainOptions,
 )
 from dashboard.web import params
-from dashboard.web.guard import same_secret
+from dashboard.web.guard import bearer_token, same_secret
 from dashboard.web.lookup import board_of, notice, refuse_if_read_only
 from dashboard.web.openapi import errors, json_body, query
 from dashboard.web.pages import render
@@ -65,9 +65,7 @@ async def cron_drain(request: Request) -> Response:
             headers={"Retry-After": str(wait)},
         )
     offered = [request.headers.get(name) for name in TOKEN_HEADERS]
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        offered.append(authorization[7:].strip())
+    offered.append(bearer_token(request))
     if not any(
         same_secret(given, token) for given in offered for token in board.settings.cron_tokens
     ):

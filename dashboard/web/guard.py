@@ -89,9 +89,9 @@ class Guard:
     def _refusal(
         self, request: Request, route_path: str, session: dict[str, Any]
     ) -> Response | None:
-        authorization = request.headers.get("authorization", "")
-        if authorization.lower().startswith("bearer "):
-            return check_bearer(request, authorization[7:].strip(), (self.settings.token,))
+        given = bearer_token(request)
+        if given is not None:
+            return check_bearer(request, given, (self.settings.token,))
         if self.settings.auth_required and not session.get("u"):
             if route_path.startswith(OPEN_PATHS):
                 return self._cross_site(request)
@@ -142,6 +142,14 @@ def locked_out(request: Request) -> Response | None:
     )
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header, if the request has one."""
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
 def check_bearer(request: Request, given: str, accepted: tuple[str | None, ...]) -> Response | None:
     """None when `given` is one of the accepted tokens; else a 401 (counted) or a 429."""
     refusal = locked_out(request)
@@ -166,9 +174,7 @@ class ServiceGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.required and _route_path(scope) in METRICS_PATHS:
             request = Request(scope)
-            authorization = request.headers.get("authorization", "")
-            given = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
-            refusal = check_bearer(request, given, self.tokens)
+            refusal = check_bearer(request, bearer_token(request) or "", self.tokens)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return

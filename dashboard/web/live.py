@@ -18,7 +18,7 @@ from starlette.routing import Route
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
-from dashboard.web.pages import PAGE_SIZE, render
+from dashboard.web.pages import PAGE_SIZE, queue_summaries, render
 
 KEEP_ALIVE_S = 25
 
@@ -64,16 +64,13 @@ async def queue_head(request: Request, board: Board, queue: str) -> Response:
     count = params.non_negative_int(query, "count", 0)
     seen = params.non_negative_int(query, "seen", 0)
     watcher = board.watcher
-    summary = watcher.counts(queue)
-    if summary is None:  # the watcher does not keep this queue yet: one read of the counts
-        version = watcher.version(queue)
-        (summary,) = await board.reader.summaries([queue])
-        watcher.offer(summary, version)
+    (summary,) = await queue_summaries(board, [queue], live=True)
     now = summary.counts[status]
     fresh = max(now - count, watcher.arrivals(queue, status) - seen, 0)
     shown = {"count": count, "seen": seen, "page": page, "pageSize": page_size}
     context = {
         "queue": summary,
+        "default_page_size": PAGE_SIZE,
         "status": status,
         "shown": shown,
         "fresh": fresh,

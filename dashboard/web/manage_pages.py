@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard import queue_limits
-from dashboard.manage import OPTION_NAMES
+from dashboard.manage import copyable_options
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_not_found, queue_route
 from dashboard.web.pages import render
@@ -29,8 +29,7 @@ async def add_page(request: Request, board: Board, queue: str) -> Response:
         job = await board.reader.job(queue, source)
         if job is None:
             raise job_not_found(queue, source)
-    opts = {k: v for k, v in (job or {}).get("opts", {}).items() if k in OPTION_NAMES}
-    opts.pop("jobId", None)
+    opts = copyable_options(job.get("opts", {})) if job else {}
     context = {
         "queue": queue,
         "source": job,

@@ -12,8 +12,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from dashboard.cost import MINUTES_PER_MONTH
 from dashboard.flows import child_counts
-from dashboard.reader import commands_spent
+from dashboard.reader import QueueSummary, commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.guard import check_login, failed_secrets, locked_out
@@ -29,7 +30,6 @@ OVERVIEW_PAGE_SIZE = 50
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
 
 
-MINUTES_PER_MONTH = 60 * 24 * 30
 # Counts a change notice re-reads on a busy queue: wait, prioritized, active, completed.
 TYPICAL_RECOUNT = 4
 
@@ -75,9 +75,9 @@ def live_url(
     return f"{request.scope.get('root_path', '')}/live{'?' + suffix if suffix else ''}"
 
 
-async def queue_summaries(board: Board, names: list[str], live: bool) -> list:
+async def queue_summaries(board: Board, names: list[str], live: bool) -> list[QueueSummary]:
     """These queues' counts: kept by the watcher when `live` asks for them and it has them all
-    (no command), read otherwise (10 a queue) and offered to the watcher."""
+    (no command), read otherwise (9 a queue) and offered to the watcher."""
     watcher = board.watcher
     if live:
         kept = [watcher.counts(name) for name in names]

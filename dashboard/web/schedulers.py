@@ -26,7 +26,7 @@ API_PAGE_SIZE = 10
 async def schedulers_tab(request: Request, board: Board, queue: str) -> Response:
     page, page_size = params.paging(request.query_params, PAGE_SIZE)
     [summary] = await board.reader.summaries([queue])
-    result = await _page(board, queue, page, page_size)
+    result = await _page(board, queue, page, page_size, summary.schedulers)
     drain_every = board.settings.drain_every
     pickups = {s.id: schedulers.drain_pickup(s.next, drain_every) for s in result.schedulers}
     return render(
@@ -53,9 +53,12 @@ async def list_schedulers(request: Request, board: Board, queue: str) -> Respons
     )
 
 
-async def _page(board: Board, queue: str, page: int, size: int) -> schedulers.SchedulerPage:
+async def _page(
+    board: Board, queue: str, page: int, size: int, total: int | None = None
+) -> schedulers.SchedulerPage:
     """A page of schedulers, their job templates redacted as jobs are (--redact)."""
-    result = await schedulers.scheduler_page(board.redis, board.reader.keys(queue), page, size)
+    keys = board.reader.keys(queue)
+    result = await schedulers.scheduler_page(board.redis, keys, page, size, total)
     redactor = board.reader.redactor
     if not redactor.paths:
         return result

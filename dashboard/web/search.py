@@ -6,8 +6,6 @@ what one slice found and what it cost; "Search further" fetches the next slice a
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -20,6 +18,7 @@ from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
 from dashboard.web.openapi import QUEUE, errors, json_body, query
 from dashboard.web.pages import render
+from dashboard.web.paths import segment
 
 MAX_TEXT = 1_000
 API_MATCHES = 50
@@ -83,7 +82,7 @@ async def find_id_page(request: Request) -> Response:
     if len(hits) == 1:
         base = request.scope.get("root_path", "")
         hit = hits[0]
-        target = f"{base}/queue/{quote(hit.queue, safe='')}/jobs/{quote(hit.id, safe='')}"
+        target = f"{base}/queue/{segment(hit.queue)}/jobs/{segment(hit.id)}"
         return RedirectResponse(target, status_code=303)
     context = {"hits": hits, "job_id": job_id, "title": f"Job id {job_id}"}
     return render(request, "search_id.html", context)
@@ -107,13 +106,11 @@ async def search_page(request: Request, board: Board, queue: str) -> Response:
     }
     if "hx-request" in request.headers and "cursor" in query:
         return request.app.state.templates.TemplateResponse(
-            request, "partials/search_slice.html", {**context, "base": _base(request)}
+            request,
+            "partials/search_slice.html",
+            {**context, "base": request.scope.get("root_path", "")},
         )
     return render(request, "search.html", context)
-
-
-def _base(request: Request) -> str:
-    return request.scope.get("root_path", "")
 
 
 routes = [

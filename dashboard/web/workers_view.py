@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard import clients
-from dashboard.unserved import cron_drained_recently, takeable
+from dashboard.unserved import cron_drained_recently, nothing_takes
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
 from dashboard.web.openapi import QUEUE, errors, json_body
@@ -35,14 +35,12 @@ async def _rows(board: Board, queues: list[str]) -> dict[str, Any]:
     scheduled = await cron_drained_recently(board.engine)
     rows = []
     for summary in summaries:
-        waiting = summary.counts["waiting"] + summary.counts["prioritized"]
-        served = clients.has_worker(found, summary.name)
         rows.append(
             {
                 "queue": summary,
                 "by_kind": clients.for_queue(found, summary.name),
-                "unserved": bool(takeable(summary)) and not served and not scheduled,
-                "waiting": waiting,
+                "unserved": nothing_takes(summary, found, scheduled),
+                "waiting": summary.counts["waiting"] + summary.counts["prioritized"],
             }
         )
     return {"refused": None, "rows": rows, "scheduled": scheduled, "own": clients.own(found)}
