@@ -123,6 +123,25 @@ def server_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@pytest.fixture(params=["valkey", "redis7"])
+def own_server_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A server of the test's own, for tests that count every command the server runs: a
+    blocked XREAD another test left behind (a watcher's, on a connection of a finished event
+    loop) still counts when a write wakes it."""
+    if request.param == "valkey":
+        valkey = start_valkey()
+        yield valkey.connection_url
+        valkey.stop()
+        return
+    port = free_port()
+    process = start_redis(port)
+    url = f"redis://127.0.0.1:{port}"
+    _wait_for(url)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
 @pytest.fixture
 async def r(server_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(server_url, decode_responses=True)

@@ -7,16 +7,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
 
-import pytest
 import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 
 from dashboard.discovery import QueueCatalog
 from dashboard.reader import Reader
 from dashboard.watch import ChangeWatcher, Subscription
-from tests.conftest import _wait_for, free_port, start_redis, start_valkey
 
 
 def watcher_for(
@@ -73,24 +70,6 @@ async def test_a_new_job_wakes_only_its_queues_subscribers(r, server_url: str) -
         await asyncio.wait_for(mail.changed.wait(), 3)
         assert not sms.changed.is_set()
     assert not watcher.running
-
-
-@pytest.fixture(params=["valkey", "redis7"])
-def own_server_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A server of the test's own: a watcher other tests leave running (the Prometheus cache
-    keeps watching for minutes by design) cannot add to its command counts."""
-    if request.param == "valkey":
-        valkey = start_valkey()
-        yield valkey.connection_url
-        valkey.stop()
-        return
-    port = free_port()
-    process = start_redis(port)
-    url = f"redis://127.0.0.1:{port}"
-    _wait_for(url)
-    yield url
-    process.terminate()
-    process.wait(10)
 
 
 async def test_idle_watching_costs_one_blocking_read(own_server_url: str) -> None:

@@ -43,7 +43,9 @@ async def add(url: str, queue: str, n: int, data: dict | None = None) -> None:
     await q.close()
 
 
-async def test_on_demand_startup_enqueue_and_idle_close(r, server_url: str) -> None:
+async def test_on_demand_startup_enqueue_and_idle_close(own_server_url: str) -> None:
+    server_url = own_server_url
+    r = aioredis.Redis.from_url(server_url, decode_responses=True)
     await add(server_url, "timed", 3)  # orphans: added while nothing ran
     drain_processors.STARTED.clear()
     workers = OnDemandWorkers(
@@ -68,6 +70,7 @@ async def test_on_demand_startup_enqueue_and_idle_close(r, server_url: str) -> N
     assert after - before == 1  # only the measuring INFO: idle on-demand costs nothing
     assert (await counts(r, "timed"))["completed"] == 4
     await workers.close()
+    await r.aclose()
 
 
 def start_worker(mode: str, url: str, queue: str) -> subprocess.Popen:
