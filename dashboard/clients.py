@@ -13,9 +13,10 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from dashboard.connection import Client as RedisClient
+from dashboard.connection import on_primaries
 from dashboard.reader import count_reads
 
 OWN_PREFIX = "drainboard"
@@ -101,17 +102,20 @@ def _client(entry: dict[str, Any], prefix: str, queues: set[str]) -> Client | No
     )
 
 
-async def read_clients(redis: Redis, prefix: str, queues: list[str]) -> list[Client] | str:
-    """Every known connection, or the sentence saying why CLIENT LIST cannot be read."""
-    count_reads(1)
+async def read_clients(redis: RedisClient, prefix: str, queues: list[str]) -> list[Client] | str:
+    """Every known connection, or the sentence saying why CLIENT LIST cannot be read. On a
+    cluster, every primary's: a worker's connections sit on the node of its queue's slot."""
     try:
-        entries = await redis.client_list()
+        replies = await on_primaries(redis, "client_list")
     except ResponseError as err:
+        count_reads(1)
         return (
             f"This Redis refused CLIENT LIST ({err}); some managed services disable it, so "
             "its connections cannot be shown here."
         )
+    count_reads(len(replies))
     known = set(queues)
+    entries = [entry for reply in replies for entry in reply]
     return [c for entry in entries if (c := _client(entry, prefix, known)) is not None]
 
 

@@ -180,6 +180,14 @@ def is_cluster(client: Client) -> bool:
     return isinstance(client, RedisCluster)
 
 
+async def on_primaries(redis: Client, command: str, *args: Any) -> list[Any]:
+    """One reply per primary: a cluster's nodes each count and hold only their own share."""
+    if is_cluster(redis):
+        replies = await getattr(redis, command)(*args, target_nodes=RedisCluster.PRIMARIES)
+        return list(replies.values())
+    return [await getattr(redis, command)(*args)]
+
+
 def cluster_mode(url: str, forced: bool | None) -> bool:
     """Whether `url` names a Redis Cluster node: as forced (`--cluster`, REDIS_CLUSTER), or
     asked once at start-up with one `INFO cluster`. An unreachable server counts as a single

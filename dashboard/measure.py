@@ -15,11 +15,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from dashboard.clients import parse_name
-from dashboard.connection import Client, is_cluster
+from dashboard.connection import Client, on_primaries
 from dashboard.cost import MINUTES_PER_MONTH, Assumptions, always_on_worker, queue_events
 
 BLOCKING_COMMANDS = {"bzpopmin", "brpoplpush", "blmove", "bzpopmax", "xread", "blpop", "brpop"}
@@ -126,14 +125,6 @@ def _calls(stats: dict[str, Any]) -> dict[str, int]:
     }
 
 
-async def _on_primaries(redis: Client, command: str, *args: Any) -> list[Any]:
-    """One reply per primary: a cluster's nodes each count and hold only their own share."""
-    if is_cluster(redis):
-        replies = await getattr(redis, command)(*args, target_nodes=RedisCluster.PRIMARIES)
-        return list(replies.values())
-    return [await getattr(redis, command)(*args)]
-
-
 def _summed_calls(replies: list[dict[str, Any]]) -> dict[str, int]:
     total: dict[str, int] = {}
     for reply in replies:
@@ -149,12 +140,12 @@ async def measure(redis: Client, prefix: str, queues: list[str], seconds: float)
     known = set(queues)
     before = await _connections(redis, prefix, known, result)
     try:
-        samples = await _on_primaries(redis, "info", "commandstats")
+        samples = await on_primaries(redis, "info", "commandstats")
         result.primaries = len(samples)
         first = _summed_calls(samples)
         started = time.monotonic()
         await asyncio.sleep(seconds)
-        second = _summed_calls(await _on_primaries(redis, "info", "commandstats"))
+        second = _summed_calls(await on_primaries(redis, "info", "commandstats"))
         elapsed = time.monotonic() - started
         second["info"] = second.get("info", 0) - result.primaries  # the first samples themselves
         result.per_minute = {
@@ -174,7 +165,7 @@ async def _connections(
     try:
         return [
             classify(c, prefix, queues)
-            for clients in await _on_primaries(redis, "client_list")
+            for clients in await on_primaries(redis, "client_list")
             for c in clients
         ]
     except ResponseError as err:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import pytest
-from bullmq import Queue
+from bullmq import Queue, Worker
 from redis.asyncio.cluster import RedisCluster
 
 from dashboard.config import ConfigError, Settings
@@ -147,3 +148,33 @@ async def test_cost_measurement_sums_every_primary(cluster_url: str, rc: RedisCl
     assert result.per_minute["set"] * result.seconds / 60 == pytest.approx(3, abs=0.5)
     addresses = {c.name for c in result.connections}
     assert len(result.connections) >= 3, addresses
+
+
+async def test_workers_are_found_on_the_node_of_their_queue(
+    cluster_url: str, rc: RedisCluster
+) -> None:
+    """A worker blocks on the node holding its queue's slot: CLIENT LIST of every primary."""
+    await rc.initialize()
+    default = rc.get_default_node().name
+    names = (f"{{w{i}}}" for i in range(100))
+    queue = next(q for q in names if rc.get_node_from_key(f"bull:{q}:wait").name != default)
+    await add_jobs(rc, "bull", queue, 1, delay=3_600_000)
+
+    async def process(job, token):
+        return None
+
+    own = connect(cluster_url, socket_timeout=None, cluster=True)
+    worker = Worker(queue, process, {"connection": own})
+    try:
+        async with make_client(Settings(redis_url=cluster_url)) as http:
+            blocked = []
+            for _ in range(50):  # until the worker has started its blocking wait
+                answer = (await http.get(f"{API}/queues/{quote(queue, safe='')}/workers")).json()
+                blocked = [c for c in answer["pythonWorkers"] if c["lastCommand"] == "bzpopmin"]
+                if blocked:
+                    break
+                await asyncio.sleep(0.1)
+            assert blocked, answer
+    finally:
+        await worker.close()
+        await own.aclose()
