@@ -107,7 +107,7 @@ def main() -> None:
         )
         print(
             f"after adding a job to 'sms': the next scrape shows waiting={shown:g} (expected 2) "
-            f"and cost {after_change} executed commands (one queue re-read)"
+            f"and cost {after_change} executed commands (its metric totals)"
         )
     finally:
         if dashboard is not None:

@@ -1,8 +1,9 @@
 """Queue counts kept in memory for /metrics, re-read only for the queues whose events stream moved.
 
 A scrape of idle queues costs no Redis command: the counts come from memory. The shared change
-watcher (watch.py, one blocking XREAD a minute when idle) says which queues changed; only those
-are re-read at the next scrape (9 count commands and 2 metrics `HGET`s each, one round trip).
+watcher (watch.py, one blocking XREAD a minute when idle) says which queues changed, having
+already re-read the counts their events touched; the next scrape takes those counts and reads
+only the 2 metrics `HGET`s of each changed queue.
 Whenever the watcher (re)starts reading its streams, it says "anything may have changed" and
 every queue is re-read once. With no scrape for `idle_after_s`, the subscription ends, the
 watcher may stop, and the next scrape starts over with a full read.
@@ -73,11 +74,11 @@ class CountsCache:
             stale = set(names) - set(self._figures)
             if self._subscription is not None:
                 stale |= self._subscription.take()
-            stale |= self._drained
-            self._drained = set()
+            drained, self._drained = self._drained, set()
+            stale |= drained
             if not self._ready.is_set():
                 stale = set(names)  # nothing follows the streams yet: nothing is known unchanged
-            await self._reread(sorted(stale & set(names)))
+            await self._reread(sorted(stale & set(names)), drained)
             self._figures = {name: self._figures[name] for name in names}
             return list(self._figures.values())
 
@@ -86,15 +87,21 @@ class CountsCache:
         waiting for their events to reach the watcher."""
         self._drained |= queues
 
-    async def _reread(self, queues: list[str]) -> None:
+    async def _reread(self, queues: list[str], drained: set[str]) -> None:
+        """The queues' figures afresh. Counts the watcher keeps are current: it re-reads what
+        each notice names before telling us. Queues this process drained may be ahead of the
+        events the watcher has seen, so they are read."""
         if not queues:
             return
+        kept = {q: self.watcher.counts(q) for q in queues if q not in drained}
+        unread = [q for q in queues if kept.get(q) is None]
         summaries, recorded = await asyncio.gather(
-            self.reader.summaries(queues),
+            self.reader.summaries(unread),
             bullmq_metrics.totals(self.redis, self.reader.prefix, queues),
         )
-        for summary in summaries:
-            self._figures[summary.name] = QueueFigures(summary, recorded[summary.name])
+        fresh = {**{s.name: s for s in summaries}, **{q: s for q, s in kept.items() if s}}
+        for queue in queues:
+            self._figures[queue] = QueueFigures(fresh[queue], recorded[queue])
 
     async def _follow(self) -> None:
         """Hold a watcher subscription while scrapes keep coming. When this starts the watcher,
