@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dashboard.actions import ActionRefused, Outcome
+from dashboard.actions import Outcome
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import job_id_of, queue_action, queue_route, refuse_if_read_only
+from dashboard.web.lookup import (
+    job_id_of,
+    queue_action,
+    queue_route,
+    refusals_as_http,
+    refuse_if_read_only,
+)
 from dashboard.web.openapi import JOB_ID, QUEUE, errors, json_body, query
 from dashboard.web.paths import segment
 
@@ -39,10 +44,8 @@ async def remove_job_from_its_page(request: Request, board: Board, queue: str) -
     refuse_if_read_only(board)
     job_id = job_id_of(request)
     status = params.status(request.query_params, "waiting")
-    try:
+    with refusals_as_http():
         await board.actions.remove_job(queue, job_id)
-    except ActionRefused as refused:
-        raise HTTPException(refused.status, detail=refused.message) from None
     query = urlencode({"status": status, "removed": job_id})
     target = f"{request.scope.get('root_path', '')}/queue/{segment(queue)}?{query}"
     return Response(status_code=200, headers={"HX-Redirect": target})

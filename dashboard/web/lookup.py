@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -45,15 +46,28 @@ def queue_action(handler: ActionHandler) -> Callable[[Request], Awaitable[Respon
     @functools.wraps(handler)
     async def endpoint(request: Request, board: Board, queue: str) -> Response:
         refuse_if_read_only(board)
-        try:
-            outcome = await handler(request, board, queue)
-        except ActionRefused as refused:
-            raise HTTPException(refused.status, detail=refused.message) from None
-        if "hx-request" in request.headers:
-            return notice(request, outcome.message, ok=True)
-        return JSONResponse(outcome.as_json())
+        return await answer(request, handler(request, board, queue))
 
     return endpoint
+
+
+@contextlib.contextmanager
+def refusals_as_http() -> Iterator[None]:
+    """An action's refusal (ActionRefused) becomes the HTTP error it names."""
+    try:
+        yield
+    except ActionRefused as refused:
+        raise HTTPException(refused.status, detail=refused.message) from None
+
+
+async def answer(request: Request, action: Awaitable[Outcome]) -> Response:
+    """An action's outcome as JSON or, for htmx, as a one-line notice that also tells the page
+    to refresh its counts."""
+    with refusals_as_http():
+        outcome = await action
+    if "hx-request" in request.headers:
+        return notice(request, outcome.message, ok=True)
+    return JSONResponse(outcome.as_json())
 
 
 def refuse_if_read_only(board: Board) -> None:

@@ -10,16 +10,21 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from dashboard.actions import ActionRefused, Outcome
+from dashboard.actions import Outcome
 from dashboard.manage import MAX_PRIORITY, Manager
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import board_of, job_id_of, notice, queue_action, refuse_if_read_only
+from dashboard.web.lookup import (
+    answer,
+    board_of,
+    job_id_of,
+    queue_action,
+    refuse_if_read_only,
+)
 from dashboard.web.openapi import JOB_ID, QUEUE, errors, json_body, query
 
 
@@ -194,14 +199,8 @@ async def _all_queues(request: Request, resume: bool) -> Response:
     board = board_of(request)
     refuse_if_read_only(board)
     names = await board.catalog.names()
-    try:
-        run = manager(board).resume_all if resume else manager(board).pause_all
-        outcome = await run(names)
-    except ActionRefused as refused:
-        raise HTTPException(refused.status, detail=refused.message) from None
-    if "hx-request" in request.headers:
-        return notice(request, outcome.message, ok=True)
-    return JSONResponse(outcome.as_json())
+    run = manager(board).resume_all if resume else manager(board).pause_all
+    return await answer(request, run(names))
 
 
 async def pause_all(request: Request) -> Response:

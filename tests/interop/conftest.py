@@ -32,15 +32,18 @@ def node() -> str:
     return binary
 
 
-def node_json(node: str, script: str, *args: str) -> Any:
+def node_json(
+    node: str, script: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> Any:
     """Run one of the Node helpers here and return the JSON it prints."""
     done = subprocess.run(
         [node, script, *args],
         cwd=HERE,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
+        env=env,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, f"{script} {args}: {done.stderr}"
     return json.loads(done.stdout)

@@ -8,9 +8,7 @@ drain processes Node's jobs.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +17,7 @@ import pytest
 from dashboard.config import Settings
 from dashboard.keys import STATES
 from tests.conftest import make_client
-from tests.interop.conftest import HERE, MAJORS
+from tests.interop.conftest import MAJORS, node_json
 
 pytestmark = pytest.mark.interop
 
@@ -30,17 +28,7 @@ CLUSTER_ENV = {**os.environ, "REDIS_CLUSTER": "1", "BULLMQ_PREFIX": PREFIX}
 
 
 def run_node(node: str, script: str, *args: str) -> Any:
-    done = subprocess.run(
-        [node, script, *args],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-        env=CLUSTER_ENV,
-    )
-    assert done.returncode == 0, f"{script} {args}: {done.stderr}"
-    return json.loads(done.stdout)
+    return node_json(node, script, *args, timeout=90, env=CLUSTER_ENV)
 
 
 def node_counts(node: str, major: str, url: str, *command: str) -> dict[str, int]:

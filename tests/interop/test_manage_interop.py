@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from dashboard.config import Settings
 from tests.conftest import make_client
-from tests.interop.conftest import HERE, MAJORS
+from tests.interop.conftest import MAJORS, node_json
 
 BEARER = {"Authorization": "Bearer t"}
 API = "/admin/queues/api/queues/mail"
 
 
 def node_view(binary: str, major: str, url: str, *command: str) -> dict:
-    done = subprocess.run(
-        [binary, "inspect.mjs", major, url, "mail", *command],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return node_json(binary, "inspect.mjs", major, url, "mail", *command)
 
 
 @pytest.mark.parametrize("major", MAJORS)

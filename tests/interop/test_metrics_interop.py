@@ -8,8 +8,6 @@ asks Node again. Each time, every (type, start, end) Node answers is asked of th
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import httpx
@@ -18,7 +16,7 @@ import redis.asyncio as aioredis
 
 from dashboard.config import Settings
 from tests.conftest import make_client
-from tests.interop.conftest import HERE, MAJORS
+from tests.interop.conftest import MAJORS, node_json
 
 pytestmark = pytest.mark.interop
 
@@ -26,16 +24,7 @@ QUEUE = "metered mail"  # a space: the queue name is encoded in the URL
 
 
 def node_metrics(node: str, major: str, url: str, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [node, "metrics.mjs", major, url, QUEUE, *args],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return node_json(node, "metrics.mjs", major, url, QUEUE, *args)
 
 
 async def assert_same(http: httpx.AsyncClient, node_answers: dict[str, Any]) -> None:

@@ -10,8 +10,6 @@ getDependenciesCount() and getState().
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import httpx
@@ -19,7 +17,7 @@ import pytest
 
 from dashboard.config import Settings
 from tests.conftest import make_client
-from tests.interop.conftest import HERE, MAJORS
+from tests.interop.conftest import MAJORS, node_json
 
 pytestmark = pytest.mark.interop
 
@@ -29,11 +27,7 @@ FIELDS = ("name", "pattern", "every", "tz", "next", "iterationCount", "limit", "
 
 
 def run_node(binary: str, script: str, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [binary, script, *args], cwd=HERE, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return node_json(binary, script, *args)
 
 
 def bearer_client(url: str) -> httpx.AsyncClient:
