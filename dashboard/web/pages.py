@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from dashboard.cost import MINUTES_PER_MONTH
 from dashboard.flows import child_counts
+from dashboard.manage import EDITABLE
 from dashboard.reader import QueueSummary, commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -233,6 +234,7 @@ async def job_page(request: Request, board: Board, queue: str) -> Response:
             "sizes": job["storedBytes"],
             "redacting": board.reader.redactor.active,
             "limit": VALUE_LIMIT,
+            "editable": EDITABLE,
             "now_ms": int(time.time() * 1000),
             "title": f"{queue} · {job_id}",
             "live_queue": queue,
