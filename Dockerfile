@@ -12,7 +12,7 @@
 
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY dashboard ./dashboard
 COPY templates ./templates
 COPY static ./static

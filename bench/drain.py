@@ -39,8 +39,8 @@ import redis
 from bullmq import Queue, Worker
 
 from bench.harness import REPO, CommandMeter, RedisServer, command_diff, table
-from dashboard.connection import connect
-from dashboard.drain import DrainEngine, DrainOptions
+from dashboard.drain.engine import DrainEngine, DrainOptions
+from dashboard.redis_client.connection import connect
 
 QUEUES = ("batch-jobs", "dsar-jobs", "journey-jobs", "retrain-jobs", "seed-jobs")
 SEED_004_QUEUES = ("ingestion", "webhook-retry", "analytics-rollup", "billing", "email")

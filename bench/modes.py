@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis
 
 from bench.harness import REPO, RedisServer
-from dashboard.cost import Assumptions, always_on, cron_drain
+from dashboard.observe.cost import Assumptions, always_on, cron_drain
 
 QUEUES = ["batch-jobs", "dsar-jobs", "journey-jobs", "retrain-jobs", "seed-jobs"]
 PROCESSORS = "dashboard.demo:PROCESSORS"

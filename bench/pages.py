@@ -50,7 +50,7 @@ from dashboard import demo
 
 BASE = "/admin/queues"
 BIG_QUEUE = "batch-jobs"
-HTML_PAGE_SIZE = 25  # dashboard.web.pages.PAGE_SIZE
+HTML_PAGE_SIZE = 25  # dashboard.web.routes.pages.PAGE_SIZE
 API_PAGE_SIZE = 10  # the pageSize the API is called with below (and Bull Board's default)
 
 # DESIGN.md, "Measured anchors": Bull Board 9.10.2's JSON API with 1M completed + 100K failed

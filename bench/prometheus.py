@@ -20,8 +20,8 @@ from bullmq import Queue
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import CommandMeter, DashboardServer, RedisServer, command_diff
-from dashboard.connection import connect
-from dashboard.reader import Reader
+from dashboard.bullmq.reader import Reader
+from dashboard.redis_client.connection import connect
 
 QUEUES = ("mail", "sms", "billing", "reports", "webhooks")
 

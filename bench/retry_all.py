@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import bullboard
 from bench.harness import RedisServer
-from dashboard.actions import Actions
-from dashboard.reader import Reader
+from dashboard.bullmq.reader import Reader
+from dashboard.writes.actions import Actions
 from tests.integration.test_bulk_actions import load_failed
 
 

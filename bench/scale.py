@@ -31,7 +31,7 @@ from bench.harness import (
     percentile,
     table,
 )
-from dashboard.connection import connect
+from dashboard.redis_client.connection import connect
 from tests.redis_cluster import RedisClusterForTests
 
 BASE = "/admin/queues"

@@ -18,9 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dashboard.config import ConfigError, Settings
-from dashboard.connection import Client, cluster_mode, connect, is_cluster
-from dashboard.cost import DEFAULT_QUOTA, PROFILES, Assumptions, projection, recommendation
-from dashboard.drain import (
+from dashboard.drain.engine import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
     DEFAULT_MAX_DURATION_MS,
     LOCK_DURATION_MS,
@@ -30,15 +28,17 @@ from dashboard.drain import (
     DrainResult,
     QueueRun,
 )
-from dashboard.measure import Measurement, measure
-from dashboard.processors import load_processors
-from dashboard.workers import (
+from dashboard.drain.processors import load_processors
+from dashboard.drain.workers import (
     DEFAULT_IDLE_TIMEOUT_MS,
     MODES,
     AlwaysOnWorkers,
     OnDemandWorkers,
     worker_mode,
 )
+from dashboard.observe.cost import DEFAULT_QUOTA, PROFILES, Assumptions, projection, recommendation
+from dashboard.observe.measure import Measurement, measure
+from dashboard.redis_client.connection import Client, cluster_mode, connect, is_cluster
 
 log = logging.getLogger("drainboard")
 
@@ -356,7 +356,7 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
 
 async def _queue_names(client: Client, settings: Settings) -> list[str]:
     """The queues to work on: the configured ones, or one discovery pass."""
-    from dashboard.discovery import QueueCatalog
+    from dashboard.bullmq.discovery import QueueCatalog
 
     return await QueueCatalog(client, settings.prefix, settings.queues, is_cluster(client)).names()
 

@@ -7,9 +7,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
-from dashboard.connection import SENTINEL_SCHEME, SentinelUrlError, parse_sentinel_url
-from dashboard.keys import DEFAULT_PREFIX
+from dashboard.bullmq.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
+from dashboard.redis_client.connection import SENTINEL_SCHEME, SentinelUrlError, parse_sentinel_url
 
 DEFAULT_BASE_PATH = "/admin/queues"
 DEFAULT_REDIS_MAX_CONNECTIONS = 20

@@ -12,19 +12,28 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from dashboard.actions import Actions
+from dashboard.bullmq.discovery import QueueCatalog, cluster_slot_error
+from dashboard.bullmq.reader import Reader
 from dashboard.config import ConfigError, Settings
-from dashboard.connection import DEFAULT_REDIS_URL, cluster_mode, connect, is_cluster
-from dashboard.counts_cache import CountsCache
-from dashboard.discovery import QueueCatalog, cluster_slot_error
-from dashboard.drain import DrainEngine
-from dashboard.exporter import Exporter
-from dashboard.processors import load_processors
-from dashboard.reader import Reader
+from dashboard.drain.engine import DrainEngine
+from dashboard.drain.processors import load_processors
+from dashboard.live.counts import CountsCache
+from dashboard.live.watcher import ChangeWatcher
+from dashboard.observe.prometheus import Exporter
+from dashboard.observe.unserved import ServiceCheck
 from dashboard.redact import Redactor, load_formatter, parse_paths
-from dashboard.unserved import ServiceCheck
-from dashboard.watch import ChangeWatcher
-from dashboard.web import (
+from dashboard.redis_client.connection import DEFAULT_REDIS_URL, cluster_mode, connect, is_cluster
+from dashboard.web.board import Board
+from dashboard.web.errors import HANDLERS, CatchAll
+from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
+from dashboard.web.middleware.headers import SecurityHeaders
+from dashboard.web.middleware.request_limits import RequestLimits
+from dashboard.web.middleware.sessions import SessionSigner
+from dashboard.web.middleware.throttle import PerMinute
+from dashboard.web.openapi import document as openapi
+from dashboard.web.paths import EncodedSlashes
+from dashboard.web.render import make_templates
+from dashboard.web.routes import (
     actions,
     api,
     cost_panel,
@@ -33,7 +42,6 @@ from dashboard.web import (
     live,
     manage,
     manage_pages,
-    openapi,
     pages,
     preferences,
     redis_panel,
@@ -43,15 +51,7 @@ from dashboard.web import (
     throughput,
     workers_view,
 )
-from dashboard.web.board import Board
-from dashboard.web.errors import HANDLERS, CatchAll
-from dashboard.web.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
-from dashboard.web.headers import SecurityHeaders
-from dashboard.web.limits import RequestLimits
-from dashboard.web.paths import EncodedSlashes
-from dashboard.web.render import make_templates
-from dashboard.web.sessions import SessionSigner
-from dashboard.web.throttle import PerMinute
+from dashboard.writes.actions import Actions
 
 log = logging.getLogger("drainboard")
 

@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as redis
 
-from dashboard.actions import Actions
+from dashboard.bullmq.discovery import QueueCatalog
+from dashboard.bullmq.reader import Reader
 from dashboard.config import Settings
-from dashboard.discovery import QueueCatalog
-from dashboard.drain import DrainEngine
-from dashboard.exporter import Exporter
-from dashboard.rate import MinuteWindow
-from dashboard.reader import Reader
-from dashboard.unserved import ServiceCheck
-from dashboard.watch import ChangeWatcher
-from dashboard.web.sessions import SessionSigner
+from dashboard.drain.engine import DrainEngine
+from dashboard.live.watcher import ChangeWatcher
+from dashboard.live.window import MinuteWindow
+from dashboard.observe.prometheus import Exporter
+from dashboard.observe.unserved import ServiceCheck
+from dashboard.web.middleware.sessions import SessionSigner
+from dashboard.writes.actions import Actions
 
 
 @dataclass

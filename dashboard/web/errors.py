@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dashboard.connection import POOL_WAIT_S
+from dashboard.redis_client.connection import POOL_WAIT_S
 
 log = logging.getLogger("drainboard")
 

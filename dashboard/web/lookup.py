@@ -10,9 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from dashboard.actions import ActionRefused, Outcome
 from dashboard.web.board import Board
 from dashboard.web.paths import path_value
+from dashboard.writes.actions import ActionRefused, Outcome
 
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
-from dashboard.keys import STATES
+from dashboard.bullmq.keys import STATES
 
 MAX_PAGE_SIZE = 200
 # The longest queue-name filter taken (`?q=`); the rest is ignored.

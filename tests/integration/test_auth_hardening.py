@@ -10,9 +10,9 @@ import pytest
 
 from dashboard.config import Settings
 from dashboard.web import create_app
-from dashboard.web.guard import FAILED_SECRETS_PER_MINUTE
-from dashboard.web.limits import MAX_FORM_BODY
-from dashboard.web.sessions import COOKIE
+from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE
+from dashboard.web.middleware.request_limits import MAX_FORM_BODY
+from dashboard.web.middleware.sessions import COOKIE
 from tests.conftest import csrf_token
 from tests.integration.test_api import make_jobs
 from tests.uvicorn_thread import serving

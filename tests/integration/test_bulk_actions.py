@@ -14,9 +14,9 @@ import pytest
 import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 
-from dashboard.actions import Actions
-from dashboard.keys import QueueKeys
-from dashboard.reader import Reader
+from dashboard.bullmq.keys import QueueKeys
+from dashboard.bullmq.reader import Reader
+from dashboard.writes.actions import Actions
 
 JOBS = 100_000
 MEMORY_CEILING = 8 * 1024 * 1024  # bytes of Python heap at the peak, whatever the job count

@@ -12,10 +12,10 @@ import pytest
 from bullmq import Queue, Worker
 from redis.asyncio.cluster import RedisCluster
 
+from dashboard.bullmq.keys import shares_one_slot
 from dashboard.config import ConfigError, Settings
-from dashboard.connection import cluster_mode, connect, is_cluster
-from dashboard.keys import shares_one_slot
-from dashboard.measure import measure
+from dashboard.observe.measure import measure
+from dashboard.redis_client.connection import cluster_mode, connect, is_cluster
 from dashboard.web import create_app
 from tests.conftest import make_client
 from tests.redis_cluster import RedisClusterForTests

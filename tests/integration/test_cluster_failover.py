@@ -14,7 +14,7 @@ import httpx
 from bullmq import Queue
 
 from dashboard.config import Settings
-from dashboard.connection import connect
+from dashboard.redis_client.connection import connect
 from tests.conftest import make_client
 from tests.redis_cluster import RedisClusterForTests
 

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio.cluster import RedisCluster
 
 from dashboard.config import Settings
-from dashboard.connection import connect
+from dashboard.redis_client.connection import connect
 from tests.conftest import make_client
 from tests.integration.test_cluster import add_jobs
 

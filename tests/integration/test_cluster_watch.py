@@ -8,9 +8,9 @@ import asyncio
 from bullmq import Queue
 from redis.asyncio.cluster import RedisCluster
 
-from dashboard.connection import connect
-from dashboard.discovery import QueueCatalog
-from dashboard.watch import ChangeWatcher, stream_groups
+from dashboard.bullmq.discovery import QueueCatalog
+from dashboard.live.watcher import ChangeWatcher, stream_groups
+from dashboard.redis_client.connection import connect
 
 
 def cluster_watcher(url: str, prefix: str, queues: tuple[str, ...]) -> ChangeWatcher:

@@ -21,10 +21,10 @@ import redis
 import redis.asyncio as aioredis
 from bullmq import Queue
 
-from dashboard.connection import connect
-from dashboard.cost import Assumptions, always_on, cron_drain
-from dashboard.drain import DrainEngine, DrainOptions
-from dashboard.measure import measure
+from dashboard.drain.engine import DrainEngine, DrainOptions
+from dashboard.observe.cost import Assumptions, always_on, cron_drain
+from dashboard.observe.measure import measure
+from dashboard.redis_client.connection import connect
 from tests import drain_processors
 from tests.conftest import _wait_for, free_port, start_redis
 

@@ -15,8 +15,8 @@ import pytest
 import redis.asyncio as aioredis
 from bullmq import Queue
 
-from dashboard.drain import DrainEngine, DrainOptions
-from dashboard.reader import Reader
+from dashboard.bullmq.reader import Reader
+from dashboard.drain.engine import DrainEngine, DrainOptions
 from tests import drain_processors
 
 ROOT = Path(__file__).resolve().parents[2]

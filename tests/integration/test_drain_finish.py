@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from bullmq import Queue, Worker
 
-from dashboard.connection import connect
-from dashboard.drain import DrainEngine, DrainOptions
-from dashboard.drain_finish import ARG_TIMESTAMP, CompletionArgs
-from dashboard.drain_job import DrainJob
+from dashboard.drain.engine import DrainEngine, DrainOptions
+from dashboard.drain.finish import ARG_TIMESTAMP, CompletionArgs
+from dashboard.drain.job import DrainJob
+from dashboard.redis_client.connection import connect
 
 KINDS: list[dict[str, Any]] = [
     {},

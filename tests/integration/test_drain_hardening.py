@@ -13,9 +13,11 @@ import pytest
 import redis.asyncio as aioredis
 from bullmq import Queue
 
-from dashboard import cli, connection, watch
+from dashboard import cli
 from dashboard.config import Settings
-from dashboard.drain import DrainEngine, DrainOptions
+from dashboard.drain.engine import DrainEngine, DrainOptions
+from dashboard.live import watcher as watch
+from dashboard.redis_client import connection
 from dashboard.web import create_app
 from tests.conftest import _wait_for, free_port, start_redis
 from tests.integration.test_watch import watcher_for

@@ -12,8 +12,8 @@ import time
 import redis.asyncio as aioredis
 from bullmq import Queue
 
-from dashboard.drain import DrainEngine, DrainOptions
-from dashboard.keys import drain_probe_key
+from dashboard.bullmq.keys import drain_probe_key
+from dashboard.drain.engine import DrainEngine, DrainOptions
 from tests import drain_processors
 
 # Seed 004's five queues; two of them hold its repeatable jobs.

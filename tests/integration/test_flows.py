@@ -12,10 +12,10 @@ import pytest
 import redis.asyncio as aioredis
 from bullmq import FlowProducer, Queue, Worker
 
+from dashboard.bullmq.flows import Cursor, flow_level
+from dashboard.bullmq.keys import QueueKeys
+from dashboard.bullmq.reader import commands_spent
 from dashboard.config import Settings
-from dashboard.flows import Cursor, flow_level
-from dashboard.keys import QueueKeys
-from dashboard.reader import commands_spent
 from tests.conftest import make_client
 
 HOUR = 3_600_000

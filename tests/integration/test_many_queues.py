@@ -11,10 +11,10 @@ import pytest
 import redis.asyncio as aioredis
 from bullmq import Queue
 
+from dashboard.bullmq.discovery import SCAN_BATCH
+from dashboard.bullmq.reader import SUMMARY_WIDTH
 from dashboard.config import Settings
-from dashboard.discovery import SCAN_BATCH
-from dashboard.reader import SUMMARY_WIDTH
-from dashboard.web.pages import OVERVIEW_PAGE_SIZE
+from dashboard.web.routes.pages import OVERVIEW_PAGE_SIZE
 from tests.conftest import executed_commands, make_client
 
 QUEUES = [f"tenant-{i:04d}" for i in range(1000)]

@@ -31,7 +31,7 @@ from tests.conftest import _wait_for, free_port, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 # Exactly what the Dockerfile's build stage copies.
-SOURCES = ("pyproject.toml", "README.md", "dashboard", "templates", "static")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "dashboard", "templates", "static")
 BASE = "/admin/queues"
 
 

@@ -10,7 +10,7 @@ from bullmq import Queue, Worker
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.config import Settings
-from dashboard.drain import DrainOptions
+from dashboard.drain.engine import DrainOptions
 from dashboard.web import create_app
 from tests.conftest import executed_commands
 

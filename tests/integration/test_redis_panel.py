@@ -89,7 +89,7 @@ async def test_workers_by_kind_and_the_unserved_warning(server_url: str) -> None
 
 
 def test_node_connection_names_are_recognised() -> None:
-    from dashboard.clients import identify
+    from dashboard.observe.clients import identify
 
     queues = {"mail", "a b"}
     assert identify("bull:bWFpbA==", "bull", queues) == ("node-worker", "mail")

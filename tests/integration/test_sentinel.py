@@ -19,8 +19,8 @@ import redis
 from bullmq import Queue
 
 from dashboard.config import ConfigError, Settings
-from dashboard.connection import cluster_mode, connect
-from dashboard.workers import AlwaysOnWorkers
+from dashboard.drain.workers import AlwaysOnWorkers
+from dashboard.redis_client.connection import cluster_mode, connect
 from tests.conftest import _wait_for, csrf_token, free_port, make_client, start_redis
 from tests.drain_processors import noop
 

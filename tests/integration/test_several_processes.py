@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from dashboard.web.sessions import COOKIE
+from dashboard.web.middleware.sessions import COOKIE
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

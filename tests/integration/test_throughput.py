@@ -8,8 +8,8 @@ import redis.asyncio as aioredis
 from bullmq import Queue
 
 from dashboard.config import Settings
-from dashboard.drain import DrainOptions
-from dashboard.workers import OnDemandWorkers
+from dashboard.drain.engine import DrainOptions
+from dashboard.drain.workers import OnDemandWorkers
 from tests.conftest import csrf_token, make_client
 
 API = "/admin/queues/api/queues"

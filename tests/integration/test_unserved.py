@@ -10,9 +10,9 @@ import re
 import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 
+from dashboard.bullmq.reader import SUMMARY_WIDTH
 from dashboard.config import Settings
-from dashboard.reader import SUMMARY_WIDTH
-from dashboard.unserved import ANSWER_TTL_S
+from dashboard.observe.unserved import ANSWER_TTL_S
 from tests.conftest import executed_commands, make_client
 
 

@@ -11,9 +11,9 @@ import time
 import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 
-from dashboard.discovery import QueueCatalog
-from dashboard.reader import Reader
-from dashboard.watch import ChangeWatcher, Subscription
+from dashboard.bullmq.discovery import QueueCatalog
+from dashboard.bullmq.reader import Reader
+from dashboard.live.watcher import ChangeWatcher, Subscription
 
 
 def watcher_for(

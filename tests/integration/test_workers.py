@@ -14,9 +14,9 @@ import pytest
 import redis.asyncio as aioredis
 from bullmq import Queue
 
+from dashboard.bullmq.reader import Reader
 from dashboard.config import ConfigError
-from dashboard.reader import Reader
-from dashboard.workers import OnDemandWorkers, worker_mode
+from dashboard.drain.workers import OnDemandWorkers, worker_mode
 from tests import drain_processors
 
 ROOT = Path(__file__).resolve().parents[2]

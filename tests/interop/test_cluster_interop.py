@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
+from dashboard.bullmq.keys import STATES
 from dashboard.config import Settings
-from dashboard.keys import STATES
 from tests.conftest import make_client
 from tests.interop.conftest import MAJORS, node_json
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from dashboard.connection import connect
-from dashboard.drain import DrainEngine, DrainOptions
+from dashboard.drain.engine import DrainEngine, DrainOptions
+from dashboard.redis_client.connection import connect
 from tests import drain_processors
 from tests.interop.conftest import MAJORS, node_json
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from dashboard.connection import connect
-from dashboard.drain import DrainEngine, DrainOptions
+from dashboard.drain.engine import DrainEngine, DrainOptions
+from dashboard.redis_client.connection import connect
 from tests import drain_processors
 from tests.interop.conftest import MAJORS, node_json
 

@@ -9,9 +9,9 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from dashboard.discovery import QueueCatalog
-from dashboard.reader import Reader
-from dashboard.watch import ChangeWatcher
+from dashboard.bullmq.discovery import QueueCatalog
+from dashboard.bullmq.reader import Reader
+from dashboard.live.watcher import ChangeWatcher
 from tests.interop.conftest import MAJORS
 from tests.interop.test_actions_interop import node_counts
 

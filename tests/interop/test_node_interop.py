@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from dashboard.keys import DEFAULT_PREFIX, STATES
+from dashboard.bullmq.keys import DEFAULT_PREFIX, STATES
 from tests.interop.conftest import HERE, MAJORS
 
 pytestmark = pytest.mark.interop

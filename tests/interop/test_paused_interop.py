@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from dashboard.bullmq.reader import Reader, commands_spent
 from dashboard.config import Settings
-from dashboard.connection import connect
-from dashboard.reader import Reader, commands_spent
+from dashboard.redis_client.connection import connect
 from tests import drain_processors
 from tests.conftest import csrf_token, make_client
 from tests.interop.test_node_interop import PAUSED_QUEUE, node_view

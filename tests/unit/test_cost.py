@@ -1,6 +1,6 @@
 import pytest
 
-from dashboard.cost import (
+from dashboard.observe.cost import (
     MINUTES_PER_MONTH,
     Assumptions,
     Rate,

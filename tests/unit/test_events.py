@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.events import arrival, touched
+from dashboard.bullmq.events import arrival, touched
 
 
 def test_moves_name_both_ends() -> None:

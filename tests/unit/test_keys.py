@@ -1,4 +1,4 @@
-from dashboard.keys import STATES, QueueKeys, meta_pattern, queue_from_meta_key
+from dashboard.bullmq.keys import STATES, QueueKeys, meta_pattern, queue_from_meta_key
 
 
 def test_state_keys_follow_bullmq_layout() -> None:

@@ -1,6 +1,6 @@
 import base64
 
-from dashboard.measure import Connection, classify, merged
+from dashboard.observe.measure import Connection, classify, merged
 
 QUEUES = {"mail", "sms"}
 

@@ -5,7 +5,7 @@ import json
 import fakeredis
 import pytest
 
-from dashboard.reader import Reader
+from dashboard.bullmq.reader import Reader
 
 
 @pytest.fixture

@@ -1,0 +1,313 @@
+"""The read side: queue counts, pages of jobs and single jobs, straight from BullMQ's keys.
+
+Every method is a fixed number of pipelined round trips whose command count depends on the page
+size, never on how many jobs a queue holds. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Collection, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import Any
+
+from redis.asyncio import Redis
+
+from dashboard.bullmq import jobs
+from dashboard.bullmq.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
+from dashboard.redact import Redactor
+from dashboard.redis_client.spending import spend
+
+# The name `Reader.recount` reads and answers the scheduler count under.
+SCHEDULERS = "schedulers"
+
+# Redis commands sent while handling the current request, shown in each page's footer.
+commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
+
+READ_TIMEOUT_S = 10
+
+# The states kept in sorted sets, probed with ZSCORE.
+SET_STATES = ("completed", "failed", "delayed", "prioritized", "waiting-children")
+# The states kept in lists, probed with LPOS only when no sorted set holds the job.
+LIST_STATES = ("active", "waiting", "paused")
+
+# A summary counts every state but `paused` at once: that list holds jobs only while a queue is
+# paused, and only under BullMQ 5 and the Python package (BullMQ 6 leaves them in `wait`), so it
+# is read afterwards for such queues alone. Then an overview costs 9 commands a queue shown.
+SUMMARY_STATES = tuple(state for state in STATES if state != "paused")
+# Commands per queue in a summary: those counts, the paused flag with the library version
+# (one HMGET), the scheduler count.
+SUMMARY_WIDTH = len(SUMMARY_STATES) + 2
+
+# The newest log lines shown with a job; the full count is reported beside them.
+LOG_LINES = 200
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    name: str
+    counts: dict[str, int]
+    is_paused: bool
+    # Job schedulers and repeatable jobs: shown on the pages, not part of the API's contract.
+    schedulers: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "counts": self.counts, "isPaused": self.is_paused}
+
+
+@dataclass(frozen=True)
+class JobPage:
+    queue: QueueSummary
+    state: str
+    page: int
+    page_size: int
+    jobs: list[dict[str, Any]]
+
+    @property
+    def total(self) -> int:
+        return self.queue.counts[self.state]
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+class Reader:
+    def __init__(self, redis: Redis, prefix: str, redactor: Redactor | None = None) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.redactor = redactor or Redactor()
+
+    def keys(self, queue: str) -> QueueKeys:
+        return QueueKeys(self.prefix, queue)
+
+    def _queue_commands(self, pipe: Any, queue: str) -> None:
+        """Queue SUMMARY_WIDTH commands: the summary's counts, the paused flag and version, the
+        schedulers."""
+        keys = self.keys(queue)
+        for state in SUMMARY_STATES:
+            _count(pipe, keys, state)
+        pipe.hmget(keys.meta, "paused", "version")
+        pipe.zcard(keys.schedulers)
+
+    async def recount(
+        self, wanted: Mapping[str, Collection[str] | None]
+    ) -> dict[str, QueueSummary | dict[str, int]]:
+        """Some counts of some queues, in one round trip (two when a paused list must be read):
+        for each queue the states named (and SCHEDULERS if named), or (None) its summary."""
+        pipe = self.redis.pipeline(transaction=False)
+        plan: list[tuple[str, str | None]] = []
+        for queue, states in wanted.items():
+            if states is None:
+                self._queue_commands(pipe, queue)
+                plan.append((queue, None))
+                continue
+            keys = self.keys(queue)
+            for state in STATES:
+                if state in states:
+                    _count(pipe, keys, state)
+                    plan.append((queue, state))
+            if SCHEDULERS in states:
+                pipe.zcard(keys.schedulers)
+                plan.append((queue, SCHEDULERS))
+        if not plan:
+            return {}
+        replies = iter(await execute(pipe))
+        counts: dict[str, dict[str, int]] = {}
+        summaries: list[_Summary] = []
+        for queue, name in plan:
+            if name is None:
+                summaries.append(_summary(queue, [next(replies) for _ in range(SUMMARY_WIDTH)]))
+            else:
+                counts.setdefault(queue, {})[name] = int(next(replies))
+        read = await self._with_paused_lists(summaries)
+        return {**counts, **{summary.name: summary for summary in read}}
+
+    async def summaries(self, queues: list[str]) -> list[QueueSummary]:
+        """Counts of every state for each queue, in one round trip (two when a paused list must
+        be read)."""
+        if not queues:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            self._queue_commands(pipe, queue)
+        replies = await execute(pipe)
+        width = SUMMARY_WIDTH
+        read = [_summary(q, replies[i * width : (i + 1) * width]) for i, q in enumerate(queues)]
+        return await self._with_paused_lists(read)
+
+    async def _with_paused_lists(self, summaries: list[_Summary]) -> list[QueueSummary]:
+        """The summaries, with the `paused` list counted where it may hold jobs."""
+        held = [s.summary.name for s in summaries if s.may_hold_paused_list]
+        if not held:
+            return [s.summary for s in summaries]
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in held:
+            _count(pipe, self.keys(queue), "paused")
+        lengths = dict(zip(held, await execute(pipe), strict=True))
+        return [
+            replace(s.summary, counts={**s.summary.counts, "paused": int(lengths[s.summary.name])})
+            if s.summary.name in lengths
+            else s.summary
+            for s in summaries
+        ]
+
+    async def job_page(self, queue: str, state: str, page: int, page_size: int) -> JobPage:
+        """One page of a state's jobs in Node BullMQ's getJobs order, with the queue's counts."""
+        keys = self.keys(queue)
+        key = keys.state(state)
+        start = (page - 1) * page_size
+        end = start + page_size - 1
+
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_commands(pipe, queue)
+        if STATE_STORAGE[state][1] == "list":
+            pipe.lrange(key, start, end)
+        else:
+            pipe.zrevrange(key, start, end)
+        if state == "waiting":
+            # Node BullMQ's getJobs(["waiting"]) reads the legacy paused list too (BullMQ 5 moves
+            # a paused queue's jobs there), paging each list with the same range.
+            pipe.lrange(keys.state("paused"), start, end)
+        replies = await execute(pipe)
+        width = SUMMARY_WIDTH
+        (summary,) = await self._with_paused_lists([_summary(queue, replies[:width])])
+        ids = [job_id for chunk in replies[width:] for job_id in chunk if is_job_id(job_id)]
+
+        rows: list[dict[str, Any]] = []
+        if ids:
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hmget(keys.job(job_id), jobs.SUMMARY_FIELDS)
+            for job_id, values in zip(ids, await execute(pipe), strict=True):
+                if any(v is not None for v in values):
+                    rows.append(
+                        jobs.summary(job_id, dict(zip(jobs.SUMMARY_FIELDS, values, strict=True)))
+                    )
+        return JobPage(summary, state, page, page_size, rows)
+
+    async def job(self, queue: str, job_id: str, redacted: bool = True) -> dict[str, Any] | None:
+        """One job in full with its state and newest logs, or None when it does not exist.
+        Redacted (--redact, --formatter) unless the caller writes it back, as Duplicate does."""
+        if not is_job_id(job_id):
+            return None
+        keys = self.keys(queue)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(keys.job(job_id))
+        pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
+        pipe.llen(keys.job_logs(job_id))
+        set_probes(pipe, self.keys(queue), job_id)
+        raw, logs, log_count, *set_hits = await execute(pipe)
+        if not raw:
+            return None
+        state = await self._state(queue, job_id, set_hits)
+        job = jobs.detail(job_id, raw, state, logs, log_count)
+        return self.redactor.job(job) if redacted else job
+
+    async def job_state(self, queue: str, job_id: str) -> str | None:
+        """The job's state as Node BullMQ's getState names it, or None when it does not exist."""
+        if not is_job_id(job_id):
+            return None
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(self.keys(queue).job(job_id))
+        set_probes(pipe, self.keys(queue), job_id)
+        exists, *set_hits = await execute(pipe)
+        return await self._state(queue, job_id, set_hits) if exists else None
+
+    async def _state(self, queue: str, job_id: str, set_hits: list[Any]) -> str:
+        """Node BullMQ's getState. The sorted-set probes are O(log n) and go first; the LPOS scans
+        of the lists only run when none of them hit, as Node's script stops early."""
+        if not needs_list_probes(set_hits):
+            return state_from_probes(set_hits, None)
+        pipe = self.redis.pipeline(transaction=False)
+        list_probes(pipe, self.keys(queue), job_id)
+        return state_from_probes(set_hits, await execute(pipe))
+
+    async def job_field(self, queue: str, job_id: str, field: str) -> str | None:
+        """One stored value as Redis holds it; with redaction on, the redacted value as JSON."""
+        if not is_job_id(job_id):
+            return None
+        if self.redactor.active:
+            job = await self.job(queue, job_id)
+            return None if job is None else json.dumps(job.get(field), ensure_ascii=False)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(self.keys(queue).job(job_id), field)
+        (value,) = await execute(pipe)
+        return value
+
+
+def _count(pipe: Any, keys: QueueKeys, state: str) -> None:
+    if STATE_STORAGE[state][1] == "list":
+        pipe.llen(keys.state(state))
+    else:
+        pipe.zcard(keys.state(state))
+
+
+@dataclass(frozen=True)
+class _Summary:
+    summary: QueueSummary
+    # Paused under BullMQ 5 or the Python package: its jobs may sit in the `paused` list.
+    may_hold_paused_list: bool
+
+
+def _summary(queue: str, replies: list[Any]) -> _Summary:
+    """A queue's summary from its SUMMARY_WIDTH replies; `paused` counts 0 until read."""
+    counts = dict.fromkeys(STATES, 0)
+    counts.update({state: int(n) for state, n in zip(SUMMARY_STATES, replies, strict=False)})
+    paused, version = replies[len(SUMMARY_STATES)]
+    major = re.match(r"bullmq:(\d+)\.", version or "")
+    keeps_wait = major is not None and int(major.group(1)) >= 6
+    return _Summary(
+        QueueSummary(queue, counts, paused is not None, int(replies[len(SUMMARY_STATES) + 1])),
+        may_hold_paused_list=paused is not None and not keeps_wait,
+    )
+
+
+def set_probes(pipe: Any, keys: QueueKeys, job_id: str) -> None:
+    for state in SET_STATES:
+        pipe.zscore(keys.state(state), job_id)
+
+
+def list_probes(pipe: Any, keys: QueueKeys, job_id: str) -> None:
+    for state in LIST_STATES:
+        pipe.lpos(keys.state(state), job_id)
+
+
+def needs_list_probes(set_hits: list[Any]) -> bool:
+    """No sorted set but waiting-children holds the job: the lists decide, as in Node's getState."""
+    return all(hit is None for hit in set_hits[: len(SET_STATES) - 1])
+
+
+def state_from_probes(set_hits: list[Any], list_hits: list[Any] | None) -> str:
+    """Node BullMQ's getState order: completed, failed, delayed, prioritized, then the lists
+    (a job in the paused list is "waiting" to Node too), then waiting-children."""
+    hits = dict(zip(SET_STATES, set_hits, strict=True))
+    for state in ("completed", "failed", "delayed", "prioritized"):
+        if hits[state] is not None:
+            return state
+    active, waiting, paused = list_hits or (None, None, None)
+    if active is not None:
+        return "active"
+    if waiting is not None or paused is not None:
+        return "waiting"
+    return "waiting-children" if hits["waiting-children"] is not None else "unknown"
+
+
+def count_reads(commands: int) -> None:
+    """Commands read on behalf of the current request: for its footer and for /metrics."""
+    commands_spent.set(commands_spent.get() + commands)
+    spend("reads", commands)
+
+
+async def execute(pipe: Any) -> list[Any]:
+    count_reads(len(pipe))
+    # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
+    async with asyncio.timeout(READ_TIMEOUT_S):
+        return await pipe.execute()

@@ -1,0 +1,1 @@
+"""The shared drain engine, its probe, job finishing, processors and worker modes."""

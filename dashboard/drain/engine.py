@@ -1,0 +1,384 @@
+"""The shared drain engine: process what is queued now, then stop. No polling in between.
+
+One engine serves the cron endpoint, `drainboard drain` and the "Drain now" button:
+
+1. Probe which queues have work (dashboard/drain_probe.py): one `EXISTS` over every queue's
+   keys when all are empty; with delayed or repeatable jobs not yet due, a `GET` of the probe's
+   notes and one `XREAD` over the events streams tell that nothing changed and nothing is due.
+   A non-empty active list may hold a dead drain's jobs.
+2. Only for queues with work: recover stalled jobs (BullMQ's own stalled check), then run a
+   `bullmq` Worker's job cycle (moveToActive, the processor, moveToFinished, lock renewal)
+   without its blocking wait, until the queue reports no job, the time is up, or the job cap is
+   reached. Attempts, backoff, removeOnComplete/Fail, events, parents and rate limits are all
+   BullMQ's scripts' doing. Completing a job, the step every job takes, calls BullMQ's script
+   with little Python around it (dashboard/drain_finish.py).
+3. Jobs still running when `maxDurationMs` is reached are abandoned as seed 000 describes: their
+   lock is no longer renewed, and BullMQ's stalled check puts them back in wait on a later tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bullmq import Job, Worker
+from bullmq.custom_errors import DelayedError, WaitingChildrenError
+from redis.asyncio import Redis
+
+from dashboard.bullmq.keys import QueueKeys, drain_history_key, last_idle_drain_key
+from dashboard.drain import probe as drain_probe
+from dashboard.drain.finish import Finisher, Line
+from dashboard.drain.job import DrainJob
+
+Processor = Callable[[Any], Awaitable[Any]]
+ProgressHook = Callable[[str, "QueueRun"], None]
+
+DEFAULT_MAX_DURATION_MS = 60_000
+MAX_DURATION_MS = 600_000
+DEFAULT_MAX_CONCURRENT_QUEUES = 2
+HISTORY_LENGTH = 50
+# A drained job's lock; renewed while it runs, so it only bounds how long a crashed drain's job
+# waits before a later drain may take it back.
+LOCK_DURATION_MS = 30_000
+STALLED_CHECK_MS = 5
+
+
+@dataclass(frozen=True)
+class DrainOptions:
+    queues: tuple[str, ...]
+    max_duration_ms: int = DEFAULT_MAX_DURATION_MS
+    max_concurrent_queues: int = DEFAULT_MAX_CONCURRENT_QUEUES
+    max_jobs_per_queue: int | None = None
+    concurrency: int = 1
+    lock_duration_ms: int = LOCK_DURATION_MS
+    trigger: str = "api"
+    # When set, BullMQ records per-minute completed/failed metrics, keeping this many points.
+    metrics_max_data_points: int | None = None
+
+
+@dataclass
+class QueueRun:
+    jobs_processed: int = 0
+    jobs_failed: int = 0
+    idle_at: int = 0
+    skipped: str | None = None
+    stopped: str | None = None
+    # Jobs whose lock lapsed while their handler ran (it blocked past lockDuration): BullMQ's
+    # stalled check puts them back in wait; this drain neither completed nor failed them.
+    lost_locks: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "jobsProcessed": self.jobs_processed,
+            "jobsFailed": self.jobs_failed,
+            "idleAt": self.idle_at,
+        }
+        if self.skipped:
+            answer["skipped"] = self.skipped
+        if self.stopped:
+            answer["stoppedBy"] = self.stopped
+        if self.lost_locks:
+            answer["lostLocks"] = self.lost_locks
+        return answer
+
+
+@dataclass
+class DrainResult:
+    started_ms: int
+    duration_ms: int
+    queues: dict[str, QueueRun] = field(default_factory=dict)
+    trigger: str = "api"
+
+    @property
+    def total_processed(self) -> int:
+        return sum(run.jobs_processed for run in self.queues.values())
+
+    @property
+    def total_failed(self) -> int:
+        return sum(run.jobs_failed for run in self.queues.values())
+
+    @property
+    def total_lost_locks(self) -> int:
+        return sum(run.lost_locks for run in self.queues.values())
+
+    def as_json(self) -> dict[str, Any]:
+        """Seed 000's response, word for word, plus `skipped`/`stoppedBy` where they apply."""
+        return {
+            "ok": True,
+            "durationMs": self.duration_ms,
+            "totalProcessed": self.total_processed,
+            "totalFailed": self.total_failed,
+            "queues": {name: run.as_json() for name, run in self.queues.items()},
+        }
+
+
+class JobBudget:
+    """How many more jobs a queue may take: bounded by maxJobsPerQueue and the deadline."""
+
+    def __init__(
+        self, max_jobs: int | None, deadline: float, run: QueueRun, engine: DrainEngine
+    ) -> None:
+        self.left = max_jobs
+        self.deadline = deadline
+        self.run = run
+        self.engine = engine
+
+    def take(self) -> bool:
+        if self.engine.stopping:
+            self.run.stopped = "shutdown"
+            return False
+        if self.left is not None and self.left <= 0:
+            self.run.stopped = "maxJobsPerQueue"
+            return False
+        if time.monotonic() >= self.deadline:
+            self.run.stopped = "maxDurationMs"
+            return False
+        if self.left is not None:
+            self.left -= 1
+        return True
+
+    def give_back(self) -> None:
+        if self.left is not None:
+            self.left += 1
+
+
+# How the bullmq package reports that a job is no longer ours to finish (scripts.finishedErrors):
+# its lock lapsed and a stalled check, or another drain, has it now; or it was removed meanwhile.
+LOST_JOB_ERRORS = ("Missing lock for job", "Missing key for job", "is not in the active state")
+
+
+def _lost_lock(error: TypeError, run: QueueRun) -> None:
+    """A lost job costs only itself: counted, left to BullMQ's stalled check; the drain goes on."""
+    if not any(text in str(error) for text in LOST_JOB_ERRORS):
+        raise error
+    run.lost_locks += 1
+
+
+async def _next_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | Job | None:
+    """The job BullMQ's moveToActive or moveToFinished handed over, as the handler gets it.
+
+    A job made by a job scheduler or a repeatable job goes through the bullmq Worker, which
+    schedules the next iteration through its scripts; any other job is a thin DrainJob."""
+    data, job_id, limit_until, delay_until = taken or (None,) * 4
+    if not data or data.get("rjk"):
+        return await worker.nextJobFromJobData(
+            data, job_id, limit_until or 0, delay_until or 0, token
+        )
+    worker.limitUntil = max(limit_until or 0, 0)
+    return DrainJob(worker, data, job_id, token)
+
+
+def metrics_option(max_data_points: int | None) -> dict[str, Any]:
+    """bullmq Worker options that make its finishing script record per-minute metrics."""
+    return {"metrics": {"maxDataPoints": max_data_points}} if max_data_points else {}
+
+
+class DrainEngine:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        processors: dict[str, Processor],
+        progress: ProgressHook | None = None,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.processors = processors
+        self.progress = progress
+        # Set on shutdown: running jobs finish, no new one is taken.
+        self.stopping = False
+        # Told of every finished drain (the Prometheus exporter counts them in memory).
+        self.observers: list[Callable[[DrainResult], None]] = []
+
+    async def probe(self, queues: list[str]) -> drain_probe.Probe:
+        """The queues that have work now, and those a pause holds (dashboard/drain_probe.py):
+        one EXISTS when every queue is empty, three commands when idle queues hold delayed or
+        repeatable jobs."""
+        return await drain_probe.probe(self.redis, self.prefix, queues, int(time.time() * 1000))
+
+    async def drain(self, options: DrainOptions) -> DrainResult:
+        started = time.monotonic()
+        started_ms = int(time.time() * 1000)
+        deadline = started + options.max_duration_ms / 1000
+        runs = {queue: QueueRun() for queue in options.queues}
+        for queue in options.queues:
+            if queue not in self.processors:
+                runs[queue].skipped = "no processor registered"
+        candidates = [q for q in options.queues if not runs[q].skipped]
+        found = await self.probe(candidates)
+        for queue in found.held:
+            runs[queue].skipped = "paused"
+        busy = found.busy
+
+        gate = asyncio.Semaphore(max(1, options.max_concurrent_queues))
+
+        async def one(queue: str) -> None:
+            async with gate:
+                await self._drain_queue(queue, runs[queue], options, started, deadline)
+
+        await asyncio.gather(*(one(queue) for queue in busy))
+        result = DrainResult(
+            started_ms=started_ms,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            queues=runs,
+            trigger=options.trigger,
+        )
+        await self._record(result, idle=not busy)
+        for observe in self.observers:
+            observe(result)
+        return result
+
+    async def _drain_queue(
+        self, queue: str, run: QueueRun, options: DrainOptions, started: float, deadline: float
+    ) -> None:
+        worker = Worker(
+            queue,
+            None,
+            {
+                "connection": self.redis,
+                "prefix": self.prefix,
+                "autorun": False,
+                "concurrency": options.concurrency,
+                "lockDuration": options.lock_duration_ms,
+                **metrics_option(options.metrics_max_data_points),
+            },
+        )
+        await self._recover_stalled(worker)
+        worker.lockManager.start()
+        budget = JobBudget(options.max_jobs_per_queue, deadline, run, self)
+
+        finisher = Finisher(worker, self.redis)
+
+        async def slot(number: int) -> None:
+            token = f"{worker.id}:{number}"
+            job = None
+            async with finisher.slot() as line:
+                while True:
+                    if job is None:
+                        if not budget.take():
+                            return
+                        taken = await worker.backend.moveToActive(token, worker.opts)
+                        job = await _next_job(worker, taken, token)
+                        if job is None:
+                            budget.give_back()
+                            wait_s = (worker.limitUntil - time.time() * 1000) / 1000
+                            if worker.limitUntil and 0 < wait_s < deadline - time.monotonic():
+                                await asyncio.sleep(wait_s)  # rate limited: wait out the window
+                                continue
+                            return
+                    job = await self._run_job(worker, queue, job, token, run, budget, line)
+
+        slots = [asyncio.ensure_future(slot(n)) for n in range(options.concurrency)]
+        remaining = deadline - time.monotonic()
+        done, pending = await asyncio.wait(slots, timeout=max(remaining, 0))
+        if pending:
+            # Past maxDurationMs: abandon the running jobs. Their locks lapse and a later
+            # drain's stalled check returns them to wait (seed 000's caveat).
+            run.stopped = "maxDurationMs"
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        else:
+            run.idle_at = max(1, int((time.monotonic() - started) * 1000))
+        await worker.lockManager.close()
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def _run_job(
+        self,
+        worker: Worker,
+        queue: str,
+        job: DrainJob | Job,
+        token: str,
+        run: QueueRun,
+        budget: JobBudget,
+        line: Line,
+    ) -> DrainJob | Job | None:
+        """The bullmq Worker's job cycle (lock tracking, moveToCompleted, moveToFailed with the
+        job's attempts and backoff), except that completing a job also fetches the next one in
+        the same script call, as Node BullMQ's worker does: one round trip per job, not two."""
+        worker.lockManager.track_job(job.id, token, int(time.time() * 1000))
+        try:
+            try:
+                result = await self.processors[queue](job)
+            except (DelayedError, WaitingChildrenError):
+                return None
+            except Exception as err:
+                try:
+                    await job.moveToFailed(err, token)
+                except TypeError as finish_error:
+                    return _lost_lock(finish_error, run)
+                self._count(queue, run, failed=True)
+                return None
+            fetch_next = budget.take()
+            try:
+                taken = await line.complete(job, result, token, fetch_next)
+            except TypeError as finish_error:
+                if fetch_next:
+                    budget.give_back()
+                return _lost_lock(finish_error, run)
+            self._count(queue, run, failed=False)
+            next_job = None
+            if fetch_next:
+                next_job = await _next_job(worker, taken, token)
+                if next_job is None:
+                    budget.give_back()
+            return next_job
+        finally:
+            worker.lockManager.untrack_job(job.id)
+
+    async def _recover_stalled(self, worker: Worker) -> None:
+        """BullMQ's stalled check, twice: the first marks the active jobs, the second moves those
+        whose lock has lapsed back to wait (or to failed past maxStalledCount). A short check
+        interval lets both run now; an always-on worker's longer throttle, if any, still wins."""
+        if not await self.redis.llen(QueueKeys(self.prefix, worker.name).state("active")):
+            return
+        for _ in range(2):
+            await worker.backend.moveStalledJobsToWait(
+                worker.opts["maxStalledCount"], STALLED_CHECK_MS
+            )
+            await asyncio.sleep(STALLED_CHECK_MS / 1000 * 2)
+
+    def _count(self, queue: str, run: QueueRun, failed: bool) -> None:
+        run.jobs_processed += 1
+        if failed:
+            run.jobs_failed += 1
+        if self.progress:
+            self.progress(queue, run)
+
+    async def _record(self, result: DrainResult, idle: bool) -> None:
+        """Runs that found work go in the capped history list. An idle tick only overwrites
+        one "last idle check" key: a 1-minute cron would otherwise push every real run out of
+        the 50, and each idle tick costs one command instead of two."""
+        entry = json.dumps(
+            {"at": result.started_ms, "trigger": result.trigger, **result.as_json()},
+            separators=(",", ":"),
+        )
+        if idle:
+            await self.redis.set(last_idle_drain_key(self.prefix), entry)
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.lpush(drain_history_key(self.prefix), entry)
+        pipe.ltrim(drain_history_key(self.prefix), 0, HISTORY_LENGTH - 1)
+        await pipe.execute()
+
+    async def history(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The recent runs that found work, newest first, and the last idle check."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.lrange(drain_history_key(self.prefix), 0, HISTORY_LENGTH - 1)
+        pipe.get(last_idle_drain_key(self.prefix))
+        entries, idle = await pipe.execute()
+        runs = []
+        for raw in entries:
+            with contextlib.suppress(ValueError):
+                runs.append(json.loads(raw))
+        last_idle = None
+        with contextlib.suppress(TypeError, ValueError):
+            last_idle = json.loads(idle)
+        return runs, last_idle

@@ -1,0 +1,176 @@
+"""Which queues have work now, for a few commands whatever the queues hold.
+
+Work is a job in wait or prioritized (unless the queue is paused), a delayed job that is due, or
+anything in active, which may be a crashed drain's job to recover. A delayed job that is not due
+yet (a repeatable job's next iteration, hours away) is not work.
+
+1. One `EXISTS` over every queue's wait, prioritized, active, delayed and (BullMQ 5) paused
+   keys. Zero: all idle.
+2. Otherwise the probe's notes (one `GET` of Drainboard's own key) say, for each queue seen idle
+   before, the last event id of its `events` stream then and when its earliest delayed job
+   falls due. Every BullMQ script that adds, moves, delays, promotes or resumes a job also
+   appends to that stream, so one `XREAD COUNT 1` over those streams from the noted ids tells
+   which queues changed since. A queue that did not change and has nothing due is still idle.
+3. Only the queues that changed, fell due, or have no note are looked at (one pipeline: the
+   stream's last id first, then the lists and the earliest delayed job), and their notes are
+   rewritten. A queue whose events are turned off (`opts.maxLenEvents` 0) is looked at every
+   time: without its stream nothing could tell it changed. A paused queue holding queued jobs
+   is not work; it is named as held, so a drain can say why it left those jobs alone.
+
+An idle tick with scheduled jobs thus costs EXISTS, GET and XREAD; on empty queues, EXISTS only.
+BullMQ's `marker` key is not used: workers pop it and promotions leave it stale, so it can say
+"nothing due" while a job is due. Everything here only reads BullMQ's keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from dashboard.bullmq.keys import QueueKeys, drain_probe_key
+
+# A delayed job's score is its due time in ms times 4096, plus a counter (BullMQ's getDelayedScore).
+DELAY_SCORE_FACTOR = 4096
+NO_EVENTS = "0-0"
+
+
+@dataclass(frozen=True)
+class Note:
+    """What the probe saw of an idle queue: its stream's last event id, when its first delayed
+    job is due (ms; None without one), and whether it holds queued jobs because it is paused
+    (pausing and resuming append to the stream, so the note stays true until it changes)."""
+
+    event: str
+    due: int | None
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The queues with work now, and the paused queues whose queued jobs wait for a resume."""
+
+    busy: list[str]
+    held: list[str]
+
+
+@dataclass(frozen=True)
+class Look:
+    """One queue's state as the pipeline read it."""
+
+    event: str
+    waiting: int
+    prioritized: int
+    active: int
+    paused_list: int  # BullMQ 5 moves a paused queue's jobs to its `paused` list
+    due: int | None
+    paused: bool
+    events_on: bool
+
+    def busy(self, now_ms: int) -> bool:
+        due = self.due is not None and self.due <= now_ms
+        return bool(self.active) or (
+            not self.paused and bool(self.waiting or self.prioritized or due)
+        )
+
+    def held(self, now_ms: int) -> bool:
+        queued = self.waiting or self.prioritized or self.paused_list
+        return self.paused and not self.busy(now_ms) and bool(queued)
+
+
+def _parse_notes(raw: str | bytes | None) -> dict[str, Note]:
+    try:
+        stored = json.loads(raw) if raw else {}
+        return {name: Note(**fields) for name, fields in stored.items()}
+    except (TypeError, ValueError, AttributeError):
+        return {}  # unreadable notes are no notes: every queue gets looked at
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def _look(redis: Redis, prefix: str, queues: list[str]) -> dict[str, Look]:
+    pipe = redis.pipeline(transaction=False)
+    for queue in queues:
+        keys = QueueKeys(prefix, queue)
+        # The stream's last id first: whatever changes after it shows up as a newer event.
+        pipe.xrevrange(keys.events, count=1)
+        pipe.llen(keys.state("waiting"))
+        pipe.zcard(keys.state("prioritized"))
+        pipe.llen(keys.state("active"))
+        pipe.llen(keys.state("paused"))
+        pipe.zrange(keys.state("delayed"), 0, 0, withscores=True)
+        pipe.hmget(keys.meta, "paused", "opts.maxLenEvents")
+    replies = await pipe.execute()
+    looks = {}
+    for i, queue in enumerate(queues):
+        last, waiting, prioritized, active, paused_list, delayed, (paused, max_len) = replies[
+            i * 7 : i * 7 + 7
+        ]
+        looks[queue] = Look(
+            event=_text(last[0][0]) if last else NO_EVENTS,
+            waiting=waiting,
+            prioritized=prioritized,
+            active=active,
+            paused_list=paused_list,
+            due=int(delayed[0][1]) // DELAY_SCORE_FACTOR if delayed else None,
+            paused=paused is not None,
+            events_on=max_len is None or _text(max_len).strip() != "0",
+        )
+    return looks
+
+
+async def _changed(redis: Redis, prefix: str, notes: dict[str, Note]) -> set[str]:
+    """The noted queues whose events stream has an entry past the noted id."""
+    if not notes:
+        return set()
+    streams = {QueueKeys(prefix, queue).events: note.event for queue, note in notes.items()}
+    replies = await redis.xread(streams, count=1)
+    by_stream = {QueueKeys(prefix, queue).events: queue for queue in notes}
+    return {by_stream[_text(stream)] for stream, _entries in replies or []}
+
+
+async def probe(redis: Redis, prefix: str, queues: list[str], now_ms: int) -> Probe:
+    """The queues among `queues` that have work now, and those held by a pause."""
+    if not queues:
+        return Probe([], [])
+    watched = [
+        QueueKeys(prefix, q).state(s)
+        for q in queues
+        for s in ("waiting", "prioritized", "active", "delayed", "paused")
+    ]
+    if not await redis.exists(*watched):
+        return Probe([], [])
+    key = drain_probe_key(prefix)
+    notes = _parse_notes(await redis.get(key))
+    idle_noted = {q: notes[q] for q in queues if q in notes}
+    changed = await _changed(redis, prefix, idle_noted)
+    stale = [
+        q
+        for q in queues
+        if q not in idle_noted
+        or q in changed
+        or (idle_noted[q].due is not None and idle_noted[q].due <= now_ms)
+    ]
+    looks = await _look(redis, prefix, stale) if stale else {}
+    busy = [q for q in stale if looks[q].busy(now_ms)]
+    held = [
+        q
+        for q in queues
+        if (looks[q].held(now_ms) if q in looks else q in idle_noted and idle_noted[q].held)
+    ]
+    updated = dict(notes)
+    for queue, look in looks.items():
+        if look.busy(now_ms) or not look.events_on:
+            updated.pop(queue, None)  # looked at again next time
+        else:
+            updated[queue] = Note(look.event, look.due, look.held(now_ms))
+    if updated != notes:
+        await redis.set(
+            key,
+            json.dumps({q: asdict(n) for q, n in updated.items()}, separators=(",", ":")),
+        )
+    return Probe(busy, held)

@@ -1,0 +1,1 @@
+"""The change watcher, the counts it keeps, and the one-minute window."""

@@ -1,0 +1,472 @@
+"""One shared watcher that tells open pages when a queue changed, for almost no Redis commands.
+
+BullMQ appends to each queue's `events` stream on every state change. While at least one page is
+subscribed, the watcher blocks in a single `XREAD BLOCK` over all the queues' streams: an idle
+minute costs one command, a change wakes it at once. It sends at most one notice every
+`interval_s` seconds, so a busy queue costs a bounded number of reads, whatever its traffic and
+the number of viewers.
+
+It also keeps the counts of the watched queues, so that pages refresh them without a read of
+their own: each event names the states it moved a job between (dashboard/events.py), and only
+those counts are re-read, once per notice, for every viewer at once. A full re-read happens when
+the watcher starts, when the events cannot be trusted (an unknown event, a stream trimmed faster
+than it is read, events disabled) and, for a busy queue, every `recount_s` seconds, for the
+moves BullMQ makes without an event (Queue.drain, obliterate). With no subscriber the watcher is
+stopped, its counts dropped, and it costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import replace
+
+from redis.crc import key_slot
+from redis.exceptions import ClusterError, RedisClusterException
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from dashboard.bullmq import events
+from dashboard.bullmq.discovery import QueueCatalog
+from dashboard.bullmq.keys import QueueKeys
+from dashboard.bullmq.reader import SCHEDULERS, QueueSummary, Reader, commands_spent
+from dashboard.live.window import MinuteWindow
+from dashboard.redis_client.connection import Client, drop_connections, is_cluster
+from dashboard.redis_client.spending import spend
+
+log = logging.getLogger("drainboard.watch")
+
+BLOCK_MS = 60_000
+INTERVAL_S = 3.5  # at most one notice this often: a change reaches the page within ~3.5 s
+RECOUNT_S = 120.0
+RETRY_S = 5.0
+BATCH = 1000  # entries per XREAD; a full batch may mean the stream was trimmed past us
+
+
+class Subscription:
+    """One listener: a page (a queue, None for all of them, or one job of a queue), or a
+    `cache` of counts (dashboard/counts_cache.py), which also hears "anything may have
+    changed" whenever the watcher (re)starts reading, as changes since its own last read may
+    have gone unseen."""
+
+    def __init__(
+        self,
+        queue: str | None,
+        job_id: str | None = None,
+        cache: bool = False,
+        among: frozenset[str] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.job_id = job_id
+        self.cache = cache
+        # For a listener to every queue (the overview): only these, the queues on its screen.
+        self.among = among if queue is None else None
+        self.changed = asyncio.Event()
+        self.queues: set[str] = set()  # changed since the listener last took them
+
+    @property
+    def follows(self) -> frozenset[str] | None:
+        """The queues this listener hears about; None: every queue."""
+        return frozenset({self.queue}) if self.queue is not None else self.among
+
+    def notify(self, queues: set[str], jobs: Mapping[str, set[str]] | None = None) -> None:
+        """`jobs` names, per queue, the only jobs that changed; a queue missing from it (or no
+        `jobs` at all) may have changed anywhere."""
+        follows = self.follows
+        if follows is not None and not follows & queues:
+            return
+        named = None if jobs is None or self.queue is None else jobs.get(self.queue)
+        if self.job_id is not None and named is not None and self.job_id not in named:
+            return
+        self.queues |= queues if follows is None else queues & follows
+        self.changed.set()
+
+    def take(self) -> set[str]:
+        """The queues changed since the listener last took them."""
+        taken, self.queues = self.queues, set()
+        self.changed.clear()
+        return taken
+
+
+class _Batch:
+    """What one XREAD said: per queue, the states to re-read (None: all), the jobs named (a
+    queue missing from `jobs` may have changed anywhere), and how many jobs entered each list."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, set[str] | None] = {}
+        self.jobs: dict[str, set[str]] = {}
+        self.arrivals: dict[str, Counter[str]] = {}
+        self._anywhere: set[str] = set()
+
+    def everything(self, queue: str) -> None:
+        self.states[queue] = None
+        self._anywhere.add(queue)
+        self.jobs.pop(queue, None)
+
+    def recount(self, queue: str) -> None:
+        """Read the queue's counts afresh, with no job said to have changed."""
+        self.states[queue] = None
+        self.jobs.setdefault(queue, set())
+
+    def event(self, queue: str, fields: Mapping[str, str], paused: bool) -> None:
+        touched = events.touched(fields, paused)
+        if touched is None:
+            self.everything(queue)
+        else:
+            states = self.states.setdefault(queue, set())
+            if states is not None:
+                states |= touched
+            if queue not in self._anywhere:
+                named = self.jobs.setdefault(queue, set())
+                if "jobId" in fields:
+                    named.add(fields["jobId"])
+        arrived = events.arrival(fields)
+        if arrived is not None:
+            self.arrivals.setdefault(queue, Counter())[arrived] += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.states)
+
+
+class ChangeWatcher:
+    def __init__(
+        self,
+        connect: Callable[[float], Client],
+        catalog: QueueCatalog,
+        prefix: str,
+        block_ms: int = BLOCK_MS,
+        interval_s: float = INTERVAL_S,
+        reader: Reader | None = None,
+        recount_s: float = RECOUNT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._connect = connect
+        self.catalog = catalog
+        self.prefix = prefix
+        self.block_ms = block_ms
+        self.interval_s = interval_s
+        self.reader = reader
+        self.recount_s = recount_s
+        self._clock = clock
+        self.subscriptions: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._client: Client | None = None
+        # Set when Redis was lost: the next successful start tells every page to re-read.
+        self._reconnecting = False
+        # Set when the queues the listeners follow change: a cluster's reads start over.
+        self._replan = asyncio.Event()
+        # The watcher's own commands, for the cost shown in footers and on the cost panel.
+        self.spent = MinuteWindow(clock)
+        self._changes: deque[tuple[float, frozenset[str]]] = deque()
+        self._counts: dict[str, QueueSummary] = {}
+        self._full_read_at: dict[str, float] = {}
+        self._arrivals: dict[str, Counter[str]] = {}
+        self._batches: Counter[str] = Counter()  # event batches seen per queue: `version`
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self,
+        queue: str | None = None,
+        job_id: str | None = None,
+        cache: bool = False,
+        among: frozenset[str] | None = None,
+    ) -> AsyncIterator[Subscription]:
+        subscription = Subscription(queue, job_id, cache, among)
+        followed = self._followed()
+        self.subscriptions.add(subscription)
+        self._replan_if_changed(followed)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        try:
+            yield subscription
+        finally:
+            followed = self._followed()
+            self.subscriptions.discard(subscription)
+            if not self.subscriptions and self._task is not None:
+                await self._stop()
+            else:
+                self._replan_if_changed(followed)
+
+    def _followed(self) -> frozenset[str] | None:
+        """The queues some listener hears about; None: every queue."""
+        followed: set[str] = set()
+        for subscription in self.subscriptions:
+            if subscription.follows is None:
+                return None
+            followed |= subscription.follows
+        return frozenset(followed)
+
+    def _replan_if_changed(self, before: frozenset[str] | None) -> None:
+        """On a cluster only the followed queues' streams are read (see _watch_groups): when
+        listeners come or go and change them, the reads start over with the new ones."""
+        if self._followed() != before:
+            self._replan.set()
+
+    async def _stop(self) -> None:
+        """Cancel the watcher. A cancel does not always interrupt a blocked XREAD in redis-py,
+        so its connection is dropped too: the last viewer leaving must cost no more commands."""
+        task, self._task = self._task, None
+        self._counts.clear()
+        if task is None:
+            return
+        task.cancel()
+        _, pending = await asyncio.wait({task}, timeout=0.2)
+        if pending and self._client is not None:
+            await drop_connections(self._client)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    # What pages read: counts kept current by the watcher, and jobs arrived in each list.
+
+    def counts(self, queue: str) -> QueueSummary | None:
+        """The queue's counts as of the last notice, or None when the watcher does not keep
+        them (nobody watches the queue, or the watcher is stopped)."""
+        return self._counts.get(queue) if self.running else None
+
+    def arrivals(self, queue: str, state: str) -> int:
+        """Jobs seen entering `state` since this server started watching (a running total)."""
+        return self._arrivals.get(queue, Counter())[state]
+
+    def version(self, queue: str) -> int:
+        return self._batches[queue]
+
+    def offer(self, summary: QueueSummary, version: int) -> None:
+        """Counts a page has just read, kept if no event came in while it read them. Kept while
+        the watcher is stopped too: its start compares them with what it reads then."""
+        if version == self._batches[summary.name]:
+            self._counts[summary.name] = summary
+
+    def commands_per_minute(self) -> float:
+        return self.spent.total()
+
+    def changes_per_minute(self, queue: str | None) -> int:
+        cutoff = self._clock() - 60
+        while self._changes and self._changes[0][0] < cutoff:
+            self._changes.popleft()
+        return sum(1 for _, queues in self._changes if queue is None or queue in queues)
+
+    def _watched(self, queues: Iterable[str]) -> set[str]:
+        names = set(queues)
+        followed = self._followed()
+        return names if followed is None else names & followed
+
+    async def _run(self) -> None:
+        client = self._client = self._connect(self.block_ms / 1000 + 10)
+        try:
+            while self.subscriptions:
+                try:
+                    await self._watch_groups(client)
+                except (
+                    RedisConnectionError,
+                    RedisTimeoutError,
+                    ClusterError,  # a cluster with a node down, until it heals
+                    RedisClusterException,
+                ) as err:
+                    if not self.subscriptions:
+                        break  # dropped on purpose: the last viewer left
+                    self._counts.clear()  # events were missed: read again after reconnecting
+                    log.warning("watcher lost Redis (%s); retrying in %.0f s", err, RETRY_S)
+                    self._reconnecting = True
+                    await asyncio.sleep(RETRY_S)
+        finally:
+            self._client = None
+            await client.aclose()
+
+    async def _watch_groups(self, client: Client) -> None:
+        """One blocking XREAD per group of streams Redis can read together: all of them on one
+        server; on a cluster, those in one hash slot (Redis refuses a read across slots, even on
+        one node). Under a `{bull}` prefix every stream shares a slot: still one XREAD in all.
+        With a hash tag per queue, each queue is a slot of its own, so a cluster reads only the
+        streams of the queues its listeners follow (an overview: the queues on its screen), and
+        starts over when they change: open pages cost reads bounded by what they show, never by
+        how many queues there are. When one group stops (the queue list changed, Redis failed,
+        the followed queues changed), all restart together."""
+        queues = await self.catalog.names()
+        self._replan.clear()
+        cluster = is_cluster(client)
+        read = sorted(self._watched(queues)) if cluster else queues
+        groups = stream_groups(self.prefix, read, cluster)
+        if not groups:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._replan.wait(), self.block_ms / 1000)
+            return
+        reconnected, self._reconnecting = self._reconnecting, False
+        tasks = [
+            asyncio.ensure_future(self._watch(client, group, queues, reconnected))
+            for group in groups
+        ]
+        replanned = asyncio.ensure_future(self._replan.wait()) if cluster else None
+        try:
+            waited = [*tasks, *([replanned] if replanned else [])]
+            done, _ = await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a lost connection is handled by the caller
+        finally:
+            if replanned is not None:
+                replanned.cancel()
+            for task in tasks:
+                task.cancel()
+            _, pending = await asyncio.wait(tasks, timeout=0.2)
+            if pending:
+                await drop_connections(client)
+                await asyncio.wait(pending, timeout=1)
+
+    async def _watch(
+        self, client: Client, group: list[str], queues: list[str], reconnected: bool
+    ) -> None:
+        streams = {QueueKeys(self.prefix, q).events: q for q in group}
+        pipe = client.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xrevrange(stream, count=1)
+        last = {
+            stream: (entries[0][0] if entries else "0-0")
+            for stream, entries in zip(streams, await pipe.execute(), strict=True)
+        }
+        self._spend(len(streams))
+        # Streams with no entry to resume from: empty, or trimmed as fast as they are written.
+        empty = {stream for stream, last_id in last.items() if last_id == "0-0"}
+        empty_ids = await self._generated_ids(client, empty)
+        # What changed before these positions were read (a page read before the watcher
+        # started, or Redis was away) is not in the streams past `last`: read the watched
+        # queues' counts afresh and let every page compare (its refresh costs no command);
+        # after a reconnect, job pages re-read themselves too.
+        start = _Batch()
+        for queue in self._watched(group):
+            if reconnected:
+                start.everything(queue)
+            else:
+                start.recount(queue)
+        if start:
+            # A page rendered just before offered its counts: no notice if nothing moved since.
+            await self._announce(start, queues, if_moved=not reconnected)
+        for subscription in list(self.subscriptions):
+            if subscription.cache:
+                subscription.notify(set(group))
+        next_notice = self._clock() + self.interval_s
+        while self.subscriptions and await self.catalog.names() == queues:
+            # Coalesce: whatever arrives before the next notice is due is read in one go then.
+            wait = next_notice - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
+            reply = await client.xread(last, count=BATCH, block=self.block_ms)
+            batch, emptied = _Batch(), set()
+            for stream, entries in reply or []:
+                queue = streams[stream]
+                if not entries:
+                    emptied.add(stream)  # Redis woke us, but the entry was already trimmed
+                    batch.everything(queue)
+                    continue
+                last[stream] = entries[-1][0]
+                empty.discard(stream)
+                paused = queue in self._counts and self._counts[queue].is_paused
+                for _, fields in entries:
+                    batch.event(queue, fields, paused)
+                if len(entries) >= BATCH:
+                    batch.everything(queue)  # more than a batch behind: entries may be lost
+            if not reply and empty:
+                # Valkey does not wake a reader for an entry trimmed by its own XADD: a kept-
+                # empty stream is checked by its last generated id once per blocking period.
+                now = await self._generated_ids(client, empty)
+                for stream in empty:
+                    if now.get(stream) != empty_ids.get(stream):
+                        batch.everything(streams[stream])
+                empty_ids.update(now)
+            if emptied:
+                empty |= emptied
+                ids = await self._generated_ids(client, emptied)
+                empty_ids.update(ids)
+                last.update({stream: ids[stream] for stream in emptied if stream in ids})
+            if not batch:
+                continue
+            await self._announce(batch, queues)
+            next_notice = self._clock() + self.interval_s
+
+    async def _announce(self, batch: _Batch, queues: list[str], if_moved: bool = False) -> None:
+        """Bring the kept counts up to date with what the batch moved, then tell the pages;
+        `if_moved`: only about queues whose counts differ from those kept before."""
+        now = self._clock()
+        before = {queue: self._counts.get(queue) for queue in batch.states}
+        for queue, arrived in batch.arrivals.items():
+            self._arrivals.setdefault(queue, Counter()).update(arrived)
+        self._batches.update(batch.states.keys())
+        watched = self._watched(queues)
+        for queue in list(self._counts):
+            if queue not in watched:
+                del self._counts[queue]
+        if self.reader is not None:
+            wanted: dict[str, set[str] | None] = {}
+            for queue, states in batch.states.items():
+                if queue not in watched:
+                    continue
+                stale = now - self._full_read_at.get(queue, -self.recount_s) >= self.recount_s
+                if states is None or queue not in self._counts or stale:
+                    wanted[queue] = None
+                elif states:
+                    wanted[queue] = states
+            if wanted:
+                await self._recount(wanted, now)
+        changed = set(batch.states)
+        if if_moved and self.reader is not None:
+            changed = {q for q in changed if before[q] is None or before[q] != self._counts.get(q)}
+            if not changed:
+                return
+        if not if_moved:
+            # The catch-up at a (re)start is not traffic: footers turn these into a rate.
+            self._changes.append((now, frozenset(changed)))
+        for subscription in list(self.subscriptions):
+            subscription.notify(changed, batch.jobs)
+
+    async def _recount(self, wanted: dict[str, set[str] | None], now: float) -> None:
+        assert self.reader is not None
+        before = commands_spent.get()
+        recounted = await self.reader.recount(wanted)
+        self._spend(commands_spent.get() - before)
+        for queue, fresh in recounted.items():
+            if isinstance(fresh, QueueSummary):
+                self._counts[queue] = fresh
+                self._full_read_at[queue] = now
+            else:
+                kept = self._counts[queue]
+                schedulers = fresh.pop(SCHEDULERS, kept.schedulers)
+                counts = {**kept.counts, **fresh}
+                self._counts[queue] = replace(kept, counts=counts, schedulers=schedulers)
+
+    async def _generated_ids(self, client: Client, streams: set[str]) -> dict[str, str]:
+        """The last id each stream generated, kept even when its entries are trimmed away."""
+        if not streams:
+            return {}
+        pipe = client.pipeline(transaction=False)
+        ordered = sorted(streams)
+        for stream in ordered:
+            pipe.xinfo_stream(stream)
+        self._spend(len(ordered))
+        replies = await pipe.execute(raise_on_error=False)
+        return {
+            stream: info["last-generated-id"]
+            for stream, info in zip(ordered, replies, strict=True)
+            if isinstance(info, dict)  # a stream that does not exist yet has no id
+        }
+
+    def _spend(self, commands: int) -> None:
+        self.spent.add(commands)
+        spend("watcher", commands)
+
+
+def stream_groups(prefix: str, queues: list[str], cluster: bool) -> list[list[str]]:
+    """The queues whose event streams one XREAD can cover together."""
+    if not cluster:
+        return [queues] if queues else []
+    by_slot: dict[int, list[str]] = {}
+    for queue in queues:
+        slot = key_slot(QueueKeys(prefix, queue).events.encode())
+        by_slot.setdefault(slot, []).append(queue)
+    return list(by_slot.values())

@@ -1,0 +1,1 @@
+"""Cost model and measurement, clients, Redis health, the unserved check, Prometheus."""

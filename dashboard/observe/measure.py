@@ -1,0 +1,193 @@
+"""Live measurement: who is spending Redis commands right now.
+
+Two INFO commandstats samples some seconds apart give the executed commands per minute, by
+command; one CLIENT LIST shows the BullMQ connections and which queue each belongs to. Node
+BullMQ names its connections `<prefix>:<base64(queue)>` (QueueEvents add `:qe`), the Python port
+`<prefix>:<queue>`. The measurement itself costs 3 commands. Managed services may refuse INFO
+sections or CLIENT LIST: that is reported, and the panel falls back to the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from dashboard.observe.clients import parse_name
+from dashboard.observe.cost import MINUTES_PER_MONTH, Assumptions, always_on_worker, queue_events
+from dashboard.redis_client.connection import Client, on_primaries
+
+BLOCKING_COMMANDS = {"bzpopmin", "brpoplpush", "blmove", "bzpopmax", "xread", "blpop", "brpop"}
+MEASUREMENT_COST = 4  # two INFO commandstats and two CLIENT LIST, on each primary
+
+
+@dataclass(frozen=True)
+class Connection:
+    queue: str | None
+    kind: str  # "worker", "queue-events", "client"
+    runtime: str  # "node", "python", "drainboard", "other"
+    name: str
+    idle_s: int
+    command: str
+    blocked: bool
+
+
+def classify(client: dict[str, Any], prefix: str, queues: set[str]) -> Connection:
+    """One CLIENT LIST entry: which queue it serves, whether it is a worker, and whose."""
+    name = str(client.get("name") or "")
+    command = str(client.get("cmd") or "").split("|")[0]
+    blocked = "b" in str(client.get("flags") or "")
+    idle_s = int(client.get("idle") or 0)
+    queue, runtime, events = parse_name(name, prefix, queues) or (None, "other", False)
+    if events and queue:
+        kind = "queue-events"
+    elif queue and command in BLOCKING_COMMANDS:
+        kind = "worker"
+    else:
+        kind = "client"
+    return Connection(queue, kind, runtime, name, idle_s, command, blocked)
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    per_minute: dict[str, float] = field(default_factory=dict)
+    connections: list[Connection] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    primaries: int = 1  # a cluster's figures are the sum over its primaries
+
+    @property
+    def total_per_minute(self) -> float:
+        return sum(self.per_minute.values())
+
+    @property
+    def per_month(self) -> float:
+        return self.total_per_minute * MINUTES_PER_MONTH
+
+    def spenders(self, a: Assumptions) -> list[dict[str, Any]]:
+        """Who spends: BullMQ connections grouped by queue and kind, each with the model's
+        idle rate for it, so the table adds up against the measured total."""
+        groups: dict[tuple[str, str, str], int] = {}
+        for c in self.connections:
+            if c.queue and c.kind != "client":
+                key = (c.queue, c.kind, c.runtime)
+                groups[key] = groups.get(key, 0) + 1
+        rows = []
+        for (queue, kind, runtime), count in sorted(groups.items()):
+            if kind == "worker":
+                rate = always_on_worker(a.with_changes(worker=runtime)).executed * count
+            else:
+                rate = queue_events(count).executed
+            rows.append(
+                {
+                    "queue": queue,
+                    "kind": kind,
+                    "runtime": runtime,
+                    "mode": "always-on" if kind == "worker" else "listener",
+                    "connections": count,
+                    "modelPerMinute": round(rate, 1),
+                    "modelPerMonth": round(rate * MINUTES_PER_MONTH),
+                }
+            )
+        return rows
+
+    def running_mode(self) -> str:
+        """What the connections say about how jobs are processed here."""
+        if any(c.kind == "worker" for c in self.connections):
+            return "always"
+        return "cron or on-demand"
+
+    def as_json(self, a: Assumptions) -> dict[str, Any]:
+        return {
+            "seconds": self.seconds,
+            "executedPerMinute": round(self.total_per_minute, 1),
+            "executedPerMonth": round(self.per_month),
+            "quotaShare": self.per_month / a.quota if a.quota else 0,
+            "byCommand": {k: round(v, 1) for k, v in sorted(self.per_minute.items())},
+            "spenders": self.spenders(a),
+            "runningMode": self.running_mode(),
+            "connections": [c.__dict__ for c in self.connections],
+            "refused": self.refused,
+            "measurementCost": MEASUREMENT_COST * self.primaries,
+            "primaries": self.primaries,
+        }
+
+
+def _calls(stats: dict[str, Any]) -> dict[str, int]:
+    return {
+        key.removeprefix("cmdstat_"): int(value["calls"])
+        for key, value in stats.items()
+        if key.startswith("cmdstat_")
+    }
+
+
+def _summed_calls(replies: list[dict[str, Any]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for reply in replies:
+        for name, calls in _calls(reply).items():
+            total[name] = total.get(name, 0) + calls
+    return total
+
+
+async def measure(redis: Client, prefix: str, queues: list[str], seconds: float) -> Measurement:
+    """Commands a minute from two INFO commandstats `seconds` apart, and who is connected from
+    a CLIENT LIST on each side of the window (outside it, so they are not counted)."""
+    result = Measurement(seconds=seconds)
+    known = set(queues)
+    before = await _connections(redis, prefix, known, result)
+    try:
+        samples = await on_primaries(redis, "info", "commandstats")
+        result.primaries = len(samples)
+        first = _summed_calls(samples)
+        started = time.monotonic()
+        await asyncio.sleep(seconds)
+        second = _summed_calls(await on_primaries(redis, "info", "commandstats"))
+        elapsed = time.monotonic() - started
+        second["info"] = second.get("info", 0) - result.primaries  # the first samples themselves
+        result.per_minute = {
+            name: (calls - first.get(name, 0)) * 60 / elapsed
+            for name, calls in second.items()
+            if calls - first.get(name, 0) > 0
+        }
+    except ResponseError as err:
+        result.refused.append(f"INFO commandstats: {err}")
+    result.connections = merged(before, await _connections(redis, prefix, known, result))
+    return result
+
+
+async def _connections(
+    redis: Client, prefix: str, queues: set[str], result: Measurement
+) -> list[Connection]:
+    try:
+        return [
+            classify(c, prefix, queues)
+            for clients in await on_primaries(redis, "client_list")
+            for c in clients
+        ]
+    except ResponseError as err:
+        refusal = f"CLIENT LIST: {err}"
+        if refusal not in result.refused:
+            result.refused.append(refusal)
+        return []
+
+
+def merged(before: list[Connection], after: list[Connection]) -> list[Connection]:
+    """The connections at the window's end, and the workers and listeners seen at its start
+    beyond those at its end (by name): a worker is told apart by its blocking read, and one
+    between two of them (the Python package drops its blocking connection for about 2 s of
+    every 7) is still a worker."""
+    at_end = Counter((c.name, c.kind) for c in after if c.kind != "client")
+    at_start: Counter[tuple[str, str]] = Counter()
+    missing = []
+    for connection in before:
+        if connection.kind == "client":
+            continue
+        key = (connection.name, connection.kind)
+        at_start[key] += 1
+        if at_start[key] > at_end[key]:
+            missing.append(connection)
+    return after + missing

@@ -1,0 +1,103 @@
+"""The Redis server's health, from one INFO read on demand (never polled).
+
+BullMQ loses jobs when Redis evicts keys, so any `maxmemory-policy` but `noeviction` is flagged.
+Some managed services refuse INFO: that is answered with a plain sentence instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from dashboard.bullmq.reader import count_reads
+
+SAFE_POLICY = "noeviction"
+
+
+@dataclass(frozen=True)
+class Health:
+    version: str
+    used_memory: int
+    peak_memory: int
+    max_memory: int  # 0: no limit
+    policy: str
+    clients: int
+    ops_per_sec: int
+    uptime_s: int
+    persistence: dict[str, Any]
+
+    @property
+    def eviction_warning(self) -> str | None:
+        if self.policy == SAFE_POLICY:
+            return None
+        return (
+            f"maxmemory-policy is {self.policy!r}: when memory runs out Redis will delete keys, "
+            "and BullMQ loses jobs. Set it to noeviction."
+        )
+
+    @property
+    def memory_share(self) -> float | None:
+        return self.used_memory / self.max_memory if self.max_memory else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "memory": {
+                "used": self.used_memory,
+                "peak": self.peak_memory,
+                "max": self.max_memory,
+                "policy": self.policy,
+            },
+            "warning": self.eviction_warning,
+            "connectedClients": self.clients,
+            "opsPerSec": self.ops_per_sec,
+            "uptimeSeconds": self.uptime_s,
+            "persistence": self.persistence,
+        }
+
+
+def _server_info(reply: dict[str, Any]) -> dict[str, Any]:
+    """A cluster client answers per node; the first node stands for the server here."""
+    if "redis_version" not in reply and reply and isinstance(next(iter(reply.values())), dict):
+        return next(iter(reply.values()))
+    return reply
+
+
+def _int(info: dict[str, Any], name: str) -> int:
+    try:
+        return int(info.get(name) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+async def read_health(redis: Redis) -> Health | str:
+    """The server's health, or the sentence saying why it cannot be read."""
+    count_reads(1)
+    try:
+        info = _server_info(await redis.info())
+    except ResponseError as err:
+        return (
+            f"This Redis refused INFO ({err}); some managed services disable it, so its "
+            "health cannot be shown here."
+        )
+    aof = bool(_int(info, "aof_enabled"))
+    return Health(
+        version=str(info.get("valkey_version") or info.get("redis_version") or "unknown"),
+        used_memory=_int(info, "used_memory"),
+        peak_memory=_int(info, "used_memory_peak"),
+        max_memory=_int(info, "maxmemory"),
+        policy=str(info.get("maxmemory_policy") or "unknown"),
+        clients=_int(info, "connected_clients"),
+        ops_per_sec=_int(info, "instantaneous_ops_per_sec"),
+        uptime_s=_int(info, "uptime_in_seconds"),
+        persistence={
+            "aofEnabled": aof,
+            "rdbLastSaveTime": _int(info, "rdb_last_save_time"),
+            "rdbChangesSinceLastSave": _int(info, "rdb_changes_since_last_save"),
+            "rdbLastBgsaveStatus": str(info.get("rdb_last_bgsave_status") or ""),
+            "aofLastWriteStatus": str(info.get("aof_last_write_status") or "") if aof else None,
+        },
+    )

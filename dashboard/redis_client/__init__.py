@@ -1,0 +1,1 @@
+"""Redis connections (single, Cluster, Sentinel, TLS), command counting, the Lua helper."""

@@ -1,0 +1,218 @@
+"""The one way Drainboard opens a Redis client: a plain one, a Redis Cluster client, or one that
+asks Redis Sentinel where the primary is (`redis+sentinel://`)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import hiredis
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
+from redis.backoff import NoBackoff
+
+DEFAULT_REDIS_URL = "redis://localhost:6379"
+
+# Either kind of client: the code above this module uses the commands both have.
+Client = aioredis.Redis | RedisCluster
+
+log = logging.getLogger("drainboard")
+
+
+class HiredisPackingConnection(Connection):
+    """redis-py's asyncio connection encodes every command in pure Python (about 60 µs for a
+    25-argument EVALSHA here); hiredis, already installed for parsing, does it in C."""
+
+    # The CLIENT SETNAME given to each new connection (see `named`).
+    label: str | None = None
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str) and " " in args[0]:
+            args = (*args[0].split(), *args[1:])
+        return [hiredis.pack_command(args)]
+
+    async def on_connect_check_health(self, check_health: bool = True) -> None:
+        """Name the connection, so CLIENT LIST never takes the dashboard (or the drain Workers
+        sharing its connections) for a BullMQ worker. Unlike redis-py's `client_name`, a server
+        that refuses CLIENT SETNAME (some managed services) still gets a working connection."""
+        await super().on_connect_check_health(check_health)
+        if self.label:
+            try:
+                await self.send_command("CLIENT", "SETNAME", self.label, check_health=False)
+                await self.read_response()
+            except redis.ResponseError:
+                pass
+
+
+@functools.cache  # one class per label: connect() runs at every watcher (re)start
+def named(label: str) -> type[HiredisPackingConnection]:
+    return type("NamedConnection", (HiredisPackingConnection,), {"label": label})
+
+
+@functools.cache
+def named_for_sentinel(label: str) -> type[HiredisPackingConnection]:
+    """A connection that asks Sentinel for the primary's address (and asks again when the one
+    it knew has become a replica), named and packed as the others."""
+    bases = (SentinelManagedConnection, HiredisPackingConnection)
+    return type("NamedSentinelConnection", bases, {"label": label})
+
+
+SENTINEL_SCHEME = "redis+sentinel://"
+DEFAULT_SENTINEL_PORT = 26379
+
+
+@dataclass(frozen=True)
+class SentinelAddress:
+    """`redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/service[/db]`: the
+    sentinels to ask, the name they monitor the primary under, and the credentials and database
+    of the primary itself (Sentinels are asked without credentials)."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int
+    username: str | None
+    password: str | None
+
+
+class SentinelUrlError(ValueError):
+    """The URL is not a usable `redis+sentinel://` address; the message says why."""
+
+
+def parse_sentinel_url(url: str) -> SentinelAddress:
+    rest = url[len(SENTINEL_SCHEME) :]
+    authority, _, path = rest.partition("/")
+    userinfo, _, hosts = authority.rpartition("@")
+    username, _, password = userinfo.partition(":") if userinfo else ("", "", "")
+    sentinels = []
+    for host in filter(None, hosts.split(",")):
+        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        if not (port.isdigit() if port else True):
+            raise SentinelUrlError(f"The Sentinel address {host!r} has no valid port.")
+        sentinels.append((name, int(port) if port else DEFAULT_SENTINEL_PORT))
+    parts = [unquote(part) for part in path.split("/") if part]
+    if not sentinels or not parts or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        raise SentinelUrlError(
+            "A Sentinel URL reads redis+sentinel://[:password@]host:26379[,host:26379]/"
+            f"<primary name>[/db]; got {url.split('@')[-1]!r}."
+        )
+    return SentinelAddress(
+        sentinels,
+        parts[0],
+        int(parts[1]) if len(parts) == 2 else 0,
+        unquote(username) or None,
+        unquote(password) or None,
+    )
+
+
+def _sentinel_client(
+    url: str, options: dict[str, Any], max_connections: int | None, name: str
+) -> aioredis.Redis:
+    address = parse_sentinel_url(url)
+    asking = {"socket_connect_timeout": 3, "socket_timeout": 3}
+    manager = Sentinel(address.sentinels, sentinel_kwargs=asking)
+    return manager.master_for(
+        address.service,
+        connection_class=named_for_sentinel(name),
+        db=address.db,
+        username=address.username,
+        password=address.password,
+        max_connections=max_connections,
+        retry_on_timeout=False,
+        **options,
+    )
+
+
+# With a bounded pool, how long a command waits for a free connection before it gives up.
+POOL_WAIT_S = 5.0
+
+
+def connect(
+    url: str,
+    socket_timeout: float | None = None,
+    cluster: bool = False,
+    max_connections: int | None = None,
+    blocking: bool = False,
+    name: str = "drainboard:web",
+) -> Client:
+    """A client that fails fast when Redis is unreachable. Reads carry their own deadline
+    (reader.READ_TIMEOUT_S): redis-py's per-reply socket timeout costs a third of a page's time.
+
+    With `cluster`, the URL names any one node and the client discovers the others. It does
+    not require every slot to be served: queues on the nodes that are up stay readable while
+    another node is down. A `blocking` cluster client (the live watcher's) never re-sends a
+    command after a dropped connection: dropping it is how a blocked read is ended.
+
+    With `max_connections` (single server), the pool never opens more than that: a command
+    beyond it waits up to POOL_WAIT_S for a connection to come back, then fails with
+    "No connection available." """
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "encoding_errors": "replace",
+        "socket_connect_timeout": 3,
+        "socket_timeout": socket_timeout,
+    }
+    if cluster:
+        if blocking:
+            options["retry"] = Retry(NoBackoff(), 0)
+        return RedisCluster.from_url(url, require_full_coverage=False, **options)
+    if url.startswith(SENTINEL_SCHEME):
+        return _sentinel_client(url, options, max_connections, name)
+    if url.startswith("redis://"):  # TLS and Unix sockets keep redis-py's own connection classes
+        options["connection_class"] = named(name)
+    if max_connections is None:
+        return aioredis.Redis.from_url(url, retry_on_timeout=False, **options)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=POOL_WAIT_S, retry_on_timeout=False, **options
+    )
+    client = aioredis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # aclose() closes the pool, as from_url's does
+    return client
+
+
+def is_cluster(client: Client) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+async def on_primaries(redis: Client, command: str, *args: Any) -> list[Any]:
+    """One reply per primary: a cluster's nodes each count and hold only their own share."""
+    if is_cluster(redis):
+        replies = await getattr(redis, command)(*args, target_nodes=RedisCluster.PRIMARIES)
+        return list(replies.values())
+    return [await getattr(redis, command)(*args)]
+
+
+def cluster_mode(url: str, forced: bool | None) -> bool:
+    """Whether `url` names a Redis Cluster node: as forced (`--cluster`, REDIS_CLUSTER), or
+    asked once at start-up with one `INFO cluster`. An unreachable server counts as a single
+    node, with a warning, since the dashboard must still start and say Redis is down."""
+    if forced is not None:
+        return forced
+    if url.startswith(SENTINEL_SCHEME):  # Sentinel watches a primary and its replicas
+        return False
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+            return bool(client.info("cluster").get("cluster_enabled"))
+    except redis.RedisError as err:
+        log.warning(
+            "could not ask %s whether it is a cluster (%s); treating it as a single server "
+            "(force cluster mode with --cluster or REDIS_CLUSTER=1)",
+            url.split("@")[-1],
+            err,
+        )
+        return False
+
+
+async def drop_connections(client: Client) -> None:
+    """Close every connection of the client, busy ones too: a blocked read ends at once. The
+    client stays usable; it reconnects (and a cluster client rediscovers) on its next command."""
+    if isinstance(client, RedisCluster):
+        await client.aclose()
+    else:
+        await client.connection_pool.disconnect(inuse_connections=True)

@@ -1,0 +1,1 @@
+"""ASGI middleware: who may do what, sessions, limits, headers."""

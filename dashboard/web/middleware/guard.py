@@ -1,0 +1,194 @@
+"""Who may do what, decided once for every dashboard request before any handler runs.
+
+- `Authorization: Bearer <DRAINBOARD_TOKEN>`: scripts. No session, no CSRF check.
+- A signed session cookie: people, signed in through the login form when credentials are set.
+  Every visitor gets a session (anonymous when no credentials are configured) so that every
+  state-changing browser request carries a session-bound CSRF token, sent by htmx as
+  `X-CSRF-Token`, and comes from this origin (`Sec-Fetch-Site`, `Origin`).
+All secret comparisons are constant-time, and a client that sends FAILED_SECRETS_PER_MINUTE
+wrong secrets (password, API token, metrics token) is refused with 429 for the rest of the minute.
+
+`/metrics`, outside the base path, is guarded by `ServiceGuard`: with credentials configured it
+needs `Authorization: Bearer` with the API token or DRAINBOARD_METRICS_TOKEN.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dashboard.config import Settings
+from dashboard.web.errors import problem
+from dashboard.web.middleware.sessions import COOKIE, SessionSigner, new_session
+from dashboard.web.middleware.throttle import PerMinute, client_of
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+OPEN_PATHS = ("/login", "/static/")
+CSRF_HEADER = "x-csrf-token"
+FAILED_SECRETS_PER_MINUTE = 10
+METRICS_PATHS = ("/metrics",)
+
+
+def same_secret(given: str | None, expected: str | None) -> bool:
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def check_login(settings: Settings, username: str, password: str) -> bool:
+    """Username and password, or the API token typed as the password."""
+    user_ok = same_secret(username, settings.username)
+    password_ok = same_secret(password, settings.password)
+    return (user_ok and password_ok) or same_secret(password, settings.token)
+
+
+class Guard:
+    def __init__(self, app: ASGIApp, settings: Settings, signer: SessionSigner) -> None:
+        self.app = app
+        self.settings = settings
+        self.signer = signer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        route_path = request.url.path[len(scope.get("root_path", "")) :] or "/"
+        await self.signer.load_generation()
+        session = self.signer.loads(request.cookies.get(COOKIE))
+        fresh = session is None
+        session = session or new_session()
+        scope.setdefault("state", {}).update(csrf=session["c"], user=session.get("u"))
+
+        refusal = self._refusal(request, route_path, session)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if not fresh:
+            await self.app(scope, receive, send)
+            return
+        cookie = self.signer.cookie(request, session)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                # One session cookie per answer: sign-in sets its own, which must win.
+                own = f"{COOKIE}="
+                if not any(v.startswith(own) for v in headers.getlist("set-cookie")):
+                    headers.append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    def _refusal(
+        self, request: Request, route_path: str, session: dict[str, Any]
+    ) -> Response | None:
+        given = bearer_token(request)
+        if given is not None:
+            return check_bearer(request, given, (self.settings.token,))
+        if self.settings.auth_required and not session.get("u"):
+            if route_path.startswith(OPEN_PATHS):
+                return self._cross_site(request)
+            if request.method in SAFE_METHODS and not _is_api(route_path, request):
+                next_path = quote(request.url.path, safe="/%")
+                login = f"{request.scope.get('root_path', '')}/login?next={next_path}"
+                return RedirectResponse(login, status_code=303)
+            return problem(
+                request, 401, "Sign in, or send Authorization: Bearer <token>.", _challenge()
+            )
+        if request.method in SAFE_METHODS:
+            return None
+        cross_site = self._cross_site(request)
+        if cross_site is not None or route_path == "/login":
+            return cross_site
+        if not same_secret(request.headers.get(CSRF_HEADER), session["c"]):
+            return problem(
+                request, 403, "The CSRF token is missing or wrong; reload the page and try again."
+            )
+        return None
+
+    @staticmethod
+    def _cross_site(request: Request) -> Response | None:
+        if request.method in SAFE_METHODS:
+            return None
+        site = request.headers.get("sec-fetch-site")
+        origin = request.headers.get("origin")
+        own_origin = f"{request.url.scheme}://{request.url.netloc}"
+        if (site and site not in ("same-origin", "none")) or (origin and origin != own_origin):
+            return problem(request, 403, "Cross-site requests may not change anything here.")
+        return None
+
+
+def failed_secrets(request: Request) -> PerMinute:
+    return request.app.state.failed_secrets
+
+
+def locked_out(request: Request) -> Response | None:
+    """429 while this client is over its wrong-secret allowance."""
+    wait = failed_secrets(request).retry_after(client_of(request))
+    if not wait:
+        return None
+    return problem(
+        request,
+        429,
+        f"Too many wrong passwords or tokens from this address; try again in {wait} s.",
+        {"Retry-After": str(wait)},
+    )
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header, if the request has one."""
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+def check_bearer(request: Request, given: str, accepted: tuple[str | None, ...]) -> Response | None:
+    """None when `given` is one of the accepted tokens; else a 401 (counted) or a 429."""
+    refusal = locked_out(request)
+    if refusal is not None:
+        return refusal
+    if any(same_secret(given, token) for token in accepted):
+        return None
+    failed_secrets(request).add(client_of(request))
+    return problem(request, 401, "The bearer token is not valid.", _challenge())
+
+
+class ServiceGuard:
+    """`/metrics` leaks queue names and costs Redis commands: with credentials configured (or
+    DRAINBOARD_METRICS_TOKEN set) it needs a bearer token. Keyed by path, so it guards whatever
+    route serves it."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.tokens = (settings.token, settings.metrics_token)
+        self.required = settings.auth_required or bool(settings.metrics_token)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.required and _route_path(scope) in METRICS_PATHS:
+            request = Request(scope)
+            refusal = check_bearer(request, bearer_token(request) or "", self.tokens)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    root, path = scope.get("root_path", ""), scope["path"]
+    return path[len(root) :] if path.startswith(root) else path
+
+
+def _is_api(route_path: str, request: Request) -> bool:
+    return route_path.startswith("/api/") or "hx-request" in request.headers
+
+
+def _challenge() -> dict[str, str]:
+    return {"WWW-Authenticate": 'Bearer realm="drainboard"'}

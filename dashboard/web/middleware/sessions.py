@@ -1,0 +1,90 @@
+"""Signed session cookies holding who signed in and the CSRF token, signed by itsdangerous
+(Starlette's own choice for signed sessions).
+
+The signing key mixes three things, so that changing any one ends every earlier session:
+- DRAINBOARD_SECRET_KEY (random per process when unset: sessions end when the server restarts);
+- the configured credentials, so a changed password or token ends every session;
+- the session generation, a counter kept in Redis that sign-out increments. Each process reads it
+  once (one GET) and increments it on sign-out; another process sharing the secret key sees a
+  sign-out made elsewhere when it restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.requests import Request
+
+from dashboard.bullmq.keys import session_generation_key
+from dashboard.config import Settings
+
+COOKIE = "drainboard_session"
+MAX_AGE = 12 * 3600
+
+
+class SessionSigner:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        credentials = "\0".join(
+            value or "" for value in (settings.username, settings.password, settings.token)
+        )
+        self._key = "\0".join(
+            (
+                settings.secret_key or secrets.token_hex(32),
+                hashlib.sha256(credentials.encode()).hexdigest(),
+            )
+        )
+        self._redis = redis
+        self._generation_key = session_generation_key(settings.prefix)
+        self._generation: str | None = None
+        self._serializer = self._make_serializer("unloaded")
+
+    def _make_serializer(self, generation: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self._key, salt=f"drainboard-session:{generation}")
+
+    async def load_generation(self) -> None:
+        """Read the session generation once; until Redis answers, a per-process one is used
+        (sessions signed meanwhile end when the real one is read)."""
+        if self._generation is not None:
+            return
+        try:
+            generation = await self._redis.get(self._generation_key)
+        except (RedisError, OSError):
+            return
+        self._generation = str(generation or 0)
+        self._serializer = self._make_serializer(self._generation)
+
+    async def end_all_sessions(self) -> None:
+        """Sign-out: every cookie signed before now stops being valid."""
+        generation = await self._redis.incr(self._generation_key)
+        self._generation = str(generation)
+        self._serializer = self._make_serializer(self._generation)
+
+    def dumps(self, session: dict[str, Any]) -> str:
+        return self._serializer.dumps(session)
+
+    def loads(self, cookie: str | None) -> dict[str, Any] | None:
+        if not cookie:
+            return None
+        try:
+            session = self._serializer.loads(cookie, max_age=MAX_AGE)
+        except BadSignature:  # also expired ones (SignatureExpired is a BadSignature)
+            return None
+        return session if isinstance(session, dict) and "c" in session else None
+
+    def cookie(self, request: Request, session: dict[str, Any]) -> str:
+        """A Set-Cookie value scoped to the dashboard's path, never readable by scripts."""
+        path = request.scope.get("root_path") or "/"
+        secure = "; Secure" if request.url.scheme == "https" else ""
+        value = self.dumps(session)
+        return (
+            f"{COOKIE}={value}; Path={path}; Max-Age={MAX_AGE}; HttpOnly; SameSite=Strict{secure}"
+        )
+
+
+def new_session(user: str | None = None) -> dict[str, Any]:
+    return {"u": user, "c": secrets.token_urlsafe(32)}

@@ -1,0 +1,1 @@
+"""Route modules, one per view; the registry in this package mounts them."""

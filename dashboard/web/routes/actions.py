@@ -1,0 +1,150 @@
+"""Routes that change queues: the JSON API of the contract, also called by htmx buttons."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dashboard.web import params
+from dashboard.web.board import Board
+from dashboard.web.lookup import (
+    job_id_of,
+    queue_action,
+    queue_route,
+    refusals_as_http,
+    refuse_if_read_only,
+)
+from dashboard.web.openapi.document import JOB_ID, QUEUE, errors, json_body, query
+from dashboard.web.paths import segment
+from dashboard.writes.actions import Outcome
+
+
+@queue_action
+async def retry_job(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.retry_job(queue, job_id_of(request))
+
+
+@queue_action
+async def promote_job(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.promote_job(queue, job_id_of(request))
+
+
+@queue_action
+async def remove_job(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.remove_job(queue, job_id_of(request))
+
+
+@queue_route
+async def remove_job_from_its_page(request: Request, board: Board, queue: str) -> Response:
+    """Remove on the job page: that page is gone afterwards, so htmx is sent back to the queue,
+    on the tab the job was in, where the notice says what was removed."""
+    refuse_if_read_only(board)
+    job_id = job_id_of(request)
+    status = params.status(request.query_params, "waiting")
+    with refusals_as_http():
+        await board.actions.remove_job(queue, job_id)
+    query = urlencode({"status": status, "removed": job_id})
+    target = f"{request.scope.get('root_path', '')}/queue/{segment(queue)}?{query}"
+    return Response(status_code=200, headers={"HX-Redirect": target})
+
+
+@queue_action
+async def retry_all(request: Request, board: Board, queue: str) -> Outcome:
+    status = request.query_params.get("status", "failed")
+    return await board.actions.retry_all(queue, status)
+
+
+@queue_action
+async def promote_all(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.promote_all(queue)
+
+
+@queue_action
+async def clean(request: Request, board: Board, queue: str) -> Outcome:
+    query = request.query_params
+    status = params.status(query, "completed")
+    grace = params.non_negative_int(query, "grace", 0)
+    limit = params.positive_int(query, "limit", 0) or None
+    return await board.actions.clean(queue, status, grace, limit)
+
+
+@queue_action
+async def pause(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.pause(queue)
+
+
+@queue_action
+async def resume(request: Request, board: Board, queue: str) -> Outcome:
+    return await board.actions.resume(queue)
+
+
+routes = [
+    Route("/api/queues/{queue}/jobs/{job_id}/retry", retry_job, methods=["POST"]),
+    Route("/api/queues/{queue}/jobs/{job_id}/promote", promote_job, methods=["POST"]),
+    Route("/api/queues/{queue}/jobs/{job_id}", remove_job, methods=["DELETE"]),
+    Route("/queue/{queue}/jobs/{job_id}", remove_job_from_its_page, methods=["DELETE"]),
+    Route("/api/queues/{queue}/retry", retry_all, methods=["POST"]),
+    Route("/api/queues/{queue}/promote", promote_all, methods=["POST"]),
+    Route("/api/queues/{queue}/clean", clean, methods=["POST"]),
+    Route("/api/queues/{queue}/pause", pause, methods=["POST"]),
+    Route("/api/queues/{queue}/resume", resume, methods=["POST"]),
+]
+
+OUTCOME = json_body(
+    {
+        "type": "object",
+        "required": ["ok", "message", "count"],
+        "properties": {
+            "ok": {"type": "boolean"},
+            "message": {"type": "string"},
+            "count": {"type": "integer", "minimum": 0},
+        },
+    }
+)
+
+
+def _action(summary: str, parameters: list, *statuses: int) -> dict:
+    return {
+        "summary": summary,
+        "parameters": parameters,
+        "responses": {"200": OUTCOME, **errors(403, 404, *statuses)},
+    }
+
+
+_STATUS = {"type": "string", "enum": list(params.STATES)}
+openapi = {
+    "/api/queues/{queue}/jobs/{job_id}/retry": {
+        "post": _action("A failed or completed job back to waiting.", [QUEUE, JOB_ID], 409)
+    },
+    "/api/queues/{queue}/jobs/{job_id}/promote": {
+        "post": _action("A delayed job runs now.", [QUEUE, JOB_ID], 409)
+    },
+    "/api/queues/{queue}/jobs/{job_id}": {
+        "delete": _action("Removes a job (not an active one).", [QUEUE, JOB_ID], 409)
+    },
+    "/api/queues/{queue}/retry": {
+        "post": _action(
+            "Every failed (or completed) job back to waiting.",
+            [QUEUE, query("status", _STATUS, "failed (default) or completed.")],
+            400,
+        )
+    },
+    "/api/queues/{queue}/promote": {"post": _action("Every delayed job runs now.", [QUEUE])},
+    "/api/queues/{queue}/clean": {
+        "post": _action(
+            "Removes a state's jobs older than `grace` ms, at most `limit`.",
+            [
+                QUEUE,
+                query("status", _STATUS, "The state to clean (default completed)."),
+                query("grace", {"type": "integer", "minimum": 0}, "Minimum age in ms."),
+                query("limit", {"type": "integer", "minimum": 1}, "At most this many jobs."),
+            ],
+            400,
+        )
+    },
+    "/api/queues/{queue}/pause": {"post": _action("Pauses the queue.", [QUEUE])},
+    "/api/queues/{queue}/resume": {"post": _action("Resumes the queue.", [QUEUE])},
+}

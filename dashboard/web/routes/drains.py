@@ -1,0 +1,166 @@
+"""Drain routes: seed 000's cron endpoint, the dashboard's "Drain now", and the run history."""
+
+from __future__ import annotations
+
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dashboard.drain.engine import (
+    DEFAULT_MAX_CONCURRENT_QUEUES,
+    DEFAULT_MAX_DURATION_MS,
+    MAX_DURATION_MS,
+    DrainOptions,
+)
+from dashboard.web import params
+from dashboard.web.lookup import board_of, notice, refuse_if_read_only
+from dashboard.web.middleware.guard import bearer_token, same_secret
+from dashboard.web.middleware.throttle import client_of
+from dashboard.web.openapi.document import errors, json_body, query
+from dashboard.web.routes.pages import render
+
+CRON_CALLS_PER_MINUTE = 12
+MAX_CONCURRENT_QUEUES = 16
+TOKEN_HEADERS = ("x-cron-secret", "x-cron-token")
+
+
+async def drain_options(request: Request, trigger: str) -> DrainOptions:
+    """The seed's query parameters, each checked; a bad one is a 400 naming it."""
+    query = request.query_params
+    known = await board_of(request).catalog.names()
+    queue = query.get("queue")
+    if queue is not None and queue not in known:
+        allowed = ", ".join(known) or "none found"
+        raise params.bad_request(f"Unknown queue {queue!r}. Allowed: {allowed}.")
+    return DrainOptions(
+        queues=(queue,) if queue else tuple(known),
+        max_duration_ms=params.positive_int(
+            query, "maxDurationMs", DEFAULT_MAX_DURATION_MS, MAX_DURATION_MS
+        ),
+        max_concurrent_queues=params.positive_int(
+            query, "maxConcurrentQueues", DEFAULT_MAX_CONCURRENT_QUEUES, MAX_CONCURRENT_QUEUES
+        ),
+        max_jobs_per_queue=_optional_positive(query, "maxJobsPerQueue"),
+        trigger=trigger,
+        metrics_max_data_points=board_of(request).settings.metrics_max_data_points,
+    )
+
+
+def _optional_positive(query: QueryParams, name: str) -> int | None:
+    return params.positive_int(query, name, 0) if query.get(name) else None
+
+
+async def cron_drain(request: Request) -> Response:
+    board = board_of(request)
+    if board.settings.redis_url is None:
+        raise HTTPException(500, detail="REDIS_URL is not configured.")
+    # Every call counts against the limit before the token is looked at: wrong tokens too.
+    wait = request.app.state.cron_limiter.take(client_of(request))
+    if wait:
+        raise HTTPException(
+            429,
+            detail=f"At most {CRON_CALLS_PER_MINUTE} drains per minute per client; retry later.",
+            headers={"Retry-After": str(wait)},
+        )
+    offered = [request.headers.get(name) for name in TOKEN_HEADERS]
+    offered.append(bearer_token(request))
+    if not any(
+        same_secret(given, token) for given in offered for token in board.settings.cron_tokens
+    ):
+        raise HTTPException(401, detail="Missing or invalid drain token.")
+    result = await board.engine.drain(await drain_options(request, "cron"))
+    return JSONResponse(result.as_json())
+
+
+async def drain_now(request: Request) -> Response:
+    """The dashboard's button and `POST api/drain`: the same engine, the same answer."""
+    board = board_of(request)
+    refuse_if_read_only(board)
+    result = await board.engine.drain(await drain_options(request, "dashboard"))
+    if "hx-request" not in request.headers:
+        return JSONResponse(result.as_json())
+    busy = [
+        f"{q}: {r.jobs_processed} processed, {r.jobs_failed} failed"
+        for q, r in result.queues.items()
+        if r.jobs_processed
+    ]
+    paused = [q for q, r in result.queues.items() if r.skipped == "paused"]
+    if paused:
+        busy.append(f"skipped, paused with jobs held: {', '.join(paused)}")
+    summary = "; ".join(busy) if busy else "nothing was waiting"
+    message = f"Drained {result.total_processed:,} jobs in {result.duration_ms:,} ms ({summary})."
+    return notice(request, message, ok=True)
+
+
+async def history(request: Request) -> Response:
+    runs, last_idle = await board_of(request).engine.history()
+    # An idle tick is one line on the page; the paused queues it left alone are named in it.
+    held = [
+        name
+        for name, run in ((last_idle or {}).get("queues") or {}).items()
+        if isinstance(run, dict) and run.get("skipped") == "paused"
+    ]
+    context = {"runs": runs, "last_idle": last_idle, "held": held, "title": "Drain runs"}
+    return render(request, "drains.html", context)
+
+
+cron_routes = [Route("/api/v1/cron/drain-queues", cron_drain, methods=["POST"])]
+routes = [
+    Route("/api/drain", drain_now, methods=["POST"]),
+    Route("/drains", history),
+]
+
+DRAIN_RESULT = json_body(
+    {
+        "type": "object",
+        "required": ["ok", "durationMs", "totalProcessed", "totalFailed", "queues"],
+        "properties": {
+            "ok": {"type": "boolean"},
+            "durationMs": {"type": "integer", "minimum": 0},
+            "totalProcessed": {"type": "integer", "minimum": 0},
+            "totalFailed": {"type": "integer", "minimum": 0},
+            "queues": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["jobsProcessed", "jobsFailed", "idleAt"],
+                },
+            },
+        },
+    }
+)
+DRAIN_PARAMETERS = [
+    query("queue", {"type": "string"}, "Drain only this queue."),
+    query(
+        "maxDurationMs",
+        {"type": "integer", "minimum": 1, "maximum": MAX_DURATION_MS},
+        "Wall-clock cap in ms.",
+    ),
+    query(
+        "maxConcurrentQueues",
+        {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENT_QUEUES},
+        "Queues drained at once.",
+    ),
+    query("maxJobsPerQueue", {"type": "integer", "minimum": 1}, "Stop a queue after this many."),
+]
+openapi = {
+    "/api/drain": {
+        "post": {
+            "summary": "Drain now, as the cron endpoint does (refused in read-only mode).",
+            "parameters": DRAIN_PARAMETERS,
+            "responses": {"200": DRAIN_RESULT, **errors(400, 403)},
+        }
+    },
+}
+openapi_outside_base = {
+    "/api/v1/cron/drain-queues": {
+        "post": {
+            "summary": "Seed 000's cron drain; 12 calls a minute per client, failures included.",
+            "security": [{"cron": []}],
+            "parameters": DRAIN_PARAMETERS,
+            "responses": {"200": DRAIN_RESULT, **errors(400, 500)},
+        }
+    },
+}

@@ -1,0 +1,87 @@
+"""Live updates: Server-Sent Events that tell a visible page its queue changed, and the small
+fragment a queue page then fetches: its counts, kept by the watcher, and "N new jobs: show".
+
+Neither costs Redis anything per viewer: every stream listens to the one shared watcher, and
+the counts come from its own reads. Rows are never re-read on a notice; the page offers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from dashboard.web import params
+from dashboard.web.board import Board
+from dashboard.web.lookup import board_of, queue_route
+from dashboard.web.routes.pages import PAGE_SIZE, queue_summaries, render
+
+KEEP_ALIVE_S = 25
+
+
+async def live(request: Request) -> Response:
+    board = board_of(request)
+    queue = request.query_params.get("queue") or None
+    job_id = request.query_params.get("job") or None
+    if queue is not None and not await board.catalog.contains(queue):
+        raise HTTPException(404, detail=f"There is no queue named {queue!r} under this prefix.")
+    if job_id is not None and queue is None:
+        raise params.bad_request("job needs queue: a job id names a job within one queue.")
+    on = request.query_params.getlist("on")
+    if len(on) > params.MAX_PAGE_SIZE:
+        raise params.bad_request(f"on names at most {params.MAX_PAGE_SIZE} queues.")
+    # The queues an overview page shows; names no longer known simply never change.
+    among = frozenset(on) if on and queue is None else None
+
+    async def events() -> AsyncIterator[str]:
+        async with board.watcher.subscribe(queue, job_id, among=among) as subscription:
+            yield "retry: 5000\n: listening\n\n"
+            while True:
+                try:
+                    await asyncio.wait_for(subscription.changed.wait(), KEEP_ALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                subscription.changed.clear()
+                yield f"event: changed\ndata: {queue or '*'}\n\n"
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+    )
+
+
+@queue_route
+async def queue_head(request: Request, board: Board, queue: str) -> Response:
+    """A queue page's head (counts, actions, tabs) as of now, and how its rows compare with
+    what the page shows: `count` jobs in `status`, `seen` arrivals into it, when it was read."""
+    query = request.query_params
+    status = params.status(query, "waiting")
+    page, page_size = params.paging(query, PAGE_SIZE)
+    count = params.non_negative_int(query, "count", 0)
+    seen = params.non_negative_int(query, "seen", 0)
+    watcher = board.watcher
+    (summary,) = await queue_summaries(board, [queue], live=True)
+    now = summary.counts[status]
+    fresh = max(now - count, watcher.arrivals(queue, status) - seen, 0)
+    shown = {"count": count, "seen": seen, "page": page, "pageSize": page_size}
+    context = {
+        "queue": summary,
+        "default_page_size": PAGE_SIZE,
+        "status": status,
+        "shown": shown,
+        "fresh": fresh,
+        "moved": fresh > 0 or now != count,
+        "removed": query.get("removed"),  # the notice of a removal survives the refresh
+        "title": queue,
+    }
+    return render(request, "partials/queue_head.html", context)
+
+
+routes = [
+    Route("/live", live),
+    Route("/live/queue/{queue}", queue_head),
+]

@@ -1,0 +1,58 @@
+"""Pages to add a job (or a copy of one) and to manage a whole queue: empty, obliterate, limits."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dashboard.bullmq import queue_limits
+from dashboard.web.board import Board
+from dashboard.web.lookup import job_not_found, queue_route
+from dashboard.web.routes.pages import render
+from dashboard.writes.manage import copyable_options
+
+
+@queue_route
+async def add_page(request: Request, board: Board, queue: str) -> Response:
+    """The add form; `?from=<id>` fills it with a copy of that job (Duplicate)."""
+    source = request.query_params.get("from")
+    job = None
+    if source and board.reader.redactor.active:
+        raise HTTPException(
+            409,
+            detail="With redaction on, use Duplicate on the job page: the copy is made on the "
+            "server, redacted fields included, without showing them.",
+        )
+    if source:
+        job = await board.reader.job(queue, source)
+        if job is None:
+            raise job_not_found(queue, source)
+    opts = copyable_options(job.get("opts", {})) if job else {}
+    context = {
+        "queue": queue,
+        "source": job,
+        "name": job["name"] if job else "",
+        "data": job["data"] if job else {},
+        "opts": opts,
+        "title": f"Add a job to {queue}",
+    }
+    return render(request, "add_job.html", context)
+
+
+@queue_route
+async def manage_page(request: Request, board: Board, queue: str) -> Response:
+    [summary] = await board.reader.summaries([queue])
+    context = {
+        "queue": summary,
+        "limits": await queue_limits.read(board.redis, board.settings.prefix, queue),
+        "title": f"Manage {queue}",
+    }
+    return render(request, "manage.html", context)
+
+
+routes = [
+    Route("/queue/{queue}/add", add_page),
+    Route("/queue/{queue}/manage", manage_page),
+]

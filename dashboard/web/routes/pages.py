@@ -1,0 +1,271 @@
+"""HTML pages under the base path: overview, queue, job, and a job's raw values."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from dashboard.bullmq.flows import child_counts
+from dashboard.bullmq.reader import QueueSummary, commands_spent
+from dashboard.observe.cost import MINUTES_PER_MONTH
+from dashboard.web import params
+from dashboard.web.board import Board
+from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
+from dashboard.web.middleware.guard import check_login, failed_secrets, locked_out
+from dashboard.web.middleware.sessions import COOKIE, new_session
+from dashboard.web.middleware.throttle import client_of
+from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
+from dashboard.web.switcher import switcher_for
+from dashboard.writes.manage import EDITABLE
+
+PAGE_SIZE = 25
+# Queues per overview page: 450 commands a render at most, whatever the number of queues.
+OVERVIEW_PAGE_SIZE = 50
+RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
+
+
+# Counts a change notice re-reads on a busy queue: wait, prioritized, active, completed.
+TYPICAL_RECOUNT = 4
+
+
+def render(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """A page, with what it cost and, for live pages, what keeping it open costs a month."""
+    board = board_of(request)
+    commands = commands_spent.get()
+    board.pages_spent.add(commands)
+    if "live_queue" in context:
+        context["live"] = live_url(
+            request, context["live_queue"], context.get("live_job"), context.get("live_among")
+        )
+        watcher = board.watcher
+        # A rate, not the watcher's start-up reads (each page load restarts it): one blocking
+        # XREAD per block period, and per change a wake-up XREAD and the counts it touched
+        # (typically 4 on a busy queue); only a job page re-reads itself, when its job changes.
+        per_minute = 60_000 / watcher.block_ms
+        per_change = 1 + TYPICAL_RECOUNT
+        if context.get("live_job") is not None:
+            per_change += commands
+        per_minute += watcher.changes_per_minute(context["live_queue"]) * per_change
+        context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
+    context.update(
+        switcher=None if template == "login.html" else switcher_for(request, board),
+        base=request.scope.get("root_path", ""),
+        read_only=board.settings.read_only,
+        csrf=request.scope.get("state", {}).get("csrf", ""),
+        user=request.scope.get("state", {}).get("user"),
+        auth=board.settings.auth_required,
+        commands=commands,
+    )
+    return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+def live_url(
+    request: Request, queue: str | None, job_id: str | None, among: list[str] | None = None
+) -> str:
+    """Where the page listens for changes: every queue (or `among` them: those on screen), one
+    queue, or one job of it."""
+    query = [("queue", queue), ("job", job_id), *(("on", name) for name in among or ())]
+    suffix = urlencode([(k, v) for k, v in query if v is not None])
+    return f"{request.scope.get('root_path', '')}/live{'?' + suffix if suffix else ''}"
+
+
+async def queue_summaries(board: Board, names: list[str], live: bool) -> list[QueueSummary]:
+    """These queues' counts: kept by the watcher when `live` asks for them and it has them all
+    (no command), read otherwise (9 a queue) and offered to the watcher."""
+    watcher = board.watcher
+    if live:
+        kept = [watcher.counts(name) for name in names]
+        if all(summary is not None for summary in kept):
+            return kept
+    versions = [watcher.version(name) for name in names]
+    summaries = await board.reader.summaries(names)
+    for summary, version in zip(summaries, versions, strict=True):
+        watcher.offer(summary, version)
+    return summaries
+
+
+async def overview(request: Request) -> Response:
+    """The queues, a page at a time and filtered by name: a render reads the queues on screen
+    only (9 commands each), however many the catalog holds."""
+    board = board_of(request)
+    names = await board.catalog.names()
+    window = params.queue_window(request.query_params, names, OVERVIEW_PAGE_SIZE)
+    # `?live=1` is the page's own refresh on a change notice: counts from the watcher.
+    live = request.query_params.get("live") == "1"
+    summaries = await queue_summaries(board, window.shown, live=live)
+    paged = len(names) > OVERVIEW_PAGE_SIZE or bool(window.name_filter)
+    return render(
+        request,
+        "overview.html",
+        {
+            "queues": summaries,
+            "unserved": await board.service_check.unserved(summaries, names, ask=not live),
+            "queue_total": len(names),
+            "matching": len(window.matching),
+            "first_shown": window.first + 1,
+            "name_filter": window.name_filter,
+            "page": window.page,
+            "page_count": window.page_count,
+            "paged": paged,
+            "scannable": not board.catalog.fixed,
+            "problem": board.catalog.problem,
+            "title": "Queues",
+            "live_queue": None,
+            # A page of a longer list listens to the queues it shows, not to all of them.
+            "live_among": window.shown if paged else None,
+        },
+    )
+
+
+async def rescan(request: Request) -> Response:
+    names = await board_of(request).catalog.rescan()
+    if "hx-request" in request.headers:
+        return notice(
+            request, f"Found {len(names)} queue{'' if len(names) == 1 else 's'}.", ok=True
+        )
+    return RedirectResponse(request.scope.get("root_path", "") + "/", status_code=303)
+
+
+async def login(request: Request) -> Response:
+    board = board_of(request)
+    base = request.scope.get("root_path", "")
+    target = _local_path(request.query_params.get("next"), base)
+    if not board.settings.auth_required:
+        # No credentials configured: nothing to sign in to, so the form would reject everyone.
+        return RedirectResponse(target, status_code=303)
+    if request.method == "GET":
+        return render(request, "login.html", {"title": "Sign in", "next": target, "failed": False})
+    refusal = locked_out(request)
+    if refusal is not None:
+        return refusal
+    form = parse_qs((await request.body()).decode(errors="replace"))
+    username = form.get("username", [""])[0]
+    password = form.get("password", [""])[0]
+    if not check_login(board.settings, username, password):
+        failed_secrets(request).add(client_of(request))
+        context = {"title": "Sign in", "next": target, "failed": True}
+        response = render(request, "login.html", context)
+        response.status_code = 401
+        return response
+    response = RedirectResponse(target, status_code=303)
+    signer = board_of(request).signer
+    response.headers.append("set-cookie", signer.cookie(request, new_session(username or "token")))
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """Ends every session signed before now, this one and any copied cookie alike."""
+    await board_of(request).signer.end_all_sessions()
+    base = request.scope.get("root_path", "")
+    response = RedirectResponse(f"{base}/login", status_code=303)
+    response.headers["HX-Redirect"] = f"{base}/login"
+    response.delete_cookie(COOKIE, path=base or "/")
+    return response
+
+
+def _local_path(target: str | None, base: str) -> str:
+    """Only a path on this site: `next=//evil.example` must not redirect away."""
+    # Browsers read `/\evil.example` as `//evil.example` too.
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return f"{base}/"
+
+
+@queue_route
+async def queue_page(request: Request, board: Board, queue: str) -> Response:
+    status = params.status(request.query_params, "waiting")
+    page, page_size = params.paging(request.query_params, PAGE_SIZE)
+    watcher = board.watcher
+    version = watcher.version(queue)
+    result = await board.reader.job_page(queue, status, page, page_size)
+    watcher.offer(result.queue, version)
+    if page > result.page_count:
+        # Past the last page (a stale link, or jobs removed since): show the last one instead.
+        last = request.url.include_query_params(page=result.page_count)
+        return RedirectResponse(f"{last.path}?{last.query}", status_code=303)
+    children = {}
+    if status == "waiting-children":  # "3 of 5 children done": four counts a row
+        ids = [job["id"] for job in result.jobs]
+        children = await child_counts(board.redis, board.reader.keys(queue), ids)
+    return render(
+        request,
+        "queue.html",
+        {
+            "result": result,
+            "children": children,
+            "queue": result.queue,
+            "status": status,
+            "removed": request.query_params.get("removed"),
+            "default_page_size": PAGE_SIZE,
+            "title": queue,
+            "live_queue": queue,
+            # What the rows were read against: live refreshes of the counts compare with it.
+            "shown": {
+                "count": result.total,
+                "seen": watcher.arrivals(queue, status),
+                "page": page,
+                "pageSize": page_size,
+            },
+            "fresh": 0,
+            "moved": False,
+        },
+    )
+
+
+@queue_route
+async def job_page(request: Request, board: Board, queue: str) -> Response:
+    job_id = job_id_of(request)
+    job = await board.reader.job(queue, job_id)
+    if job is None:
+        raise job_not_found(queue, job_id)
+    return render(
+        request,
+        "job.html",
+        {
+            "queue": queue,
+            "job": job,
+            "sizes": job["storedBytes"],
+            "redacting": board.reader.redactor.active,
+            "limit": VALUE_LIMIT,
+            "editable": EDITABLE,
+            "now_ms": int(time.time() * 1000),
+            "title": f"{queue} · {job_id}",
+            "live_queue": queue,
+            "live_job": job_id,
+        },
+    )
+
+
+@queue_route
+async def raw_value(request: Request, board: Board, queue: str) -> Response:
+    """The whole of one stored value, as Redis holds it, to read in the browser or download."""
+    job_id, field = job_id_of(request), request.path_params["field"]
+    if field not in RAW_FIELDS:
+        raise params.bad_request(f"field must be one of {', '.join(RAW_FIELDS)}; got {field!r}.")
+    value = await board.reader.job_field(queue, job_id, field)
+    if value is None:
+        raise job_not_found(queue, job_id)
+    headers = {}
+    if request.query_params.get("download"):
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{queue}-{job_id}-{field}")
+        headers["content-disposition"] = f'attachment; filename="{name}.json"'
+    return Response(value, media_type="application/json", headers=headers)
+
+
+routes = [
+    Route("/", overview),
+    Route("/rescan", rescan, methods=["POST"]),
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/queue/{queue}", queue_page),
+    Route("/queue/{queue}/jobs/{job_id}", job_page),
+    Route("/queue/{queue}/jobs/{job_id}/raw/{field}", raw_value),
+    Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+]

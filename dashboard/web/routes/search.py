@@ -1,0 +1,199 @@
+"""Search routes: a job id across every queue, and name or text within one queue and state.
+
+Each request is one bounded round trip (see dashboard/search.py). The queue search page shows
+what one slice found and what it cost; "Search further" fetches the next slice and appends it.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from dashboard.bullmq import search
+from dashboard.bullmq.keys import STATES
+from dashboard.web import params
+from dashboard.web.board import Board
+from dashboard.web.lookup import board_of, queue_route
+from dashboard.web.openapi.document import QUEUE, errors, json_body, query
+from dashboard.web.paths import segment
+from dashboard.web.routes.pages import render
+
+MAX_TEXT = 1_000
+API_MATCHES = 50
+PAGE_MATCHES = 25
+
+
+def _text(query: QueryParams, name: str) -> str:
+    value = query.get(name, "")
+    if len(value) > MAX_TEXT:
+        raise params.bad_request(f"{name} must be at most {MAX_TEXT:,} characters long.")
+    return value
+
+
+def _job_id(query: QueryParams) -> str:
+    job_id = _text(query, "id").strip()
+    if not job_id:
+        raise params.bad_request("id must name a job id, such as id=42.")
+    return job_id
+
+
+async def _find_id(board: Board, job_id: str) -> list[search.IdHit]:
+    queues = await board.catalog.names()
+    return await search.find_id(board.redis, board.settings.prefix, queues, job_id)
+
+
+async def _slice(
+    request: Request, board: Board, queue: str, default_status: str, matches: int
+) -> search.SearchSlice:
+    query = request.query_params
+    return await search.search_state(
+        board.redis,
+        board.settings.prefix,
+        queue,
+        params.status(query, default_status),
+        name=_text(query, "name"),
+        text=_text(query, "data"),
+        offset=params.non_negative_int(query, "cursor", 0),
+        budget=params.positive_int(query, "budget", search.DEFAULT_BUDGET, search.MAX_BUDGET),
+        page=params.positive_int(query, "pageSize", matches, params.MAX_PAGE_SIZE),
+        redactor=board.reader.redactor,
+    )
+
+
+async def api_find_id(request: Request) -> Response:
+    board = board_of(request)
+    hits = await _find_id(board, _job_id(request.query_params))
+    return JSONResponse({"jobs": [hit.as_json() for hit in hits]})
+
+
+@queue_route
+async def api_search(request: Request, board: Board, queue: str) -> Response:
+    found = await _slice(request, board, queue, "failed", API_MATCHES)
+    return JSONResponse(found.as_json())
+
+
+async def find_id_page(request: Request) -> Response:
+    """The top bar's search box: straight to the job when exactly one queue has it."""
+    board = board_of(request)
+    job_id = _job_id(request.query_params)
+    hits = await _find_id(board, job_id)
+    if len(hits) == 1:
+        base = request.scope.get("root_path", "")
+        hit = hits[0]
+        target = f"{base}/queue/{segment(hit.queue)}/jobs/{segment(hit.id)}"
+        return RedirectResponse(target, status_code=303)
+    context = {"hits": hits, "job_id": job_id, "title": f"Job id {job_id}"}
+    return render(request, "search_id.html", context)
+
+
+@queue_route
+async def search_page(request: Request, board: Board, queue: str) -> Response:
+    """The search form and the first slice; with a cursor under htmx, just the next slice."""
+    query = request.query_params
+    found = await _slice(request, board, queue, "completed", PAGE_MATCHES)
+    context = {
+        "queue": queue,
+        "found": found,
+        "status": params.status(query, "completed"),
+        "name": query.get("name", ""),
+        "data": query.get("data", ""),
+        "budget": params.positive_int(query, "budget", search.DEFAULT_BUDGET, search.MAX_BUDGET),
+        # Commands spent by the slices before this one, carried by the "Search further" link.
+        "spent": params.non_negative_int(query, "spent", 0) + found.commands,
+        "title": f"Search {queue}",
+    }
+    if "hx-request" in request.headers and "cursor" in query:
+        return request.app.state.templates.TemplateResponse(
+            request,
+            "partials/search_slice.html",
+            {**context, "base": request.scope.get("root_path", "")},
+        )
+    return render(request, "search.html", context)
+
+
+routes = [
+    Route("/api/search", api_find_id),
+    Route("/api/queues/{queue}/search", api_search),
+    Route("/search", find_id_page),
+    Route("/queue/{queue}/search", search_page),
+]
+
+ID_HIT = {
+    "type": "object",
+    "required": ["queue", "id", "state", "name"],
+    "properties": {k: {"type": "string"} for k in ("queue", "id", "state", "name")},
+}
+openapi = {
+    "/api/search": {
+        "get": {
+            "summary": "Every queue holding a job with this id (one script call per queue, one "
+            "round trip; 2 executed commands per queue without it).",
+            "parameters": [
+                {
+                    **query(
+                        "id",
+                        {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+                        "The job id, matched exactly.",
+                    ),
+                    "required": True,
+                },
+            ],
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": ["jobs"],
+                        "properties": {"jobs": {"type": "array", "items": ID_HIT}},
+                    }
+                ),
+                **errors(400),
+            },
+        }
+    },
+    "/api/queues/{queue}/search": {
+        "get": {
+            "summary": "One slice of a state searched by name and/or text (at most budget + 3 "
+            "executed commands).",
+            "parameters": [
+                QUEUE,
+                query("status", {"type": "string", "enum": list(STATES)}, "Default failed."),
+                query("name", {"type": "string", "maxLength": MAX_TEXT}, "Text in the name."),
+                query(
+                    "data",
+                    {"type": "string", "maxLength": MAX_TEXT},
+                    "Text in the data, return value or failed reason (any case).",
+                ),
+                query("cursor", {"type": "integer", "minimum": 0}, "From a previous answer."),
+                query(
+                    "budget",
+                    {"type": "integer", "minimum": 1, "maximum": search.MAX_BUDGET},
+                    "Jobs read at most (default 1,000).",
+                ),
+                query(
+                    "pageSize",
+                    {"type": "integer", "minimum": 1, "maximum": params.MAX_PAGE_SIZE},
+                    "Stop at this many matches (default 50).",
+                ),
+            ],
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": ["jobs", "cursor", "scanned", "commands", "searched", "total"],
+                        "properties": {
+                            "jobs": {"type": "array", "items": {"type": "object"}},
+                            "cursor": {"type": "string", "nullable": True},
+                            **{
+                                k: {"type": "integer", "minimum": 0}
+                                for k in ("scanned", "commands", "searched", "total")
+                            },
+                        },
+                    }
+                ),
+                **errors(400, 404),
+            },
+        }
+    },
+}

@@ -1,0 +1,1 @@
+"""Changes to queues and jobs, through the `bullmq` package's own scripts only."""

@@ -1,0 +1,174 @@
+"""The write side: every change to BullMQ's keys goes through the `bullmq` package's own scripts.
+
+Bulk actions run in chunks (one script call per chunk), so memory stays flat however many jobs
+they touch, and each reports how many jobs it moved. A refusal (wrong state, job locked) raises
+ActionRefused before anything is written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bullmq import Job, Queue
+from redis.asyncio import Redis
+
+from dashboard.bullmq import schedulers
+from dashboard.bullmq.keys import scheduler_job_id
+from dashboard.bullmq.reader import Reader
+
+CHUNK = 1000
+RETRYABLE = ("failed", "completed")
+CLEANABLE = ("completed", "failed", "delayed", "waiting", "prioritized", "paused")
+# The names BullMQ's clean script uses for a state's key.
+_CLEAN_SET = {"waiting": "wait"}
+
+
+class ActionRefused(Exception):
+    """The action does not apply (409) or the job is gone (404); nothing was changed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: str
+    count: int = 1
+
+    def as_json(self) -> dict[str, object]:
+        return {"ok": True, "message": self.message, "count": self.count}
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+class Actions:
+    def __init__(self, redis: Redis, prefix: str, reader: Reader) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.reader = reader
+        self._queues: dict[str, Queue] = {}
+
+    def bull_queue(self, name: str) -> Queue:
+        """One bullmq Queue per queue name, sharing the dashboard's Redis connection pool (and
+        dashboard.writes.manage's writes)."""
+        if name not in self._queues:
+            self._queues[name] = Queue(name, {"connection": self.redis, "prefix": self.prefix})
+        return self._queues[name]
+
+    async def state_of(self, queue: str, job_id: str) -> str:
+        """The job's state; ActionRefused (404) when there is no such job."""
+        state = await self.reader.job_state(queue, job_id)
+        if state is None:
+            raise ActionRefused(404, f"Queue {queue!r} has no job with id {job_id!r}.")
+        return state
+
+    async def retry_job(self, queue: str, job_id: str) -> Outcome:
+        state = await self.state_of(queue, job_id)
+        if state not in RETRYABLE:
+            raise ActionRefused(
+                409, f"Job {job_id} is {state}; only failed or completed jobs retry."
+            )
+        job = await Job.fromId(self.bull_queue(queue), job_id)
+        await job.retry(state, {"resetAttemptsMade": True, "resetAttemptsStarted": True})
+        return Outcome(f"Job {job_id} moved from {state} back to waiting.")
+
+    async def promote_job(self, queue: str, job_id: str) -> Outcome:
+        state = await self.state_of(queue, job_id)
+        if state != "delayed":
+            raise ActionRefused(409, f"Job {job_id} is {state}; only delayed jobs can be promoted.")
+        await self.bull_queue(queue).scripts.promote(job_id)
+        return Outcome(f"Job {job_id} promoted: it runs as soon as a worker is free.")
+
+    async def remove_job(self, queue: str, job_id: str) -> Outcome:
+        state = await self.state_of(queue, job_id)
+        if state == "active":
+            raise ActionRefused(
+                409, f"Job {job_id} is active: a worker holds its lock, so it cannot be removed."
+            )
+        removed = await self.bull_queue(queue).remove(job_id)
+        if not removed:
+            raise ActionRefused(
+                409, f"Job {job_id} is locked by a worker right now; it was not removed."
+            )
+        return Outcome(f"Job {job_id} removed (it was {state}).")
+
+    async def retry_all(self, queue: str, state: str) -> Outcome:
+        """Move every job that finished in `state` before now back to wait, CHUNK at a time."""
+        if state not in RETRYABLE:
+            raise ActionRefused(400, f"status must be failed or completed to retry; got {state!r}.")
+        now = int(time.time() * 1000)
+        key = self.reader.keys(queue).state(state)
+        before = await self.redis.zcount(key, "-inf", now)
+        scripts = self.bull_queue(queue).scripts
+        while await scripts.retryJobs(state, CHUNK, now):
+            pass
+        moved = before - await self.redis.zcount(key, "-inf", now)
+        return Outcome(f"Retried {plural(moved, f'{state} job')}.", moved)
+
+    async def promote_all(self, queue: str) -> Outcome:
+        key = self.reader.keys(queue).state("delayed")
+        before = await self.redis.zcard(key)
+        scripts = self.bull_queue(queue).scripts
+        while await scripts.promoteJobs(CHUNK):
+            pass
+        moved = before - await self.redis.zcard(key)
+        return Outcome(f"Promoted {plural(moved, 'delayed job')}.", moved)
+
+    async def clean(self, queue: str, state: str, grace_ms: int, limit: int | None) -> Outcome:
+        """Remove jobs older than the grace period from one state, CHUNK per script call."""
+        if state not in CLEANABLE:
+            raise ActionRefused(
+                400, f"status must be one of {', '.join(CLEANABLE)} to clean; got {state!r}."
+            )
+        scripts = self.bull_queue(queue).scripts
+        removed = 0
+        while limit is None or removed < limit:
+            batch = CHUNK if limit is None else min(CHUNK, limit - removed)
+            ids = await scripts.cleanJobsInSet(_CLEAN_SET.get(state, state), grace_ms, batch)
+            removed += len(ids)
+            if len(ids) < batch:
+                break
+        return Outcome(f"Cleaned {plural(removed, f'{state} job')}.", removed)
+
+    async def pause(self, queue: str) -> Outcome:
+        await self.bull_queue(queue).pause()
+        return Outcome(f"Queue {queue} paused: workers take no new jobs from it.")
+
+    async def resume(self, queue: str) -> Outcome:
+        await self.bull_queue(queue).resume()
+        return Outcome(f"Queue {queue} resumed.")
+
+    async def run_scheduler(self, queue: str, scheduler_id: str) -> Outcome:
+        """Promote the scheduler's pending delayed job; the next one is made when it is taken."""
+        next_ms = await self._scheduler_next(queue, scheduler_id)
+        job_id = scheduler_job_id(scheduler_id, next_ms)
+        await self.promote_job(queue, job_id)
+        return Outcome(
+            f"Scheduler {scheduler_id}: its job {job_id} runs as soon as a worker is free."
+        )
+
+    async def remove_scheduler(self, queue: str, scheduler_id: str) -> Outcome:
+        """BullMQ's removeJobScheduler script: the scheduler, its hash and its pending job. It
+        removes BullMQ 5's repeatable jobs too, whose pending job ids follow the same rule."""
+        await self._scheduler_next(queue, scheduler_id)
+        if await self.bull_queue(queue).removeJobScheduler(scheduler_id) != 0:
+            raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
+        return Outcome(f"Scheduler {scheduler_id} removed, with its pending job.")
+
+    async def _scheduler_next(self, queue: str, scheduler_id: str) -> int:
+        keys = self.reader.keys(queue)
+        next_ms, key_only = await schedulers.next_run(self.redis, keys, scheduler_id)
+        if next_ms is None:
+            raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
+        if key_only:
+            raise ActionRefused(
+                409,
+                f"Scheduler {scheduler_id!r} was written by BullMQ 3 or older, whose job ids "
+                "Drainboard cannot derive; remove it with Node's removeRepeatableByKey.",
+            )
+        return next_ms
