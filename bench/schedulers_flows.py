@@ -35,8 +35,8 @@ import redis
 from bullmq import FlowProducer, Job, Queue, Worker
 
 from bench.harness import CommandMeter, RedisServer, table
-from dashboard.bullmq.reader import commands_spent
 from dashboard.config import Settings
+from dashboard.redis_client.counting import commands_spent
 from dashboard.web import create_app
 
 BASE = "/admin/queues"

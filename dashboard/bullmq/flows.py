@@ -23,12 +23,12 @@ from dashboard.bullmq.keys import CHILD_GROUPS, JobRef, QueueKeys, is_job_id, pa
 from dashboard.bullmq.reader import (
     LIST_STATES,
     SET_STATES,
-    execute,
     list_probes,
     needs_list_probes,
     set_probes,
     state_from_probes,
 )
+from dashboard.redis_client.counting import execute
 
 GROUPS: tuple[str, ...] = tuple(CHILD_GROUPS)
 DEFAULT_CHILDREN = 20

@@ -15,7 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from dashboard.bullmq.keys import METRIC_KINDS, QueueKeys
-from dashboard.bullmq.reader import execute
+from dashboard.redis_client.counting import execute
 
 MINUTE_MS = 60_000
 MINUTES_PER_DAY = 1440

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from dashboard.bullmq.keys import QueueKeys
-from dashboard.bullmq.reader import execute
+from dashboard.redis_client.counting import execute
 
 
 @dataclass(frozen=True)

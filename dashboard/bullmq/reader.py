@@ -6,11 +6,9 @@ size, never on how many jobs a queue holds. Nothing here writes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Collection, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,15 +17,10 @@ from redis.asyncio import Redis
 from dashboard.bullmq import jobs
 from dashboard.bullmq.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
 from dashboard.redact import Redactor
-from dashboard.redis_client.spending import spend
+from dashboard.redis_client.counting import execute
 
 # The name `Reader.recount` reads and answers the scheduler count under.
 SCHEDULERS = "schedulers"
-
-# Redis commands sent while handling the current request, shown in each page's footer.
-commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
-
-READ_TIMEOUT_S = 10
 
 # The states kept in sorted sets, probed with ZSCORE.
 SET_STATES = ("completed", "failed", "delayed", "prioritized", "waiting-children")
@@ -298,16 +291,3 @@ def state_from_probes(set_hits: list[Any], list_hits: list[Any] | None) -> str:
     if waiting is not None or paused is not None:
         return "waiting"
     return "waiting-children" if hits["waiting-children"] is not None else "unknown"
-
-
-def count_reads(commands: int) -> None:
-    """Commands read on behalf of the current request: for its footer and for /metrics."""
-    commands_spent.set(commands_spent.get() + commands)
-    spend("reads", commands)
-
-
-async def execute(pipe: Any) -> list[Any]:
-    count_reads(len(pipe))
-    # One deadline for the whole round trip: cheaper than redis-py's per-reply socket timeout.
-    async with asyncio.timeout(READ_TIMEOUT_S):
-        return await pipe.execute()

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from dashboard.bullmq.jobs import decode_opts, json_or_text, to_int
 from dashboard.bullmq.keys import QueueKeys, scheduler_job_id
-from dashboard.bullmq.reader import execute
+from dashboard.redis_client.counting import execute
 
 
 @dataclass(frozen=True)

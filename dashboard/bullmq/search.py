@@ -18,9 +18,9 @@ from typing import Any
 
 from dashboard.bullmq import jobs
 from dashboard.bullmq.keys import STATE_STORAGE, QueueKeys, is_job_id
-from dashboard.bullmq.reader import execute
 from dashboard.redact import Redactor
 from dashboard.redis_client.connection import Client
+from dashboard.redis_client.counting import execute
 from dashboard.redis_client.lua import ReadScript, run
 
 DEFAULT_BUDGET = 1_000

@@ -33,10 +33,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from dashboard.bullmq import events
 from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.keys import QueueKeys
-from dashboard.bullmq.reader import SCHEDULERS, QueueSummary, Reader, commands_spent
+from dashboard.bullmq.reader import SCHEDULERS, QueueSummary, Reader
 from dashboard.live.window import MinuteWindow
 from dashboard.redis_client.connection import Client, drop_connections, is_cluster
-from dashboard.redis_client.spending import spend
+from dashboard.redis_client.counting import commands_spent, spend
 
 log = logging.getLogger("drainboard.watch")
 

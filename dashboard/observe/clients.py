@@ -15,9 +15,9 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from dashboard.bullmq.reader import count_reads
 from dashboard.redis_client.connection import Client as RedisClient
 from dashboard.redis_client.connection import on_primaries
+from dashboard.redis_client.counting import count_reads
 
 OWN_PREFIX = "drainboard"
 KINDS = ("node-worker", "python-worker", "queue-events", "drainboard")

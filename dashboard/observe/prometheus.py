@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 
 from dashboard.drain.engine import DrainEngine, DrainResult
 from dashboard.live.counts import CountsCache, QueueFigures
-from dashboard.redis_client.spending import SPENT
+from dashboard.redis_client.counting import SPENT
 
 # Drains take from milliseconds (nothing to do) up to maxDurationMs (at most 600 s).
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600)

@@ -12,7 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from dashboard.bullmq.reader import count_reads
+from dashboard.redis_client.counting import count_reads
 
 SAFE_POLICY = "noeviction"
 

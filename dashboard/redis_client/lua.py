@@ -18,8 +18,8 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
-from dashboard.bullmq.reader import READ_TIMEOUT_S, commands_spent, execute
 from dashboard.redis_client.connection import Client, is_cluster
+from dashboard.redis_client.counting import READ_TIMEOUT_S, count_reads, execute
 
 Call = tuple[tuple[str, ...], tuple[Any, ...]]  # (keys, args)
 
@@ -51,7 +51,7 @@ async def run(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]
 
 
 async def _each(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]:
-    commands_spent.set(commands_spent.get() + len(calls))
+    count_reads(len(calls))
     async with asyncio.timeout(READ_TIMEOUT_S):
         return list(
             await asyncio.gather(

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
+from dashboard.bullmq import search
 from dashboard.config import Settings
 from dashboard.redis_client.connection import connect
+from dashboard.redis_client.counting import SPENT, commands_spent
 from tests.conftest import make_client
 from tests.integration.test_cluster import add_jobs
 
@@ -57,3 +59,21 @@ async def test_search_and_manage_across_cluster_nodes(cluster_url: str, rc: Redi
         assert gone.status_code == 200, gone.text
         paused = await http.post(f"{API}/pause-all", headers=BEARER)
         assert paused.json()["count"] == 4
+
+
+async def test_a_clusters_lua_reads_reach_the_process_tally(rc: RedisCluster) -> None:
+    """On a cluster the scripts go out one by one: they were counted for the footer but never
+    reached /metrics' `drainboard_redis_commands_total{source="reads"}`."""
+    tagged = [f"{{t{i}}}" for i in range(3)]
+    for queue in tagged:
+        await add_jobs(rc, "bull", queue, 2)
+    footer = commands_spent.set(0)
+    before = SPENT["reads"]
+    try:
+        hits = await search.find_id(rc, "bull", tagged, "1")
+        footer_count = commands_spent.get()
+    finally:
+        commands_spent.reset(footer)
+    assert len(hits) == 3
+    assert footer_count >= 3
+    assert SPENT["reads"] - before == footer_count

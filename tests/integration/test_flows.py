@@ -14,8 +14,8 @@ from bullmq import FlowProducer, Queue, Worker
 
 from dashboard.bullmq.flows import Cursor, flow_level
 from dashboard.bullmq.keys import QueueKeys
-from dashboard.bullmq.reader import commands_spent
 from dashboard.config import Settings
+from dashboard.redis_client.counting import commands_spent
 from tests.conftest import make_client
 
 HOUR = 3_600_000

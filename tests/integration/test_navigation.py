@@ -7,8 +7,8 @@ import re
 import pytest
 from bullmq import Queue
 
-from dashboard.bullmq.reader import commands_spent
 from dashboard.config import ConfigError, Settings
+from dashboard.redis_client.counting import commands_spent
 from tests.conftest import make_client
 from tests.integration.test_api import make_jobs
 

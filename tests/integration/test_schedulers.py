@@ -10,9 +10,9 @@ import redis.asyncio as aioredis
 from bullmq import Queue
 
 from dashboard.bullmq.keys import QueueKeys
-from dashboard.bullmq.reader import commands_spent
 from dashboard.bullmq.schedulers import drain_pickup, scheduler_page
 from dashboard.config import Settings
+from dashboard.redis_client.counting import commands_spent
 from tests.conftest import make_client
 
 BEARER = {"Authorization": "Bearer s3cret"}

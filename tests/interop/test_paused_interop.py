@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from dashboard.bullmq.reader import Reader, commands_spent
+from dashboard.bullmq.reader import Reader
 from dashboard.config import Settings
 from dashboard.redis_client.connection import connect
+from dashboard.redis_client.counting import commands_spent
 from tests import drain_processors
 from tests.conftest import csrf_token, make_client
 from tests.interop.test_node_interop import PAUSED_QUEUE, node_view

@@ -13,8 +13,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dashboard.bullmq.flows import child_counts
-from dashboard.bullmq.reader import QueueSummary, commands_spent
+from dashboard.bullmq.reader import QueueSummary
 from dashboard.observe.cost import MINUTES_PER_MONTH
+from dashboard.redis_client.counting import commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
