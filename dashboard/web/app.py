@@ -23,6 +23,7 @@ from dashboard.observe.prometheus import Exporter
 from dashboard.observe.unserved import ServiceCheck
 from dashboard.redact import Redactor, load_formatter, parse_paths
 from dashboard.redis_client.connection import DEFAULT_REDIS_URL, cluster_mode, connect, is_cluster
+from dashboard.web import registry
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
 from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
@@ -30,27 +31,9 @@ from dashboard.web.middleware.headers import SecurityHeaders
 from dashboard.web.middleware.request_limits import RequestLimits
 from dashboard.web.middleware.sessions import SessionSigner
 from dashboard.web.middleware.throttle import PerMinute
-from dashboard.web.openapi import document as openapi
 from dashboard.web.paths import EncodedSlashes
 from dashboard.web.render import make_templates
-from dashboard.web.routes import (
-    actions,
-    api,
-    cost_panel,
-    drains,
-    flows,
-    live,
-    manage,
-    manage_pages,
-    pages,
-    preferences,
-    redis_panel,
-    schedulers,
-    search,
-    service,
-    throughput,
-    workers_view,
-)
+from dashboard.web.routes.drains import CRON_CALLS_PER_MINUTE
 from dashboard.writes.actions import Actions
 
 log = logging.getLogger("drainboard")
@@ -110,28 +93,10 @@ def create_app(
             await client.aclose()
 
     routes: list[BaseRoute] = [
-        *service.routes,
-        *drains.cron_routes,
+        *registry.outside_base_routes(),
         Mount(
             settings.base_path,
-            routes=[
-                *api.routes,
-                *openapi.routes,
-                *actions.routes,
-                *drains.routes,
-                *live.routes,
-                *cost_panel.routes,
-                *schedulers.routes,
-                *flows.routes,
-                *search.routes,
-                *manage.routes,
-                *manage_pages.routes,
-                *preferences.routes,
-                *throughput.routes,
-                *redis_panel.routes,
-                *workers_view.routes,
-                *pages.routes,
-            ],
+            routes=registry.base_routes(),
             middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
         ),
     ]
@@ -148,7 +113,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.board = board
-    app.state.cron_limiter = PerMinute(drains.CRON_CALLS_PER_MINUTE)
+    app.state.cron_limiter = PerMinute(CRON_CALLS_PER_MINUTE)
+    app.state.documented_modules = registry.documented_modules()
     app.state.failed_secrets = PerMinute(FAILED_SECRETS_PER_MINUTE)
     app.state.templates = make_templates()
     return app

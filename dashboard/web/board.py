@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as redis
 
 from dashboard.bullmq.discovery import QueueCatalog
-from dashboard.bullmq.reader import Reader
+from dashboard.bullmq.reader import QueueSummary, Reader
 from dashboard.config import Settings
 from dashboard.drain.engine import DrainEngine
 from dashboard.live.watcher import ChangeWatcher
@@ -32,3 +32,17 @@ class Board:
     service_check: ServiceCheck
     # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
     pages_spent: MinuteWindow = field(default_factory=MinuteWindow)
+
+    async def summaries(self, names: list[str], live: bool) -> list[QueueSummary]:
+        """These queues' counts: kept by the watcher when `live` asks for them and it has them all
+        (no command), read otherwise (9 a queue) and offered to the watcher."""
+        watcher = self.watcher
+        if live:
+            kept = [watcher.counts(name) for name in names]
+            if all(summary is not None for summary in kept):
+                return kept
+        versions = [watcher.version(name) for name in names]
+        summaries = await self.reader.summaries(names)
+        for summary, version in zip(summaries, versions, strict=True):
+            watcher.offer(summary, version)
+        return summaries

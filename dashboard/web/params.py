@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException
 from dashboard.bullmq.keys import STATES
 
 MAX_PAGE_SIZE = 200
+# Jobs per page on the HTML pages.
+PAGE_SIZE = 25
 # The longest queue-name filter taken (`?q=`); the rest is ignored.
 MAX_FILTER = 200
 # Redis list and sorted-set indexes are signed 64-bit: no page may start past this.

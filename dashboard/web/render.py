@@ -1,4 +1,5 @@
-"""Jinja2 set-up and the formatting helpers templates use. Templates only format what they get."""
+"""Jinja2 set-up, the formatting helpers templates use, and `render()`, which every page goes
+through. Templates only format what they get."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from cron_descriptor import get_description
 from markupsafe import Markup, escape
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from dashboard.observe.cost import MINUTES_PER_MONTH
+from dashboard.redis_client.counting import commands_spent
+from dashboard.web.lookup import board_of
 from dashboard.web.paths import segment
+from dashboard.web.switcher import switcher_for
 
 
 def _package_dir(package: str) -> Path:
@@ -239,3 +247,48 @@ def make_templates() -> Jinja2Templates:
     )
     env.globals.update(STATE_LABELS=STATE_LABELS, STATE_ORDER=STATE_ORDER, VALUE_LIMIT=VALUE_LIMIT)
     return templates
+
+
+# Counts a change notice re-reads on a busy queue: wait, prioritized, active, completed.
+TYPICAL_RECOUNT = 4
+
+
+def render(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """A page, with what it cost and, for live pages, what keeping it open costs a month."""
+    board = board_of(request)
+    commands = commands_spent.get()
+    board.pages_spent.add(commands)
+    if "live_queue" in context:
+        context["live"] = live_url(
+            request, context["live_queue"], context.get("live_job"), context.get("live_among")
+        )
+        watcher = board.watcher
+        # A rate, not the watcher's start-up reads (each page load restarts it): one blocking
+        # XREAD per block period, and per change a wake-up XREAD and the counts it touched
+        # (typically 4 on a busy queue); only a job page re-reads itself, when its job changes.
+        per_minute = 60_000 / watcher.block_ms
+        per_change = 1 + TYPICAL_RECOUNT
+        if context.get("live_job") is not None:
+            per_change += commands
+        per_minute += watcher.changes_per_minute(context["live_queue"]) * per_change
+        context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
+    context.update(
+        switcher=None if template == "login.html" else switcher_for(request, board),
+        base=request.scope.get("root_path", ""),
+        read_only=board.settings.read_only,
+        csrf=request.scope.get("state", {}).get("csrf", ""),
+        user=request.scope.get("state", {}).get("user"),
+        auth=board.settings.auth_required,
+        commands=commands,
+    )
+    return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+def live_url(
+    request: Request, queue: str | None, job_id: str | None, among: list[str] | None = None
+) -> str:
+    """Where the page listens for changes: every queue (or `among` them: those on screen), one
+    queue, or one job of it."""
+    query = [("queue", queue), ("job", job_id), *(("on", name) for name in among or ())]
+    suffix = urlencode([(k, v) for k, v in query if v is not None])
+    return f"{request.scope.get('root_path', '')}/live{'?' + suffix if suffix else ''}"

@@ -202,6 +202,42 @@ def test_the_package_comes_from_the_venv_not_the_checkout(installed: Installed) 
     assert not Path(where).is_relative_to(ROOT)
 
 
+# The imports the README shows users, and every sub-package, from the installed wheel.
+DOCUMENTED_IMPORTS = """
+import importlib, pkgutil, dashboard
+from dashboard.connection import connect
+from dashboard.workers import OnDemandWorkers
+from dashboard.config import Settings
+from dashboard.web import create_app
+from dashboard.web.process import app
+assert callable(connect) and callable(app) and callable(create_app)
+names = [m.name for m in pkgutil.walk_packages(dashboard.__path__, "dashboard.")]
+names = [name for name in names if name != "dashboard.__main__"]  # it runs the CLI
+for name in names:
+    importlib.import_module(name)
+print(" ".join(names))
+"""
+
+
+def test_the_documented_imports_and_every_module_import_from_the_wheel(
+    installed: Installed,
+) -> None:
+    done = subprocess.run(
+        [str(installed.venv / "bin" / "python"), "-c", DOCUMENTED_IMPORTS],
+        cwd=installed.outside,
+        env=installed.env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    in_checkout = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for path in (ROOT / "dashboard").rglob("*.py")
+    } - {"dashboard", "dashboard.__main__"}
+    # The wheel also carries the templates and static files as packages of their own.
+    assert set(done.stdout.split()) - {"dashboard.templates", "dashboard.static"} == in_checkout
+
+
 def test_python_m_dashboard_and_a_clear_error_without_redis(installed: Installed) -> None:
     python = str(installed.venv / "bin" / "python")
     help_text = subprocess.run(

@@ -17,7 +17,7 @@ from dashboard.web.lookup import (
     refusals_as_http,
     refuse_if_read_only,
 )
-from dashboard.web.openapi.document import JOB_ID, QUEUE, errors, json_body, query
+from dashboard.web.openapi.parts import JOB_ID, OUTCOME, QUEUE, errors, query
 from dashboard.web.paths import segment
 from dashboard.writes.actions import Outcome
 
@@ -82,28 +82,26 @@ async def resume(request: Request, board: Board, queue: str) -> Outcome:
 
 
 routes = [
-    Route("/api/queues/{queue}/jobs/{job_id}/retry", retry_job, methods=["POST"]),
-    Route("/api/queues/{queue}/jobs/{job_id}/promote", promote_job, methods=["POST"]),
-    Route("/api/queues/{queue}/jobs/{job_id}", remove_job, methods=["DELETE"]),
-    Route("/queue/{queue}/jobs/{job_id}", remove_job_from_its_page, methods=["DELETE"]),
-    Route("/api/queues/{queue}/retry", retry_all, methods=["POST"]),
-    Route("/api/queues/{queue}/promote", promote_all, methods=["POST"]),
-    Route("/api/queues/{queue}/clean", clean, methods=["POST"]),
-    Route("/api/queues/{queue}/pause", pause, methods=["POST"]),
-    Route("/api/queues/{queue}/resume", resume, methods=["POST"]),
+    Route("/api/queues/{queue}/jobs/{job_id}/retry", retry_job, methods=["POST"], name="retry_job"),
+    Route(
+        "/api/queues/{queue}/jobs/{job_id}/promote",
+        promote_job,
+        methods=["POST"],
+        name="promote_job",
+    ),
+    Route("/api/queues/{queue}/jobs/{job_id}", remove_job, methods=["DELETE"], name="remove_job"),
+    Route(
+        "/queue/{queue}/jobs/{job_id}",
+        remove_job_from_its_page,
+        methods=["DELETE"],
+        name="remove_job_from_its_page",
+    ),
+    Route("/api/queues/{queue}/retry", retry_all, methods=["POST"], name="retry_all"),
+    Route("/api/queues/{queue}/promote", promote_all, methods=["POST"], name="promote_all"),
+    Route("/api/queues/{queue}/clean", clean, methods=["POST"], name="clean"),
+    Route("/api/queues/{queue}/pause", pause, methods=["POST"], name="pause"),
+    Route("/api/queues/{queue}/resume", resume, methods=["POST"], name="resume"),
 ]
-
-OUTCOME = json_body(
-    {
-        "type": "object",
-        "required": ["ok", "message", "count"],
-        "properties": {
-            "ok": {"type": "boolean"},
-            "message": {"type": "string"},
-            "count": {"type": "integer", "minimum": 0},
-        },
-    }
-)
 
 
 def _action(summary: str, parameters: list, *statuses: int) -> dict:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, queue_route
-from dashboard.web.openapi.document import JOB_ID, QUEUE, errors, json_body, query
+from dashboard.web.openapi.parts import JOB_ID, QUEUE, errors, json_body, query
 
 API_PAGE_SIZE = 10
 # Queues per page of `api/queues` when paged and no pageSize is given (the overview's 50).
@@ -60,9 +60,9 @@ async def get_job(request: Request, board: Board, queue: str) -> Response:
 
 
 routes = [
-    Route("/api/queues", list_queues),
-    Route("/api/queues/{queue}/jobs", list_jobs),
-    Route("/api/queues/{queue}/jobs/{job_id}", get_job),
+    Route("/api/queues", list_queues, name="list_queues"),
+    Route("/api/queues/{queue}/jobs", list_jobs, name="list_jobs"),
+    Route("/api/queues/{queue}/jobs/{job_id}", get_job, name="get_job"),
 ]
 
 STATUS_ENUM = {"type": "string", "enum": list(params.STATES)}

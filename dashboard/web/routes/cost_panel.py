@@ -23,8 +23,8 @@ from dashboard.observe.measure import measure
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of
-from dashboard.web.openapi.document import errors, json_body, query
-from dashboard.web.routes.pages import render
+from dashboard.web.openapi.parts import errors, json_body, query
+from dashboard.web.render import render
 
 MAX_MEASURE_S = 120
 # Bounds of each what-if input: (minimum, maximum).
@@ -159,9 +159,9 @@ async def api_cost(request: Request) -> Response:
 
 
 routes = [
-    Route("/cost", panel),
-    Route("/cost/live", live_fragment),
-    Route("/api/cost", api_cost),
+    Route("/cost", panel, name="panel"),
+    Route("/cost/live", live_fragment, name="live_fragment"),
+    Route("/api/cost", api_cost, name="api_cost"),
 ]
 
 openapi = {

@@ -18,8 +18,8 @@ from dashboard.web import params
 from dashboard.web.lookup import board_of, notice, refuse_if_read_only
 from dashboard.web.middleware.guard import bearer_token, same_secret
 from dashboard.web.middleware.throttle import client_of
-from dashboard.web.openapi.document import errors, json_body, query
-from dashboard.web.routes.pages import render
+from dashboard.web.openapi.parts import errors, json_body, query
+from dashboard.web.render import render
 
 CRON_CALLS_PER_MINUTE = 12
 MAX_CONCURRENT_QUEUES = 16
@@ -106,10 +106,10 @@ async def history(request: Request) -> Response:
     return render(request, "drains.html", context)
 
 
-cron_routes = [Route("/api/v1/cron/drain-queues", cron_drain, methods=["POST"])]
+cron_routes = [Route("/api/v1/cron/drain-queues", cron_drain, methods=["POST"], name="cron_drain")]
 routes = [
-    Route("/api/drain", drain_now, methods=["POST"]),
-    Route("/drains", history),
+    Route("/api/drain", drain_now, methods=["POST"], name="drain_now"),
+    Route("/drains", history, name="history"),
 ]
 
 DRAIN_RESULT = json_body(

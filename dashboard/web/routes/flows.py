@@ -10,7 +10,7 @@ from dashboard.bullmq import flows
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_id_of, job_not_found, queue_route
-from dashboard.web.openapi.document import JOB_ID, QUEUE, errors, json_body, query
+from dashboard.web.openapi.parts import JOB_ID, QUEUE, errors, json_body, query
 
 
 async def _level(request: Request, board: Board, queue: str) -> tuple[flows.FlowLevel, bool]:
@@ -64,9 +64,9 @@ def _fragment(
 
 
 routes = [
-    Route("/api/queues/{queue}/jobs/{job_id}/flow", flow_json),
-    Route("/queue/{queue}/jobs/{job_id}/flow", flow_section),
-    Route("/queue/{queue}/jobs/{job_id}/flow/children", flow_children),
+    Route("/api/queues/{queue}/jobs/{job_id}/flow", flow_json, name="flow_json"),
+    Route("/queue/{queue}/jobs/{job_id}/flow", flow_section, name="flow_section"),
+    Route("/queue/{queue}/jobs/{job_id}/flow/children", flow_children, name="flow_children"),
 ]
 
 _GROUP_COUNTS = {

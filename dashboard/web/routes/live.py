@@ -18,7 +18,7 @@ from starlette.routing import Route
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
-from dashboard.web.routes.pages import PAGE_SIZE, queue_summaries, render
+from dashboard.web.render import render
 
 KEEP_ALIVE_S = 25
 
@@ -60,17 +60,17 @@ async def queue_head(request: Request, board: Board, queue: str) -> Response:
     what the page shows: `count` jobs in `status`, `seen` arrivals into it, when it was read."""
     query = request.query_params
     status = params.status(query, "waiting")
-    page, page_size = params.paging(query, PAGE_SIZE)
+    page, page_size = params.paging(query, params.PAGE_SIZE)
     count = params.non_negative_int(query, "count", 0)
     seen = params.non_negative_int(query, "seen", 0)
     watcher = board.watcher
-    (summary,) = await queue_summaries(board, [queue], live=True)
+    (summary,) = await board.summaries([queue], live=True)
     now = summary.counts[status]
     fresh = max(now - count, watcher.arrivals(queue, status) - seen, 0)
     shown = {"count": count, "seen": seen, "page": page, "pageSize": page_size}
     context = {
         "queue": summary,
-        "default_page_size": PAGE_SIZE,
+        "default_page_size": params.PAGE_SIZE,
         "status": status,
         "shown": shown,
         "fresh": fresh,
@@ -82,6 +82,6 @@ async def queue_head(request: Request, board: Board, queue: str) -> Response:
 
 
 routes = [
-    Route("/live", live),
-    Route("/live/queue/{queue}", queue_head),
+    Route("/live", live, name="live"),
+    Route("/live/queue/{queue}", queue_head, name="queue_head"),
 ]

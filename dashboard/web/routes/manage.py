@@ -23,7 +23,15 @@ from dashboard.web.lookup import (
     queue_action,
     refuse_if_read_only,
 )
-from dashboard.web.openapi.document import JOB_ID, QUEUE, errors, json_body, query
+from dashboard.web.openapi.parts import (
+    JOB_ID,
+    JOB_OUTCOME_SCHEMA,
+    OUTCOME_SCHEMA,
+    QUEUE,
+    errors,
+    json_body,
+    query,
+)
 from dashboard.writes.actions import Outcome
 from dashboard.writes.manage import MAX_PRIORITY, Manager
 
@@ -212,33 +220,40 @@ async def resume_all(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/queues/{queue}/jobs", add_job, methods=["POST"]),
-    Route("/api/queues/{queue}/jobs/{job_id}/data", update_data, methods=["PUT"]),
-    Route("/api/queues/{queue}/jobs/{job_id}/duplicate", duplicate_job, methods=["POST"]),
-    Route("/api/queues/{queue}/jobs/{job_id}/priority", change_priority, methods=["POST"]),
-    Route("/api/queues/{queue}/jobs/{job_id}/delay", change_delay, methods=["POST"]),
-    Route("/api/queues/{queue}/empty", empty, methods=["POST"]),
-    Route("/api/queues/{queue}", obliterate, methods=["DELETE"]),
-    Route("/api/queues/{queue}/concurrency", set_concurrency, methods=["POST"]),
-    Route("/api/queues/{queue}/rate-limit", set_rate_limit, methods=["POST"]),
-    Route("/api/pause-all", pause_all, methods=["POST"]),
-    Route("/api/resume-all", resume_all, methods=["POST"]),
+    Route("/api/queues/{queue}/jobs", add_job, methods=["POST"], name="add_job"),
+    Route(
+        "/api/queues/{queue}/jobs/{job_id}/data", update_data, methods=["PUT"], name="update_data"
+    ),
+    Route(
+        "/api/queues/{queue}/jobs/{job_id}/duplicate",
+        duplicate_job,
+        methods=["POST"],
+        name="duplicate_job",
+    ),
+    Route(
+        "/api/queues/{queue}/jobs/{job_id}/priority",
+        change_priority,
+        methods=["POST"],
+        name="change_priority",
+    ),
+    Route(
+        "/api/queues/{queue}/jobs/{job_id}/delay",
+        change_delay,
+        methods=["POST"],
+        name="change_delay",
+    ),
+    Route("/api/queues/{queue}/empty", empty, methods=["POST"], name="empty"),
+    Route("/api/queues/{queue}", obliterate, methods=["DELETE"], name="obliterate"),
+    Route(
+        "/api/queues/{queue}/concurrency", set_concurrency, methods=["POST"], name="set_concurrency"
+    ),
+    Route(
+        "/api/queues/{queue}/rate-limit", set_rate_limit, methods=["POST"], name="set_rate_limit"
+    ),
+    Route("/api/pause-all", pause_all, methods=["POST"], name="pause_all"),
+    Route("/api/resume-all", resume_all, methods=["POST"], name="resume_all"),
 ]
 
-_OUTCOME = {
-    "type": "object",
-    "required": ["ok", "message", "count"],
-    "properties": {
-        "ok": {"type": "boolean"},
-        "message": {"type": "string"},
-        "count": {"type": "integer", "minimum": 0},
-    },
-}
-_JOB_OUTCOME = {
-    **_OUTCOME,
-    "required": ["ok", "message", "count", "id"],
-    "properties": {**_OUTCOME["properties"], "id": {"type": "string"}},
-}
 _WHOLE = {"type": "integer", "minimum": 0}
 _OPTIONS = {
     "type": "object",
@@ -256,7 +271,7 @@ _OPTIONS = {
 }
 
 
-def _op(summary: str, parameters: list, *statuses: int, answer: dict = _OUTCOME,
+def _op(summary: str, parameters: list, *statuses: int, answer: dict = OUTCOME_SCHEMA,
         body: dict | None = None) -> dict:  # fmt: skip
     operation: dict = {
         "summary": summary,
@@ -280,7 +295,7 @@ openapi = {
             400,
             404,
             409,
-            answer=_JOB_OUTCOME,
+            answer=JOB_OUTCOME_SCHEMA,
             body={
                 "type": "object",
                 "required": ["name"],
@@ -295,12 +310,12 @@ openapi = {
             400,
             404,
             409,
-            answer=_JOB_OUTCOME,
+            answer=JOB_OUTCOME_SCHEMA,
             body={},
         )
     },
     "/api/queues/{queue}/jobs/{job_id}/duplicate": {
-        "post": _op("Adds a copy of the job.", [QUEUE, JOB_ID], 400, 404, answer=_JOB_OUTCOME)
+        "post": _op("Adds a copy of the job.", [QUEUE, JOB_ID], 400, 404, answer=JOB_OUTCOME_SCHEMA)
     },
     "/api/queues/{queue}/jobs/{job_id}/priority": {
         "post": _op(
@@ -309,7 +324,7 @@ openapi = {
             400,
             404,
             409,
-            answer=_JOB_OUTCOME,
+            answer=JOB_OUTCOME_SCHEMA,
         )
     },
     "/api/queues/{queue}/jobs/{job_id}/delay": {
@@ -319,7 +334,7 @@ openapi = {
             400,
             404,
             409,
-            answer=_JOB_OUTCOME,
+            answer=JOB_OUTCOME_SCHEMA,
         )
     },
     "/api/queues/{queue}/empty": {

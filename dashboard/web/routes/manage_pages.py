@@ -10,7 +10,7 @@ from starlette.routing import Route
 from dashboard.bullmq import queue_limits
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_not_found, queue_route
-from dashboard.web.routes.pages import render
+from dashboard.web.render import render
 from dashboard.writes.manage import copyable_options
 
 
@@ -53,6 +53,6 @@ async def manage_page(request: Request, board: Board, queue: str) -> Response:
 
 
 routes = [
-    Route("/queue/{queue}/add", add_page),
-    Route("/queue/{queue}/manage", manage_page),
+    Route("/queue/{queue}/add", add_page, name="add_page"),
+    Route("/queue/{queue}/manage", manage_page, name="manage_page"),
 ]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,83 +12,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dashboard.bullmq.flows import child_counts
-from dashboard.bullmq.reader import QueueSummary
-from dashboard.observe.cost import MINUTES_PER_MONTH
-from dashboard.redis_client.counting import commands_spent
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
 from dashboard.web.middleware.guard import check_login, failed_secrets, locked_out
 from dashboard.web.middleware.sessions import COOKIE, new_session
 from dashboard.web.middleware.throttle import client_of
-from dashboard.web.render import STATIC_DIR, VALUE_LIMIT
-from dashboard.web.switcher import switcher_for
+from dashboard.web.render import STATIC_DIR, VALUE_LIMIT, render
 from dashboard.writes.manage import EDITABLE
 
-PAGE_SIZE = 25
 # Queues per overview page: 450 commands a render at most, whatever the number of queues.
 OVERVIEW_PAGE_SIZE = 50
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
-
-
-# Counts a change notice re-reads on a busy queue: wait, prioritized, active, completed.
-TYPICAL_RECOUNT = 4
-
-
-def render(request: Request, template: str, context: dict[str, Any]) -> Response:
-    """A page, with what it cost and, for live pages, what keeping it open costs a month."""
-    board = board_of(request)
-    commands = commands_spent.get()
-    board.pages_spent.add(commands)
-    if "live_queue" in context:
-        context["live"] = live_url(
-            request, context["live_queue"], context.get("live_job"), context.get("live_among")
-        )
-        watcher = board.watcher
-        # A rate, not the watcher's start-up reads (each page load restarts it): one blocking
-        # XREAD per block period, and per change a wake-up XREAD and the counts it touched
-        # (typically 4 on a busy queue); only a job page re-reads itself, when its job changes.
-        per_minute = 60_000 / watcher.block_ms
-        per_change = 1 + TYPICAL_RECOUNT
-        if context.get("live_job") is not None:
-            per_change += commands
-        per_minute += watcher.changes_per_minute(context["live_queue"]) * per_change
-        context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
-    context.update(
-        switcher=None if template == "login.html" else switcher_for(request, board),
-        base=request.scope.get("root_path", ""),
-        read_only=board.settings.read_only,
-        csrf=request.scope.get("state", {}).get("csrf", ""),
-        user=request.scope.get("state", {}).get("user"),
-        auth=board.settings.auth_required,
-        commands=commands,
-    )
-    return request.app.state.templates.TemplateResponse(request, template, context)
-
-
-def live_url(
-    request: Request, queue: str | None, job_id: str | None, among: list[str] | None = None
-) -> str:
-    """Where the page listens for changes: every queue (or `among` them: those on screen), one
-    queue, or one job of it."""
-    query = [("queue", queue), ("job", job_id), *(("on", name) for name in among or ())]
-    suffix = urlencode([(k, v) for k, v in query if v is not None])
-    return f"{request.scope.get('root_path', '')}/live{'?' + suffix if suffix else ''}"
-
-
-async def queue_summaries(board: Board, names: list[str], live: bool) -> list[QueueSummary]:
-    """These queues' counts: kept by the watcher when `live` asks for them and it has them all
-    (no command), read otherwise (9 a queue) and offered to the watcher."""
-    watcher = board.watcher
-    if live:
-        kept = [watcher.counts(name) for name in names]
-        if all(summary is not None for summary in kept):
-            return kept
-    versions = [watcher.version(name) for name in names]
-    summaries = await board.reader.summaries(names)
-    for summary, version in zip(summaries, versions, strict=True):
-        watcher.offer(summary, version)
-    return summaries
 
 
 async def overview(request: Request) -> Response:
@@ -100,7 +34,7 @@ async def overview(request: Request) -> Response:
     window = params.queue_window(request.query_params, names, OVERVIEW_PAGE_SIZE)
     # `?live=1` is the page's own refresh on a change notice: counts from the watcher.
     live = request.query_params.get("live") == "1"
-    summaries = await queue_summaries(board, window.shown, live=live)
+    summaries = await board.summaries(window.shown, live=live)
     paged = len(names) > OVERVIEW_PAGE_SIZE or bool(window.name_filter)
     return render(
         request,
@@ -182,7 +116,7 @@ def _local_path(target: str | None, base: str) -> str:
 @queue_route
 async def queue_page(request: Request, board: Board, queue: str) -> Response:
     status = params.status(request.query_params, "waiting")
-    page, page_size = params.paging(request.query_params, PAGE_SIZE)
+    page, page_size = params.paging(request.query_params, params.PAGE_SIZE)
     watcher = board.watcher
     version = watcher.version(queue)
     result = await board.reader.job_page(queue, status, page, page_size)
@@ -204,7 +138,7 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
             "queue": result.queue,
             "status": status,
             "removed": request.query_params.get("removed"),
-            "default_page_size": PAGE_SIZE,
+            "default_page_size": params.PAGE_SIZE,
             "title": queue,
             "live_queue": queue,
             # What the rows were read against: live refreshes of the counts compare with it.
@@ -261,12 +195,12 @@ async def raw_value(request: Request, board: Board, queue: str) -> Response:
 
 
 routes = [
-    Route("/", overview),
-    Route("/rescan", rescan, methods=["POST"]),
-    Route("/login", login, methods=["GET", "POST"]),
-    Route("/logout", logout, methods=["POST"]),
-    Route("/queue/{queue}", queue_page),
-    Route("/queue/{queue}/jobs/{job_id}", job_page),
-    Route("/queue/{queue}/jobs/{job_id}/raw/{field}", raw_value),
+    Route("/", overview, name="overview"),
+    Route("/rescan", rescan, methods=["POST"], name="rescan"),
+    Route("/login", login, methods=["GET", "POST"], name="login"),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/queue/{queue}", queue_page, name="queue_page"),
+    Route("/queue/{queue}/jobs/{job_id}", job_page, name="job_page"),
+    Route("/queue/{queue}/jobs/{job_id}/raw/{field}", raw_value, name="raw_value"),
     Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
 ]

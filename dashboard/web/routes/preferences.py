@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dashboard.web.routes.pages import render
+from dashboard.web.render import render
 
 
 async def settings_page(request: Request) -> Response:
     return render(request, "settings.html", {"title": "Settings"})
 
 
-routes = [Route("/settings", settings_page)]
+routes = [Route("/settings", settings_page, name="settings_page")]

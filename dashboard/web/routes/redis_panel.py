@@ -9,8 +9,8 @@ from starlette.routing import Route
 
 from dashboard.observe.redis_health import read_health
 from dashboard.web.lookup import board_of
-from dashboard.web.openapi.document import errors, json_body
-from dashboard.web.routes.pages import render
+from dashboard.web.openapi.parts import errors, json_body
+from dashboard.web.render import render
 
 
 async def redis_page(request: Request) -> Response:
@@ -27,7 +27,10 @@ async def redis_json(request: Request) -> Response:
     return JSONResponse(health.as_json())
 
 
-routes = [Route("/redis", redis_page), Route("/api/redis", redis_json)]
+routes = [
+    Route("/redis", redis_page, name="redis_page"),
+    Route("/api/redis", redis_json, name="redis_json"),
+]
 
 openapi = {
     "/api/redis": {

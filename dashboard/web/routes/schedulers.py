@@ -12,10 +12,9 @@ from dashboard.bullmq import schedulers
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import queue_action, queue_route
-from dashboard.web.openapi.document import QUEUE, errors, json_body, query
+from dashboard.web.openapi.parts import OUTCOME, QUEUE, errors, json_body, query
 from dashboard.web.paths import path_value
-from dashboard.web.routes.actions import OUTCOME
-from dashboard.web.routes.pages import render
+from dashboard.web.render import render
 from dashboard.writes.actions import Outcome
 
 PAGE_SIZE = 25
@@ -84,10 +83,20 @@ async def remove_scheduler(request: Request, board: Board, queue: str) -> Outcom
 
 
 routes = [
-    Route("/queue/{queue}/schedulers", schedulers_tab),
-    Route("/api/queues/{queue}/schedulers", list_schedulers),
-    Route("/api/queues/{queue}/schedulers/{scheduler_id}/run", run_scheduler, methods=["POST"]),
-    Route("/api/queues/{queue}/schedulers/{scheduler_id}", remove_scheduler, methods=["DELETE"]),
+    Route("/queue/{queue}/schedulers", schedulers_tab, name="schedulers_tab"),
+    Route("/api/queues/{queue}/schedulers", list_schedulers, name="list_schedulers"),
+    Route(
+        "/api/queues/{queue}/schedulers/{scheduler_id}/run",
+        run_scheduler,
+        methods=["POST"],
+        name="run_scheduler",
+    ),
+    Route(
+        "/api/queues/{queue}/schedulers/{scheduler_id}",
+        remove_scheduler,
+        methods=["DELETE"],
+        name="remove_scheduler",
+    ),
 ]
 
 SCHEDULER_ID = {

@@ -16,9 +16,9 @@ from dashboard.bullmq.keys import STATES
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
-from dashboard.web.openapi.document import QUEUE, errors, json_body, query
+from dashboard.web.openapi.parts import QUEUE, errors, json_body, query
 from dashboard.web.paths import segment
-from dashboard.web.routes.pages import render
+from dashboard.web.render import render
 
 MAX_TEXT = 1_000
 API_MATCHES = 50
@@ -114,10 +114,10 @@ async def search_page(request: Request, board: Board, queue: str) -> Response:
 
 
 routes = [
-    Route("/api/search", api_find_id),
-    Route("/api/queues/{queue}/search", api_search),
-    Route("/search", find_id_page),
-    Route("/queue/{queue}/search", search_page),
+    Route("/api/search", api_find_id, name="api_find_id"),
+    Route("/api/queues/{queue}/search", api_search, name="api_search"),
+    Route("/search", find_id_page, name="find_id_page"),
+    Route("/queue/{queue}/search", search_page, name="search_page"),
 ]
 
 ID_HIT = {

@@ -31,4 +31,4 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-routes = [Route("/healthz", healthz), Route("/metrics", metrics)]
+routes = [Route("/healthz", healthz, name="healthz"), Route("/metrics", metrics, name="metrics")]

@@ -17,8 +17,8 @@ from dashboard.drain.engine import HISTORY_LENGTH
 from dashboard.web import charts, params
 from dashboard.web.board import Board
 from dashboard.web.lookup import queue_route
-from dashboard.web.openapi.document import QUEUE, errors, json_body, query
-from dashboard.web.routes.pages import render
+from dashboard.web.openapi.parts import QUEUE, errors, json_body, query
+from dashboard.web.render import render
 
 
 @queue_route
@@ -76,10 +76,10 @@ async def metrics_json(request: Request, board: Board, queue: str) -> Response:
 
 
 routes = [
-    Route("/queue/{queue}/metrics", metrics_page),
-    Route("/queue/{queue}/metrics/throughput", throughput_chart),
-    Route("/queue/{queue}/metrics/drains", drain_chart),
-    Route("/api/queues/{queue}/metrics", metrics_json),
+    Route("/queue/{queue}/metrics", metrics_page, name="metrics_page"),
+    Route("/queue/{queue}/metrics/throughput", throughput_chart, name="throughput_chart"),
+    Route("/queue/{queue}/metrics/drains", drain_chart, name="drain_chart"),
+    Route("/api/queues/{queue}/metrics", metrics_json, name="metrics_json"),
 ]
 
 INDEX = {"type": "string", "pattern": "^-?[0-9]+$"}

@@ -16,8 +16,8 @@ from dashboard.observe import clients
 from dashboard.observe.unserved import cron_drained_recently, nothing_takes
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
-from dashboard.web.openapi.document import QUEUE, errors, json_body
-from dashboard.web.routes.pages import render
+from dashboard.web.openapi.parts import QUEUE, errors, json_body
+from dashboard.web.render import render
 
 JSON_KINDS = {
     "node-worker": "nodeWorkers",
@@ -76,9 +76,9 @@ async def queue_workers_json(request: Request, board: Board, queue: str) -> Resp
 
 
 routes = [
-    Route("/workers", all_workers),
-    Route("/queue/{queue}/workers", queue_workers),
-    Route("/api/queues/{queue}/workers", queue_workers_json),
+    Route("/workers", all_workers, name="all_workers"),
+    Route("/queue/{queue}/workers", queue_workers, name="queue_workers"),
+    Route("/api/queues/{queue}/workers", queue_workers_json, name="queue_workers_json"),
 ]
 
 CONNECTION = {
