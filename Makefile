@@ -1,15 +1,25 @@
-# The two commands of the README. Each installs what it needs first.
-.PHONY: demo test lint bench
+# The two commands of the README (demo, test), each installing what it needs first; and the
+# parts of `make test` on their own: lint (ruff and mypy) and unit (pure modules, in seconds).
+.PHONY: demo test lint unit bench
+
+PY_SOURCES = dashboard templates static tests bench examples
 
 demo:
 	@scripts/setup.sh
 	.venv/bin/drainboard demo
 
-test:
-	@scripts/setup.sh --test
-	.venv/bin/ruff check dashboard templates static tests bench examples
-	.venv/bin/ruff format --check dashboard templates static tests bench examples
+test: lint
 	.venv/bin/pytest -q -n 4
+
+lint:
+	@scripts/setup.sh --test
+	.venv/bin/ruff check $(PY_SOURCES)
+	.venv/bin/ruff format --check $(PY_SOURCES)
+	.venv/bin/mypy
+
+unit:
+	@scripts/setup.sh
+	.venv/bin/pytest -q tests/unit
 
 bench:
 	@scripts/setup.sh --test

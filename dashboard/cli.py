@@ -12,10 +12,12 @@ import secrets
 import signal
 import sys
 from dataclasses import replace
+from typing import Any
 
 import uvicorn
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.applications import Starlette
 
 from dashboard.config import ConfigError, Settings
 from dashboard.drain.engine import (
@@ -218,11 +220,21 @@ def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int
     app = create_app(settings)
 
     url = f"http://{_display_host(host)}:{port}{settings.base_path}/"
+
     # Live-update streams never end by themselves: give them 3 s when the server stops.
-    options = {"host": host, "port": port, "log_level": "warning", "timeout_graceful_shutdown": 3}
+    def run(target: Starlette | str, **extra: Any) -> None:
+        uvicorn.run(
+            target,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+            **extra,
+        )
+
     if workers == 1:
         print(f"Drainboard is serving {url}", flush=True)
-        uvicorn.run(app, **options)
+        run(app)
         return
     from dashboard.web.process import SETTINGS_VARIABLE
 
@@ -231,7 +243,7 @@ def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int
         settings = replace(settings, secret_key=secrets.token_hex(32))
     os.environ[SETTINGS_VARIABLE] = settings.dumps()
     print(f"Drainboard is serving {url} from {workers} processes", flush=True)
-    uvicorn.run("dashboard.web.process:app", factory=True, workers=workers, **options)
+    run("dashboard.web.process:app", factory=True, workers=workers)
 
 
 def _display_host(host: str) -> str:
@@ -408,8 +420,9 @@ async def _work(
     client = _client(settings)
     try:
         queues = await _queue_names(client, settings)
+        running: AlwaysOnWorkers | OnDemandWorkers
         if mode == "always":
-            running = AlwaysOnWorkers(
+            running = always = AlwaysOnWorkers(
                 settings.redis_url or "",
                 settings.prefix,
                 processors,
@@ -420,9 +433,9 @@ async def _work(
                 concurrency=max(1, args.concurrency),
                 metrics_max_data_points=settings.metrics_max_data_points,
             )
-            print(f"drainboard: always-on workers for {len(running.workers)} queues", flush=True)
+            print(f"drainboard: always-on workers for {len(always.workers)} queues", flush=True)
         else:
-            running = OnDemandWorkers(
+            running = on_demand = OnDemandWorkers(
                 client,
                 settings.prefix,
                 processors,
@@ -431,7 +444,7 @@ async def _work(
                 max(1, args.concurrency),
                 settings.metrics_max_data_points,
             )
-            found = await running.start()
+            found = await on_demand.start()
             print(
                 f"drainboard: on-demand; start-up check processed {found['totalProcessed']} jobs;"
                 " idle until notified",

@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from dashboard.bullmq.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
@@ -116,9 +117,10 @@ class Settings:
     @classmethod
     def loads(cls, text: str) -> Settings:
         """The settings `dumps` wrote (JSON has no tuples: lists become tuples again)."""
-        values = json.loads(text)
+        values: dict[str, Any] = json.loads(text)
         tuples = {f.name for f in fields(cls) if str(f.type).startswith("tuple")}
-        return cls(**{k: tuple(v) if k in tuples else v for k, v in values.items()}).checked()
+        restored: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in values.items()}
+        return cls(**restored).checked()
 
     def checked(self) -> Settings:
         if bool(self.username) != bool(self.password):

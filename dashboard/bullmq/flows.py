@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dashboard.bullmq.keys import CHILD_GROUPS, JobRef, QueueKeys, is_job_id, parse_job_key
 from dashboard.bullmq.reader import (
     LIST_STATES,
@@ -28,6 +26,7 @@ from dashboard.bullmq.reader import (
     set_probes,
     state_from_probes,
 )
+from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
 
 GROUPS: tuple[str, ...] = tuple(CHILD_GROUPS)
@@ -112,7 +111,7 @@ class FlowLevel:
 
 
 async def flow_level(
-    redis: Redis, keys: QueueKeys, job_id: str, limit: int, cursor: Cursor
+    redis: Client, keys: QueueKeys, job_id: str, limit: int, cursor: Cursor
 ) -> FlowLevel | None:
     """The job, its parent and one page of its children; None when the job does not exist."""
     if not is_job_id(job_id):
@@ -152,7 +151,7 @@ async def flow_level(
 
 
 async def child_counts(
-    redis: Redis, keys: QueueKeys, job_ids: list[str]
+    redis: Client, keys: QueueKeys, job_ids: list[str]
 ) -> dict[str, dict[str, int]]:
     """Each parent's children by group, for the waiting-children list: four commands a row."""
     if not job_ids:
@@ -231,7 +230,7 @@ def _take(
     return picked, None
 
 
-async def _children(redis: Redis, picked: list[tuple[str, str]]) -> list[Child]:
+async def _children(redis: Client, picked: list[tuple[str, str]]) -> list[Child]:
     refs = [(group, parse_job_key(key)) for group, key in picked]
     known = [(group, ref) for group, ref in refs if ref is not None]
     if not known:

@@ -46,10 +46,10 @@ def json_or_text(raw: str | None, default: Any = None) -> Any:
 
 
 def to_int(raw: str | None, default: int | None = 0) -> int | None:
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return default
     try:
-        return int(float(raw))  # type: ignore[arg-type]
+        return int(float(raw))
     except ValueError:
         return default
 
@@ -65,7 +65,7 @@ def decode_opts(raw: str | None) -> dict[str, Any]:
         elif key == "omc":
             decoded.setdefault("telemetry", {})["omitContext"] = value
         else:
-            decoded[_OPTS_DECODE.get(key, key)] = value
+            decoded[_OPTS_DECODE.get(key) or key] = value
     return decoded
 
 
@@ -100,7 +100,9 @@ def summary(job_id: str, raw: dict[str, str | None]) -> dict[str, Any]:
     }
 
 
-def detail(job_id: str, raw: dict[str, str], state: str, logs: list[str], log_count: int) -> dict:
+def detail(
+    job_id: str, raw: dict[str, str], state: str, logs: list[str], log_count: int
+) -> dict[str, Any]:
     """One job in full, field names as Node BullMQ's Job has them."""
     opts = decode_opts(raw.get("opts"))
     return {

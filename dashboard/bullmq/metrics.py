@@ -12,9 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dashboard.bullmq.keys import METRIC_KINDS, QueueKeys
+from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
 
 MINUTE_MS = 60_000
@@ -75,7 +74,7 @@ def _parse(meta: list[Any], data: list[Any], points: int) -> Metrics:
 
 
 async def read(
-    redis: Redis, prefix: str, queue: str, kind: str, start: int = 0, end: int = -1
+    redis: Client, prefix: str, queue: str, kind: str, start: int = 0, end: int = -1
 ) -> Metrics:
     """One kind, one round trip of 3 commands (the reads of BullMQ's getMetrics script)."""
     pipe = redis.pipeline(transaction=False)
@@ -83,7 +82,7 @@ async def read(
     return _parse(*await execute(pipe))
 
 
-async def read_day(redis: Redis, prefix: str, queue: str) -> dict[str, Metrics]:
+async def read_day(redis: Client, prefix: str, queue: str) -> dict[str, Metrics]:
     """Both kinds' last 24 hours of points, for the chart: one round trip of 6 commands."""
     pipe = redis.pipeline(transaction=False)
     keys = QueueKeys(prefix, queue)
@@ -93,7 +92,7 @@ async def read_day(redis: Redis, prefix: str, queue: str) -> dict[str, Metrics]:
     return {kind: _parse(*replies[i * 3 : i * 3 + 3]) for i, kind in enumerate(METRIC_KINDS)}
 
 
-async def totals(redis: Redis, prefix: str, queues: list[str]) -> dict[str, dict[str, int | None]]:
+async def totals(redis: Client, prefix: str, queues: list[str]) -> dict[str, dict[str, int | None]]:
     """Each queue's recorded completed and failed totals (None where nothing records them):
     one round trip of 2 commands per queue."""
     if not queues:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from dashboard.bullmq.keys import QueueKeys
+from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
 
 
@@ -24,7 +23,7 @@ def _int(raw: str | None) -> int | None:
         return None
 
 
-async def read(redis: Redis, prefix: str, queue: str) -> Limits:
+async def read(redis: Client, prefix: str, queue: str) -> Limits:
     pipe = redis.pipeline(transaction=False)
     pipe.hmget(QueueKeys(prefix, queue).meta, ["concurrency", "max", "duration"])
     [(concurrency, max_jobs, duration)] = await execute(pipe)

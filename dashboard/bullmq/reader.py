@@ -12,11 +12,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dashboard.bullmq import jobs
 from dashboard.bullmq.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
 from dashboard.redact import Redactor
+from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
 
 # The name `Reader.recount` reads and answers the scheduler count under.
@@ -73,7 +72,7 @@ class JobPage:
 
 
 class Reader:
-    def __init__(self, redis: Redis, prefix: str, redactor: Redactor | None = None) -> None:
+    def __init__(self, redis: Client, prefix: str, redactor: Redactor | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
         self.redactor = redactor or Redactor()
@@ -233,7 +232,7 @@ class Reader:
         pipe = self.redis.pipeline(transaction=False)
         pipe.hget(self.keys(queue).job(job_id), field)
         (value,) = await execute(pipe)
-        return value
+        return None if value is None else str(value)
 
 
 def _count(pipe: Any, keys: QueueKeys, state: str) -> None:

@@ -13,10 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dashboard.bullmq.jobs import decode_opts, json_or_text, to_int
 from dashboard.bullmq.keys import QueueKeys, scheduler_job_id
+from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
 
 
@@ -69,7 +68,7 @@ class SchedulerPage:
 
 
 async def scheduler_page(
-    redis: Redis, keys: QueueKeys, page: int, page_size: int, total: int | None = None
+    redis: Client, keys: QueueKeys, page: int, page_size: int, total: int | None = None
 ) -> SchedulerPage:
     """One page in getJobSchedulers() order (latest next run first). `total`: the scheduler
     count, when the caller has just read it (a page's queue summary holds it)."""
@@ -79,9 +78,9 @@ async def scheduler_page(
         pipe.zcard(keys.schedulers)
     pipe.zrevrange(keys.schedulers, start, start + page_size - 1, withscores=True)
     *counted, entries = await execute(pipe)
-    total = counted[0] if counted else total
+    count = int(counted[0]) if counted else int(total or 0)
     if not entries:
-        return SchedulerPage([], total, page, page_size)
+        return SchedulerPage([], count, page, page_size)
 
     pipe = redis.pipeline(transaction=False)
     for scheduler_id, score in entries:
@@ -95,10 +94,10 @@ async def scheduler_page(
         scheduler = decode(scheduler_id, fields, int(score), delayed is not None)
         if scheduler is not None:
             schedulers.append(scheduler)
-    return SchedulerPage(schedulers, total, page, page_size)
+    return SchedulerPage(schedulers, count, page, page_size)
 
 
-async def next_run(redis: Redis, keys: QueueKeys, scheduler_id: str) -> tuple[int | None, bool]:
+async def next_run(redis: Client, keys: QueueKeys, scheduler_id: str) -> tuple[int | None, bool]:
     """The scheduler's next run (None when there is no such scheduler), and whether it is one
     BullMQ 3 wrote, which has no hash."""
     pipe = redis.pipeline(transaction=False)

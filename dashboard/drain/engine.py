@@ -28,12 +28,12 @@ from typing import Any
 
 from bullmq import Job, Worker
 from bullmq.custom_errors import DelayedError, WaitingChildrenError
-from redis.asyncio import Redis
 
 from dashboard.bullmq.keys import QueueKeys, drain_history_key, last_idle_drain_key
 from dashboard.drain import probe as drain_probe
 from dashboard.drain.finish import Finisher, Line
 from dashboard.drain.job import DrainJob
+from dashboard.redis_client.connection import Client
 
 Processor = Callable[[Any], Awaitable[Any]]
 ProgressHook = Callable[[str, "QueueRun"], None]
@@ -170,7 +170,7 @@ async def _next_job(worker: Worker, taken: list[Any] | None, token: str) -> Drai
             data, job_id, limit_until or 0, delay_until or 0, token
         )
     worker.limitUntil = max(limit_until or 0, 0)
-    return DrainJob(worker, data, job_id, token)
+    return DrainJob(worker, data, str(job_id), token)
 
 
 def metrics_option(max_data_points: int | None) -> dict[str, Any]:
@@ -181,7 +181,7 @@ def metrics_option(max_data_points: int | None) -> dict[str, Any]:
 class DrainEngine:
     def __init__(
         self,
-        redis: Redis,
+        redis: Client,
         prefix: str,
         processors: dict[str, Processor],
         progress: ProgressHook | None = None,
@@ -313,7 +313,8 @@ class DrainEngine:
                 try:
                     await job.moveToFailed(err, token)
                 except TypeError as finish_error:
-                    return _lost_lock(finish_error, run)
+                    _lost_lock(finish_error, run)
+                    return None
                 self._count(queue, run, failed=True)
                 return None
             fetch_next = budget.take()
@@ -322,7 +323,8 @@ class DrainEngine:
             except TypeError as finish_error:
                 if fetch_next:
                     budget.give_back()
-                return _lost_lock(finish_error, run)
+                _lost_lock(finish_error, run)
+                return None
             self._count(queue, run, failed=False)
             next_job = None
             if fetch_next:

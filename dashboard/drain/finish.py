@@ -123,7 +123,7 @@ class Line:
                 raise finisher.scripts.finishedErrors(
                     dict(code=result, jobId=job.id, command="moveToFinished", state="active")
                 )
-            taken = raw2NextJobData(result)
+            taken: list[Any] = raw2NextJobData(result)
             last = not taken[0]
             return taken
         finally:
@@ -132,7 +132,7 @@ class Line:
 
     async def let_go(self) -> None:
         connection, self.connection = self.connection, None
-        if connection is not None:
+        if connection is not None and self.finisher.pool is not None:
             await self.finisher.pool.release(connection)
 
     async def _run(self, keys: list[Any], args: list[Any]) -> Any:
@@ -141,7 +141,8 @@ class Line:
             return await finisher.script(keys=keys, args=args)
         connection = self.connection
         if connection is None:
-            connection = await finisher.pool.get_connection()
+            # redis-py leaves this method unannotated.
+            connection = await finisher.pool.get_connection()  # type: ignore[no-untyped-call]
             if finisher.hold:
                 self.connection = connection
         else:

@@ -34,11 +34,12 @@ class DrainJob:
     @cached_property
     def opts(self) -> dict[str, Any]:
         """Decoded as Job.fromJSON decodes them (BullMQ's short option names expanded)."""
-        return optsFromJSON(json.loads(self.raw.get("opts", "{}")))
+        opts: dict[str, Any] = optsFromJSON(json.loads(self.raw.get("opts", "{}")))
+        return opts
 
     @property
     def attempts(self) -> int:
-        return self.opts.get("attempts", 1)
+        return int(self.opts.get("attempts", 1))
 
     @property
     def kind(self) -> tuple[str, str | None, int] | None:

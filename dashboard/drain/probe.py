@@ -28,9 +28,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dashboard.bullmq.keys import QueueKeys, drain_probe_key
+from dashboard.redis_client.connection import Client
 
 # A delayed job's score is its due time in ms times 4096, plus a counter (BullMQ's getDelayedScore).
 DELAY_SCORE_FACTOR = 4096
@@ -92,7 +91,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-async def _look(redis: Redis, prefix: str, queues: list[str]) -> dict[str, Look]:
+async def _look(redis: Client, prefix: str, queues: list[str]) -> dict[str, Look]:
     pipe = redis.pipeline(transaction=False)
     for queue in queues:
         keys = QueueKeys(prefix, queue)
@@ -123,17 +122,19 @@ async def _look(redis: Redis, prefix: str, queues: list[str]) -> dict[str, Look]
     return looks
 
 
-async def _changed(redis: Redis, prefix: str, notes: dict[str, Note]) -> set[str]:
+async def _changed(redis: Client, prefix: str, notes: dict[str, Note]) -> set[str]:
     """The noted queues whose events stream has an entry past the noted id."""
     if not notes:
         return set()
-    streams = {QueueKeys(prefix, queue).events: note.event for queue, note in notes.items()}
-    replies = await redis.xread(streams, count=1)
+    streams: dict[Any, Any] = {
+        QueueKeys(prefix, queue).events: note.event for queue, note in notes.items()
+    }
+    replies: Any = await redis.xread(streams, count=1)
     by_stream = {QueueKeys(prefix, queue).events: queue for queue in notes}
     return {by_stream[_text(stream)] for stream, _entries in replies or []}
 
 
-async def probe(redis: Redis, prefix: str, queues: list[str], now_ms: int) -> Probe:
+async def probe(redis: Client, prefix: str, queues: list[str], now_ms: int) -> Probe:
     """The queues among `queues` that have work now, and those held by a pause."""
     if not queues:
         return Probe([], [])
@@ -153,7 +154,7 @@ async def probe(redis: Redis, prefix: str, queues: list[str], now_ms: int) -> Pr
         for q in queues
         if q not in idle_noted
         or q in changed
-        or (idle_noted[q].due is not None and idle_noted[q].due <= now_ms)
+        or ((due := idle_noted[q].due) is not None and due <= now_ms)
     ]
     looks = await _look(redis, prefix, stale) if stale else {}
     busy = [q for q in stale if looks[q].busy(now_ms)]

@@ -19,7 +19,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
 from bullmq import Job, Queue, Worker
 from redis.asyncio.connection import parse_url
 
@@ -108,7 +107,7 @@ class OnDemandWorkers:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: Client,
         prefix: str,
         processors: dict[str, Processor],
         queues: list[str],
@@ -132,7 +131,9 @@ class OnDemandWorkers:
         result = await self.engine.drain(self._options(tuple(self.queues), "on-demand start-up"))
         return result.as_json()
 
-    async def enqueue(self, queue: str, name: str, data: Any, opts: dict | None = None) -> Job:
+    async def enqueue(
+        self, queue: str, name: str, data: Any, opts: dict[str, Any] | None = None
+    ) -> Job:
         """Add a job through `bullmq` and start the queue's worker if it is not running."""
         if queue not in self._producers:
             self._producers[queue] = Queue(queue, {"connection": self.redis, "prefix": self.prefix})
@@ -175,7 +176,7 @@ class OnDemandWorkers:
         head = await self.redis.zrange(key, 0, 0, withscores=True)
         if not head:
             return None
-        due_ms = head[0][1] / DELAY_SCORE_FACTOR
+        due_ms = float(head[0][1]) / DELAY_SCORE_FACTOR
         return max(0.0, due_ms / 1000 - time.time())
 
     def _options(self, queues: tuple[str, ...], trigger: str) -> DrainOptions:

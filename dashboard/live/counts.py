@@ -16,12 +16,11 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from dashboard.bullmq import metrics as bullmq_metrics
 from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.reader import QueueSummary, Reader
 from dashboard.live.watcher import ChangeWatcher, Subscription
+from dashboard.redis_client.connection import Client
 
 IDLE_AFTER_S = 600.0
 # How long a first scrape waits for the watcher to start reading before it reads anyway.
@@ -37,7 +36,7 @@ class QueueFigures:
 class CountsCache:
     def __init__(
         self,
-        redis: Redis,
+        redis: Client,
         reader: Reader,
         catalog: QueueCatalog,
         watcher: ChangeWatcher,

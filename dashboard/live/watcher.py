@@ -24,6 +24,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from redis.crc import key_slot
 from redis.exceptions import ClusterError, RedisClusterException
@@ -326,7 +327,7 @@ class ChangeWatcher:
         pipe = client.pipeline(transaction=False)
         for stream in streams:
             pipe.xrevrange(stream, count=1)
-        last = {
+        last: dict[Any, Any] = {
             stream: (entries[0][0] if entries else "0-0")
             for stream, entries in zip(streams, await pipe.execute(), strict=True)
         }
@@ -357,7 +358,7 @@ class ChangeWatcher:
             if wait > 0:
                 await asyncio.sleep(wait)
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
-            reply = await client.xread(last, count=BATCH, block=self.block_ms)
+            reply: Any = await client.xread(last, count=BATCH, block=self.block_ms)
             batch, emptied = _Batch(), set()
             for stream, entries in reply or []:
                 queue = streams[stream]

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import count_reads
 
 SAFE_POLICY = "noeviction"
@@ -73,7 +73,7 @@ def _int(info: dict[str, Any], name: str) -> int:
         return 0
 
 
-async def read_health(redis: Redis) -> Health | str:
+async def read_health(redis: Client) -> Health | str:
     """The server's health, or the sentence saying why it cannot be read."""
     count_reads(1)
     try:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from redis.asyncio import Redis
-
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.drain.engine import DrainEngine
 from dashboard.observe import clients
+from dashboard.redis_client.connection import Client
 
 # A cron drain this recent counts as a schedule.
 SCHEDULE_WINDOW_MS = 3_600_000
@@ -44,7 +43,7 @@ class ServiceCheck:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: Client,
         prefix: str,
         engine: DrainEngine,
         clock: Callable[[], float] = time.monotonic,
@@ -72,5 +71,7 @@ class ServiceCheck:
             else:
                 scheduled = await cron_drained_recently(self.engine)
             self._answer = (now, found, scheduled)
+        if self._answer is None:
+            return set()
         _, found, scheduled = self._answer
         return {s.name for s in summaries if nothing_takes(s, found, scheduled)}

@@ -117,7 +117,7 @@ def _sentinel_client(
     address = parse_sentinel_url(url)
     asking = {"socket_connect_timeout": 3, "socket_timeout": 3}
     manager = Sentinel(address.sentinels, sentinel_kwargs=asking)
-    return manager.master_for(
+    primary: aioredis.Redis = manager.master_for(
         address.service,
         connection_class=named_for_sentinel(name),
         db=address.db,
@@ -127,6 +127,7 @@ def _sentinel_client(
         retry_on_timeout=False,
         **options,
     )
+    return primary
 
 
 # With a bounded pool, how long a command waits for a free connection before it gives up.

@@ -102,7 +102,7 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(CatchAll),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import redis.asyncio as redis
-
 from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.reader import QueueSummary, Reader
 from dashboard.config import Settings
@@ -14,6 +12,7 @@ from dashboard.live.watcher import ChangeWatcher
 from dashboard.live.window import MinuteWindow
 from dashboard.observe.prometheus import Exporter
 from dashboard.observe.unserved import ServiceCheck
+from dashboard.redis_client.connection import Client
 from dashboard.web.middleware.sessions import SessionSigner
 from dashboard.writes.actions import Actions
 
@@ -21,7 +20,7 @@ from dashboard.writes.actions import Actions
 @dataclass
 class Board:
     settings: Settings
-    redis: redis.Redis
+    redis: Client
     reader: Reader
     catalog: QueueCatalog
     actions: Actions
@@ -38,8 +37,8 @@ class Board:
         (no command), read otherwise (9 a queue) and offered to the watcher."""
         watcher = self.watcher
         if live:
-            kept = [watcher.counts(name) for name in names]
-            if all(summary is not None for summary in kept):
+            kept = [summary for name in names if (summary := watcher.counts(name)) is not None]
+            if len(kept) == len(names):
                 return kept
         versions = [watcher.version(name) for name in names]
         summaries = await self.reader.summaries(names)

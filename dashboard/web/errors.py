@@ -9,6 +9,7 @@ and re-raises, which makes the server drop the keep-alive connection.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from redis.exceptions import AuthenticationError, ClusterError, RedisClusterException, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -76,7 +77,9 @@ def page_base(request: Request) -> str:
     return root if root.endswith(base_path) else root + base_path
 
 
-def problem(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+def problem(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     if "hx-request" in request.headers:
         return request.app.state.templates.TemplateResponse(
             request,

@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass
 
 from bullmq import Job, Queue
-from redis.asyncio import Redis
 
 from dashboard.bullmq import schedulers
 from dashboard.bullmq.keys import scheduler_job_id
 from dashboard.bullmq.reader import Reader
+from dashboard.redis_client.connection import Client
 
 CHUNK = 1000
 RETRYABLE = ("failed", "completed")
@@ -47,7 +47,7 @@ def plural(n: int, word: str) -> str:
 
 
 class Actions:
-    def __init__(self, redis: Redis, prefix: str, reader: Reader) -> None:
+    def __init__(self, redis: Client, prefix: str, reader: Reader) -> None:
         self.redis = redis
         self.prefix = prefix
         self.reader = reader

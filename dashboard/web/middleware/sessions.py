@@ -16,19 +16,19 @@ import secrets
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from dashboard.bullmq.keys import session_generation_key
 from dashboard.config import Settings
+from dashboard.redis_client.connection import Client
 
 COOKIE = "drainboard_session"
 MAX_AGE = 12 * 3600
 
 
 class SessionSigner:
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Client) -> None:
         credentials = "\0".join(
             value or "" for value in (settings.username, settings.password, settings.token)
         )
