@@ -1,4 +1,5 @@
-"""`drainboard serve | demo`: the command line. Flags override the environment."""
+"""`drainboard serve | demo | drain | worker | cost`: the command line. Flags override the
+environment."""
 
 from __future__ import annotations
 
@@ -44,126 +45,254 @@ from dashboard.redis_client.connection import Client, cluster_mode, connect, is_
 
 log = logging.getLogger("drainboard")
 
-REDIS_URL_HELP = "redis://[:password@]host:port/db, rediss://…, redis+sentinel://… (env REDIS_URL)"
+MAX_SERVE_WORKERS = 64
+
+REDIS_URL_HELP = (
+    "the Redis holding the queues: redis://[:password@]host:port/db, rediss://… (TLS) or "
+    "redis+sentinel://… (env REDIS_URL; no default)"
+)
+CREDENTIALS = """credentials (from the environment only, never flags, so they stay out of `ps`):
+  DRAINBOARD_USERNAME and DRAINBOARD_PASSWORD   sign-in for people (a login form)
+  DRAINBOARD_TOKEN                              `Authorization: Bearer` token for scripts
+  DRAINBOARD_METRICS_TOKEN                      a token that opens /metrics only
+  DRAINBOARD_SECRET_KEY                         signs session cookies (default: random per start)
+  CRON_SECRET, DRAIN_QUEUES_TOKEN, CRON_TOKEN   tokens of the cron drain endpoint
+Without credentials the dashboard listens on loopback only, unless --no-auth is given."""
 
 
-def _add_server_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=3000, help="port to bind (default 3000)")
-    parser.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
-    parser.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
-    parser.add_argument("--base-path", help="URL path of the dashboard (default /admin/queues)")
-    parser.add_argument("--read-only", action="store_true", default=None, help="disable actions")
-    parser.add_argument(
-        "--redact", help="job fields never shown, e.g. data.password,returnvalue.token"
-    )
-    parser.add_argument("--formatter", help="module:attr, a function that formats each job shown")
-    parser.add_argument("--hide", help="comma-separated queue name patterns never shown (fnmatch)")
-    parser.add_argument("--group-delimiter", help="group queues in the switcher, e.g. '.'")
-    parser.add_argument(
-        "--drain-every",
-        type=int,
-        metavar="SECONDS",
-        help="how often your cron calls the drain endpoint (env DRAINBOARD_DRAIN_EVERY); "
-        "the schedulers tab then says which drain picks each scheduled job up",
-    )
-    _add_metrics_flag(parser)
-    parser.add_argument(
-        "--no-auth",
-        action="store_true",
-        help="allow binding beyond loopback without credentials (only behind your own auth)",
-    )
-
-
-def _add_metrics_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--metrics-max-data-points",
-        metavar="N",
-        help="drains record BullMQ's per-minute completed/failed metrics for N minutes "
-        "(1440: a day; env DRAINBOARD_METRICS_MAX_DATA_POINTS)",
-    )
-
-
-def _add_cluster_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def _parents() -> dict[str, argparse.ArgumentParser]:
+    """Flags shared by several commands, each defined once."""
+    redis = argparse.ArgumentParser(add_help=False)
+    redis.add_argument("--redis-url", help=REDIS_URL_HELP)
+    redis.add_argument(
         "--cluster",
         action="store_true",
         default=None,
         help="the URL names a Redis Cluster node (env REDIS_CLUSTER=1; default: ask the server)",
     )
+    queues = argparse.ArgumentParser(add_help=False)
+    queues.add_argument(
+        "--prefix", help="BullMQ's key prefix; hash tags such as {bull} work (env BULLMQ_PREFIX; "
+        "default bull)"
+    )  # fmt: skip
+    queues.add_argument(
+        "--queues",
+        help="comma-separated queue names (env QUEUES; default: one SCAN at start-up finds them)",
+    )
+    processors = argparse.ArgumentParser(add_help=False)
+    processors.add_argument(
+        "--processors",
+        metavar="MODULE:ATTR",
+        help="a dict of queue name to async job handler (env DRAINBOARD_PROCESSORS; default: "
+        "none, so drains only report what is queued)",
+    )
+    metrics = argparse.ArgumentParser(add_help=False)
+    metrics.add_argument(
+        "--metrics-max-data-points",
+        metavar="N",
+        help="drains record BullMQ's per-minute completed/failed metrics for N minutes, e.g. 1440 "
+        "for a day (env DRAINBOARD_METRICS_MAX_DATA_POINTS; default: not recorded)",
+    )
+    concurrency = argparse.ArgumentParser(add_help=False)
+    concurrency.add_argument(
+        "--concurrency", type=int, default=1, help="jobs at once per queue (default 1)"
+    )
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=3000, help="port to bind (default 3000)")
+    server.add_argument(
+        "--base-path",
+        help="URL path of the dashboard (env DRAINBOARD_BASE_PATH; default /admin/queues)",
+    )
+    server.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="hide and refuse every action, Drain now too "
+        "(env DRAINBOARD_READ_ONLY=1; default off)",
+    )
+    server.add_argument(
+        "--redact",
+        help="job fields never shown, e.g. data.password,returnvalue.token "
+        "(env DRAINBOARD_REDACT; default none)",
+    )
+    server.add_argument(
+        "--formatter",
+        metavar="MODULE:ATTR",
+        help="a function that formats each job shown (env DRAINBOARD_FORMATTER; default none)",
+    )
+    server.add_argument(
+        "--hide",
+        help="comma-separated queue name patterns never shown, fnmatch style "
+        "(env DRAINBOARD_HIDE; default none)",
+    )
+    server.add_argument(
+        "--group-delimiter",
+        help="group queues in the switcher by the text before it, e.g. '.' "
+        "(env DRAINBOARD_GROUP_DELIMITER; default: no groups)",
+    )
+    server.add_argument(
+        "--drain-every",
+        type=int,
+        metavar="SECONDS",
+        help="how often your cron calls the drain endpoint; the Schedulers tab then says which "
+        "drain picks each scheduled job up (env DRAINBOARD_DRAIN_EVERY; default: unknown)",
+    )
+    server.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="allow binding beyond loopback without credentials, only behind your own "
+        "authenticating proxy (default off)",
+    )
+    return {
+        "redis": redis,
+        "queues": queues,
+        "processors": processors,
+        "metrics": metrics,
+        "concurrency": concurrency,
+        "server": server,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drainboard", description="A BullMQ dashboard for teams that pay per Redis command."
     )
+    shared = _parents()
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the dashboard for an existing Redis")
-    serve.add_argument("--redis-url", help=REDIS_URL_HELP)
-    _add_cluster_flag(serve)
-    _add_server_flags(serve)
-    serve.add_argument("--processors", help="module:attr, a dict of queue name to async handler")
+
+    def command(name: str, summary: str, *parents: str, **extra: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            parents=[shared[p] for p in parents],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **extra,
+        )
+
+    serve = command(
+        "serve",
+        "serve the dashboard for an existing Redis",
+        *("redis", "queues", "server", "processors", "metrics"),
+        epilog=CREDENTIALS,
+    )
     serve.add_argument(
         "--workers",
         type=int,
         default=1,
         metavar="N",
-        help="serve from N processes on one port (default 1); each has its own watcher",
+        help=f"serve from N processes on one port, each with its own watcher (default 1, "
+        f"at most {MAX_SERVE_WORKERS})",
     )
-    demo = commands.add_parser(
-        "demo", help="start an embedded Valkey with demo queues and serve it"
+    command(
+        "demo",
+        "start an embedded Valkey with demo queues and serve it",
+        *("queues", "server", "metrics"),
+        epilog=CREDENTIALS,
     )
-    _add_server_flags(demo)
-    drain = commands.add_parser(
-        "drain", help="process what is queued now, print the result as JSON, and exit"
+    drain = command(
+        "drain",
+        "process what is queued now, print the result as JSON, and exit",
+        *("redis", "queues", "processors", "concurrency", "metrics"),
     )
-    drain.add_argument("--redis-url", help=REDIS_URL_HELP)
-    _add_cluster_flag(drain)
-    drain.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
-    drain.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
-    drain.add_argument("--queue", help="drain only this queue")
-    drain.add_argument("--processors", help="module:attr (env DRAINBOARD_PROCESSORS)")
-    drain.add_argument("--max-duration-ms", type=int, default=DEFAULT_MAX_DURATION_MS)
-    drain.add_argument("--max-concurrent-queues", type=int, default=DEFAULT_MAX_CONCURRENT_QUEUES)
-    drain.add_argument("--max-jobs-per-queue", type=int)
-    drain.add_argument("--concurrency", type=int, default=1, help="jobs at once per queue")
+    drain.add_argument("--queue", help="drain only this queue (default: every queue)")
+    drain.add_argument(
+        "--max-duration-ms",
+        type=int,
+        default=DEFAULT_MAX_DURATION_MS,
+        help=f"stop taking new jobs after this long (default {DEFAULT_MAX_DURATION_MS}, "
+        f"at most {MAX_DURATION_MS})",
+    )
+    drain.add_argument(
+        "--max-concurrent-queues",
+        type=int,
+        default=DEFAULT_MAX_CONCURRENT_QUEUES,
+        help=f"queues drained at once (default {DEFAULT_MAX_CONCURRENT_QUEUES})",
+    )
+    drain.add_argument(
+        "--max-jobs-per-queue",
+        type=int,
+        help="jobs taken from each queue at most (default: no limit but the duration)",
+    )
     drain.add_argument(
         "--lock-duration-ms",
         type=int,
         default=LOCK_DURATION_MS,
-        help="job lock, renewed while a job runs; after a crash, the wait before recovery",
+        help="each job's lock, renewed while it runs; after a crash, the wait before BullMQ "
+        f"takes the job back (default {LOCK_DURATION_MS})",
     )
-    _add_metrics_flag(drain)
-    worker = commands.add_parser(
-        "worker", help="run the processors: always-on, cron (no worker) or on-demand"
+    worker = command(
+        "worker",
+        "run the processors: always-on, cron (no worker) or on-demand",
+        *("redis", "queues", "processors", "concurrency", "metrics"),
     )
-    worker.add_argument("--mode", choices=MODES, help="env WORKER_MODE (or WORKER_INPROCESS=1/0)")
-    worker.add_argument("--redis-url", help=REDIS_URL_HELP)
-    _add_cluster_flag(worker)
-    worker.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
-    worker.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
-    worker.add_argument("--processors", help="module:attr (env DRAINBOARD_PROCESSORS)")
-    worker.add_argument("--concurrency", type=int, default=1, help="jobs at once per queue")
-    worker.add_argument("--drain-delay", type=float, default=5, help="always: seconds per wait")
-    worker.add_argument("--stalled-interval-ms", type=int, default=30_000, help="always")
-    _add_metrics_flag(worker)
+    worker.add_argument(
+        "--mode",
+        choices=MODES,
+        help="always: BullMQ workers polling Redis; cron: none (drains run from your cron); "
+        "on-demand: a worker per queue while it has work (env WORKER_MODE, or WORKER_INPROCESS "
+        "1 for always and 0 for cron; default always)",
+    )
+    worker.add_argument(
+        "--drain-delay",
+        type=float,
+        default=5,
+        metavar="SECONDS",
+        help="always mode: how long each idle worker blocks waiting for a job, BullMQ's "
+        "drainDelay; longer means fewer commands while idle (default 5)",
+    )
+    worker.add_argument(
+        "--stalled-interval-ms",
+        type=int,
+        default=30_000,
+        help="always mode: how often each worker checks for stalled jobs, BullMQ's "
+        "stalledInterval (default 30000)",
+    )
     worker.add_argument(
         "--idle-timeout-ms",
         type=int,
-        help="on-demand: close a queue's worker after this long without work "
-        f"(env WORKER_IDLE_TIMEOUT_MS, default {DEFAULT_IDLE_TIMEOUT_MS})",
+        help="on-demand mode: close a queue's worker after this long without work "
+        f"(env WORKER_IDLE_TIMEOUT_MS; default {DEFAULT_IDLE_TIMEOUT_MS})",
     )
-    cost = commands.add_parser("cost", help="project (and measure) idle Redis commands a month")
-    cost.add_argument("--redis-url", help="measure this Redis too (env REDIS_URL)")
-    _add_cluster_flag(cost)
-    cost.add_argument("--prefix", help="BullMQ key prefix (env BULLMQ_PREFIX, default bull)")
-    cost.add_argument("--queues", help="comma-separated queue names (env QUEUES); default: scan")
-    cost.add_argument("--measure", type=float, metavar="SECONDS", help="sample INFO this long")
-    cost.add_argument("--json", action="store_true", help="print JSON")
-    cost.add_argument("--workers", type=int, default=1, help="always-on workers per queue")
-    cost.add_argument("--worker", choices=sorted(PROFILES), default="node")
-    cost.add_argument("--cron-interval-min", type=float, default=5)
-    cost.add_argument("--quota", type=int, default=DEFAULT_QUOTA)
+    cost = command(
+        "cost",
+        "project (and measure) what idle queue processing costs in Redis commands a month",
+        *("redis", "queues"),
+    )
+    cost.add_argument(
+        "--measure",
+        type=float,
+        metavar="SECONDS",
+        help="also measure the Redis of --redis-url for this long (default: project only)",
+    )
+    cost.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+    cost.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="always-on workers per queue in the projection (default 1)",
+    )
+    cost.add_argument(
+        "--worker",
+        choices=sorted(PROFILES),
+        default="node",
+        help="whose workers: Node BullMQ, Python bullmq or `drainboard worker --mode always`; "
+        "their idle commands differ (default node)",
+    )
+    cost.add_argument(
+        "--cron-interval-min",
+        type=float,
+        default=5,
+        metavar="MINUTES",
+        help="how often a cron drain would run, for the cron mode's line (default 5)",
+    )
+    cost.add_argument(
+        "--quota",
+        type=int,
+        default=DEFAULT_QUOTA,
+        help=f"commands a month your plan allows (default {DEFAULT_QUOTA:,}: Upstash's free tier)",
+    )
     return parser
 
 
@@ -202,9 +331,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-MAX_SERVE_WORKERS = 64
 
 
 def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int = 1) -> None:
