@@ -209,15 +209,28 @@ def _base_path(value: str) -> str:
     return path
 
 
+def whole_number(text: str, minimum: int, maximum: int) -> int | None:
+    """`text` as a whole number in [minimum, maximum], written in ASCII digits 0-9 (no sign, no
+    spaces); None otherwise. Settings, flags and query parameters are all checked with it."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(maximum)):
+        return None
+    value = int(digits)
+    return value if minimum <= value <= maximum else None
+
+
 def _seconds(value: object) -> int | None:
     if value in (None, ""):
         return None
     text = str(value).strip()
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 31 * 86400:
+    seconds = whole_number(text, 1, 31 * 86400)
+    if seconds is None:
         raise ConfigError(
             f"DRAINBOARD_DRAIN_EVERY must be a whole number of seconds, 1 to 2678400; got {text!r}."
         )
-    return int(text)
+    return seconds
 
 
 # BullMQ keeps one data point a minute: a year of them at most.
@@ -228,23 +241,25 @@ def _data_points(value: object) -> int | None:
     if value is None:
         return None
     text = str(value).strip()
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_METRICS_DATA_POINTS):
+    points = whole_number(text, 1, MAX_METRICS_DATA_POINTS)
+    if points is None:
         raise ConfigError(
             "--metrics-max-data-points (DRAINBOARD_METRICS_MAX_DATA_POINTS) must be a number of"
             f" minutes from 1 to {MAX_METRICS_DATA_POINTS}, not {text!r}."
         )
-    return int(text)
+    return points
 
 
 def _pool_size(value: object) -> int:
     if value is None:
         return DEFAULT_REDIS_MAX_CONNECTIONS
     text = str(value).strip()
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 10_000):
+    size = whole_number(text, 1, 10_000)
+    if size is None:
         raise ConfigError(
             f"DRAINBOARD_REDIS_MAX_CONNECTIONS must be a number from 1 to 10000, not {text!r}."
         )
-    return int(text)
+    return size
 
 
 def _flag(value: object) -> bool:

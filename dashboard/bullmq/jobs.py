@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dashboard.redis_client.replies import to_int
+
 # Node BullMQ stores a few job options under short names (its optsDecodeMap).
 _OPTS_DECODE = {
     "de": "deduplication",
@@ -43,15 +45,6 @@ def json_or_text(raw: str | None, default: Any = None) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw
-
-
-def to_int(raw: str | None, default: int | None = 0) -> int | None:
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(float(raw))
-    except ValueError:
-        return default
 
 
 def decode_opts(raw: str | None) -> dict[str, Any]:

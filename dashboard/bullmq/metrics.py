@@ -15,6 +15,7 @@ from typing import Any
 from dashboard.bullmq.keys import METRIC_KINDS, QueueKeys
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
+from dashboard.redis_client.replies import to_int
 
 MINUTE_MS = 60_000
 MINUTES_PER_DAY = 1440
@@ -57,20 +58,9 @@ def _queue_reads(pipe: Any, keys: QueueKeys, kind: str, start: int, end: int) ->
     pipe.llen(keys.metrics_data(kind))
 
 
-def _int(value: Any) -> int:
-    """Node's `parseInt(x || '0')` and `+point || 0` for the integers BullMQ writes."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError, OverflowError):
-            return 0
-
-
 def _parse(meta: list[Any], data: list[Any], points: int) -> Metrics:
-    count, prev_ts, prev_count = (_int(v) for v in meta)
-    return Metrics(count, prev_ts, prev_count, [_int(p) for p in data], int(points))
+    count, prev_ts, prev_count = (to_int(v) for v in meta)
+    return Metrics(count, prev_ts, prev_count, [to_int(p) for p in data], int(points))
 
 
 async def read(
@@ -103,7 +93,9 @@ async def totals(redis: Client, prefix: str, queues: list[str]) -> dict[str, dic
             pipe.hget(QueueKeys(prefix, queue).metrics(kind), "count")
     replies = iter(await execute(pipe))
     return {
-        queue: {kind: (None if (v := next(replies)) is None else _int(v)) for kind in METRIC_KINDS}
+        queue: {
+            kind: (None if (v := next(replies)) is None else to_int(v)) for kind in METRIC_KINDS
+        }
         for queue in queues
     }
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
+from dashboard.redis_client.replies import to_int
 
 
 @dataclass(frozen=True)
@@ -16,15 +17,8 @@ class Limits:
     duration_ms: int | None
 
 
-def _int(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw is not None else None
-    except ValueError:
-        return None
-
-
 async def read(redis: Client, prefix: str, queue: str) -> Limits:
     pipe = redis.pipeline(transaction=False)
     pipe.hmget(QueueKeys(prefix, queue).meta, ["concurrency", "max", "duration"])
     [(concurrency, max_jobs, duration)] = await execute(pipe)
-    return Limits(_int(concurrency), _int(max_jobs), _int(duration))
+    return Limits(to_int(concurrency, None), to_int(max_jobs, None), to_int(duration, None))

@@ -13,10 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.bullmq.jobs import decode_opts, json_or_text, to_int
+from dashboard.bullmq.jobs import decode_opts, json_or_text
 from dashboard.bullmq.keys import QueueKeys, scheduler_job_id
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
+from dashboard.redis_client.replies import to_int
 
 
 @dataclass(frozen=True)

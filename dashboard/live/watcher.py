@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -161,8 +161,9 @@ class ChangeWatcher:
         # Set when the queues the listeners follow change: a cluster's reads start over.
         self._replan = asyncio.Event()
         # The watcher's own commands, for the cost shown in footers and on the cost panel.
-        self.spent = MinuteWindow(clock)
-        self._changes: deque[tuple[float, frozenset[str]]] = deque()
+        self.spent: MinuteWindow[int] = MinuteWindow(clock)
+        # The queues each change touched, for the rates footers show.
+        self._changes: MinuteWindow[frozenset[str]] = MinuteWindow(clock)
         self._counts: dict[str, QueueSummary] = {}
         self._full_read_at: dict[str, float] = {}
         self._arrivals: dict[str, Counter[str]] = {}
@@ -249,10 +250,7 @@ class ChangeWatcher:
         return self.spent.total()
 
     def changes_per_minute(self, queue: str | None) -> int:
-        cutoff = self._clock() - 60
-        while self._changes and self._changes[0][0] < cutoff:
-            self._changes.popleft()
-        return sum(1 for _, queues in self._changes if queue is None or queue in queues)
+        return sum(1 for queues in self._changes.recent() if queue is None or queue in queues)
 
     def _watched(self, queues: Iterable[str]) -> set[str]:
         names = set(queues)
@@ -422,7 +420,7 @@ class ChangeWatcher:
                 return
         if not if_moved:
             # The catch-up at a (re)start is not traffic: footers turn these into a rate.
-            self._changes.append((now, frozenset(changed)))
+            self._changes.add(frozenset(changed))
         for subscription in list(self.subscriptions):
             subscription.notify(changed, batch.jobs)
 

@@ -13,6 +13,7 @@ from redis.exceptions import ResponseError
 
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import count_reads
+from dashboard.redis_client.replies import to_int
 
 SAFE_POLICY = "noeviction"
 
@@ -66,13 +67,6 @@ def _server_info(reply: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-def _int(info: dict[str, Any], name: str) -> int:
-    try:
-        return int(info.get(name) or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 async def read_health(redis: Client) -> Health | str:
     """The server's health, or the sentence saying why it cannot be read."""
     count_reads(1)
@@ -83,20 +77,20 @@ async def read_health(redis: Client) -> Health | str:
             f"This Redis refused INFO ({err}); some managed services disable it, so its "
             "health cannot be shown here."
         )
-    aof = bool(_int(info, "aof_enabled"))
+    aof = bool(to_int(info.get("aof_enabled")))
     return Health(
         version=str(info.get("valkey_version") or info.get("redis_version") or "unknown"),
-        used_memory=_int(info, "used_memory"),
-        peak_memory=_int(info, "used_memory_peak"),
-        max_memory=_int(info, "maxmemory"),
+        used_memory=to_int(info.get("used_memory")),
+        peak_memory=to_int(info.get("used_memory_peak")),
+        max_memory=to_int(info.get("maxmemory")),
         policy=str(info.get("maxmemory_policy") or "unknown"),
-        clients=_int(info, "connected_clients"),
-        ops_per_sec=_int(info, "instantaneous_ops_per_sec"),
-        uptime_s=_int(info, "uptime_in_seconds"),
+        clients=to_int(info.get("connected_clients")),
+        ops_per_sec=to_int(info.get("instantaneous_ops_per_sec")),
+        uptime_s=to_int(info.get("uptime_in_seconds")),
         persistence={
             "aofEnabled": aof,
-            "rdbLastSaveTime": _int(info, "rdb_last_save_time"),
-            "rdbChangesSinceLastSave": _int(info, "rdb_changes_since_last_save"),
+            "rdbLastSaveTime": to_int(info.get("rdb_last_save_time")),
+            "rdbChangesSinceLastSave": to_int(info.get("rdb_changes_since_last_save")),
             "rdbLastBgsaveStatus": str(info.get("rdb_last_bgsave_status") or ""),
             "aofLastWriteStatus": str(info.get("aof_last_write_status") or "") if aof else None,
         },

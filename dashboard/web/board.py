@@ -30,7 +30,7 @@ class Board:
     exporter: Exporter
     service_check: ServiceCheck
     # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
-    pages_spent: MinuteWindow = field(default_factory=MinuteWindow)
+    pages_spent: MinuteWindow[int] = field(default_factory=MinuteWindow)
 
     async def summaries(self, names: list[str], live: bool) -> list[QueueSummary]:
         """These queues' counts: kept by the watcher when `live` asks for them and it has them all

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
+from dashboard import config
 from dashboard.bullmq.keys import STATES
 
 MAX_PAGE_SIZE = 200
@@ -21,10 +22,6 @@ PAGE_SIZE = 25
 MAX_FILTER = 200
 # Redis list and sorted-set indexes are signed 64-bit: no page may start past this.
 MAX_INDEX = 2**63 - 1
-# Longer than any bound below; refused before any conversion work.
-MAX_DIGITS = 19
-
-_WHOLE = re.compile(r"[0-9]+", re.ASCII)
 _DECIMAL = re.compile(r"[0-9]{1,19}(\.[0-9]{1,19})?", re.ASCII)
 
 
@@ -41,12 +38,12 @@ def status(params: QueryParams, default: str) -> str:
 
 def whole_number(raw: str, name: str, minimum: int, maximum: int) -> int:
     """`raw` as an int in [minimum, maximum], written in plain ASCII digits; else a 400."""
-    if not _WHOLE.fullmatch(raw):
+    value = config.whole_number(raw, minimum, maximum)
+    if value is not None:
+        return value
+    if not (raw.isascii() and raw.isdigit()):
         raise bad_request(f"{name} must be a whole number in digits 0-9; got {raw[:40]!r}.")
-    digits = raw.lstrip("0") or "0"
-    if len(digits) > MAX_DIGITS or not minimum <= int(digits) <= maximum:
-        raise bad_request(f"{name} must be between {minimum:,} and {maximum:,}.")
-    return int(digits)
+    raise bad_request(f"{name} must be between {minimum:,} and {maximum:,}.")
 
 
 def decimal(raw: str, name: str, minimum: float, maximum: float) -> float:

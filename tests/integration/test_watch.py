@@ -185,7 +185,9 @@ async def test_kept_counts_follow_a_worker_with_partial_reads(r, server_url: str
         await until(settled, timeout=20)
         await worker.close()
         spent = watcher.commands_per_minute() - spent_at_start
-        refreshes = len(watcher._changes)  # the start-up catch-up is not counted as a change
+        refreshes = watcher.changes_per_minute(
+            None
+        )  # the start-up catch-up is not counted as a change
     await queue.close()
     # Each refresh: one XREAD plus fewer than the nine commands of a full read.
     assert refreshes >= 2

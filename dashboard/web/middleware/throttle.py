@@ -8,38 +8,39 @@ real clients).
 
 from __future__ import annotations
 
-import time
-from collections import deque
+import math
+from collections.abc import Callable
 
 from starlette.requests import Request
 
-WINDOW_S = 60
+from dashboard.live.window import WINDOW_S, MinuteWindow
+
 # Past this many tracked clients, windows that have emptied are dropped.
 MAX_TRACKED_CLIENTS = 10_000
 
 
 class PerMinute:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, clock: Callable[[], float] | None = None) -> None:
         self.limit = limit
-        self.events: dict[str, deque[float]] = {}
+        self.clock = clock
+        self.events: dict[str, MinuteWindow[None]] = {}
 
     def retry_after(self, client: str) -> int:
         """0 when the client is under the limit, else the seconds until it is again."""
         window = self.events.get(client)
-        if not window:
+        if window is None or len(window.recent()) < self.limit:
             return 0
-        now = time.monotonic()
-        while window and now - window[0] >= WINDOW_S:
-            window.popleft()
-        if len(window) < self.limit:
-            return 0
-        return int(WINDOW_S - (now - window[0])) + 1
+        return math.floor(WINDOW_S - (window.seconds_since_oldest() or 0.0)) + 1
 
     def add(self, client: str) -> None:
         if client not in self.events and len(self.events) >= MAX_TRACKED_CLIENTS:
-            now = time.monotonic()
-            self.events = {c: w for c, w in self.events.items() if w and now - w[-1] < WINDOW_S}
-        self.events.setdefault(client, deque()).append(time.monotonic())
+            self.events = {c: w for c, w in self.events.items() if w.recent()}
+        window = self.events.get(client)
+        if window is None:
+            window = self.events[client] = (
+                MinuteWindow(self.clock) if self.clock else MinuteWindow()
+            )
+        window.add(None)
 
     def take(self, client: str) -> int:
         """Count one call unless the client is over the limit; returns retry_after()."""
