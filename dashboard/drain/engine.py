@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +33,9 @@ from dashboard.bullmq.keys import QueueKeys, drain_history_key, last_idle_drain_
 from dashboard.drain import probe as drain_probe
 from dashboard.drain.finish import Finisher, Line
 from dashboard.drain.job import DrainJob
+from dashboard.drain.processors import Processor
 from dashboard.redis_client.connection import Client
 
-Processor = Callable[[Any], Awaitable[Any]]
 ProgressHook = Callable[[str, "QueueRun"], None]
 
 DEFAULT_MAX_DURATION_MS = 60_000

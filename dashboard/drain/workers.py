@@ -24,8 +24,9 @@ from redis.asyncio.connection import parse_url
 
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.config import ConfigError
-from dashboard.drain.engine import DrainEngine, DrainOptions, Processor, metrics_option
+from dashboard.drain.engine import DrainEngine, DrainOptions, metrics_option
 from dashboard.drain.probe import DELAY_SCORE_FACTOR
+from dashboard.drain.processors import Processor
 from dashboard.redis_client.connection import SENTINEL_SCHEME, Client, connect
 
 log = logging.getLogger("drainboard.workers")

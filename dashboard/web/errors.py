@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.redis_client.connection import POOL_WAIT_S
+from dashboard.web.paths import root_of
 
 log = logging.getLogger("drainboard")
 
@@ -58,7 +59,7 @@ def wants_json(request: Request) -> bool:
     """API paths (under the base path, or the cron endpoint's) and clients asking for JSON. Also
     for a path no route matched (a newline in it defeats the base path's Mount): it is judged
     by the path relative to the app, not to a mount that never happened."""
-    root = request.scope.get("root_path", "")
+    root = root_of(request.scope)
     base = request.app.state.board.settings.base_path
     outer = root[: len(root) - len(base)] if base and root.endswith(base) else root
     path = request.scope["path"][len(outer) :]
@@ -72,7 +73,7 @@ def page_base(request: Request) -> str:
     """Where the dashboard's own links start, on any page including error pages. Inside the
     dashboard's mount, Starlette has already added the base path to `root_path`; a request that
     matched nothing (a 404 anywhere on the server) still needs it added."""
-    root = request.scope.get("root_path", "")
+    root = root_of(request.scope)
     base_path = request.app.state.board.settings.base_path
     return root if root.endswith(base_path) else root + base_path
 
@@ -179,7 +180,7 @@ def as_routed(scope: Scope) -> Scope:
     """The scope as the dashboard's routes see it (root_path ending in the base path), so the
     error is JSON for the API and a page for people, as it would be inside the routes."""
     base = scope["app"].state.board.settings.base_path
-    root = scope.get("root_path", "") + base
+    root = root_of(scope) + base
     if base and scope["path"].startswith(root + "/"):
         return {**scope, "root_path": root}
     return scope

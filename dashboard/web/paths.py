@@ -20,6 +20,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 _KEPT = re.compile(r"%2[fF]|%25")
 
 
+def root_of(scope: Scope) -> str:
+    """Where the dashboard's routes are: the host app's mount point plus the base path. Every
+    URL the dashboard writes starts here, so links follow it when it is mounted elsewhere."""
+    return str(scope.get("root_path", ""))
+
+
 def segment(value: object) -> str:
     """One path segment: `a/b c` → `a%2Fb%20c`."""
     return quote(str(value), safe="")

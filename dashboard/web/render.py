@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 from dashboard.observe.cost import MINUTES_PER_MONTH
 from dashboard.redis_client.counting import commands_spent
 from dashboard.web.lookup import board_of
-from dashboard.web.paths import segment
+from dashboard.web.paths import root_of, segment
 from dashboard.web.switcher import switcher_for
 
 
@@ -274,7 +274,7 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
         context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
-        base=request.scope.get("root_path", ""),
+        base=root_of(request.scope),
         read_only=board.settings.read_only,
         csrf=request.scope.get("state", {}).get("csrf", ""),
         user=request.scope.get("state", {}).get("user"),
@@ -291,4 +291,4 @@ def live_url(
     queue, or one job of it."""
     query = [("queue", queue), ("job", job_id), *(("on", name) for name in among or ())]
     suffix = urlencode([(k, v) for k, v in query if v is not None])
-    return f"{request.scope.get('root_path', '')}/live{'?' + suffix if suffix else ''}"
+    return f"{root_of(request.scope)}/live{'?' + suffix if suffix else ''}"

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 
 from dashboard.web.board import Board
-from dashboard.web.paths import path_value, segment
+from dashboard.web.paths import path_value, root_of, segment
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def switcher_for(request: Request, board: Board) -> Switcher | None:
     names = board.catalog.cached()
     if not names:
         return None
-    base = request.scope.get("root_path", "")
+    base = root_of(request.scope)
     delimiter = board.settings.group_delimiter or ""
     env = request.app.state.templates.env
     items = _items(env, tuple(names), delimiter, base)

@@ -27,6 +27,7 @@ from dashboard.config import Settings
 from dashboard.web.errors import problem
 from dashboard.web.middleware.sessions import COOKIE, SessionSigner, new_session
 from dashboard.web.middleware.throttle import PerMinute, client_of
+from dashboard.web.paths import root_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = ("/login", "/static/")
@@ -59,7 +60,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        route_path = request.url.path[len(scope.get("root_path", "")) :] or "/"
+        route_path = request.url.path[len(root_of(scope)) :] or "/"
         await self.signer.load_generation()
         session = self.signer.loads(request.cookies.get(COOKIE))
         fresh = session is None
@@ -97,7 +98,7 @@ class Guard:
                 return self._cross_site(request)
             if request.method in SAFE_METHODS and not _is_api(route_path, request):
                 next_path = quote(request.url.path, safe="/%")
-                login = f"{request.scope.get('root_path', '')}/login?next={next_path}"
+                login = f"{root_of(request.scope)}/login?next={next_path}"
                 return RedirectResponse(login, status_code=303)
             return problem(
                 request, 401, "Sign in, or send Authorization: Bearer <token>.", _challenge()
@@ -182,7 +183,7 @@ class ServiceGuard:
 
 
 def _route_path(scope: Scope) -> str:
-    root, path = scope.get("root_path", ""), scope["path"]
+    root, path = root_of(scope), scope["path"]
     return path[len(root) :] if path.startswith(root) else path
 
 

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from dashboard.bullmq.keys import session_generation_key
 from dashboard.config import Settings
 from dashboard.redis_client.connection import Client
+from dashboard.web.paths import root_of
 
 COOKIE = "drainboard_session"
 MAX_AGE = 12 * 3600
@@ -78,7 +79,7 @@ class SessionSigner:
 
     def cookie(self, request: Request, session: dict[str, Any]) -> str:
         """A Set-Cookie value scoped to the dashboard's path, never readable by scripts."""
-        path = request.scope.get("root_path") or "/"
+        path = root_of(request.scope) or "/"
         secure = "; Secure" if request.url.scheme == "https" else ""
         value = self.dumps(session)
         return (

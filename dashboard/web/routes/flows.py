@@ -11,6 +11,7 @@ from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_id_of, job_not_found, queue_route
 from dashboard.web.openapi.parts import JOB_ID, QUEUE, errors, json_body, query
+from dashboard.web.paths import root_of
 
 
 async def _level(request: Request, board: Board, queue: str) -> tuple[flows.FlowLevel, bool]:
@@ -57,7 +58,7 @@ def _fragment(
         {
             "level": level,
             "continued": continued,
-            "base": request.scope.get("root_path", ""),
+            "base": root_of(request.scope),
             "prefix": board.settings.prefix,
         },
     )

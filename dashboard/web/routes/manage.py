@@ -32,6 +32,7 @@ from dashboard.web.openapi.parts import (
     json_body,
     query,
 )
+from dashboard.web.paths import root_of
 from dashboard.writes.actions import Outcome
 from dashboard.writes.manage import MAX_PRIORITY, Manager
 
@@ -187,7 +188,7 @@ async def obliterate(request: Request) -> Response:
     response = await _obliterate(request)
     if response.status_code == 200 and "hx-request" in request.headers:
         del response.headers["HX-Trigger"]  # nothing is left to refresh in place
-        response.headers["HX-Location"] = request.scope.get("root_path", "") + "/"
+        response.headers["HX-Location"] = root_of(request.scope) + "/"
     return response
 
 

@@ -9,11 +9,12 @@ from starlette.routing import Route
 from dashboard.web.lookup import board_of
 from dashboard.web.openapi.document import document
 from dashboard.web.openapi.parts import errors, json_body
+from dashboard.web.paths import root_of
 
 
 async def openapi_json(request: Request) -> Response:
     board = board_of(request)
-    root = request.scope.get("root_path", "")
+    root = root_of(request.scope)
     queues = await board.catalog.names()
     # The app keeps the registry's documented modules: importing the registry here would be a
     # cycle, since the registry lists this module.

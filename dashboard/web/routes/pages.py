@@ -18,6 +18,7 @@ from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, que
 from dashboard.web.middleware.guard import check_login, failed_secrets, locked_out
 from dashboard.web.middleware.sessions import COOKIE, new_session
 from dashboard.web.middleware.throttle import client_of
+from dashboard.web.paths import root_of
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT, render
 from dashboard.writes.manage import EDITABLE
 
@@ -65,12 +66,12 @@ async def rescan(request: Request) -> Response:
         return notice(
             request, f"Found {len(names)} queue{'' if len(names) == 1 else 's'}.", ok=True
         )
-    return RedirectResponse(request.scope.get("root_path", "") + "/", status_code=303)
+    return RedirectResponse(root_of(request.scope) + "/", status_code=303)
 
 
 async def login(request: Request) -> Response:
     board = board_of(request)
-    base = request.scope.get("root_path", "")
+    base = root_of(request.scope)
     target = _local_path(request.query_params.get("next"), base)
     if not board.settings.auth_required:
         # No credentials configured: nothing to sign in to, so the form would reject everyone.
@@ -98,7 +99,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """Ends every session signed before now, this one and any copied cookie alike."""
     await board_of(request).signer.end_all_sessions()
-    base = request.scope.get("root_path", "")
+    base = root_of(request.scope)
     response = RedirectResponse(f"{base}/login", status_code=303)
     response.headers["HX-Redirect"] = f"{base}/login"
     response.delete_cookie(COOKIE, path=base or "/")

@@ -17,7 +17,7 @@ from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
 from dashboard.web.openapi.parts import QUEUE, errors, json_body, query
-from dashboard.web.paths import segment
+from dashboard.web.paths import root_of, segment
 from dashboard.web.render import render
 
 MAX_TEXT = 1_000
@@ -80,7 +80,7 @@ async def find_id_page(request: Request) -> Response:
     job_id = _job_id(request.query_params)
     hits = await _find_id(board, job_id)
     if len(hits) == 1:
-        base = request.scope.get("root_path", "")
+        base = root_of(request.scope)
         hit = hits[0]
         target = f"{base}/queue/{segment(hit.queue)}/jobs/{segment(hit.id)}"
         return RedirectResponse(target, status_code=303)
@@ -108,7 +108,7 @@ async def search_page(request: Request, board: Board, queue: str) -> Response:
         return request.app.state.templates.TemplateResponse(
             request,
             "partials/search_slice.html",
-            {**context, "base": request.scope.get("root_path", "")},
+            {**context, "base": root_of(request.scope)},
         )
     return render(request, "search.html", context)
 
