@@ -86,10 +86,10 @@ class RedisClusterForTests:
         )
         for node in cluster.nodes:
             node.start()
-        from tests.conftest import _wait_for
+        from tests.conftest import wait_for
 
         for node in cluster.nodes:
-            _wait_for(node.url)
+            wait_for(node.url)
         subprocess.run(
             [
                 "redis-cli",

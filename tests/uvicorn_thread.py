@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 @contextlib.contextmanager

@@ -11,24 +11,20 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
-from starlette.applications import Starlette
+from playwright.sync_api import Browser, ConsoleMessage, Playwright, sync_playwright
 
 from dashboard import demo
 from dashboard.config import DEFAULT_BASE_PATH, Settings
 from dashboard.web import create_app
-from tests.conftest import free_port
+from tests.helpers import LiveDashboard, Watched, free_port, in_thread
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 # Reports every Content-Security-Policy violation to the test, on every document the page loads.
 # Init scripts are injected by the browser itself, so the policy does not block this one.
@@ -40,47 +36,12 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-def _in_thread(fn: Callable[[], object]) -> None:
-    """Run fn in a fresh thread, re-raising its error: asyncio.run needs a thread without a loop."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            fn()
-        except BaseException as err:
-            errors.append(err)
-
-    thread = threading.Thread(target=target, name="demo-fill")
-    thread.start()
-    thread.join(120)
-    if thread.is_alive():
-        raise TimeoutError("demo.fill did not finish in 120 s")
-    if errors:
-        raise errors[0]
-
-
-@dataclass
-class LiveDashboard:
-    origin: str
-    redis_url: str
-    app: Starlette
-    base: str = DEFAULT_BASE_PATH
-
-    def url(self, path: str = "/") -> str:
-        return f"{self.origin}{self.base}{path}"
-
-    def api(self, path: str) -> dict:
-        answer = httpx.get(self.url(f"/api{path}"), timeout=10)
-        answer.raise_for_status()
-        return answer.json()
-
-
 @pytest.fixture(scope="module")
 def live(valkey_url: str) -> Iterator[LiveDashboard]:
     client = redis.Redis.from_url(valkey_url)
     client.flushall()
     client.close()
-    _in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
+    in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
 
     port = free_port()
     app = create_app(Settings(redis_url=valkey_url))
@@ -123,35 +84,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
-
-
-@dataclass
-class Watched:
-    """A page plus everything it complained about: console errors, uncaught errors, CSP, dialogs.
-
-    A dialog is a complaint unless the test said how to answer it (`answer = "accept"` or
-    `"dismiss"`); answered dialogs are kept in `answered` for the test to check.
-    """
-
-    page: Page
-    errors: list[str] = field(default_factory=list)
-    csp: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    answer: str | None = None
-    answered: list[str] = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        # Violation events are dispatched asynchronously; give a late one a moment to arrive.
-        self.page.wait_for_timeout(50)
-        assert self.errors == [], f"console errors: {self.errors}"
-        assert self.csp == [], f"CSP violations: {self.csp}"
-        assert self.dialogs == [], f"dialogs raised: {self.dialogs}"
-
-    def screenshot(self, name: str, full_page: bool = True) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
-        return path
 
 
 @pytest.fixture

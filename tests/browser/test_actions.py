@@ -15,7 +15,7 @@ import pytest
 import redis
 from playwright.sync_api import Request, expect
 
-from tests.browser.conftest import LiveDashboard, Watched
+from tests.helpers import LiveDashboard, Watched
 
 pytestmark = pytest.mark.browser
 

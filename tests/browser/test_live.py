@@ -9,7 +9,7 @@ import pytest
 from bullmq import Queue
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _in_thread
+from tests.helpers import in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def add_job(url: str, count: int = 1, name: str = "live-check") -> list[str]:
             ids.append((await queue.add(name, {"n": n})).id)
         await queue.close()
 
-    _in_thread(lambda: asyncio.run(add()))
+    in_thread(lambda: asyncio.run(add()))
     return ids
 
 

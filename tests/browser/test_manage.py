@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LiveDashboard, Watched
+from tests.helpers import LiveDashboard, Watched
 
 pytestmark = pytest.mark.browser
 

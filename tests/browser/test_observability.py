@@ -22,8 +22,7 @@ import redis
 from bullmq import Queue, Worker
 
 from dashboard import demo
-from tests.browser.conftest import _in_thread
-from tests.interop.conftest import HERE
+from tests.helpers import INTEROP, in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +54,7 @@ async def record_metrics(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def metered(live) -> str:
-    _in_thread(lambda: asyncio.run(record_metrics(live.redis_url)))
+    in_thread(lambda: asyncio.run(record_metrics(live.redis_url)))
     client = redis.Redis.from_url(live.redis_url)
     older = [round(20 + 15 * math.sin(i / 6)) for i in range(90)]
     client.rpush(f"bull:{QUEUE}:metrics:completed:data", *older)
@@ -72,7 +71,7 @@ def connected_workers(live) -> Iterator[None]:
         pytest.fail("`node` is not on PATH: run `make test`.", pytrace=False)
     node_worker = subprocess.Popen(
         [node, "idle.mjs", "5", live.redis_url, "60", f"{demo.DEMO_QUEUES[1]}:events"],
-        cwd=HERE,
+        cwd=INTEROP,
         stdout=subprocess.PIPE,
         text=True,
     )

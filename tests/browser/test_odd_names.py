@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from dashboard.config import Settings
 from dashboard.web import create_app
-from tests.browser.conftest import Watched
+from tests.helpers import Watched
 from tests.uvicorn_thread import serving
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ ODD_JOB = "j/1 ?#%&x"
 TRAP_JOB = "../../other"
 
 
-def _in_thread(work: Callable[[], object]) -> None:
+def in_thread(work: Callable[[], object]) -> None:
     thread = threading.Thread(target=work)
     thread.start()
     thread.join(60)
@@ -45,7 +45,7 @@ def origin(valkey_url: str) -> Iterator[str]:
             await other.add("o", {"n": n}, {"delay": 600_000})
         await other.close()
 
-    _in_thread(lambda: asyncio.run(fill()))
+    in_thread(lambda: asyncio.run(fill()))
     with serving(create_app(Settings(redis_url=valkey_url))) as url:
         yield url
 
@@ -59,7 +59,7 @@ def job_state(url: str, queue: str, job_id: str) -> str:
             await q.close()
 
     result: list[str] = []
-    _in_thread(lambda: result.append(asyncio.run(state())))
+    in_thread(lambda: result.append(asyncio.run(state())))
     return result[0]
 
 

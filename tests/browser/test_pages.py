@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from dashboard import demo
 from dashboard.web.render import STATE_ORDER
-from tests.browser.conftest import LiveDashboard, Watched
+from tests.helpers import LiveDashboard, Watched
 
 pytestmark = pytest.mark.browser
 

@@ -20,7 +20,7 @@ from bullmq import FlowProducer, Worker
 from playwright.sync_api import Page, expect
 
 from dashboard import demo
-from tests.browser.conftest import LiveDashboard, Watched, _in_thread
+from tests.helpers import LiveDashboard, Watched, in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +99,7 @@ async def _add_flows(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def board(live: LiveDashboard) -> Iterator[LiveDashboard]:
-    _in_thread(lambda: asyncio.run(_add_flows(live.redis_url)))
+    in_thread(lambda: asyncio.run(_add_flows(live.redis_url)))
     yield live
 
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard import demo
-from tests.browser.conftest import LiveDashboard, Watched
+from tests.helpers import LiveDashboard, Watched
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from dashboard.config import Settings
 from dashboard.web import create_app
-from tests.browser.conftest import Watched
+from tests.helpers import Watched
 from tests.uvicorn_thread import serving
 
 pytestmark = pytest.mark.browser

@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
-from bullmq import Queue, Worker
+from bullmq import Queue
 
 from dashboard.config import Settings
-from tests.conftest import csrf_token, make_client
-
-
-async def make_jobs(url: str, queue_name: str = "mail", prefix: str = "bull") -> dict[str, str]:
-    """A waiting, a delayed, a prioritized, a completed and a failed job; returns their ids."""
-    opts = {"connection": url, "prefix": prefix}
-    queue = Queue(queue_name, opts)
-    worker = Worker(queue_name, None, {**opts, "autorun": False})
-    token = uuid.uuid4().hex
-    ids = {}
-    done = await queue.add("welcome", {"to": "a@example.com"})
-    bad = await queue.add("welcome", {"to": "b@example.com"})
-    job = await worker.getNextJob(token)
-    await job.log("sending")
-    await job.moveToCompleted({"sent": True}, token)
-    job = await worker.getNextJob(token)
-    try:
-        raise ValueError("mailbox full")
-    except ValueError as err:
-        await job.moveToFailed(err, token)
-    ids.update(completed=done.id, failed=bad.id)
-    ids["waiting"] = (await queue.add("welcome", {"to": "c@example.com"})).id
-    ids["delayed"] = (await queue.add("reminder", {"n": 1}, {"delay": 60_000})).id
-    ids["prioritized"] = (await queue.add("urgent", {"n": 2}, {"priority": 5})).id
-    await worker.close(force=True)
-    await queue.close()
-    return ids
+from tests.helpers import csrf_token, make_client, make_jobs
 
 
 async def test_queue_counts(client: httpx.AsyncClient, server_url: str) -> None:

@@ -13,8 +13,7 @@ from dashboard.web import create_app
 from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE
 from dashboard.web.middleware.request_limits import MAX_FORM_BODY
 from dashboard.web.middleware.sessions import COOKIE
-from tests.conftest import csrf_token
-from tests.integration.test_api import make_jobs
+from tests.helpers import csrf_token, make_jobs
 from tests.uvicorn_thread import serving
 
 BASE = "/admin/queues"

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import pytest
-from bullmq import Queue, Worker
+from bullmq import Worker
 from redis.asyncio.cluster import RedisCluster
 
 from dashboard.bullmq.keys import shares_one_slot
@@ -17,7 +17,7 @@ from dashboard.config import ConfigError, Settings
 from dashboard.observe.measure import measure
 from dashboard.redis_client.connection import cluster_mode, connect, is_cluster
 from dashboard.web import create_app
-from tests.conftest import make_client
+from tests.helpers import add_jobs, make_client
 from tests.redis_cluster import RedisClusterForTests
 
 BEARER = {"Authorization": "Bearer t"}
@@ -29,12 +29,6 @@ async def rc(cluster_url: str) -> AsyncIterator[RedisCluster]:
     client = connect(cluster_url, cluster=True)
     yield client
     await client.aclose()
-
-
-async def add_jobs(rc: RedisCluster, prefix: str, queue: str, count: int, **opts: object) -> None:
-    producer = Queue(queue, {"connection": rc, "prefix": prefix})
-    for i in range(count):
-        await producer.add("job", {"i": i}, dict(opts))
 
 
 async def test_cluster_is_detected_from_any_node(

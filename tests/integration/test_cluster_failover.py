@@ -15,7 +15,7 @@ from bullmq import Queue
 
 from dashboard.config import Settings
 from dashboard.redis_client.connection import connect
-from tests.conftest import make_client
+from tests.helpers import make_client
 from tests.redis_cluster import RedisClusterForTests
 
 BEARER = {"Authorization": "Bearer t"}

@@ -12,8 +12,7 @@ from dashboard.bullmq import search
 from dashboard.config import Settings
 from dashboard.redis_client.connection import connect
 from dashboard.redis_client.counting import SPENT, commands_spent
-from tests.conftest import make_client
-from tests.integration.test_cluster import add_jobs
+from tests.helpers import add_jobs, make_client
 
 BEARER = {"Authorization": "Bearer t"}
 API = "/admin/queues/api"

@@ -26,7 +26,7 @@ from dashboard.observe.cost import Assumptions, always_on, cron_drain
 from dashboard.observe.measure import measure
 from dashboard.redis_client.connection import connect
 from tests import drain_processors
-from tests.conftest import _wait_for, free_port, start_redis
+from tests.helpers import free_port, start_redis, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW_S = 90
@@ -52,7 +52,7 @@ def observe(kind: str, workers: int) -> dict[str, float]:
     server = start_redis(port)
     url = f"redis://127.0.0.1:{port}"
     try:
-        _wait_for(url)
+        wait_for(url)
         queues = [f"q{i}" for i in range(workers)]
         process = start_workers(kind, url, queues, WARM_UP_S + WINDOW_S + 5)
         time.sleep(WARM_UP_S)
@@ -183,7 +183,7 @@ async def test_cron_drain_with_scheduled_jobs_within_15_percent() -> None:
     server = start_redis(port)
     url = f"redis://127.0.0.1:{port}"
     try:
-        _wait_for(url)
+        wait_for(url)
         await seed_004_with_a_busy_scheduler(url)
         client = connect(url)
         engine = DrainEngine(client, "bull", {q: drain_processors.noop for q in SEED_QUEUES})

@@ -7,7 +7,7 @@ import pytest
 from bullmq import Queue
 
 from dashboard.config import Settings
-from tests.conftest import make_client
+from tests.helpers import make_client
 
 CRON = "/api/v1/cron/drain-queues"
 

@@ -19,8 +19,7 @@ from dashboard.drain.engine import DrainEngine, DrainOptions
 from dashboard.live import watcher as watch
 from dashboard.redis_client import connection
 from dashboard.web import create_app
-from tests.conftest import _wait_for, free_port, start_redis
-from tests.integration.test_watch import watcher_for
+from tests.helpers import free_port, start_redis, wait_for, watcher_for
 
 
 @pytest.mark.parametrize(
@@ -86,7 +85,7 @@ async def test_the_watcher_tells_pages_to_refresh_after_a_reconnect(
     url = f"redis://127.0.0.1:{port}"
     server = start_redis(port, "--dir", workdir)
     try:
-        _wait_for(url)
+        wait_for(url)
         queue = Queue("mail", {"connection": url})
         await queue.add("before", {})
         await queue.close()
@@ -96,7 +95,7 @@ async def test_the_watcher_tells_pages_to_refresh_after_a_reconnect(
             server.terminate()
             server.wait(10)
             server = start_redis(port, "--dir", workdir)
-            _wait_for(url)
+            wait_for(url)
             queue = Queue("mail", {"connection": url})
             await queue.add("after", {})  # while the watcher is still waiting to retry
             await queue.close()

@@ -15,22 +15,18 @@ from bullmq import Queue
 from dashboard.bullmq.keys import drain_probe_key
 from dashboard.drain.engine import DrainEngine, DrainOptions
 from tests import drain_processors
+from tests.helpers import executed_commands
 
 # Seed 004's five queues; two of them hold its repeatable jobs.
 SEED_QUEUES = ("ingestion", "webhook-retry", "analytics-rollup", "billing", "email")
 HOUR_MS = 3_600_000
 
 
-async def executed(r: aioredis.Redis) -> int:
-    stats = await r.info("commandstats")
-    return sum(v["calls"] for v in stats.values())
-
-
 async def tick_cost(r: aioredis.Redis, engine: DrainEngine, queues: tuple[str, ...]) -> int:
-    before = await executed(r)
+    before = await executed_commands(r)
     result = await engine.drain(DrainOptions(queues=queues))
     assert result.total_processed == 0, result.as_json()
-    return await executed(r) - before - 1  # minus the INFO that measured it
+    return await executed_commands(r) - before
 
 
 async def seed_004(url: str) -> None:

@@ -15,8 +15,7 @@ from starlette.routing import Mount
 
 from dashboard.config import Settings
 from dashboard.web import create_app
-from tests.conftest import csrf_token, make_client
-from tests.integration.test_api import make_jobs
+from tests.helpers import csrf_token, make_client, make_jobs
 
 STYLE = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
 HOME = re.compile(r'<a class="button" href="([^"]+)">Back to all queues</a>')

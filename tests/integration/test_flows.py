@@ -16,7 +16,7 @@ from dashboard.bullmq.flows import Cursor, flow_level
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.config import Settings
 from dashboard.redis_client.counting import commands_spent
-from tests.conftest import make_client
+from tests.helpers import make_client
 
 HOUR = 3_600_000
 API = "/admin/queues/api/queues"

@@ -16,8 +16,7 @@ from bullmq import Queue
 
 from dashboard.config import Settings
 from dashboard.web import create_app
-from tests.conftest import csrf_token, make_client
-from tests.integration.test_api import make_jobs
+from tests.helpers import csrf_token, make_client, make_jobs
 from tests.uvicorn_thread import serving
 
 BASE = "/admin/queues"

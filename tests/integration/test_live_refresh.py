@@ -14,7 +14,7 @@ import httpx
 from bullmq import Queue
 
 from dashboard.config import Settings
-from tests.conftest import executed_commands, make_client
+from tests.helpers import executed_commands, make_client
 
 HEAD = "/admin/queues/live/queue/mail?status=waiting&page=1&pageSize=25"
 

@@ -15,7 +15,7 @@ from dashboard.bullmq.discovery import SCAN_BATCH
 from dashboard.bullmq.reader import SUMMARY_WIDTH
 from dashboard.config import Settings
 from dashboard.web.routes.pages import OVERVIEW_PAGE_SIZE
-from tests.conftest import executed_commands, make_client
+from tests.helpers import executed_commands, make_client
 
 QUEUES = [f"tenant-{i:04d}" for i in range(1000)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.integration.test_api import make_jobs
+from tests.helpers import make_jobs
 
 
 async def test_mounted_under_host_app(server_url: str, monkeypatch) -> None:

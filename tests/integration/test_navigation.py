@@ -9,8 +9,7 @@ from bullmq import Queue
 
 from dashboard.config import ConfigError, Settings
 from dashboard.redis_client.counting import commands_spent
-from tests.conftest import make_client
-from tests.integration.test_api import make_jobs
+from tests.helpers import make_client, make_jobs
 
 BEARER = {"Authorization": "Bearer s3cret"}
 

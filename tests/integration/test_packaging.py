@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import _wait_for, free_port, start_redis
+from tests.helpers import free_port, start_redis, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 # Exactly what the Dockerfile's build stage copies.
@@ -114,7 +114,7 @@ def demo_redis(installed: Installed) -> Iterator[str]:
     process = start_redis(port, "--dir", str(workdir))
     url = f"redis://127.0.0.1:{port}"
     try:
-        _wait_for(url)
+        wait_for(url)
         fill = (
             "import asyncio, sys; from dashboard import demo; asyncio.run(demo.fill(sys.argv[1]))"
         )

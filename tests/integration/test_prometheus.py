@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboard.config import Settings
 from dashboard.drain.engine import DrainOptions
 from dashboard.web import create_app
-from tests.conftest import executed_commands
+from tests.helpers import executed_commands
 
 NAMES = ("a", "b", "c", "d", "e")
 

@@ -12,7 +12,7 @@ import redis
 from bullmq import Queue, Worker
 
 from dashboard.config import ConfigError, Settings
-from tests.conftest import csrf_token, make_client
+from tests.helpers import csrf_token, make_client
 
 SECRETS = ("hunter2-SECRET", "4111-SECRET-CARD", "LIST-SECRET", "TOKEN-SECRET", "LOG-SECRET")
 REDACT = ("data.password", "data.card.number", "data.users.password", "returnvalue.token")

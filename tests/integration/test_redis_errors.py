@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dashboard.config import Settings
 from dashboard.web.errors import REDIS_AUTH, REDIS_DOWN
-from tests.conftest import _wait_for, free_port, make_client, start_redis
+from tests.helpers import free_port, make_client, start_redis, wait_for
 
 
 async def test_unreachable_then_recovers() -> None:
@@ -20,7 +20,7 @@ async def test_unreachable_then_recovers() -> None:
 
         server = start_redis(port)
         try:
-            _wait_for(url)
+            wait_for(url)
             recovered = await http.get("/admin/queues/api/queues")
             assert recovered.status_code == 200
         finally:
@@ -32,7 +32,7 @@ async def test_wrong_password_is_named() -> None:
     port = free_port()
     server = start_redis(port, "--requirepass", "right")
     try:
-        _wait_for(f"redis://:right@127.0.0.1:{port}")
+        wait_for(f"redis://:right@127.0.0.1:{port}")
         async with make_client(Settings(redis_url=f"redis://:wrong@127.0.0.1:{port}")) as http:
             response = await http.get("/admin/queues/api/queues")
             assert response.status_code == 503

@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 
 from dashboard.config import Settings
-from tests.conftest import make_client
+from tests.helpers import make_client
 
 API = "/admin/queues/api"
 

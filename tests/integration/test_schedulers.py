@@ -13,7 +13,7 @@ from dashboard.bullmq.keys import QueueKeys
 from dashboard.bullmq.schedulers import drain_pickup, scheduler_page
 from dashboard.config import Settings
 from dashboard.redis_client.counting import commands_spent
-from tests.conftest import make_client
+from tests.helpers import make_client
 
 BEARER = {"Authorization": "Bearer s3cret"}
 API = "/admin/queues/api/queues/nightly"

@@ -8,8 +8,7 @@ import redis
 from bullmq import Queue, Worker
 
 from dashboard.config import Settings
-from tests.conftest import make_client
-from tests.integration.test_api import make_jobs
+from tests.helpers import make_client, make_jobs
 
 API = "/admin/queues/api"
 

@@ -10,8 +10,7 @@ import pytest
 
 from dashboard.cli import refuse_open_binding
 from dashboard.config import Settings
-from tests.conftest import csrf_token, make_client
-from tests.integration.test_api import make_jobs
+from tests.helpers import csrf_token, make_client, make_jobs
 
 PAUSE = "/admin/queues/api/queues/mail/pause"
 

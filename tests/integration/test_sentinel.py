@@ -21,8 +21,8 @@ from bullmq import Queue
 from dashboard.config import ConfigError, Settings
 from dashboard.drain.workers import AlwaysOnWorkers
 from dashboard.redis_client.connection import cluster_mode, connect
-from tests.conftest import _wait_for, csrf_token, free_port, make_client, start_redis
 from tests.drain_processors import noop
+from tests.helpers import csrf_token, free_port, make_client, start_redis, wait_for
 
 SERVICE = "drainboard-primary"
 
@@ -71,8 +71,8 @@ def sentinel_setup() -> Iterator[SentinelSetup]:
     )
     sentinel = redis.Redis(port=sentinel_port, decode_responses=True)
     try:
-        _wait_for(f"redis://127.0.0.1:{replica_port}")
-        _wait_for(f"redis://127.0.0.1:{sentinel_port}")
+        wait_for(f"redis://127.0.0.1:{replica_port}")
+        wait_for(f"redis://127.0.0.1:{sentinel_port}")
         replica = redis.Redis(port=replica_port, decode_responses=True)
         _wait(lambda: replica.info("replication")["master_link_status"] == "up")
         _wait(lambda: sentinel.sentinel_master(SERVICE)["num-slaves"] >= 1)

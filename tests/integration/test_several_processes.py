@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from dashboard.web.middleware.sessions import COOKIE
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "/admin/queues"

@@ -10,7 +10,7 @@ from bullmq import Queue
 from dashboard.config import Settings
 from dashboard.drain.engine import DrainOptions
 from dashboard.drain.workers import OnDemandWorkers
-from tests.conftest import csrf_token, make_client
+from tests.helpers import csrf_token, make_client
 
 API = "/admin/queues/api/queues"
 

@@ -21,7 +21,7 @@ import redis
 from dashboard import demo
 from dashboard.config import Settings
 from dashboard.web.errors import REDIS_TLS
-from tests.conftest import free_port, make_client, start_redis
+from tests.helpers import free_port, make_client, start_redis
 
 
 @dataclass

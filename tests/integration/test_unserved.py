@@ -13,7 +13,7 @@ from bullmq import Queue, Worker
 from dashboard.bullmq.reader import SUMMARY_WIDTH
 from dashboard.config import Settings
 from dashboard.observe.unserved import ANSWER_TTL_S
-from tests.conftest import executed_commands, make_client
+from tests.helpers import executed_commands, make_client
 
 
 def warned(html: str) -> list[str]:

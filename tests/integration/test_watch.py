@@ -11,33 +11,9 @@ import time
 import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 
-from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.reader import Reader
-from dashboard.live.watcher import ChangeWatcher, Subscription
-
-
-def watcher_for(
-    url: str,
-    queues: tuple[str, ...],
-    block_ms: int = 60_000,
-    interval_s: float = 0.05,
-    counts: bool = False,
-    recount_s: float = 3600,
-) -> ChangeWatcher:
-    def connect(timeout: float) -> aioredis.Redis:
-        return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout)
-
-    catalog = QueueCatalog(connect(5), "bull", queues)
-    reader = Reader(connect(5), "bull") if counts else None
-    return ChangeWatcher(
-        connect,
-        catalog,
-        "bull",
-        block_ms=block_ms,
-        interval_s=interval_s,
-        reader=reader,
-        recount_s=recount_s,
-    )
+from dashboard.live.watcher import Subscription
+from tests.helpers import watcher_for
 
 
 async def notices(subscription: Subscription, into: list[float]) -> None:

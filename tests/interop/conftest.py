@@ -1,17 +1,17 @@
-"""Shared by the interop tests: the pinned Node BullMQ majors and a `node` that can load them."""
+"""Fixtures of the interop tests: a `node` that can load the pinned Node BullMQ majors, and
+Node's own view of the queues it produced."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-MAJORS = ("5", "6")
+from dashboard.bullmq.keys import DEFAULT_PREFIX
+from tests.helpers import INTEROP, MAJORS, NODE_PAUSED_QUEUE, NODE_QUEUE
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def node() -> str:
             "`node` is not on PATH; the interop tests need Node.js 20: run `make test`.",
             pytrace=False,
         )
-    missing = [m for m in MAJORS if not (HERE / "node_modules" / f"bullmq{m}").is_dir()]
+    missing = [m for m in MAJORS if not (INTEROP / "node_modules" / f"bullmq{m}").is_dir()]
     if missing:
         pytest.fail(
             f"tests/interop/node_modules has no bullmq{', bullmq'.join(missing)}: "
@@ -32,18 +32,26 @@ def node() -> str:
     return binary
 
 
-def node_json(
-    node: str, script: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None
-) -> Any:
-    """Run one of the Node helpers here and return the JSON it prints."""
-    done = subprocess.run(
-        [node, script, *args],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env=env,
-    )
-    assert done.returncode == 0, f"{script} {args}: {done.stderr}"
-    return json.loads(done.stdout)
+@pytest.fixture(params=MAJORS, ids=[f"bullmq{m}" for m in MAJORS])
+def node_view(request: pytest.FixtureRequest, node: str, server_url: str) -> dict[str, Any]:
+    """Run the Node producer on the (freshly flushed) server and return Node's answers."""
+    major = request.param
+    try:
+        done = subprocess.run(
+            [node, "produce.mjs", major, server_url, DEFAULT_PREFIX, NODE_QUEUE],
+            cwd=INTEROP,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"produce.mjs (BullMQ {major}) did not finish in 60 s: {exc.stderr}")
+    if done.returncode != 0:
+        pytest.fail(
+            f"produce.mjs (BullMQ {major}) exited with {done.returncode}:\n{done.stderr}",
+            pytrace=False,
+        )
+    view = json.loads(done.stdout)
+    assert set(view["queues"]) == {NODE_QUEUE, NODE_PAUSED_QUEUE}
+    return view

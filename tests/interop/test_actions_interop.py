@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dashboard.config import Settings
-from tests.conftest import make_client
-from tests.interop.conftest import MAJORS, node_json
+from tests.helpers import MAJORS, make_client, node_counts
 
 BEARER = {"Authorization": "Bearer t"}
-
-
-def node_counts(node: str, major: str, url: str, *command: str) -> dict[str, int]:
-    counts = node_json(node, "work.mjs", major, url, "mail", *command)
-    return {"paused": 0, **counts}  # Node 6's default getJobCounts() has no `paused`
 
 
 @pytest.mark.parametrize("major", MAJORS)

@@ -16,8 +16,7 @@ import pytest
 
 from dashboard.bullmq.keys import STATES
 from dashboard.config import Settings
-from tests.conftest import make_client
-from tests.interop.conftest import MAJORS, node_json
+from tests.helpers import MAJORS, make_client, node_json
 
 pytestmark = pytest.mark.interop
 

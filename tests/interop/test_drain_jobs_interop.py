@@ -11,7 +11,7 @@ import pytest
 from dashboard.drain.engine import DrainEngine, DrainOptions
 from dashboard.redis_client.connection import connect
 from tests import drain_processors
-from tests.interop.conftest import MAJORS, node_json
+from tests.helpers import MAJORS, node_json
 
 
 @pytest.mark.parametrize("major", MAJORS)

@@ -12,8 +12,7 @@ import redis.asyncio as aioredis
 from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.reader import Reader
 from dashboard.live.watcher import ChangeWatcher
-from tests.interop.conftest import MAJORS
-from tests.interop.test_actions_interop import node_counts
+from tests.helpers import MAJORS, node_counts
 
 
 async def kept_equals(watcher: ChangeWatcher, expected: dict[str, int]) -> dict[str, int]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.config import Settings
-from tests.conftest import make_client
-from tests.interop.conftest import MAJORS, node_json
+from tests.helpers import MAJORS, make_client, node_json
 
 BEARER = {"Authorization": "Bearer t"}
 API = "/admin/queues/api/queues/mail"

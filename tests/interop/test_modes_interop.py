@@ -11,10 +11,9 @@ import time
 import pytest
 import redis
 
-from tests.interop.conftest import HERE
-from tests.interop.test_actions_interop import node_counts
+from tests.helpers import INTEROP, node_counts
 
-ROOT = HERE.parents[1]
+ROOT = INTEROP.parents[1]
 PROCESSORS = "tests.drain_processors:PROCESSORS"
 
 

@@ -13,20 +13,17 @@ Redis 7). A missing `node` or `node_modules` is an error, not a skip: `make test
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from dashboard.bullmq.keys import DEFAULT_PREFIX, STATES
-from tests.interop.conftest import HERE, MAJORS
+from dashboard.bullmq.keys import STATES
+from tests.helpers import NODE_PAUSED_QUEUE, NODE_QUEUE
 
 pytestmark = pytest.mark.interop
 
-QUEUE = "interop"
-PAUSED_QUEUE = f"{QUEUE}-paused"
 API = "/admin/queues/api"
 SCRIPT = "<script>alert(1)</script>"
 
@@ -55,31 +52,6 @@ JOB_FIELDS = (
 ROW_FIELDS = tuple(
     f for f in JOB_FIELDS if f not in ("data", "stacktrace", "returnvalue", "parent")
 )
-
-
-@pytest.fixture(params=MAJORS, ids=[f"bullmq{m}" for m in MAJORS])
-def node_view(request: pytest.FixtureRequest, node: str, server_url: str) -> dict[str, Any]:
-    """Run the Node producer on the (freshly flushed) server and return Node's answers."""
-    major = request.param
-    try:
-        done = subprocess.run(
-            [node, "produce.mjs", major, server_url, DEFAULT_PREFIX, QUEUE],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"produce.mjs (BullMQ {major}) did not finish in 60 s: {exc.stderr}")
-    if done.returncode != 0:
-        pytest.fail(
-            f"produce.mjs (BullMQ {major}) exited with {done.returncode}:\n{done.stderr}",
-            pytrace=False,
-        )
-    view = json.loads(done.stdout)
-    assert set(view["queues"]) == {QUEUE, PAUSED_QUEUE}
-    return view
 
 
 def expected_counts(node_counts: dict[str, int]) -> dict[str, int]:
@@ -112,7 +84,7 @@ async def test_counts_and_paused_match_node(
     major = node_view["major"]
     body = await get_json(client, "/queues")
     served = {q["name"]: q for q in body["queues"]}
-    assert set(served) == {QUEUE, PAUSED_QUEUE}
+    assert set(served) == {NODE_QUEUE, NODE_PAUSED_QUEUE}
 
     problems = []
     for name, node_queue in node_view["queues"].items():
@@ -129,10 +101,10 @@ async def test_counts_and_paused_match_node(
 
     # The producer's fixture really covers what it claims: every state but `paused` is filled
     # in the first queue, and the second is paused with jobs held in it.
-    counts = node_view["queues"][QUEUE]["counts"]
+    counts = node_view["queues"][NODE_QUEUE]["counts"]
     assert all(counts[s] > 0 for s in STATES if s != "paused"), counts
-    assert node_view["queues"][PAUSED_QUEUE]["isPaused"] is True
-    held = node_view["queues"][PAUSED_QUEUE]["counts"]
+    assert node_view["queues"][NODE_PAUSED_QUEUE]["isPaused"] is True
+    held = node_view["queues"][NODE_PAUSED_QUEUE]["counts"]
     if major == "5":
         assert held["paused"] == 3 and held["waiting"] == 0, held
     else:

@@ -13,23 +13,23 @@ from dashboard.config import Settings
 from dashboard.redis_client.connection import connect
 from dashboard.redis_client.counting import commands_spent
 from tests import drain_processors
-from tests.conftest import csrf_token, make_client
-from tests.interop.test_node_interop import PAUSED_QUEUE, node_view
+from tests.helpers import NODE_PAUSED_QUEUE, csrf_token, make_client
 
 pytestmark = pytest.mark.interop
-__all__ = ["node_view"]  # the fixture, shared with the other interop tests
 
 
 async def test_a_paused_queue_says_its_jobs_are_held(
     node_view: dict[str, Any], server_url: str
 ) -> None:
-    node = node_view["queues"][PAUSED_QUEUE]["counts"]
+    node = node_view["queues"][NODE_PAUSED_QUEUE]["counts"]
     held = node.get("waiting", 0) + node.get("paused", 0) + node.get("prioritized", 0)
     assert held == 4  # three waiting and a prioritized one
     settings = Settings(redis_url=server_url, processors="tests.drain_processors:PROCESSORS")
     async with make_client(settings) as http:
         for status in ("waiting", "paused"):
-            page = await http.get(f"/admin/queues/queue/{PAUSED_QUEUE}", params={"status": status})
+            page = await http.get(
+                f"/admin/queues/queue/{NODE_PAUSED_QUEUE}", params={"status": status}
+            )
             line = re.search(
                 r'<p class="notice-line held"[^>]*data-held="(\d+)">([^<]+)</p>', page.text
             )
@@ -40,7 +40,7 @@ async def test_a_paused_queue_says_its_jobs_are_held(
             assert ("BullMQ 6 keeps them under Waiting" in line[2]) == (node_view["major"] == "6")
 
         listed = (await http.get("/admin/queues/api/queues")).json()["queues"]
-        before = {q["name"]: q["counts"] for q in listed}[PAUSED_QUEUE]
+        before = {q["name"]: q["counts"] for q in listed}[NODE_PAUSED_QUEUE]
         assert before["paused"] == node.get("paused", 0)
         assert before["waiting"] == node.get("waiting", 0)
 
@@ -48,7 +48,7 @@ async def test_a_paused_queue_says_its_jobs_are_held(
         redis = connect(server_url)
         spent = commands_spent.set(0)
         try:
-            (summary,) = await Reader(redis, "bull").summaries([PAUSED_QUEUE])
+            (summary,) = await Reader(redis, "bull").summaries([NODE_PAUSED_QUEUE])
             assert summary.is_paused and summary.counts == before
             assert commands_spent.get() == (9 if node_view["major"] == "6" else 10)
         finally:
@@ -58,21 +58,21 @@ async def test_a_paused_queue_says_its_jobs_are_held(
         token = await csrf_token(http)
         answer = await http.post(
             "/admin/queues/api/drain",
-            params={"queue": PAUSED_QUEUE},
+            params={"queue": NODE_PAUSED_QUEUE},
             headers={"HX-Request": "true", "X-CSRF-Token": token},
         )
         assert answer.status_code == 200 and drain_processors.SEEN == []
-        assert f"skipped, paused with jobs held: {PAUSED_QUEUE}" in answer.text
+        assert f"skipped, paused with jobs held: {NODE_PAUSED_QUEUE}" in answer.text
         after = (await http.get("/admin/queues/api/queues")).json()["queues"]
-        assert {q["name"]: q["counts"] for q in after}[PAUSED_QUEUE] == before
+        assert {q["name"]: q["counts"] for q in after}[NODE_PAUSED_QUEUE] == before
 
         # The next tick knows it from the probe's notes, and the drain-runs page says so.
         again = await http.post(
             "/admin/queues/api/drain",
-            params={"queue": PAUSED_QUEUE},
+            params={"queue": NODE_PAUSED_QUEUE},
             headers={"X-CSRF-Token": token},
         )
         assert again.status_code == 200, again.text
-        assert again.json()["queues"][PAUSED_QUEUE]["skipped"] == "paused"
+        assert again.json()["queues"][NODE_PAUSED_QUEUE]["skipped"] == "paused"
         runs = await http.get("/admin/queues/drains")
-        assert f"Skipped, paused with jobs held: {PAUSED_QUEUE}." in runs.text
+        assert f"Skipped, paused with jobs held: {NODE_PAUSED_QUEUE}." in runs.text

