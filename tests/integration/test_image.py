@@ -97,7 +97,8 @@ def make_stand_in() -> None:
                 *("debootstrap", "--variant=minbase", "--include=python3,python3-venv"),
                 *("bookworm", str(rootfs), debian_mirror()),
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             timeout=900,
         )
