@@ -5,10 +5,12 @@
 #     -e DRAINBOARD_USERNAME=admin -e DRAINBOARD_PASSWORD=change-me -p 3000:3000 drainboard
 #   open http://localhost:3000/admin/queues/
 #
-# There is no Docker engine on the machine this was written on, so the image has never been built
-# there. Its steps are the ones tests/integration/test_packaging.py runs in CI on every change:
-# `pip wheel --no-deps` from these five sources, `pip install` of that wheel into a fresh
-# environment, `drainboard serve` from a directory outside the source tree.
+# CI builds this file on every change: tests/integration/test_image.py builds it with podman
+# (`--format docker`, which keeps the HEALTHCHECK), serves from the image as its user (uid 10001),
+# fetches pages and runs the HEALTHCHECK's command. Where no registry answers, the base is a
+# stand-in made with debootstrap under the name python:3.11-slim (see the README's Docker section).
+# The steps are those tests/integration/test_packaging.py also runs: `pip wheel --no-deps` from
+# these five sources, `pip install` of that wheel into a fresh environment, `drainboard serve`.
 
 FROM python:3.11-slim AS build
 WORKDIR /src

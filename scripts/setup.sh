@@ -14,6 +14,10 @@ if [ "${1:-}" = "--test" ]; then
   command -v openssl >/dev/null || need_apt+=(openssl)  # the TLS test's throwaway CA
   [ -x /usr/bin/chromium ] || need_apt+=(chromium)  # Playwright launches Debian's build
   command -v npm >/dev/null || need_apt+=(nodejs npm)  # Node BullMQ, the interop reference
+  # The image test builds the Dockerfile; debootstrap makes its base where no registry answers.
+  command -v podman >/dev/null || need_apt+=(podman)
+  command -v buildah >/dev/null || need_apt+=(buildah)
+  command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} from Debian"
