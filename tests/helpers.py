@@ -270,3 +270,7 @@ NODE_PAUSED_QUEUE = f"{NODE_QUEUE}-paused"
 def node_counts(node: str, major: str, url: str, *command: str) -> dict[str, int]:
     counts = node_json(node, "work.mjs", major, url, "mail", *command)
     return {"paused": 0, **counts}  # Node 6's default getJobCounts() has no `paused`
+
+
+# What the Dockerfile's build stage copies, and so what the wheel is built from.
+PACKAGE_SOURCES = ("pyproject.toml", "setup.py", "README.md", "dashboard", "templates", "static")

@@ -40,12 +40,20 @@ import httpx
 import pytest
 from bullmq import Queue
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.image
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "dashboard", "templates", "static", "Dockerfile")
+SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "README.md",
+    "dashboard",
+    "templates",
+    "static",
+    "Dockerfile",
+)
 OFFICIAL_BASE = "docker.io/library/python:3.11-slim"
 # The Dockerfile's short name finds an image under localhost/ first, so the stand-in wears it.
 STAND_IN = "localhost/python:3.11-slim"

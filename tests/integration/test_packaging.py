@@ -27,11 +27,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from tests.helpers import free_port, start_redis, wait_for
+from tests.helpers import PACKAGE_SOURCES, free_port, start_redis, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-# Exactly what the Dockerfile's build stage copies.
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "dashboard", "templates", "static")
 BASE = "/admin/queues"
 
 
@@ -71,7 +69,7 @@ class Installed:
 
 
 def _copy_sources(target: Path) -> None:
-    for name in SOURCES:
+    for name in PACKAGE_SOURCES:
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -374,7 +372,7 @@ def test_dockerfile_runs_the_wheel_test_steps() -> None:
     runs = " ".join(args for op, args in steps if op == "RUN")
     assert "pip wheel --no-deps" in runs and "pip install --no-cache-dir /tmp/*.whl" in runs
     copied = " ".join(args for op, args in steps if op == "COPY")
-    for source in SOURCES:
+    for source in PACKAGE_SOURCES:
         assert re.search(rf"\b{re.escape(source)}\b", copied), f"{source} is not copied"
     users = [args for op, args in steps if op == "USER"]
     assert users and users[-1] not in ("root", "0"), "the image must not run as root"
