@@ -1,4 +1,5 @@
-"""Demo data: the five queues of the drain-endpoint seed, with jobs in every state.
+"""Demo data: five queues of batch work (the cron drain endpoint's usual tenants), with jobs in
+every state.
 
 Everything is written through the `bullmq` package (adds, a manual worker, a flow, a pause), so
 the keys are exactly what real BullMQ code leaves behind.
@@ -157,7 +158,7 @@ async def _fill_queue(
         await queue.add("bulk-import", big, {"jobId": BIG_JOB_ID})
 
 
-# Seed 004's repeatable jobs, as job schedulers: the nightly analytics rollup and the monthly
+# Repeatable jobs, as job schedulers: a nightly analytics rollup and a monthly
 # credit grant.
 DEMO_SCHEDULERS = (
     ("nightly-analytics-rollup", {"pattern": "0 2 * * *", "tz": "UTC"}, "analytics-rollup"),

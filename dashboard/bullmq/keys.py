@@ -195,7 +195,7 @@ def last_idle_drain_key(prefix: str) -> str:
 
 
 def drain_probe_key(prefix: str) -> str:
-    """The drain probe's notes on idle queues (see dashboard/drain_probe.py)."""
+    """The drain probe's notes on idle queues (see dashboard/drain/probe.py)."""
     return f"{prefix}::drainboard:drain-probe"
 
 

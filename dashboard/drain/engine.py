@@ -2,7 +2,7 @@
 
 One engine serves the cron endpoint, `drainboard drain` and the "Drain now" button:
 
-1. Probe which queues have work (dashboard/drain_probe.py): one `EXISTS` over every queue's
+1. Probe which queues have work (dashboard/drain/probe.py): one `EXISTS` over every queue's
    keys when all are empty; with delayed or repeatable jobs not yet due, a `GET` of the probe's
    notes and one `XREAD` over the events streams tell that nothing changed and nothing is due.
    A non-empty active list may hold a dead drain's jobs.
@@ -11,9 +11,10 @@ One engine serves the cron endpoint, `drainboard drain` and the "Drain now" butt
    without its blocking wait, until the queue reports no job, the time is up, or the job cap is
    reached. Attempts, backoff, removeOnComplete/Fail, events, parents and rate limits are all
    BullMQ's scripts' doing. Completing a job, the step every job takes, calls BullMQ's script
-   with little Python around it (dashboard/drain_finish.py).
-3. Jobs still running when `maxDurationMs` is reached are abandoned as seed 000 describes: their
-   lock is no longer renewed, and BullMQ's stalled check puts them back in wait on a later tick.
+   with little Python around it (drain/finish.py).
+3. Jobs still running when `maxDurationMs` is reached are abandoned, as the cron endpoint's
+   contract says: their lock is no longer renewed, and BullMQ's stalled check puts them back in
+   wait on a later tick.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ class DrainResult:
         return sum(run.lost_locks for run in self.queues.values())
 
     def as_json(self) -> dict[str, Any]:
-        """Seed 000's response, word for word, plus `skipped`/`stoppedBy` where they apply."""
+        """The cron endpoint's answer: `ok`, `durationMs`, `totalProcessed`, `totalFailed` and
+        each queue's run, with `skipped`/`stoppedBy` where they apply."""
         return {
             "ok": True,
             "durationMs": self.duration_ms,
@@ -196,7 +198,7 @@ class DrainEngine:
         self.observers: list[Callable[[DrainResult], None]] = []
 
     async def probe(self, queues: list[str]) -> drain_probe.Probe:
-        """The queues that have work now, and those a pause holds (dashboard/drain_probe.py):
+        """The queues that have work now, and those a pause holds (dashboard/drain/probe.py):
         one EXISTS when every queue is empty, three commands when idle queues hold delayed or
         repeatable jobs."""
         return await drain_probe.probe(self.redis, self.prefix, queues, int(time.time() * 1000))
@@ -278,7 +280,7 @@ class DrainEngine:
         done, pending = await asyncio.wait(slots, timeout=max(remaining, 0))
         if pending:
             # Past maxDurationMs: abandon the running jobs. Their locks lapse and a later
-            # drain's stalled check returns them to wait (seed 000's caveat).
+            # drain's stalled check returns them to wait (the contract's caveat).
             run.stopped = "maxDurationMs"
             for task in pending:
                 task.cancel()

@@ -44,7 +44,7 @@ class DrainJob:
     @property
     def kind(self) -> tuple[str, str | None, int] | None:
         """What the arguments of the script that completes this job depend on, besides its id
-        and return value (dashboard/drain_finish.py): its slot's token, its stored options and
+        and return value (dashboard/drain/finish.py): its slot's token, its stored options and
         the attempts made. None once the handler has read its options or the real Job: it may
         have changed them, and then bullmq reads them afresh."""
         if "opts" in self.__dict__ or "job" in self.__dict__:

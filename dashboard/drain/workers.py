@@ -1,4 +1,5 @@
-"""`drainboard worker`: run the registered processors in one of seeds 000/003's three modes.
+"""`drainboard worker`: run the registered processors in one of three modes: always-on BullMQ
+workers, cron (no worker: drains run from a cron) or on-demand (a worker only while there is work).
 
 - always:    a `bullmq` Worker per queue, blocking on Redis all the time (zero job latency,
              the highest idle cost). SIGTERM lets running jobs finish, then exits.
@@ -37,7 +38,8 @@ SHUTDOWN_GRACE_S = 30
 
 
 def worker_mode(mode: str | None, env: Mapping[str, str]) -> str:
-    """`--mode`, else WORKER_MODE, else seed 000's WORKER_INPROCESS (1 = always, 0 = cron)."""
+    """`--mode`, else WORKER_MODE, else WORKER_INPROCESS (1 = always, 0 = cron), the older
+    variable deployments of the cron endpoint set."""
     chosen = mode or env.get("WORKER_MODE")
     if not chosen and env.get("WORKER_INPROCESS") in ("0", "1"):
         chosen = "always" if env["WORKER_INPROCESS"] == "1" else "cron"
@@ -104,7 +106,8 @@ class AlwaysOnWorkers:
 
 
 class OnDemandWorkers:
-    """Seed 003's on-demand workers, built on the drain engine: no polling while idle."""
+    """On-demand workers, built on the drain engine: started when a job is added, closed when
+    idle, and a start-up drain for jobs left queued while nothing ran. No polling while idle."""
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ minute costs one command, a change wakes it at once. It sends at most one notice
 the number of viewers.
 
 It also keeps the counts of the watched queues, so that pages refresh them without a read of
-their own: each event names the states it moved a job between (dashboard/events.py), and only
+their own: each event names the states it moved a job between (dashboard/bullmq/events.py), and only
 those counts are re-read, once per notice, for every viewer at once. A full re-read happens when
 the watcher starts, when the events cannot be trusted (an unknown event, a stream trimmed faster
 than it is read, events disabled) and, for a busy queue, every `recount_s` seconds, for the
@@ -50,7 +50,7 @@ BATCH = 1000  # entries per XREAD; a full batch may mean the stream was trimmed 
 
 class Subscription:
     """One listener: a page (a queue, None for all of them, or one job of a queue), or a
-    `cache` of counts (dashboard/counts_cache.py), which also hears "anything may have
+    `cache` of counts (dashboard/live/counts.py), which also hears "anything may have
     changed" whenever the watcher (re)starts reading, as changes since its own last read may
     have gone unseen."""
 

@@ -86,7 +86,7 @@ class Assumptions:
     cron_interval_min: float = 5
     on_demand_startups_per_day: float = 0
     # Scheduled (repeatable or delayed) jobs that fall due and run, a day, over all queues:
-    # seed 004's nightly rollup and monthly grant are about 1.03.
+    # a nightly job plus a monthly one, as the demo schedules, are about 1.03.
     scheduled_runs_per_day: float = 0
     quota: int = DEFAULT_QUOTA
     price_per_100k: float = DEFAULT_PRICE_PER_100K
@@ -124,12 +124,13 @@ def always_on(a: Assumptions) -> Rate:
     return always_on_worker(a) * (a.queues * a.workers_per_queue) + queue_events(a.queue_events)
 
 
-# What one idle tick of a cron drain costs, by probe. Drainboard's (dashboard/drain_probe.py):
+# What one idle tick of a cron drain costs, by probe. Drainboard's (dashboard/drain/probe.py):
 # one EXISTS over all queues and the idle record's SET; when idle queues hold delayed or
 # repeatable jobs not yet due, also a GET of the probe's notes and one XREAD of the events streams.
 DRAINBOARD_IDLE_TICK = Rate(client=2, executed=2)
 DRAINBOARD_IDLE_TICK_SCHEDULED = Rate(client=4, executed=4)
-SEED_PROBE_PER_QUEUE = Rate(client=4, executed=4)  # seed 000: "5 queues x 4 ops"
+# The usual estimate of a cron drain's probe: four commands per queue per tick.
+SEED_PROBE_PER_QUEUE = Rate(client=4, executed=4)
 # Node BullMQ's getJobCounts() as it really runs: one EVALSHA that runs 10 commands.
 GETJOBCOUNTS_PER_QUEUE = Rate(client=1, executed=11)
 # One scheduled job falling due, over the idle ticks it replaces: the tick that runs it (probe,
@@ -162,7 +163,7 @@ def cron_drain(a: Assumptions, probe: str = "drainboard") -> Rate:
 
 
 def on_demand(a: Assumptions) -> Rate:
-    """Seed 003: no worker while idle; each start-up checks every queue for orphaned jobs,
+    """On-demand workers: none while idle; each start-up checks every queue for orphaned jobs,
     with the same probe as a drain; each scheduled job that falls due is run as a drain runs it."""
     return drainboard_idle_tick(a) * (a.on_demand_startups_per_day / (24 * 60)) + scheduled_runs(a)
 
@@ -235,7 +236,8 @@ def bill(commands_per_month: float, a: Assumptions) -> dict[str, float]:
 
 
 def recommendation(a: Assumptions, measured_per_month: float | None = None) -> dict[str, str]:
-    """Seed 001's "when to pick which", applied to the projection."""
+    """Which mode to pick for a workload, applied to the projection: always-on for steady
+    traffic, a cron drain for scheduled batches, on-demand for rare bursts."""
     always = always_on(a).per_month().executed
     spend = measured_per_month if measured_per_month is not None else always
     if spend > a.quota:
@@ -255,12 +257,14 @@ def recommendation(a: Assumptions, measured_per_month: float | None = None) -> d
     }
 
 
-# The seeds' own tables, from the seeds' own assumptions.
-SEED_ALWAYS_ON_OPS_PER_MINUTE = 30  # seed 000: "Idle Redis cost ≈ 30 ops/min permanently"
+# The usual back-of-the-envelope tables, from their own assumptions.
+# The usual estimate for five idle always-on workers: about 30 commands a minute.
+SEED_ALWAYS_ON_OPS_PER_MINUTE = 30
 
 
 def seed_tables() -> dict[str, Any]:
-    """Seeds 000 and 001 recomputed: five idle queues, 4 ops per queue per tick, 30-day month."""
+    """The usual estimates recomputed: five idle queues, 4 commands per queue per tick, a
+    30-day month."""
     seed = Assumptions()
     return {
         "alwaysOn": SEED_ALWAYS_ON_OPS_PER_MINUTE * MINUTES_PER_MONTH,  # ~1,300,000

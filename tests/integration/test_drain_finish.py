@@ -1,4 +1,4 @@
-"""Completing drained jobs (dashboard/drain_finish.py) on real servers: the script arguments
+"""Completing drained jobs (dashboard/drain/finish.py) on real servers: the script arguments
 are bullmq's own, and the direct script call survives what redis-py's command path survives."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Size limits on what a client may send, checked before a handler reads anything.
 
-- URL (path and query): 8 KiB, else 414. Header block: 16 KiB, else 431. uvicorn's own parser
-  limits sit above these (see cli.py), so these are the ones a client meets.
+- URL (path and query): 8 KiB, else 414. Header block: 16 KiB, else 431. uvicorn's parser runs
+  first with its own default limits (h11's is 16 KiB a header block); the app's answer, a
+  sentence, is what a client meets within them.
 - Request bodies: 4 KiB for forms and anything else (the login form, htmx buttons), 1 MiB for
   `application/json` (job data sent by scripts), else 413. A declared Content-Length past the
   limit is refused before a byte is read; a chunked body is counted as it arrives and refused

@@ -1,4 +1,5 @@
-"""Drain routes: seed 000's cron endpoint, the dashboard's "Drain now", and the run history."""
+"""Drain routes: the cron endpoint `POST /api/v1/cron/drain-queues` (its contract is in the
+README's "Draining queues on demand"), the dashboard's "Drain now", and the run history."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ TOKEN_HEADERS = ("x-cron-secret", "x-cron-token")
 
 
 async def drain_options(request: Request, trigger: str) -> DrainOptions:
-    """The seed's query parameters, each checked; a bad one is a 400 naming it."""
+    """The cron endpoint's query parameters (`queue`, `maxDurationMs`, `maxConcurrentQueues`,
+    `maxJobsPerQueue`), each checked; a bad one is a 400 naming it."""
     query = request.query_params
     known = await board_of(request).catalog.names()
     queue = query.get("queue")
@@ -157,7 +159,7 @@ openapi = {
 openapi_outside_base = {
     "/api/v1/cron/drain-queues": {
         "post": {
-            "summary": "Seed 000's cron drain; 12 calls a minute per client, failures included.",
+            "summary": "Drains what is queued now, then stops; 12 calls a minute per client.",
             "security": [{"cron": []}],
             "parameters": DRAIN_PARAMETERS,
             "responses": {"200": DRAIN_RESULT, **errors(400, 500)},

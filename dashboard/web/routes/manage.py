@@ -1,6 +1,6 @@
 """Routes that add and edit jobs and change whole queues, for scripts (JSON) and htmx (forms).
 
-Every write goes through dashboard/manage.py. A body is JSON for the API and a form for the
+Every write goes through dashboard/writes/manage.py. A body is JSON for the API and a form for the
 pages; both are parsed here, and a JSON error becomes a 400 naming the line and column.
 """
 

@@ -1,6 +1,6 @@
 """Search routes: a job id across every queue, and name or text within one queue and state.
 
-Each request is one bounded round trip (see dashboard/search.py). The queue search page shows
+Each request is one bounded round trip (see dashboard/bullmq/search.py). The queue search page shows
 what one slice found and what it cost; "Search further" fetches the next slice and appends it.
 """
 
