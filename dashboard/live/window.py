@@ -38,5 +38,5 @@ class MinuteWindow(Generic[T]):
 
     def _forget(self) -> None:
         cutoff = self._clock() - WINDOW_S
-        while self._events and self._events[0][0] <= cutoff:
+        while self._events and self._events[0][0] < cutoff:
             self._events.popleft()

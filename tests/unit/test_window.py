@@ -1,4 +1,4 @@
-"""The sliding one-minute tally, on a clock the test moves."""
+"""The sliding one-minute window, on a clock the test moves."""
 
 from dashboard.live.window import WINDOW_S, MinuteWindow
 
@@ -17,7 +17,7 @@ def test_empty_window_totals_zero() -> None:
 
 def test_adds_are_summed_with_their_amounts() -> None:
     window = MinuteWindow(Clock())
-    window.add()
+    window.add(1)
     window.add(5)
     window.add(0)
     assert window.total() == 6
@@ -47,7 +47,18 @@ def test_old_events_are_dropped_not_just_skipped() -> None:
     clock = Clock()
     window = MinuteWindow(clock)
     for _ in range(1000):
-        window.add()
+        window.add(1)
         clock.now += 1
     assert window.total() == 60  # the adds 60 s .. 1 s old
     assert len(window._events) == 60
+
+
+def test_a_window_keeps_any_values_in_order() -> None:
+    clock = Clock()
+    window: MinuteWindow[frozenset[str]] = MinuteWindow(clock)
+    window.add(frozenset({"a"}))
+    clock.now += 61
+    window.add(frozenset({"b"}))
+    window.add(frozenset({"c"}))
+    assert window.recent() == [frozenset({"b"}), frozenset({"c"})]
+    assert window.seconds_since_oldest() == 0
