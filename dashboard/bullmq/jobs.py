@@ -38,13 +38,27 @@ SUMMARY_FIELDS: tuple[str, ...] = (
 )
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def json_or_text(raw: str | None, default: Any = None) -> Any:
+    """A JSON value as Node's JSON.parse reads it; text JSON.parse would refuse stays text
+    (NaN and Infinity included: they could not be answered as JSON again)."""
     if raw is None:
         return default
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except ValueError:
         return raw
+
+
+def _telemetry(decoded: dict[str, Any]) -> dict[str, Any]:
+    """The `telemetry` option, made a dict if the stored one is not (Node would merge into it)."""
+    telemetry = decoded.get("telemetry")
+    if not isinstance(telemetry, dict):
+        telemetry = decoded["telemetry"] = {}
+    return telemetry
 
 
 def decode_opts(raw: str | None) -> dict[str, Any]:
@@ -54,9 +68,9 @@ def decode_opts(raw: str | None) -> dict[str, Any]:
     decoded: dict[str, Any] = {}
     for key, value in opts.items():
         if key == "tm":
-            decoded.setdefault("telemetry", {})["metadata"] = value
+            _telemetry(decoded)["metadata"] = value
         elif key == "omc":
-            decoded.setdefault("telemetry", {})["omitContext"] = value
+            _telemetry(decoded)["omitContext"] = value
         else:
             decoded[_OPTS_DECODE.get(key) or key] = value
     return decoded

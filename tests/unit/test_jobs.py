@@ -239,3 +239,18 @@ def test_summary_of_a_missing_hash_field_set() -> None:
         0,
         1,
     )
+
+
+def test_nan_and_infinity_stay_text_as_node_refuses_them() -> None:
+    assert json_or_text("NaN") == "NaN"
+    assert json_or_text('{"a": Infinity}') == '{"a": Infinity}'
+    assert json_or_text('{"a": 1}') == {"a": 1}
+
+
+def test_a_stored_telemetry_that_is_not_an_object_does_not_break_the_job() -> None:
+    assert decode_opts('{"telemetry": "x", "tm": 1}')["telemetry"] == {"metadata": 1}
+
+
+def test_a_timestamp_past_any_float_reads_as_missing() -> None:
+    assert to_int("1e999") == 0
+    assert to_int("inf", None) is None
