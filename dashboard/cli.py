@@ -20,7 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 
-from dashboard.config import ConfigError, Settings
+from dashboard.config import ANY_HOST, ConfigError, Settings, hosts_for_bind, is_loopback
 from dashboard.drain.engine import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
     DEFAULT_MAX_DURATION_MS,
@@ -137,6 +137,13 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         metavar="SECONDS",
         help="how often your cron calls the drain endpoint; the Schedulers tab then says which "
         "drain picks each scheduled job up (env DRAINBOARD_DRAIN_EVERY; default: unknown)",
+    )
+    server.add_argument(
+        "--allowed-hosts",
+        metavar="HOSTS",
+        help="comma-separated Host names answered, any port, against DNS rebinding; * for any "
+        "(env DRAINBOARD_ALLOWED_HOSTS; default: localhost,127.0.0.1,[::1] on loopback, plus "
+        "--host when it names one address, any name on 0.0.0.0 or ::)",
     )
     server.add_argument(
         "--no-auth",
@@ -311,26 +318,18 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         cluster=getattr(args, "cluster", None),
         processors=getattr(args, "processors", None),
         metrics_max_data_points=getattr(args, "metrics_max_data_points", None),
+        allowed_hosts=getattr(args, "allowed_hosts", None),
     )
 
 
 def refuse_open_binding(settings: Settings, host: str, no_auth: bool) -> str | None:
     """Without credentials the dashboard may only listen on loopback, unless told otherwise."""
-    if settings.auth_required or no_auth or _is_loopback(host):
+    if settings.auth_required or no_auth or is_loopback(host):
         return None
     return (
         f"refusing to listen on {host} without credentials: set DRAINBOARD_USERNAME and "
         "DRAINBOARD_PASSWORD (or DRAINBOARD_TOKEN), bind to 127.0.0.1, or pass --no-auth."
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int = 1) -> None:
@@ -341,6 +340,7 @@ def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int
         raise ConfigError(refusal)
     if not 1 <= workers <= MAX_SERVE_WORKERS:
         raise ConfigError(f"--workers must be between 1 and {MAX_SERVE_WORKERS}; got {workers}.")
+    settings = with_allowed_hosts(settings, host)
     # Built here even when worker processes serve: a bad setting stops the start with its
     # sentence, instead of every worker process failing (and being restarted) on it.
     app = create_app(settings)
@@ -370,6 +370,18 @@ def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int
     os.environ[SETTINGS_VARIABLE] = settings.dumps()
     print(f"Drainboard is serving {url} from {workers} processes", flush=True)
     run("dashboard.web.process:app", factory=True, workers=workers)
+
+
+def with_allowed_hosts(settings: Settings, host: str) -> Settings:
+    """The Host names answered: as given, or as --host implies (config.hosts_for_bind)."""
+    if settings.allowed_hosts is None:
+        settings = replace(settings, allowed_hosts=hosts_for_bind(host))
+    if ANY_HOST in (settings.allowed_hosts or ()) and not settings.auth_required:
+        log.warning(
+            "answering any Host name without credentials: a web page can reach this dashboard"
+            " by DNS rebinding; give --allowed-hosts with the names you use"
+        )
+    return settings
 
 
 def _display_host(host: str) -> str:

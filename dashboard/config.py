@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -14,6 +15,9 @@ from dashboard.redis_client.connection import SENTINEL_SCHEME, SentinelUrlError,
 
 DEFAULT_BASE_PATH = "/admin/queues"
 DEFAULT_REDIS_MAX_CONNECTIONS = 20
+# The names a browser on this machine uses for a dashboard bound to loopback (any port).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+ANY_HOST = "*"
 
 
 class ConfigError(ValueError):
@@ -50,6 +54,10 @@ class Settings:
     metrics_token: str | None = None
     # Drains (and workers) record BullMQ's per-minute metrics for this many minutes; None: not.
     metrics_max_data_points: int | None = None
+    # The Host names the dashboard answers (DNS rebinding, web/middleware/hosts.py); ("*",) any. None:
+    # not given; the command line then derives them from --host (hosts_for_bind), and an
+    # embedded app answers any name its host application lets through.
+    allowed_hosts: tuple[str, ...] | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -85,6 +93,7 @@ class Settings:
                 if (token := env.get(name))
             ),
             "cluster": _optional_flag(env.get("REDIS_CLUSTER", "")),
+            "allowed_hosts": env.get("DRAINBOARD_ALLOWED_HOSTS") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -108,6 +117,7 @@ class Settings:
             formatter=_formatter(values["formatter"]),
             hide=_list(values["hide"]),
             group_delimiter=_delimiter(values["group_delimiter"]),
+            allowed_hosts=allowed_hosts(values["allowed_hosts"]),
         ).checked()
 
     def dumps(self) -> str:
@@ -119,7 +129,9 @@ class Settings:
         """The settings `dumps` wrote (JSON has no tuples: lists become tuples again)."""
         values: dict[str, Any] = json.loads(text)
         tuples = {f.name for f in fields(cls) if str(f.type).startswith("tuple")}
-        restored: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in values.items()}
+        restored: dict[str, Any] = {
+            k: tuple(v) if k in tuples and v is not None else v for k, v in values.items()
+        }
         return cls(**restored).checked()
 
     def checked(self) -> Settings:
@@ -152,6 +164,52 @@ def _prefix(value: str) -> str:
     if not value or ":" in value.strip("{}"):
         raise ConfigError(f"The BullMQ prefix must be a non-empty name without ':', not {value!r}.")
     return value
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def hosts_for_bind(bind: str) -> tuple[str, ...]:
+    """The Host names a server listening on `bind` answers when none were given: loopback's
+    own names for loopback; a named address and loopback's names for one address; any name for
+    every address (0.0.0.0, ::), which is reached under names (a container's, a proxy's) this
+    process cannot know."""
+    if is_loopback(bind):
+        return LOOPBACK_HOSTS
+    if bind in ("", "0.0.0.0", "::"):
+        return (ANY_HOST,)
+    return (*(allowed_hosts(bind) or ()), *LOOPBACK_HOSTS)
+
+
+def allowed_hosts(value: object) -> tuple[str, ...] | None:
+    """--allowed-hosts: host names or addresses without port or scheme, lower-cased, IPv6 in
+    brackets as a Host header writes it; `*` allows any."""
+    if value is None:
+        return None
+    names = []
+    for item in _list(value):
+        name = item.lower().rstrip(".")
+        try:
+            if ipaddress.ip_address(name.strip("[]")).version == 6:
+                name = f"[{name.strip('[]')}]"
+        except ValueError:
+            if name != ANY_HOST and (not name or any(ch in name for ch in ":/@[]* ")):
+                raise ConfigError(
+                    "--allowed-hosts (DRAINBOARD_ALLOWED_HOSTS) takes host names without port"
+                    f" or scheme, such as dash.example.com,localhost, or *; got {item[:80]!r}."
+                ) from None
+        names.append(name)
+    if not names:
+        raise ConfigError(
+            "--allowed-hosts (DRAINBOARD_ALLOWED_HOSTS) is empty: give host names, or * for any."
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _queue_list(value: object) -> tuple[str, ...]:

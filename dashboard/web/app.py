@@ -28,6 +28,7 @@ from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
 from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
 from dashboard.web.middleware.headers import SecurityHeaders
+from dashboard.web.middleware.hosts import AllowedHosts
 from dashboard.web.middleware.request_limits import RequestLimits
 from dashboard.web.middleware.sessions import SessionSigner
 from dashboard.web.middleware.throttle import PerMinute
@@ -47,6 +48,7 @@ def create_app(
     To embed it in another Starlette or FastAPI app, build it with `base_path=""` and mount it
     where you like: links follow the mount point. With no credentials in the settings it
     asks for none (the host app's own authentication is in front of it); CSRF checks stay on.
+    Without `allowed_hosts` in the settings it answers any Host name the host app lets through.
     """
     settings = settings or Settings.from_env()
     url = settings.redis_url or DEFAULT_REDIS_URL
@@ -106,6 +108,7 @@ def create_app(
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(CatchAll),
+            Middleware(AllowedHosts, settings=settings),
             Middleware(RequestLimits),
             Middleware(ServiceGuard, settings=settings),
             Middleware(EncodedSlashes),

@@ -19,9 +19,9 @@ import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Playwright, sync_playwright
 
 from dashboard import demo
-from dashboard.config import DEFAULT_BASE_PATH, Settings
+from dashboard.config import DEFAULT_BASE_PATH, Settings, hosts_for_bind
 from dashboard.web import create_app
-from tests.helpers import LiveDashboard, Watched, free_port, in_thread
+from tests.helpers import REBOUND_HOST, LiveDashboard, Watched, free_port, in_thread
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -44,7 +44,8 @@ def live(valkey_url: str) -> Iterator[LiveDashboard]:
     in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
 
     port = free_port()
-    app = create_app(Settings(redis_url=valkey_url))
+    # As `drainboard serve` on loopback answers: loopback's names only.
+    app = create_app(Settings(redis_url=valkey_url, allowed_hosts=hosts_for_bind("127.0.0.1")))
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -82,6 +83,15 @@ def playwright() -> Iterator[Playwright]:
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def rebinding_browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium for which REBOUND_HOST resolves to 127.0.0.1, as after a rebinding attack."""
+    rule = f"--host-resolver-rules=MAP {REBOUND_HOST} 127.0.0.1"
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, rule])
     yield browser
     browser.close()
 

@@ -13,6 +13,8 @@ from dashboard.config import Settings
 from tests.helpers import csrf_token, make_client, make_jobs
 
 PAUSE = "/admin/queues/api/queues/mail/pause"
+# What a browser adds to a same-origin fetch: it is these that make a request a browser's.
+BROWSER = {"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"}
 
 
 async def is_paused(http: httpx.AsyncClient, headers: dict | None = None) -> bool:
@@ -24,12 +26,13 @@ async def test_csrf_token_required_for_browser_sessions(server_url: str) -> None
     await make_jobs(server_url)
     async with make_client(Settings(redis_url=server_url)) as http:
         token = await csrf_token(http)
-        missing = await http.post(PAUSE)
-        assert missing.status_code == 403 and "CSRF" in missing.json()["error"]
-        wrong = await http.post(PAUSE, headers={"X-CSRF-Token": token[:-2] + "xx"})
+        for browser in BROWSER.items():
+            missing = await http.post(PAUSE, headers=dict([browser]))
+            assert missing.status_code == 403 and "CSRF" in missing.json()["error"]
+        wrong = await http.post(PAUSE, headers={**BROWSER, "X-CSRF-Token": token[:-2] + "xx"})
         assert wrong.status_code == 403
         assert not await is_paused(http)
-        right = await http.post(PAUSE, headers={"X-CSRF-Token": token})
+        right = await http.post(PAUSE, headers={**BROWSER, "X-CSRF-Token": token})
         assert right.status_code == 200
         assert await is_paused(http)
 
@@ -53,7 +56,7 @@ async def test_session_token_is_bound_to_its_session(server_url: str) -> None:
     async with make_client(settings) as alice, make_client(settings) as mallory:
         alice_token = await csrf_token(alice)
         await csrf_token(mallory)
-        response = await mallory.post(PAUSE, headers={"X-CSRF-Token": alice_token})
+        response = await mallory.post(PAUSE, headers={**BROWSER, "X-CSRF-Token": alice_token})
         assert response.status_code == 403
 
 

@@ -1,6 +1,8 @@
 import pytest
 
-from dashboard.config import ConfigError, Settings
+from dashboard import cli
+from dashboard.cli import build_parser
+from dashboard.config import LOOPBACK_HOSTS, ConfigError, Settings, hosts_for_bind
 
 
 def test_defaults() -> None:
@@ -48,3 +50,59 @@ def test_settings_survive_the_trip_to_worker_processes() -> None:
     )
     copy = Settings.loads(settings.dumps())
     assert copy == settings and copy.queues == ("a", "b") and copy.hide == ("x*",)
+
+
+def test_allowed_hosts_parsed_from_the_flag_and_the_environment() -> None:
+    env = {"DRAINBOARD_ALLOWED_HOSTS": "Dash.Example.com., ::1,[::2], 10.0.0.5,localhost"}
+    from_env = Settings.from_env(env).allowed_hosts
+    assert from_env == ("dash.example.com", "[::1]", "[::2]", "10.0.0.5", "localhost")
+    assert Settings.from_env(env, allowed_hosts="a.example").allowed_hosts == ("a.example",)
+    assert Settings.from_env({}, allowed_hosts="*").allowed_hosts == ("*",)
+    # Not given: None, for the command line to derive from --host.
+    assert Settings.from_env({}).allowed_hosts is None
+    assert Settings.from_env({"DRAINBOARD_ALLOWED_HOSTS": ""}).allowed_hosts is None
+
+
+@pytest.mark.parametrize(
+    "value", ["dash.example.com:3000", "http://dash.example.com", "", " , ", "a b", "*.x.com"]
+)
+def test_bad_allowed_hosts_say_why(value: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({}, allowed_hosts=value)
+    assert "--allowed-hosts" in str(err.value) and str(err.value).endswith(".")
+
+
+@pytest.mark.parametrize(
+    "bind, expected",
+    [
+        ("127.0.0.1", ("localhost", "127.0.0.1", "[::1]")),
+        ("::1", ("localhost", "127.0.0.1", "[::1]")),
+        ("localhost", ("localhost", "127.0.0.1", "[::1]")),
+        ("127.0.0.2", ("localhost", "127.0.0.1", "[::1]")),
+        ("192.168.1.5", ("192.168.1.5", "localhost", "127.0.0.1", "[::1]")),
+        ("dash.internal", ("dash.internal", "localhost", "127.0.0.1", "[::1]")),
+        ("fd00::5", ("[fd00::5]", "localhost", "127.0.0.1", "[::1]")),
+        ("0.0.0.0", ("*",)),
+        ("::", ("*",)),
+    ],
+)
+def test_allowed_hosts_default_follows_the_bind_address(bind: str, expected: tuple) -> None:
+    assert hosts_for_bind(bind) == expected
+
+
+def test_serve_and_demo_take_allowed_hosts(caplog: pytest.LogCaptureFixture) -> None:
+    parser = build_parser()
+    for command in ("serve", "demo"):
+        args = parser.parse_args([command, "--allowed-hosts", "a.example,b.example"])
+        settings = cli._settings(args, "redis://h:1")
+        assert settings.allowed_hosts == ("a.example", "b.example")
+        # Given hosts are kept whatever --host says; not given, --host decides.
+        assert cli.with_allowed_hosts(settings, "0.0.0.0").allowed_hosts == settings.allowed_hosts
+        bare = cli._settings(parser.parse_args([command]), "redis://h:1")
+        assert cli.with_allowed_hosts(bare, "127.0.0.1").allowed_hosts == LOOPBACK_HOSTS
+    assert "DNS rebinding" not in caplog.text
+    # Any name, no credentials: said at start-up.
+    assert cli.with_allowed_hosts(bare, "0.0.0.0").allowed_hosts == ("*",)
+    assert "DNS rebinding" in caplog.text
+    copy = Settings.loads(cli.with_allowed_hosts(bare, "::1").dumps())
+    assert copy.allowed_hosts == LOOPBACK_HOSTS and Settings.loads(bare.dumps()) == bare

@@ -4,7 +4,12 @@
 - A signed session cookie: people, signed in through the login form when credentials are set.
   Every visitor gets a session (anonymous when no credentials are configured) so that every
   state-changing browser request carries a session-bound CSRF token, sent by htmx as
-  `X-CSRF-Token`, and comes from this origin (`Sec-Fetch-Site`, `Origin`).
+  `X-CSRF-Token`, and comes from this origin (`Sec-Fetch-Site`, `Origin`) under an allowed
+  host name.
+- With no credentials configured, a state-changing request with neither `Sec-Fetch-Site` nor
+  `Origin` is a script's (`curl -X POST …`), not a browser's: browsers send `Origin` on every
+  POST, PUT and DELETE. It needs no CSRF token, as Go's CrossOriginProtection decides. With
+  credentials configured, a script sends the bearer token instead.
 All secret comparisons are constant-time, and a client that sends FAILED_SECRETS_PER_MINUTE
 wrong secrets (password, API token, metrics token) is refused with 429 for the rest of the minute.
 
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -25,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.config import Settings
 from dashboard.web.errors import problem
+from dashboard.web.middleware.hosts import host_allowed
 from dashboard.web.middleware.sessions import COOKIE, SessionSigner, new_session
 from dashboard.web.middleware.throttle import PerMinute, client_of
 from dashboard.web.paths import root_of
@@ -108,20 +114,25 @@ class Guard:
         cross_site = self._cross_site(request)
         if cross_site is not None or route_path == "/login":
             return cross_site
+        if not self.settings.auth_required and not _from_browser(request):
+            return None
         if not same_secret(request.headers.get(CSRF_HEADER), session["c"]):
             return problem(
                 request, 403, "The CSRF token is missing or wrong; reload the page and try again."
             )
         return None
 
-    @staticmethod
-    def _cross_site(request: Request) -> Response | None:
+    def _cross_site(self, request: Request) -> Response | None:
         if request.method in SAFE_METHODS:
             return None
         site = request.headers.get("sec-fetch-site")
         origin = request.headers.get("origin")
         own_origin = f"{request.url.scheme}://{request.url.netloc}"
-        if (site and site not in ("same-origin", "none")) or (origin and origin != own_origin):
+        foreign = origin is not None and (
+            origin != own_origin
+            or not host_allowed(urlsplit(origin).netloc, self.settings.allowed_hosts)
+        )
+        if (site and site not in ("same-origin", "none")) or foreign:
             return problem(request, 403, "Cross-site requests may not change anything here.")
         return None
 
@@ -185,6 +196,10 @@ class ServiceGuard:
 def _route_path(scope: Scope) -> str:
     root, path = root_of(scope), scope["path"]
     return path[len(root) :] if path.startswith(root) else path
+
+
+def _from_browser(request: Request) -> bool:
+    return "sec-fetch-site" in request.headers or "origin" in request.headers
 
 
 def _is_api(route_path: str, request: Request) -> bool:

@@ -29,7 +29,17 @@ TOKEN_HEADERS = ("x-cron-secret", "x-cron-token")
 
 async def drain_options(request: Request, trigger: str) -> DrainOptions:
     """The cron endpoint's query parameters (`queue`, `maxDurationMs`, `maxConcurrentQueues`,
-    `maxJobsPerQueue`), each checked; a bad one is a 400 naming it."""
+    `maxJobsPerQueue`), each checked; a bad one is a 400 naming it.
+
+    The contract puts every parameter in the query string. A body that asks for
+    something (`{"queue": "a"}`) is refused rather than ignored: ignored, it drains every queue.
+    An empty body or `{}` asks nothing (the documented curl sends a JSON Content-Type and no
+    body; schedulers may send `{}`)."""
+    if (await request.body()).strip() not in (b"", b"{}"):
+        raise params.bad_request(
+            "The drain takes its parameters in the query string (?queue=…&maxDurationMs=…),"
+            " not in a request body."
+        )
     query = request.query_params
     known = await board_of(request).catalog.names()
     queue = query.get("queue")

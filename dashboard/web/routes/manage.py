@@ -61,7 +61,19 @@ def parse_json(text: str, what: str) -> Any:
 
 async def _json_body(request: Request) -> Any:
     # Body size is bounded before this by web/limits.py (1 MB for JSON).
+    _require_json(request)
     return parse_json((await request.body()).decode(errors="replace"), "The body")
+
+
+def _require_json(request: Request) -> None:
+    """A JSON body is labelled so: `text/plain` is what a cross-site HTML form can send without
+    asking first, and limits.py gives anything but `application/json` the 4 KB form limit."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        given = repr(content_type[:60]) if content_type else "none"
+        raise params.bad_request(
+            f"Send the body as JSON with Content-Type: application/json; got {given}."
+        )
 
 
 async def _fields(request: Request) -> dict[str, str] | None:

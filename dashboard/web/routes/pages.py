@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from urllib.parse import parse_qs
@@ -195,6 +196,18 @@ async def raw_value(request: Request, board: Board, queue: str) -> Response:
     return Response(value, media_type="application/json", headers=headers)
 
 
+class StaticAssets(StaticFiles):
+    """The stylesheet, scripts and icon. Not the rest of the `dashboard.static` package's
+    directory: its `__init__.py`, bytecode, or the vendored licence files."""
+
+    SERVED = (".css", ".js", ".svg")
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if not path.endswith(self.SERVED):
+            return "", None
+        return super().lookup_path(path)
+
+
 routes = [
     Route("/", overview, name="overview"),
     Route("/rescan", rescan, methods=["POST"], name="rescan"),
@@ -203,5 +216,5 @@ routes = [
     Route("/queue/{queue}", queue_page, name="queue_page"),
     Route("/queue/{queue}/jobs/{job_id}", job_page, name="job_page"),
     Route("/queue/{queue}/jobs/{job_id}/raw/{field}", raw_value, name="raw_value"),
-    Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    Mount("/static", app=StaticAssets(directory=STATIC_DIR), name="static"),
 ]
