@@ -82,6 +82,6 @@ async def test_healthz_answers_while_big_pages_render(server_url: str) -> None:
                 assert (await http.get("/healthz")).status_code == 200
                 waits.append(time.monotonic() - started)
                 await asyncio.sleep(0.02)
-            assert all(view.result().status_code == 200 for view in views)
     # Generous for a loaded machine; rendering these pages on the loop held it for seconds.
     assert max(waits) < 0.5, f"/healthz waited {max(waits):.3f} s ({len(waits)} probes)"
+    assert [view.result().status_code for view in views] == [200] * 10
