@@ -54,8 +54,8 @@ class Settings:
     metrics_token: str | None = None
     # Drains (and workers) record BullMQ's per-minute metrics for this many minutes; None: not.
     metrics_max_data_points: int | None = None
-    # The Host names the dashboard answers (DNS rebinding, web/middleware/hosts.py); ("*",) any. None:
-    # not given; the command line then derives them from --host (hosts_for_bind), and an
+    # The Host names the dashboard answers (DNS rebinding: web/middleware/hosts.py); ("*",) any.
+    # None: not given; the command line then derives them from --host (hosts_for_bind), and an
     # embedded app answers any name its host application lets through.
     allowed_hosts: tuple[str, ...] | None = None
 

@@ -6,6 +6,7 @@ size, never on how many jobs a queue holds. Nothing here writes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Collection, Mapping
@@ -20,6 +21,11 @@ from dashboard.redis_client.counting import execute
 
 # The name `Reader.recount` reads and answers the scheduler count under.
 SCHEDULERS = "schedulers"
+
+# A job whose stored values pass this many characters is decoded off the event loop, and only
+# this many such jobs at a time.
+BIG_JOB = 256 * 1024
+BIG_DECODES = 2
 
 # The states kept in sorted sets, probed with ZSCORE.
 SET_STATES = ("completed", "failed", "delayed", "prioritized", "waiting-children")
@@ -76,6 +82,7 @@ class Reader:
         self.redis = redis
         self.prefix = prefix
         self.redactor = redactor or Redactor()
+        self._big_decodes = asyncio.Semaphore(BIG_DECODES)
 
     def keys(self, queue: str) -> QueueKeys:
         return QueueKeys(self.prefix, queue)
@@ -185,9 +192,12 @@ class Reader:
                     )
         return JobPage(summary, state, page, page_size, rows)
 
-    async def job(self, queue: str, job_id: str, redacted: bool = True) -> dict[str, Any] | None:
+    async def job(
+        self, queue: str, job_id: str, redacted: bool = True, preview: int | None = None
+    ) -> dict[str, Any] | None:
         """One job in full with its state and newest logs, or None when it does not exist.
-        Redacted (--redact, --formatter) unless the caller writes it back, as Duplicate does."""
+        Redacted (--redact, --formatter) unless the caller writes it back, as Duplicate does.
+        `preview`: a page's limit, past which data and return value are cut, not decoded."""
         if not is_job_id(job_id):
             return None
         keys = self.keys(queue)
@@ -200,8 +210,33 @@ class Reader:
         if not raw:
             return None
         state = await self._state(queue, job_id, set_hits)
-        job = jobs.detail(job_id, raw, state, logs, log_count)
-        return self.redactor.job(job) if redacted else job
+        return await self._decode(job_id, raw, state, logs, log_count, redacted, preview)
+
+    async def _decode(
+        self,
+        job_id: str,
+        raw: dict[str, str],
+        state: str,
+        logs: list[str],
+        log_count: int,
+        redacted: bool,
+        preview: int | None,
+    ) -> dict[str, Any]:
+        """jobs.detail, then the redaction, which must see every value whole (no preview). A big
+        job is decoded in a worker thread, BIG_DECODES at a time: the loop keeps answering
+        between the pieces of Python work, and twenty views of a 10 MB job hold two decoded
+        copies in memory at once, not twenty."""
+        redacting = redacted and self.redactor.active
+
+        def build() -> dict[str, Any]:
+            job = jobs.detail(job_id, raw, state, logs, log_count, None if redacting else preview)
+            return self.redactor.job(job) if redacted else job
+
+        if sum(len(value) for value in raw.values()) <= BIG_JOB:
+            return build()
+        async with self._big_decodes:
+            built: dict[str, Any] = await asyncio.to_thread(build)
+            return built
 
     async def job_state(self, queue: str, job_id: str) -> str | None:
         """The job's state as Node BullMQ's getState names it, or None when it does not exist."""

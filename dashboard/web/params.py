@@ -56,6 +56,16 @@ def decimal(raw: str, name: str, minimum: float, maximum: float) -> float:
     return value
 
 
+def required_whole(raw: str | None, name: str, minimum: int, maximum: int) -> int:
+    """A number the request must give: blank is refused, never read as 0 (a blank concurrency
+    would otherwise remove a limit nobody meant to remove)."""
+    if raw is None or not raw.strip():
+        raise bad_request(
+            f"{name} must be a whole number from {minimum:,} to {maximum:,}; it was empty."
+        )
+    return whole_number(raw.strip(), name, minimum, maximum)
+
+
 def positive_int(params: QueryParams, name: str, default: int, maximum: int = MAX_INDEX) -> int:
     raw = params.get(name)
     if raw is None or raw == "":

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from dashboard.bullmq.jobs import preview_json
 from dashboard.observe.cost import MINUTES_PER_MONTH
 from dashboard.redis_client.counting import commands_spent
 from dashboard.web.lookup import board_of
@@ -125,6 +126,11 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
 
+def pretty_cut(value: Any, limit: int) -> str:
+    """`value|pretty|cut(limit)` without writing out the whole of a 10 MB value first."""
+    return cut(preview_json(value, limit + 1), limit)
+
+
 def cut(text: str | None, limit: int) -> str:
     if text is None:
         return ""
@@ -186,9 +192,7 @@ def json_tree(value: Any) -> Markup:
     html = _tree(value, budget, depth=0)
     if budget[0] < 0:
         return (
-            Markup("<pre class='json'>")
-            + escape(cut(pretty_json(value), VALUE_LIMIT))
-            + Markup("</pre>")
+            Markup("<pre class='json'>") + escape(pretty_cut(value, VALUE_LIMIT)) + Markup("</pre>")
         )
     return Markup(html)
 
@@ -238,6 +242,7 @@ def make_templates() -> Jinja2Templates:
         size=size,
         number=number,
         pretty=pretty_json,
+        pretty_cut=pretty_cut,
         cut=cut,
         json_tree=json_tree,
         bar_rects=bar_rects,

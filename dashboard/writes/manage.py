@@ -273,6 +273,8 @@ class Manager:
         if max_jobs == 0:
             await bull.removeGlobalRateLimit()
             return Outcome(f"{queue} has no global rate limit now.")
+        if duration_ms is None:
+            raise _refuse("duration must come with max: the ms over which max jobs may run.")
         duration_ms = _whole("duration", duration_ms, 1)
         await bull.setGlobalRateLimit(max_jobs, duration_ms)
         return Outcome(f"{queue} runs at most {plural(max_jobs, 'job')} per {duration_ms:,} ms.")

@@ -124,3 +124,25 @@ def test_obliterate_asks_for_the_name_and_force(live: LiveDashboard, open_page: 
     watched.errors = [e for e in watched.errors if e not in refusals]
     watched.answer = None
     watched.assert_clean()
+
+
+def test_a_limit_is_removed_by_its_button_not_by_a_blank(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    watched = open_page()
+    page = watched.page
+    page.goto(live.url("/queue/seed-jobs/manage"))
+    concurrency = page.locator("input[name=concurrency]")
+    concurrency.fill("3")
+    concurrency.press("Enter")
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("At most 3 jobs")
+    page.reload()
+    # Blank is not "no limit": the browser will not send it, and the server answers 400.
+    concurrency.fill("")
+    concurrency.press("Enter")
+    assert concurrency.evaluate("input => input.validity.valueMissing")
+    page.get_by_role("button", name="Remove the limit").first.click()
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("no global concurrency")
+    page.reload()
+    expect(page.get_by_text("Now: no limit.").first).to_be_visible()
+    watched.assert_clean()

@@ -7,6 +7,7 @@ pages; both are parsed here, and a JSON error becomes a 400 naming the line and 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -34,7 +35,7 @@ from dashboard.web.openapi.parts import (
 )
 from dashboard.web.paths import root_of
 from dashboard.writes.actions import Outcome
-from dashboard.writes.manage import MAX_PRIORITY, Manager
+from dashboard.writes.manage import MAX_PRIORITY, MAX_SAFE_INTEGER, Manager
 
 
 def manager(board: Board) -> Manager:
@@ -46,9 +47,12 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json(text: str, what: str) -> Any:
-    """A JSON value, or a 400 that says where the text stops being JSON."""
+    """A JSON value, or a 400 that says where the text stops being JSON, or which field holds
+    what BullMQ cannot store: a number past a double's range (`1e999` reads as infinity, which
+    the bullmq package writes as `Infinity`, not JSON) or a lone surrogate (`"\\ud800"`, which
+    is no UTF-8 text)."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
         raise params.bad_request(
             f"{what} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
@@ -57,12 +61,57 @@ def parse_json(text: str, what: str) -> Any:
         raise params.bad_request(f"{what} is not valid JSON: {err}.") from None
     except RecursionError:
         raise params.bad_request(f"{what} is nested too deeply to read.") from None
+    try:
+        # At C speed, as the bullmq package will write it; only a failure walks the value.
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+    except ValueError:  # UnicodeEncodeError is one
+        raise params.bad_request(f"{what} cannot be stored: {_unstorable(value)}.") from None
+    return value
+
+
+def _unstorable(value: Any) -> str:
+    """The first place in a parsed JSON value that cannot be stored, and why, e.g.
+    `data.sizes[2] is a number too large to store (it reads as infinity)`."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        where = path.lstrip(".") or "the value"
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"{where[:100]} is a number too large to store (it reads as infinity)"
+        if isinstance(item, str) and not _is_utf8(item):
+            return f"{where[:100]} holds a lone surrogate, which is not UTF-8 text"
+        if isinstance(item, dict):
+            for key, child in reversed(item.items()):
+                if not _is_utf8(key):
+                    return f"a key in {where[:100]} holds a lone surrogate, which is not UTF-8 text"
+                stack.append((f"{path}.{key}", child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in reversed(list(enumerate(item))))
+    return "it holds a value that is not JSON"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _utf8(body: bytes, what: str) -> str:
+    """The body as text: bytes that are not UTF-8 are refused, not stored as U+FFFD."""
+    try:
+        return body.decode()
+    except UnicodeDecodeError as err:
+        raise params.bad_request(
+            f"{what} is not UTF-8 text: byte {err.start:,} cannot be read."
+        ) from None
 
 
 async def _json_body(request: Request) -> Any:
     # Body size is bounded before this by web/limits.py (1 MB for JSON).
     _require_json(request)
-    return parse_json((await request.body()).decode(errors="replace"), "The body")
+    return parse_json(_utf8(await request.body(), "The body"), "The body")
 
 
 def _require_json(request: Request) -> None:
@@ -81,7 +130,14 @@ async def _fields(request: Request) -> dict[str, str] | None:
     job data come from htmx as a flat JSON object of strings (static/forms.js, "json-form")."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
-        fields = parse_qs((await request.body()).decode(errors="replace"), keep_blank_values=True)
+        text = _utf8(await request.body(), "The form")
+        try:
+            # Strict: a percent-encoded byte that is not UTF-8 (%FF) is refused, not made U+FFFD.
+            fields = parse_qs(text, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise params.bad_request(
+                "The form holds a %-encoded byte that is not UTF-8 text."
+            ) from None
         return {key: values[-1] for key, values in fields.items()}
     if "hx-request" not in request.headers:
         return None
@@ -129,18 +185,36 @@ def _flag(request: Request, name: str) -> bool:
     return raw in ("1", "true")
 
 
-async def _numbers(request: Request, *names: str) -> list[Any]:
-    """Numbers from the query string, a form, or a JSON body {"<name>": n, ...}; blank is 0."""
-    if any(name in request.query_params for name in names):
-        return [params.non_negative_int(request.query_params, name, 0) for name in names]
-    form = await _fields(request)
-    if form is not None:
-        return [_form_number(form, name) or 0 for name in names]
-    body = await _json_body(request)
-    if not isinstance(body, dict) or not all(name in body for name in names):
-        wanted = ", ".join(f'"{name}": n' for name in names)
-        raise params.bad_request(f"Send {' and '.join(names)} in the query or as {{{wanted}}}.")
-    return [body[name] for name in names]
+# What each number may be. 0 is the explicit way to remove a priority or a limit; blank is
+# refused, never read as 0. A duration is checked by the Manager, only when a limit is set.
+_RANGES = {
+    "priority": (0, MAX_PRIORITY),
+    "delay": (0, MAX_SAFE_INTEGER),
+    "concurrency": (0, MAX_SAFE_INTEGER),
+    "max": (0, MAX_SAFE_INTEGER),
+    "duration": (0, MAX_SAFE_INTEGER),
+}
+
+
+async def _numbers(request: Request, *names: str, optional: str = "") -> list[Any]:
+    """Numbers from the query string, a form, or a JSON body {"<name>": n, ...}. Each is
+    required and may not be blank, but `optional` may be left out (None)."""
+    fields: Any = request.query_params
+    if not any(name in fields for name in names):
+        fields = await _fields(request)
+    if fields is None:
+        body = await _json_body(request)
+        needed = [name for name in names if name != optional]
+        if not isinstance(body, dict) or not all(name in body for name in needed):
+            wanted = ", ".join(f'"{name}": n' for name in names)
+            raise params.bad_request(f"Send {' and '.join(names)} in the query or as {{{wanted}}}.")
+        return [body.get(name) for name in names]
+    return [
+        None
+        if name == optional and name not in fields
+        else params.required_whole(fields.get(name), name, *_RANGES[name])
+        for name in names
+    ]
 
 
 @queue_action
@@ -212,7 +286,7 @@ async def set_concurrency(request: Request, board: Board, queue: str) -> Outcome
 
 @queue_action
 async def set_rate_limit(request: Request, board: Board, queue: str) -> Outcome:
-    max_jobs, duration = await _numbers(request, "max", "duration")
+    max_jobs, duration = await _numbers(request, "max", "duration", optional="duration")
     return await manager(board).set_rate_limit(queue, max_jobs, duration)
 
 

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from dashboard.bullmq import queue_limits
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_not_found, queue_route
-from dashboard.web.render import render
+from dashboard.web.render import VALUE_LIMIT, render
 from dashboard.writes.manage import copyable_options
 
 
@@ -26,15 +26,21 @@ async def add_page(request: Request, board: Board, queue: str) -> Response:
             "server, redacted fields included, without showing them.",
         )
     if source:
-        job = await board.reader.job(queue, source)
+        job = await board.reader.job(queue, source, preview=VALUE_LIMIT)
         if job is None:
             raise job_not_found(queue, source)
+    # Data past the page's limit is not put in the form: a cut copy must never be saved as the
+    # job's data, and 15 MB of HTML is no form to edit by hand. The page says so and offers the
+    # server-side copy instead.
+    too_large = job is not None and job["storedBytes"]["data"] > VALUE_LIMIT
     opts = copyable_options(job.get("opts", {})) if job else {}
     context = {
         "queue": queue,
         "source": job,
+        "too_large": too_large,
+        "data_size": job["storedBytes"]["data"] if job else 0,
         "name": job["name"] if job else "",
-        "data": job["data"] if job else {},
+        "data": job["data"] if job and not too_large else {},
         "opts": opts,
         "title": f"Add a job to {queue}",
     }

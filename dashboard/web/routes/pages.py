@@ -159,7 +159,7 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
 @queue_route
 async def job_page(request: Request, board: Board, queue: str) -> Response:
     job_id = job_id_of(request)
-    job = await board.reader.job(queue, job_id)
+    job = await board.reader.job(queue, job_id, preview=VALUE_LIMIT)
     if job is None:
         raise job_not_found(queue, job_id)
     return render(
