@@ -32,7 +32,7 @@ from dashboard.web.middleware.hosts import AllowedHosts
 from dashboard.web.middleware.request_limits import RequestLimits
 from dashboard.web.middleware.sessions import SessionSigner
 from dashboard.web.middleware.throttle import PerMinute
-from dashboard.web.paths import EncodedSlashes
+from dashboard.web.paths import EncodedSlashes, url_builder
 from dashboard.web.render import make_templates
 from dashboard.web.routes.drains import CRON_CALLS_PER_MINUTE
 from dashboard.writes.actions import Actions
@@ -120,4 +120,5 @@ def create_app(
     app.state.documented_modules = registry.documented_modules()
     app.state.failed_secrets = PerMinute(FAILED_SECRETS_PER_MINUTE)
     app.state.templates = make_templates()
+    app.state.templates.env.globals["url"] = url_builder(registry.base_routes())
     return app

@@ -13,8 +13,12 @@ data-bearing path parameters through `path_value()` (lookup.py's wrappers do it 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote, unquote
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _KEPT = re.compile(r"%2[fF]|%25")
@@ -24,6 +28,32 @@ def root_of(scope: Scope) -> str:
     """Where the dashboard's routes are: the host app's mount point plus the base path. Every
     URL the dashboard writes starts here, so links follow it when it is mounted elsewhere."""
     return str(scope.get("root_path", ""))
+
+
+def url_builder(routes: list[BaseRoute]) -> Callable[..., str]:
+    """`url(name, **params)` in templates: the path of a named route under the dashboard's root,
+    each parameter percent-encoded as one segment. The one way a template writes a URL of the
+    dashboard; an unknown name or a missing parameter fails the render, so no link can drift."""
+    paths: dict[str, str] = {}
+    for route in routes:
+        if isinstance(route, Route):
+            paths.setdefault(route.name, route.path)
+        elif isinstance(route, Mount) and route.name:
+            paths.setdefault(route.name, route.path + "/{path}")
+
+    @pass_context
+    def url(context: Context, name: str, **params: object) -> str:
+        path = paths[name]
+        for key, value in params.items():
+            placeholder = "{" + key + "}"
+            if placeholder not in path:
+                raise KeyError(f"route {name} has no parameter {key}")
+            path = path.replace(placeholder, segment(value))
+        if "{" in path:
+            raise KeyError(f"route {name} needs more parameters: {path}")
+        return str(context.get("base", "")) + path
+
+    return url
 
 
 def segment(value: object) -> str:
