@@ -26,6 +26,8 @@ from dashboard.reader import (
     execute,
     list_probes,
     needs_list_probes,
+    probe_scheduler,
+    scheduler_probed,
     set_probes,
     state_from_probes,
 )
@@ -121,7 +123,11 @@ async def flow_level(
     pipe.hmget(keys.job(job_id), ["name", "parentKey"])
     _count_children(pipe, keys, job_id)
     set_probes(pipe, keys, job_id)
-    (name, parent_key), *rest = await execute(pipe)
+    probe_scheduler(pipe, keys, job_id)
+    replies, is_scheduler = scheduler_probed(job_id, await execute(pipe))
+    if is_scheduler:
+        return None
+    (name, parent_key), *rest = replies
     counts = dict(zip(GROUPS, (int(n) for n in rest[: len(GROUPS)]), strict=True))
     own_hits = rest[len(GROUPS) :]
     if name is None and not any(counts.values()):
