@@ -9,8 +9,16 @@ and re-raises, which makes the server drop the keep-alive connection.
 from __future__ import annotations
 
 import logging
+import re
 
-from redis.exceptions import AuthenticationError, ClusterError, RedisClusterException, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    ClusterError,
+    NoPermissionError,
+    OutOfMemoryError,
+    RedisClusterException,
+    ResponseError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
@@ -37,6 +45,20 @@ POOL_BUSY = (
     "Every Redis connection of this dashboard stayed busy for {wait:g} s; try again in a moment."
 )
 INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
+REDIS_OOM = (
+    "Redis is out of memory (its used memory is over maxmemory and its policy evicts nothing), "
+    "so it refused the write; nothing was changed. Free memory or raise maxmemory."
+)
+REDIS_NOPERM = (
+    "The Redis user this dashboard connects as may not run {command}; grant it (ACL SETUSER) "
+    "or give the dashboard a user that may."
+)
+# Redis's own refusals. redis-py strips the code off the replies it has a class for
+# (OutOfMemoryError, NoPermissionError); a command refused inside a Lua script keeps it, after
+# the script's own text.
+_OOM = re.compile(r"(?:^|\s)OOM command not allowed")
+_NOPERM = re.compile(r"(?:^|\s)NOPERM\b")
+_NOPERM_COMMAND = re.compile(r"run the '([^']+)' command")
 
 TITLES = {
     400: "Bad request",
@@ -50,6 +72,7 @@ TITLES = {
     431: "Headers too large",
     500: "Server error",
     503: "Redis unavailable",
+    507: "Redis out of memory",
 }
 
 
@@ -127,15 +150,36 @@ async def redis_error(request: Request, exc: Exception) -> Response:
     return problem(request, 503, message, {"Retry-After": "5"})
 
 
+async def redis_refusal(request: Request, exc: Exception) -> Response:
+    """Redis answered, and said no: out of memory (507) or a command the ACL user may not run
+    (503, as the dashboard cannot do its work until an operator changes Redis). Any other
+    refusal is a fault of Drainboard's and goes to the log as a 500."""
+    text = str(exc)
+    if isinstance(exc, OutOfMemoryError) or _OOM.search(text):
+        log.warning("redis refused a write on %s: %s", request.url.path, text)
+        return problem(request, 507, REDIS_OOM)
+    if isinstance(exc, NoPermissionError) or _NOPERM.search(text):
+        named = _NOPERM_COMMAND.search(text)
+        command = named.group(1).replace("|", " ").upper() if named else "a command it needs"
+        log.warning("redis refused a command on %s: %s", request.url.path, text)
+        return problem(request, 503, REDIS_NOPERM.format(command=command))
+    return await unexpected_error(request, exc)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS")):
         return await redis_error(request, exc)
+    if isinstance(exc, OutOfMemoryError | NoPermissionError) or (
+        isinstance(exc, ResponseError) and (_OOM.search(str(exc)) or _NOPERM.search(str(exc)))
+    ):
+        return await redis_refusal(request, exc)
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return problem(request, 500, INTERNAL)
 
 
 HANDLERS = {
     HTTPException: http_error,
+    ResponseError: redis_refusal,
     RedisConnectionError: redis_error,
     RedisTimeoutError: redis_error,
     TimeoutError: redis_error,
