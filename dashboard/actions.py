@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from dashboard import schedulers
 from dashboard.keys import scheduler_job_id
 from dashboard.reader import Reader
+from dashboard.text import quoted
 
 CHUNK = 1000
 RETRYABLE = ("failed", "completed")
@@ -64,7 +65,7 @@ class Actions:
         """The job's state; ActionRefused (404) when there is no such job."""
         state = await self.reader.job_state(queue, job_id)
         if state is None:
-            raise ActionRefused(404, f"Queue {queue!r} has no job with id {job_id!r}.")
+            raise ActionRefused(404, f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
         return state
 
     async def retry_job(self, queue: str, job_id: str) -> Outcome:
@@ -100,7 +101,9 @@ class Actions:
     async def retry_all(self, queue: str, state: str) -> Outcome:
         """Move every job that finished in `state` before now back to wait, CHUNK at a time."""
         if state not in RETRYABLE:
-            raise ActionRefused(400, f"status must be failed or completed to retry; got {state!r}.")
+            raise ActionRefused(
+                400, f"status must be failed or completed to retry; got {quoted(state)}."
+            )
         now = int(time.time() * 1000)
         key = self.reader.keys(queue).state(state)
         before = await self.redis.zcount(key, "-inf", now)
@@ -123,7 +126,7 @@ class Actions:
         """Remove jobs older than the grace period from one state, CHUNK per script call."""
         if state not in CLEANABLE:
             raise ActionRefused(
-                400, f"status must be one of {', '.join(CLEANABLE)} to clean; got {state!r}."
+                400, f"status must be one of {', '.join(CLEANABLE)} to clean; got {quoted(state)}."
             )
         scripts = self.bull_queue(queue).scripts
         removed = 0
@@ -157,18 +160,22 @@ class Actions:
         removes BullMQ 5's repeatable jobs too, whose pending job ids follow the same rule."""
         await self._scheduler_next(queue, scheduler_id)
         if await self.bull_queue(queue).removeJobScheduler(scheduler_id) != 0:
-            raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
+            raise ActionRefused(
+                404, f"Queue {quoted(queue)} has no scheduler {quoted(scheduler_id)}."
+            )
         return Outcome(f"Scheduler {scheduler_id} removed, with its pending job.")
 
     async def _scheduler_next(self, queue: str, scheduler_id: str) -> int:
         keys = self.reader.keys(queue)
         next_ms, key_only = await schedulers.next_run(self.redis, keys, scheduler_id)
         if next_ms is None:
-            raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
+            raise ActionRefused(
+                404, f"Queue {quoted(queue)} has no scheduler {quoted(scheduler_id)}."
+            )
         if key_only:
             raise ActionRefused(
                 409,
-                f"Scheduler {scheduler_id!r} was written by BullMQ 3 or older, whose job ids "
+                f"Scheduler {quoted(scheduler_id)} was written by BullMQ 3 or older, whose job ids "
                 "Drainboard cannot derive; remove it with Node's removeRepeatableByKey.",
             )
         return next_ms

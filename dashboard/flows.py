@@ -31,6 +31,7 @@ from dashboard.reader import (
     set_probes,
     state_from_probes,
 )
+from dashboard.text import quoted
 
 GROUPS: tuple[str, ...] = tuple(CHILD_GROUPS)
 DEFAULT_CHILDREN = 20
@@ -56,10 +57,12 @@ class Cursor:
             return cls()
         parts = raw.split(".")
         if len(parts) != 3 or not all(p.isdigit() and len(p) <= 20 for p in parts):
-            raise BadCursor(f"cursor must be the value a previous page returned; got {raw!r}.")
+            raise BadCursor(
+                f"cursor must be the value a previous page returned; got {quoted(raw)}."
+            )
         group, position, skip = (int(p) for p in parts)
         if group >= len(GROUPS):
-            raise BadCursor(f"cursor names no group of children; got {raw!r}.")
+            raise BadCursor(f"cursor names no group of children; got {quoted(raw)}.")
         return cls(group, position, skip)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 
 from redis.exceptions import (
     AuthenticationError,
@@ -44,6 +45,7 @@ REDIS_TLS = (
 POOL_BUSY = (
     "Every Redis connection of this dashboard stayed busy for {wait:g} s; try again in a moment."
 )
+NO_PAGE = "No page at this address."
 INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
 REDIS_OOM = (
     "Redis is out of memory (its used memory is over maxmemory and its policy evicts nothing), "
@@ -65,6 +67,7 @@ TITLES = {
     401: "Sign-in needed",
     403: "Not allowed",
     404: "Not found",
+    405: "Wrong method",
     409: "Conflict",
     413: "Too large",
     414: "URL too long",
@@ -127,7 +130,23 @@ def problem(request: Request, status: int, message: str, headers: dict | None = 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return problem(request, exc.status_code, str(exc.detail), exc.headers)
+    detail = str(exc.detail)
+    if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's own bare "Not Found"
+        detail = routing_error(request, exc)
+    return problem(request, exc.status_code, detail, exc.headers)
+
+
+def routing_error(request: Request, exc: HTTPException) -> str:
+    """A sentence for what Starlette's router refuses with a bare status phrase: a path no route
+    matches (a typo, or an id with a line break in it) and a method the route does not take."""
+    if exc.status_code == 404:
+        return NO_PAGE
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        methods = [m for m in allowed.split(", ") if m and m != "HEAD"]
+        if methods:
+            return f"This address takes {' or '.join(methods)}, not {request.method}."
+    return str(exc.detail)
 
 
 async def redis_error(request: Request, exc: Exception) -> Response:

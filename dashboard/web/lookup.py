@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dashboard.actions import ActionRefused, Outcome
+from dashboard.text import quoted
 from dashboard.web.board import Board
 from dashboard.web.paths import path_value
 
@@ -29,7 +30,9 @@ def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response
         board = board_of(request)
         queue = path_value(request.path_params["queue"])
         if not await board.catalog.contains(queue):
-            raise HTTPException(404, detail=f"There is no queue named {queue!r} under this prefix.")
+            raise HTTPException(
+                404, detail=f"There is no queue named {quoted(queue)} under this prefix."
+            )
         return await handler(request, board, queue)
 
     return endpoint
@@ -93,4 +96,4 @@ def job_id_of(request: Request) -> str:
 
 
 def job_not_found(queue: str, job_id: str) -> HTTPException:
-    return HTTPException(404, detail=f"Queue {queue!r} has no job with id {job_id!r}.")
+    return HTTPException(404, detail=f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
