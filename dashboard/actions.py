@@ -8,10 +8,12 @@ ActionRefused before anything is written.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bullmq import Job, Queue
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dashboard import schedulers
 from dashboard.keys import scheduler_job_id
@@ -34,6 +36,15 @@ class ActionRefused(Exception):
         self.message = message
 
 
+class ActionInterrupted(Exception):
+    """The connection to Redis dropped part-way, and Redis's side of it cannot be known for
+    sure: the message says what was done before (503, as a retry later may succeed)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Outcome:
     message: str
@@ -45,6 +56,25 @@ class Outcome:
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+async def in_chunks(
+    step: Callable[[], Awaitable[int]], verbs: tuple[str, str], total: int, state: str
+) -> None:
+    """Run a bulk move one script call at a time until it says nothing is left. Each call moves
+    CHUNK jobs, or the last few, and is safe to send again (it moves whatever is still there),
+    so one whose connection dropped is sent again (connection.resending). If Redis stays out of
+    reach, the answer says how far it got; the call in flight may have run too: "at least"."""
+    done = 0
+    try:
+        while await step():
+            done += CHUNK
+    except RedisConnectionError:
+        past, verb = verbs
+        raise ActionInterrupted(
+            f"{past} at least {done:,} of {plural(total, f'{state} job')} before the connection "
+            f"to Redis was lost; run it again to {verb} the rest."
+        ) from None
 
 
 class Actions:
@@ -108,8 +138,9 @@ class Actions:
         key = self.reader.keys(queue).state(state)
         before = await self.redis.zcount(key, "-inf", now)
         scripts = self.bull_queue(queue).scripts
-        while await scripts.retryJobs(state, CHUNK, now):
-            pass
+        await in_chunks(
+            lambda: scripts.retryJobs(state, CHUNK, now), ("Retried", "retry"), before, state
+        )
         moved = before - await self.redis.zcount(key, "-inf", now)
         return Outcome(f"Retried {plural(moved, f'{state} job')}.", moved)
 
@@ -117,8 +148,9 @@ class Actions:
         key = self.reader.keys(queue).state("delayed")
         before = await self.redis.zcard(key)
         scripts = self.bull_queue(queue).scripts
-        while await scripts.promoteJobs(CHUNK):
-            pass
+        await in_chunks(
+            lambda: scripts.promoteJobs(CHUNK), ("Promoted", "promote"), before, "delayed"
+        )
         moved = before - await self.redis.zcard(key)
         return Outcome(f"Promoted {plural(moved, 'delayed job')}.", moved)
 
@@ -132,7 +164,13 @@ class Actions:
         removed = 0
         while limit is None or removed < limit:
             batch = CHUNK if limit is None else min(CHUNK, limit - removed)
-            ids = await scripts.cleanJobsInSet(_CLEAN_SET.get(state, state), grace_ms, batch)
+            try:
+                ids = await scripts.cleanJobsInSet(_CLEAN_SET.get(state, state), grace_ms, batch)
+            except RedisConnectionError:
+                raise ActionInterrupted(
+                    f"Cleaned {plural(removed, f'{state} job')} before the connection to Redis "
+                    "was lost; run it again to clean the rest."
+                ) from None
             removed += len(ids)
             if len(ids) < batch:
                 break

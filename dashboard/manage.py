@@ -18,8 +18,10 @@ from typing import Any
 
 from bullmq import Job
 from bullmq.redis_connection import loadScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from dashboard.actions import ActionRefused, Actions, Outcome, plural
+from dashboard.actions import ActionInterrupted, ActionRefused, Actions, Outcome, plural
+from dashboard.connection import sent_once
 from dashboard.keys import is_job_id
 from dashboard.text import quoted
 
@@ -174,7 +176,14 @@ class Manager:
                 f"Queue {quoted(queue)} already has a job with id {quoted(opts['jobId'])}; "
                 "none was added.",
             )
-        job = await self.actions.bull_queue(queue).add(name, data, opts)
+        try:
+            with sent_once():
+                job = await self.actions.bull_queue(queue).add(name, data, opts)
+        except RedisConnectionError:
+            raise ActionInterrupted(
+                f"The connection to Redis was lost while adding the job to {queue}: it may have "
+                "been stored. Look in the queue before adding it again."
+            ) from None
         where = "delayed" if opts.get("delay") else "waiting"
         return JobOutcome(f"Added job {job.id} ({name}) to {queue}, {where}.", 1, str(job.id))
 

@@ -32,6 +32,12 @@ from dashboard.connection import POOL_WAIT_S
 log = logging.getLogger("drainboard")
 
 REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
+REDIS_LOST = (
+    "The connection to Redis was lost during this request, though Redis answers: it closed "
+    "the connection (a restart, a CLIENT KILL, an idle timeout); try again in a moment."
+)
+# How redis-py words a connection that dropped under a command, as opposed to one never made.
+_DROPPED = ("Connection closed by server", "Connection reset by peer", "Broken pipe")
 REDIS_AUTH = "Redis refused the credentials in the Redis URL (wrong or missing password)."
 REDIS_CLUSTER_DOWN = (
     "Part of the Redis Cluster is down: the node holding these keys does not answer; "
@@ -163,6 +169,8 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = POOL_BUSY.format(wait=getattr(pool, "timeout", None) or POOL_WAIT_S)
     elif isinstance(exc, ClusterError | RedisClusterException):
         message = REDIS_CLUSTER_DOWN
+    elif any(dropped in str(exc) for dropped in _DROPPED):
+        message = REDIS_LOST
     else:
         message = REDIS_DOWN
     log.warning("redis error on %s: %s", request.url.path, exc)

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from dashboard.actions import ActionRefused, Outcome
+from dashboard.actions import ActionInterrupted, ActionRefused, Outcome
 from dashboard.text import quoted
 from dashboard.web.board import Board
 from dashboard.web.paths import path_value
@@ -56,11 +56,14 @@ def queue_action(handler: ActionHandler) -> Callable[[Request], Awaitable[Respon
 
 @contextlib.contextmanager
 def refusals_as_http() -> Iterator[None]:
-    """An action's refusal (ActionRefused) becomes the HTTP error it names."""
+    """An action's refusal (ActionRefused) becomes the HTTP error it names; one cut short by a
+    lost connection (ActionInterrupted) a 503 saying what was done."""
     try:
         yield
     except ActionRefused as refused:
         raise HTTPException(refused.status, detail=refused.message) from None
+    except ActionInterrupted as interrupted:
+        raise HTTPException(503, interrupted.message, {"Retry-After": "5"}) from None
 
 
 async def answer(request: Request, action: Awaitable[Outcome]) -> Response:
