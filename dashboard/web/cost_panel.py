@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from dashboard.cost import MINUTES_PER_MONTH, PROFILES, Assumptions, projection, recommendation
 from dashboard.measure import measure
+from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of
@@ -46,7 +47,7 @@ def assumptions(query: QueryParams) -> Assumptions:
         if spec.name == "worker":
             if raw not in PROFILES:
                 raise params.bad_request(
-                    f"worker must be one of {', '.join(PROFILES)}; got {raw!r}."
+                    f"worker must be one of {', '.join(PROFILES)}; got {quoted(raw)}."
                 )
             values["worker"] = raw
         elif spec.name == "delayed_jobs":
