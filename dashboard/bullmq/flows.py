@@ -23,11 +23,14 @@ from dashboard.bullmq.reader import (
     SET_STATES,
     list_probes,
     needs_list_probes,
+    probe_scheduler,
+    scheduler_probed,
     set_probes,
     state_from_probes,
 )
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
+from dashboard.text import quoted
 
 GROUPS: tuple[str, ...] = tuple(CHILD_GROUPS)
 DEFAULT_CHILDREN = 20
@@ -53,10 +56,12 @@ class Cursor:
             return cls()
         parts = raw.split(".")
         if len(parts) != 3 or not all(p.isdigit() and len(p) <= 20 for p in parts):
-            raise BadCursor(f"cursor must be the value a previous page returned; got {raw!r}.")
+            raise BadCursor(
+                f"cursor must be the value a previous page returned; got {quoted(raw)}."
+            )
         group, position, skip = (int(p) for p in parts)
         if group >= len(GROUPS):
-            raise BadCursor(f"cursor names no group of children; got {raw!r}.")
+            raise BadCursor(f"cursor names no group of children; got {quoted(raw)}.")
         return cls(group, position, skip)
 
 
@@ -120,7 +125,11 @@ async def flow_level(
     pipe.hmget(keys.job(job_id), ["name", "parentKey"])
     _count_children(pipe, keys, job_id)
     set_probes(pipe, keys, job_id)
-    (name, parent_key), *rest = await execute(pipe)
+    probe_scheduler(pipe, keys, job_id)
+    replies, is_scheduler = scheduler_probed(job_id, await execute(pipe))
+    if is_scheduler:
+        return None
+    (name, parent_key), *rest = replies
     counts = dict(zip(GROUPS, (int(n) for n in rest[: len(GROUPS)]), strict=True))
     own_hits = rest[len(GROUPS) :]
     if name is None and not any(counts.values()):

@@ -72,6 +72,14 @@ def is_job_id(job_id: str) -> bool:
     return True
 
 
+def scheduler_hash_of(job_id: str) -> str | None:
+    """The scheduler whose hash `job_id` would name, if the repeat set holds it. A scheduler's
+    id may end in `:<digits>` (`nightly:1`), and then its hash, `repeat:nightly:1`, has the shape
+    of a scheduler job's id: only the repeat set tells them apart, so every job lookup of a
+    `repeat:` id asks it in the same round trip (see reader.probe_scheduler)."""
+    return job_id[len("repeat:") :] if job_id.startswith("repeat:") else None
+
+
 @dataclass(frozen=True)
 class QueueKeys:
     prefix: str

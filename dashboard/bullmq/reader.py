@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dashboard.bullmq import jobs
-from dashboard.bullmq.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id
+from dashboard.bullmq.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id, scheduler_hash_of
 from dashboard.redact import Redactor
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
@@ -206,8 +206,10 @@ class Reader:
         pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
         pipe.llen(keys.job_logs(job_id))
         set_probes(pipe, self.keys(queue), job_id)
-        raw, logs, log_count, *set_hits = await execute(pipe)
-        if not raw:
+        probe_scheduler(pipe, keys, job_id)
+        replies, is_scheduler = scheduler_probed(job_id, await execute(pipe))
+        raw, logs, log_count, *set_hits = replies
+        if not raw or is_scheduler:
             return None
         state = await self._state(queue, job_id, set_hits)
         return await self._decode(job_id, raw, state, logs, log_count, redacted, preview)
@@ -242,11 +244,16 @@ class Reader:
         """The job's state as Node BullMQ's getState names it, or None when it does not exist."""
         if not is_job_id(job_id):
             return None
+        keys = self.keys(queue)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(self.keys(queue).job(job_id))
-        set_probes(pipe, self.keys(queue), job_id)
-        exists, *set_hits = await execute(pipe)
-        return await self._state(queue, job_id, set_hits) if exists else None
+        pipe.exists(keys.job(job_id))
+        set_probes(pipe, keys, job_id)
+        probe_scheduler(pipe, keys, job_id)
+        replies, is_scheduler = scheduler_probed(job_id, await execute(pipe))
+        exists, *set_hits = replies
+        if not exists or is_scheduler:
+            return None
+        return await self._state(queue, job_id, set_hits)
 
     async def _state(self, queue: str, job_id: str, set_hits: list[Any]) -> str:
         """Node BullMQ's getState. The sorted-set probes are O(log n) and go first; the LPOS scans
@@ -264,10 +271,12 @@ class Reader:
         if self.redactor.active:
             job = await self.job(queue, job_id)
             return None if job is None else json.dumps(job.get(field), ensure_ascii=False)
+        keys = self.keys(queue)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hget(self.keys(queue).job(job_id), field)
-        (value,) = await execute(pipe)
-        return None if value is None else str(value)
+        pipe.hget(keys.job(job_id), field)
+        probe_scheduler(pipe, keys, job_id)
+        (value,), is_scheduler = scheduler_probed(job_id, await execute(pipe))
+        return None if is_scheduler else value
 
 
 def _count(pipe: Any, keys: QueueKeys, state: str) -> None:
@@ -300,6 +309,21 @@ def _summary(queue: str, replies: list[Any]) -> _Summary:
 def set_probes(pipe: Any, keys: QueueKeys, job_id: str) -> None:
     for state in SET_STATES:
         pipe.zscore(keys.state(state), job_id)
+
+
+def probe_scheduler(pipe: Any, keys: QueueKeys, job_id: str) -> None:
+    """Queued last: whether the repeat set holds the scheduler whose hash a `repeat:` id names,
+    which makes that hash a scheduler's, not a job's (see keys.scheduler_hash_of)."""
+    scheduler = scheduler_hash_of(job_id)
+    if scheduler is not None:
+        pipe.zscore(keys.schedulers, scheduler)
+
+
+def scheduler_probed(job_id: str, replies: list[Any]) -> tuple[list[Any], bool]:
+    """The replies without probe_scheduler's, and whether the id names a scheduler's hash."""
+    if scheduler_hash_of(job_id) is None:
+        return replies, False
+    return replies[:-1], replies[-1] is not None
 
 
 def list_probes(pipe: Any, keys: QueueKeys, job_id: str) -> None:

@@ -27,14 +27,20 @@ DEFAULT_BUDGET = 1_000
 MAX_BUDGET = 5_000
 
 # KEYS: the job hash, then completed failed delayed prioritized (sorted sets) and active wait
-# paused waiting-children. ARGV: the job id. Returns {} or {name, state, executed commands}.
+# paused waiting-children, then the repeat set. ARGV: the job id. Returns {} or {name, state,
+# executed commands}.
 _FIND_ID = ReadScript(
     """
 local id = ARGV[1]
+local calls = 1
+-- `repeat:<id>` is a scheduler's hash, not a job's, when the repeat set holds <id>.
+if string.sub(id, 1, 7) == "repeat:" then
+  calls = 2
+  if redis.call("ZSCORE", KEYS[10], string.sub(id, 8)) then return {} end
+end
 local found = redis.pcall("HMGET", KEYS[1], "name", "timestamp")
 if found.err or (not found[1] and not found[2]) then return {} end
 local name = found[1] or ""
-local calls = 1
 local sets = {"completed", "failed", "delayed", "prioritized"}
 for i, state in ipairs(sets) do
   calls = calls + 1
@@ -163,7 +169,10 @@ async def find_id(redis: Client, prefix: str, queues: list[str], job_id: str) ->
     if not queues or not is_job_id(job_id):
         return []
 
-    calls = [(QueueKeys(prefix, queue).probe_keys(job_id), (job_id,)) for queue in queues]
+    calls = []
+    for queue in queues:
+        keys = QueueKeys(prefix, queue)
+        calls.append(((*keys.probe_keys(job_id), keys.schedulers), (job_id,)))
     replies = await run(redis, _FIND_ID, calls)
     return [
         IdHit(queue, job_id, reply[1], reply[0])

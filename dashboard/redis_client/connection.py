@@ -3,8 +3,11 @@ asks Redis Sentinel where the primary is (`redis+sentinel://`)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -133,6 +136,32 @@ def _sentinel_client(
 # With a bounded pool, how long a command waits for a free connection before it gives up.
 POOL_WAIT_S = 5.0
 
+# Set while a write that must not run twice is on the wire (see `sent_once`).
+_sent_once: ContextVar[bool] = ContextVar("sent_once", default=False)
+
+
+def _may_resend(error: Exception) -> bool:
+    return not _sent_once.get()
+
+
+def resending() -> Retry:
+    """A command whose connection dropped (a CLIENT KILL, a proxy's idle cut, a restart) is sent
+    once more on a new connection, except inside `sent_once`. Once: an unreachable server then
+    costs two refused connects, not seconds of back-off before the page can say so."""
+    return Retry(NoBackoff(), 1, is_retryable=_may_resend)
+
+
+@contextlib.contextmanager
+def sent_once() -> Iterator[None]:
+    """Commands here are never re-sent after a dropped connection: a write that is not
+    idempotent (adding a job under a new id) may have run before the connection dropped, and
+    sending it again would store it twice. The caller says so instead (ActionInterrupted)."""
+    token = _sent_once.set(True)
+    try:
+        yield
+    finally:
+        _sent_once.reset(token)
+
 
 def connect(
     url: str,
@@ -163,6 +192,7 @@ def connect(
         if blocking:
             options["retry"] = Retry(NoBackoff(), 0)
         return RedisCluster.from_url(url, require_full_coverage=False, **options)
+    options["retry"] = resending()
     if url.startswith(SENTINEL_SCHEME):
         return _sentinel_client(url, options, max_connections, name)
     if url.startswith("redis://"):  # TLS and Unix sockets keep redis-py's own connection classes

@@ -9,9 +9,18 @@ and re-raises, which makes the server drop the keep-alive connection.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from http import HTTPStatus
 
-from redis.exceptions import AuthenticationError, ClusterError, RedisClusterException, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    ClusterError,
+    NoPermissionError,
+    OutOfMemoryError,
+    RedisClusterException,
+    ResponseError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
@@ -25,6 +34,12 @@ from dashboard.web.paths import root_of
 log = logging.getLogger("drainboard")
 
 REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
+REDIS_LOST = (
+    "The connection to Redis was lost during this request, though Redis answers: it closed "
+    "the connection (a restart, a CLIENT KILL, an idle timeout); try again in a moment."
+)
+# How redis-py words a connection that dropped under a command, as opposed to one never made.
+_DROPPED = ("Connection closed by server", "Connection reset by peer", "Broken pipe")
 REDIS_AUTH = "Redis refused the credentials in the Redis URL (wrong or missing password)."
 REDIS_CLUSTER_DOWN = (
     "Part of the Redis Cluster is down: the node holding these keys does not answer; "
@@ -38,13 +53,29 @@ REDIS_TLS = (
 POOL_BUSY = (
     "Every Redis connection of this dashboard stayed busy for {wait:g} s; try again in a moment."
 )
+NO_PAGE = "No page at this address."
 INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
+REDIS_OOM = (
+    "Redis is out of memory (its used memory is over maxmemory and its policy evicts nothing), "
+    "so it refused the write; nothing was changed. Free memory or raise maxmemory."
+)
+REDIS_NOPERM = (
+    "The Redis user this dashboard connects as may not run {command}; grant it (ACL SETUSER) "
+    "or give the dashboard a user that may."
+)
+# Redis's own refusals. redis-py strips the code off the replies it has a class for
+# (OutOfMemoryError, NoPermissionError); a command refused inside a Lua script keeps it, after
+# the script's own text.
+_OOM = re.compile(r"(?:^|\s)OOM command not allowed")
+_NOPERM = re.compile(r"(?:^|\s)NOPERM\b")
+_NOPERM_COMMAND = re.compile(r"run the '([^']+)' command")
 
 TITLES = {
     400: "Bad request",
     401: "Sign-in needed",
     403: "Not allowed",
     404: "Not found",
+    405: "Wrong method",
     409: "Conflict",
     413: "Too large",
     414: "URL too long",
@@ -52,6 +83,7 @@ TITLES = {
     431: "Headers too large",
     500: "Server error",
     503: "Redis unavailable",
+    507: "Redis out of memory",
 }
 
 
@@ -108,7 +140,23 @@ def problem(
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return problem(request, exc.status_code, str(exc.detail), exc.headers)
+    detail = str(exc.detail)
+    if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's own bare "Not Found"
+        detail = routing_error(request, exc)
+    return problem(request, exc.status_code, detail, exc.headers)
+
+
+def routing_error(request: Request, exc: HTTPException) -> str:
+    """A sentence for what Starlette's router refuses with a bare status phrase: a path no route
+    matches (a typo, or an id with a line break in it) and a method the route does not take."""
+    if exc.status_code == 404:
+        return NO_PAGE
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        methods = [m for m in allowed.split(", ") if m and m != "HEAD"]
+        if methods:
+            return f"This address takes {' or '.join(methods)}, not {request.method}."
+    return str(exc.detail)
 
 
 async def redis_error(request: Request, exc: Exception) -> Response:
@@ -125,21 +173,44 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = POOL_BUSY.format(wait=getattr(pool, "timeout", None) or POOL_WAIT_S)
     elif isinstance(exc, ClusterError | RedisClusterException):
         message = REDIS_CLUSTER_DOWN
+    elif any(dropped in str(exc) for dropped in _DROPPED):
+        message = REDIS_LOST
     else:
         message = REDIS_DOWN
     log.warning("redis error on %s: %s", request.url.path, exc)
     return problem(request, 503, message, {"Retry-After": "5"})
 
 
+async def redis_refusal(request: Request, exc: Exception) -> Response:
+    """Redis answered, and said no: out of memory (507) or a command the ACL user may not run
+    (503, as the dashboard cannot do its work until an operator changes Redis). Any other
+    refusal is a fault of Drainboard's and goes to the log as a 500."""
+    text = str(exc)
+    if isinstance(exc, OutOfMemoryError) or _OOM.search(text):
+        log.warning("redis refused a write on %s: %s", request.url.path, text)
+        return problem(request, 507, REDIS_OOM)
+    if isinstance(exc, NoPermissionError) or _NOPERM.search(text):
+        named = _NOPERM_COMMAND.search(text)
+        command = named.group(1).replace("|", " ").upper() if named else "a command it needs"
+        log.warning("redis refused a command on %s: %s", request.url.path, text)
+        return problem(request, 503, REDIS_NOPERM.format(command=command))
+    return await unexpected_error(request, exc)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS")):
         return await redis_error(request, exc)
+    if isinstance(exc, OutOfMemoryError | NoPermissionError) or (
+        isinstance(exc, ResponseError) and (_OOM.search(str(exc)) or _NOPERM.search(str(exc)))
+    ):
+        return await redis_refusal(request, exc)
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return problem(request, 500, INTERNAL)
 
 
 HANDLERS = {
     HTTPException: http_error,
+    ResponseError: redis_refusal,
     RedisConnectionError: redis_error,
     RedisTimeoutError: redis_error,
     TimeoutError: redis_error,

@@ -10,9 +10,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dashboard.text import quoted
 from dashboard.web.board import Board
 from dashboard.web.paths import path_value
-from dashboard.writes.actions import ActionRefused, Outcome
+from dashboard.writes.actions import ActionInterrupted, ActionRefused, Outcome
 
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
 
@@ -29,7 +30,9 @@ def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response
         board = board_of(request)
         queue = path_value(request.path_params["queue"])
         if not await board.catalog.contains(queue):
-            raise HTTPException(404, detail=f"There is no queue named {queue!r} under this prefix.")
+            raise HTTPException(
+                404, detail=f"There is no queue named {quoted(queue)} under this prefix."
+            )
         return await handler(request, board, queue)
 
     return endpoint
@@ -53,11 +56,14 @@ def queue_action(handler: ActionHandler) -> Callable[[Request], Awaitable[Respon
 
 @contextlib.contextmanager
 def refusals_as_http() -> Iterator[None]:
-    """An action's refusal (ActionRefused) becomes the HTTP error it names."""
+    """An action's refusal (ActionRefused) becomes the HTTP error it names; one cut short by a
+    lost connection (ActionInterrupted) a 503 saying what was done."""
     try:
         yield
     except ActionRefused as refused:
         raise HTTPException(refused.status, detail=refused.message) from None
+    except ActionInterrupted as interrupted:
+        raise HTTPException(503, interrupted.message, {"Retry-After": "5"}) from None
 
 
 async def answer(request: Request, action: Awaitable[Outcome]) -> Response:
@@ -93,4 +99,4 @@ def job_id_of(request: Request) -> str:
 
 
 def job_not_found(queue: str, job_id: str) -> HTTPException:
-    return HTTPException(404, detail=f"Queue {queue!r} has no job with id {job_id!r}.")
+    return HTTPException(404, detail=f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")

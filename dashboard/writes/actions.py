@@ -8,14 +8,17 @@ ActionRefused before anything is written.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bullmq import Job, Queue
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dashboard.bullmq import schedulers
 from dashboard.bullmq.keys import scheduler_job_id
 from dashboard.bullmq.reader import Reader
 from dashboard.redis_client.connection import Client
+from dashboard.text import quoted
 
 CHUNK = 1000
 RETRYABLE = ("failed", "completed")
@@ -33,6 +36,15 @@ class ActionRefused(Exception):
         self.message = message
 
 
+class ActionInterrupted(Exception):
+    """The connection to Redis dropped part-way, and Redis's side of it cannot be known for
+    sure: the message says what was done before (503, as a retry later may succeed)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Outcome:
     message: str
@@ -44,6 +56,25 @@ class Outcome:
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+async def in_chunks(
+    step: Callable[[], Awaitable[int]], verbs: tuple[str, str], total: int, state: str
+) -> None:
+    """Run a bulk move one script call at a time until it says nothing is left. Each call moves
+    CHUNK jobs, or the last few, and is safe to send again (it moves whatever is still there),
+    so one whose connection dropped is sent again (connection.resending). If Redis stays out of
+    reach, the answer says how far it got; the call in flight may have run too: "at least"."""
+    done = 0
+    try:
+        while await step():
+            done += CHUNK
+    except RedisConnectionError:
+        past, verb = verbs
+        raise ActionInterrupted(
+            f"{past} at least {done:,} of {plural(total, f'{state} job')} before the connection "
+            f"to Redis was lost; run it again to {verb} the rest."
+        ) from None
 
 
 class Actions:
@@ -64,7 +95,7 @@ class Actions:
         """The job's state; ActionRefused (404) when there is no such job."""
         state = await self.reader.job_state(queue, job_id)
         if state is None:
-            raise ActionRefused(404, f"Queue {queue!r} has no job with id {job_id!r}.")
+            raise ActionRefused(404, f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
         return state
 
     async def retry_job(self, queue: str, job_id: str) -> Outcome:
@@ -100,13 +131,16 @@ class Actions:
     async def retry_all(self, queue: str, state: str) -> Outcome:
         """Move every job that finished in `state` before now back to wait, CHUNK at a time."""
         if state not in RETRYABLE:
-            raise ActionRefused(400, f"status must be failed or completed to retry; got {state!r}.")
+            raise ActionRefused(
+                400, f"status must be failed or completed to retry; got {quoted(state)}."
+            )
         now = int(time.time() * 1000)
         key = self.reader.keys(queue).state(state)
         before = await self.redis.zcount(key, "-inf", now)
         scripts = self.bull_queue(queue).scripts
-        while await scripts.retryJobs(state, CHUNK, now):
-            pass
+        await in_chunks(
+            lambda: scripts.retryJobs(state, CHUNK, now), ("Retried", "retry"), before, state
+        )
         moved = before - await self.redis.zcount(key, "-inf", now)
         return Outcome(f"Retried {plural(moved, f'{state} job')}.", moved)
 
@@ -114,8 +148,9 @@ class Actions:
         key = self.reader.keys(queue).state("delayed")
         before = await self.redis.zcard(key)
         scripts = self.bull_queue(queue).scripts
-        while await scripts.promoteJobs(CHUNK):
-            pass
+        await in_chunks(
+            lambda: scripts.promoteJobs(CHUNK), ("Promoted", "promote"), before, "delayed"
+        )
         moved = before - await self.redis.zcard(key)
         return Outcome(f"Promoted {plural(moved, 'delayed job')}.", moved)
 
@@ -123,13 +158,19 @@ class Actions:
         """Remove jobs older than the grace period from one state, CHUNK per script call."""
         if state not in CLEANABLE:
             raise ActionRefused(
-                400, f"status must be one of {', '.join(CLEANABLE)} to clean; got {state!r}."
+                400, f"status must be one of {', '.join(CLEANABLE)} to clean; got {quoted(state)}."
             )
         scripts = self.bull_queue(queue).scripts
         removed = 0
         while limit is None or removed < limit:
             batch = CHUNK if limit is None else min(CHUNK, limit - removed)
-            ids = await scripts.cleanJobsInSet(_CLEAN_SET.get(state, state), grace_ms, batch)
+            try:
+                ids = await scripts.cleanJobsInSet(_CLEAN_SET.get(state, state), grace_ms, batch)
+            except RedisConnectionError:
+                raise ActionInterrupted(
+                    f"Cleaned {plural(removed, f'{state} job')} before the connection to Redis "
+                    "was lost; run it again to clean the rest."
+                ) from None
             removed += len(ids)
             if len(ids) < batch:
                 break
@@ -157,18 +198,22 @@ class Actions:
         removes BullMQ 5's repeatable jobs too, whose pending job ids follow the same rule."""
         await self._scheduler_next(queue, scheduler_id)
         if await self.bull_queue(queue).removeJobScheduler(scheduler_id) != 0:
-            raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
+            raise ActionRefused(
+                404, f"Queue {quoted(queue)} has no scheduler {quoted(scheduler_id)}."
+            )
         return Outcome(f"Scheduler {scheduler_id} removed, with its pending job.")
 
     async def _scheduler_next(self, queue: str, scheduler_id: str) -> int:
         keys = self.reader.keys(queue)
         next_ms, key_only = await schedulers.next_run(self.redis, keys, scheduler_id)
         if next_ms is None:
-            raise ActionRefused(404, f"Queue {queue!r} has no scheduler {scheduler_id!r}.")
+            raise ActionRefused(
+                404, f"Queue {quoted(queue)} has no scheduler {quoted(scheduler_id)}."
+            )
         if key_only:
             raise ActionRefused(
                 409,
-                f"Scheduler {scheduler_id!r} was written by BullMQ 3 or older, whose job ids "
+                f"Scheduler {quoted(scheduler_id)} was written by BullMQ 3 or older, whose job ids "
                 "Drainboard cannot derive; remove it with Node's removeRepeatableByKey.",
             )
         return next_ms

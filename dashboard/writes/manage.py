@@ -18,9 +18,12 @@ from typing import Any
 
 from bullmq import Job
 from bullmq.redis_connection import loadScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dashboard.bullmq.keys import is_job_id
-from dashboard.writes.actions import ActionRefused, Actions, Outcome, plural
+from dashboard.redis_client.connection import sent_once
+from dashboard.text import quoted
+from dashboard.writes.actions import ActionInterrupted, ActionRefused, Actions, Outcome, plural
 
 # Job options a person may set when adding a job, and what each must be.
 OPTION_NAMES = (
@@ -57,7 +60,7 @@ def _refuse(message: str) -> ActionRefused:
 
 def _whole(name: str, value: Any, low: int, high: int = MAX_SAFE_INTEGER) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _refuse(f"{name} must be a whole number; got {str(value)[:40]!r}.")
+        raise _refuse(f"{name} must be a whole number; got {quoted(value, 40)}.")
     if not low <= value <= high:
         raise _refuse(f"{name} must be between {low:,} and {high:,}.")
     return value
@@ -80,7 +83,7 @@ def _backoff(value: Any) -> int | dict[str, Any]:
     if isinstance(value, dict) and value.get("type") in ("fixed", "exponential"):
         extra = set(value) - {"type", "delay", "jitter"}
         if extra:
-            raise _refuse(f"backoff has an unknown field {sorted(extra)[0]!r}.")
+            raise _refuse(f"backoff has an unknown field {quoted(sorted(extra)[0])}.")
         checked: dict[str, Any] = {"type": value["type"]}
         if "delay" in value:
             checked["delay"] = _whole("backoff.delay", value["delay"], 0)
@@ -105,7 +108,7 @@ def _job_id(value: Any) -> str:
     if ":" in value:
         raise _refuse("jobId cannot contain ':'.")
     if not is_job_id(value):
-        raise _refuse(f"jobId {value!r} would name one of the queue's own keys.")
+        raise _refuse(f"jobId {quoted(value)} would name one of the queue's own keys.")
     if len(value) > MAX_NAME:
         raise _refuse(f"jobId must be at most {MAX_NAME:,} characters long.")
     return value
@@ -120,7 +123,7 @@ def check_options(opts: Any) -> dict[str, Any]:
     unknown = [key for key in opts if key not in OPTION_NAMES]
     if unknown:
         raise _refuse(
-            f"opts has an unknown option {unknown[0]!r}; known: {', '.join(OPTION_NAMES)}."
+            f"opts has an unknown option {quoted(unknown[0])}; known: {', '.join(OPTION_NAMES)}."
         )
     checked: dict[str, Any] = {}
     for key, value in opts.items():
@@ -169,16 +172,25 @@ class Manager:
         name, opts = check_name(name), check_options(opts)
         if "jobId" in opts and await self.reader.job_state(queue, opts["jobId"]) is not None:
             raise ActionRefused(
-                409, f"Queue {queue!r} already has a job with id {opts['jobId']!r}; none was added."
+                409,
+                f"Queue {quoted(queue)} already has a job with id {quoted(opts['jobId'])}; "
+                "none was added.",
             )
-        job = await self.actions.bull_queue(queue).add(name, data, opts)
+        try:
+            with sent_once():
+                job = await self.actions.bull_queue(queue).add(name, data, opts)
+        except RedisConnectionError:
+            raise ActionInterrupted(
+                f"The connection to Redis was lost while adding the job to {queue}: it may have "
+                "been stored. Look in the queue before adding it again."
+            ) from None
         where = "delayed" if opts.get("delay") else "waiting"
         return JobOutcome(f"Added job {job.id} ({name}) to {queue}, {where}.", 1, str(job.id))
 
     async def duplicate_job(self, queue: str, job_id: str) -> JobOutcome:
         job = await self.reader.job(queue, job_id, redacted=False)  # copied, never shown
         if job is None:
-            raise ActionRefused(404, f"Queue {queue!r} has no job with id {job_id!r}.")
+            raise ActionRefused(404, f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
         copy = await self.add_job(queue, job["name"], job["data"], copyable_options(job["opts"]))
         return JobOutcome(f"Duplicated job {job_id} as job {copy.job_id}.", 1, copy.job_id)
 
@@ -228,7 +240,7 @@ class Manager:
 
     async def obliterate(self, queue: str, confirm: str, force: bool) -> Outcome:
         if confirm != queue:
-            raise _refuse(f"To obliterate, confirm with the queue's name, {queue!r}.")
+            raise _refuse(f"To obliterate, confirm with the queue's name, {quoted(queue)}.")
         [summary] = await self.reader.summaries([queue])
         if not summary.is_paused:
             raise ActionRefused(409, f"Pause {queue} before obliterating it.")

@@ -240,3 +240,73 @@ def test_uvicorn_refuses_a_70kb_url_and_we_refuse_9kb(server_url: str) -> None:
             answer = connection.getresponse()
             assert answer.status in statuses, (size, answer.status)
             connection.close()
+
+
+async def test_router_refusals_are_one_sentence_in_json_and_html(server_url: str) -> None:
+    await make_jobs(server_url)
+    async with make_client(Settings(redis_url=server_url, token="t")) as http:
+        auth = {"Authorization": "Bearer t"}
+        for accept, read in (("application/json", _json_error), ("text/html", _page_error)):
+            headers = {**auth, "Accept": accept}
+            for method, path, status, sentence in [
+                ("GET", f"{BASE}/api/queues/mail/retry", 405, "This address takes POST, not GET."),
+                ("GET", f"{BASE}/api/pause-all", 405, "This address takes POST, not GET."),
+                ("PUT", f"{BASE}/api/queues/mail", 405, "This address takes DELETE, not PUT."),
+                ("GET", f"{BASE}/api/queues/mail/jobs/a%0D%0Ab", 404, "No page at this address."),
+                ("GET", f"{BASE}/queue/mail/jobs/a%0D%0Ab", 404, "No page at this address."),
+                ("POST", f"{BASE}/api/queues/mail/jobs/1/retry/x", 404, "No page at this address."),
+                ("GET", f"{BASE}/no-such-page", 404, "No page at this address."),
+            ]:
+                if accept == "text/html" and path.startswith(f"{BASE}/api/"):
+                    continue  # the API answers JSON whatever it is asked for
+                answer = await http.request(method, path, headers=headers)
+                assert answer.status_code == status, (accept, method, path, answer.text)
+                assert read(answer) == sentence, (accept, method, path)
+
+
+HOSTILE = "<" + "x" * 7_000
+
+
+async def test_hostile_values_are_cut_where_an_error_quotes_them(server_url: str) -> None:
+    ids = await make_jobs(server_url)
+    async with make_client(Settings(redis_url=server_url, token="t")) as http:
+        auth = {"Authorization": "Bearer t"}
+        api = f"{BASE}/api/queues/mail"
+        for method, path, body in [
+            ("GET", f"{BASE}/api/queues/{HOSTILE}/jobs", None),
+            ("GET", f"{api}/jobs/{HOSTILE}", None),
+            ("POST", f"{api}/jobs/{HOSTILE}/retry", None),
+            ("PUT", f"{api}/jobs/{HOSTILE}/data", {"a": 1}),
+            ("POST", f"{api}/jobs/{HOSTILE}/duplicate", None),
+            ("POST", f"{api}/jobs", {"name": "n", "data": {}, "opts": {"jobId": "repeat"}}),
+            ("POST", f"{api}/jobs", {"name": "n", "data": {}, "opts": {HOSTILE: 1}}),
+            (
+                "POST",
+                f"{api}/jobs",
+                {"name": "n", "opts": {"backoff": {"type": "fixed", HOSTILE: 1}}},
+            ),
+            ("POST", f"{api}/retry?status={HOSTILE[:5000]}", None),
+            ("POST", f"{api}/clean?status=active", None),
+            ("DELETE", f"{api}?confirm={HOSTILE[:5000]}", None),
+            ("POST", f"{api}/empty?delayed={HOSTILE[:5000]}", None),
+            ("GET", f"{api}/jobs/{ids['waiting']}/flow?cursor={HOSTILE[:5000]}", None),
+            ("GET", f"{BASE}/live?queue={HOSTILE[:5000]}", None),
+            ("GET", f"{BASE}/api/cost?worker={HOSTILE[:5000]}", None),
+        ]:
+            headers = {**auth, "Accept": "application/json"}
+            answer = await http.request(method, path, json=body, headers=headers)
+            assert 400 <= answer.status_code < 500, (method, path[:80], answer.text[:200])
+            error = answer.json()["error"]
+            assert len(error) < 300, (method, path[:80], error[:200])
+            assert "xxxxxxxxxx" not in error or "…'" in error, error[:200]
+
+
+def _json_error(answer: httpx.Response) -> str:
+    return answer.json()["error"]
+
+
+def _page_error(answer: httpx.Response) -> str:
+    assert answer.headers["content-type"].startswith("text/html")
+    match = re.search(r'<p class="error-message">(.*?)</p>', answer.text, re.S)
+    assert match, answer.text[:500]
+    return match.group(1).strip()

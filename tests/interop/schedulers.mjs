@@ -2,10 +2,12 @@
 //
 //   node schedulers.mjs <major: 5|6> <redis-url> <queue> make
 //   node schedulers.mjs <major: 5|6> <redis-url> <queue> view [jobId ...]
+//   node schedulers.mjs <major: 5|6> <redis-url> <queue> upsert <schedulerId ...>
 //
 // `make` creates three: a legacy repeatable job (`add(…, {repeat: {pattern}})`; BullMQ 6 has no
 // such call, so BullMQ 5 always makes this one), a job scheduler with a pattern and a time zone,
-// and one with `every` that starts in an hour. Both modes then print Node's own answers as JSON:
+// and one with `every` that starts in an hour. `upsert` makes a scheduler with `every` an hour
+// for each id given. Both modes then print Node's own answers as JSON:
 // getJobSchedulers(), getJobCounts(), and getState() of each job id named.
 
 const [major, redisUrl, queueName, mode, ...jobIds] = process.argv.slice(2);
@@ -31,6 +33,10 @@ try {
       { every: 60_000, startDate: Date.now() + HOUR, limit: 50 },
       { name: "ping" },
     );
+  } else if (mode === "upsert") {
+    for (const id of jobIds.splice(0)) {
+      await queue.upsertJobScheduler(id, { every: HOUR }, { name: "tick", data: { id } });
+    }
   } else if (mode !== "view") {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -20,6 +20,7 @@ from dashboard.observe.cost import (
     recommendation,
 )
 from dashboard.observe.measure import measure
+from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of
@@ -52,7 +53,7 @@ def assumptions(query: QueryParams) -> Assumptions:
         if spec.name == "worker":
             if raw not in PROFILES:
                 raise params.bad_request(
-                    f"worker must be one of {', '.join(PROFILES)}; got {raw!r}."
+                    f"worker must be one of {', '.join(PROFILES)}; got {quoted(raw)}."
                 )
             values["worker"] = raw
         elif spec.name == "delayed_jobs":

@@ -15,6 +15,7 @@ from dashboard.drain.engine import (
     MAX_DURATION_MS,
     DrainOptions,
 )
+from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.lookup import board_of, notice, refuse_if_read_only
 from dashboard.web.middleware.guard import bearer_token, same_secret
@@ -45,7 +46,7 @@ async def drain_options(request: Request, trigger: str) -> DrainOptions:
     queue = query.get("queue")
     if queue is not None and queue not in known:
         allowed = ", ".join(known) or "none found"
-        raise params.bad_request(f"Unknown queue {queue!r}. Allowed: {allowed}.")
+        raise params.bad_request(f"Unknown queue {quoted(queue)}. Allowed: {allowed}.")
     return DrainOptions(
         queues=(queue,) if queue else tuple(known),
         max_duration_ms=params.positive_int(

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
@@ -28,7 +29,9 @@ async def live(request: Request) -> Response:
     queue = request.query_params.get("queue") or None
     job_id = request.query_params.get("job") or None
     if queue is not None and not await board.catalog.contains(queue):
-        raise HTTPException(404, detail=f"There is no queue named {queue!r} under this prefix.")
+        raise HTTPException(
+            404, detail=f"There is no queue named {quoted(queue)} under this prefix."
+        )
     if job_id is not None and queue is None:
         raise params.bad_request("job needs queue: a job id names a job within one queue.")
     on = request.query_params.getlist("on")

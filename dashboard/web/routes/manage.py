@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import (
@@ -181,7 +182,7 @@ def _form_options(form: dict[str, str]) -> dict[str, Any]:
 def _flag(request: Request, name: str) -> bool:
     raw = request.query_params.get(name, "0").strip().lower()
     if raw not in ("0", "1", "true", "false", ""):
-        raise params.bad_request(f"{name} must be 1 or 0; got {raw!r}.")
+        raise params.bad_request(f"{name} must be 1 or 0; got {quoted(raw)}.")
     return raw in ("1", "true")
 
 

@@ -1,0 +1,124 @@
+"""A connection to Redis killed under an action (CLIENT KILL from another client) while Redis
+itself stays up: a bulk retry says how many jobs it had moved, an add never stores a job twice
+and says it may have been stored, and neither claims Redis is unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from bullmq import Queue, Worker
+
+from dashboard.bullmq.keys import QueueKeys
+from dashboard.config import Settings
+from dashboard.web.errors import REDIS_DOWN
+from tests.helpers import make_client
+
+BEARER = {"Authorization": "Bearer t"}
+API = "/admin/queues/api/queues/bulk"
+JOBS = 60_000
+KEYS = QueueKeys("bull", "bulk")
+
+
+async def load_failed(url: str, count: int) -> None:
+    """`count` copies of one job BullMQ itself failed (new ids), loaded with pipelines: failing
+    them one by one through a worker would take minutes."""
+    queue = Queue("bulk", {"connection": url})
+    worker = Worker("bulk", None, {"connection": url, "autorun": False})
+    await queue.add("sync", {"account": 1})
+    token = uuid.uuid4().hex
+    job = await worker.getNextJob(token)
+    try:
+        raise RuntimeError("upstream 503")
+    except RuntimeError as err:
+        await job.moveToFailed(err, token)
+    await worker.close(force=True)
+    await queue.close()
+    r = aioredis.Redis.from_url(url, decode_responses=True)
+    template = await r.hgetall(KEYS.job(job.id))
+    await r.delete(KEYS.job(job.id))
+    await r.zrem(KEYS.state("failed"), job.id)
+    finished = int(time.time() * 1000) - 7_200_000
+    for start in range(0, count, 10_000):
+        pipe = r.pipeline(transaction=False)
+        for n in range(start, min(start + 10_000, count)):
+            pipe.hset(KEYS.job(f"f{n}"), mapping={**template, "finishedOn": finished + n})
+            pipe.zadd(KEYS.state("failed"), {f"f{n}": finished + n})
+        await pipe.execute()
+    await r.aclose()
+
+
+@contextlib.asynccontextmanager
+async def killing(url: str, start_below: int | None = None) -> AsyncIterator[None]:
+    """Kill every other client's connection, again and again, until the block ends; with
+    `start_below`, only once the failed set has shrunk below that (some chunks are done)."""
+    killer = aioredis.Redis.from_url(url)
+    stop = asyncio.Event()
+
+    async def kill() -> None:
+        while start_below is not None and not stop.is_set():
+            if await killer.zcard(KEYS.state("failed")) < start_below:
+                break
+        while not stop.is_set():
+            await killer.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(kill())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await killer.aclose()
+
+
+async def test_bulk_retry_cut_short_says_how_far_it_got(own_server_url: str) -> None:
+    await load_failed(own_server_url, JOBS)
+    r = aioredis.Redis.from_url(own_server_url)
+    async with make_client(Settings(redis_url=own_server_url, token="t")) as http:
+        http.headers.update(BEARER)
+        assert (await http.get(f"{API}/jobs?status=failed")).status_code == 200
+        async with killing(own_server_url, start_below=JOBS - 2_000):
+            cut = await http.post(f"{API}/retry")
+        moved = JOBS - await r.zcard(KEYS.state("failed"))
+        assert cut.status_code == 503, cut.text
+        error = cut.json()["error"]
+        assert error.startswith("Retried at least "), error
+        assert error.endswith(
+            f" of {JOBS:,} failed jobs before the connection to Redis was lost; "
+            "run it again to retry the rest."
+        )
+        said = int(error.split()[3].replace(",", ""))
+        assert 1_000 <= said <= moved < JOBS
+        rest = await http.post(f"{API}/retry")
+        assert rest.status_code == 200 and rest.json()["count"] == JOBS - moved
+    assert await r.zcard(KEYS.state("failed")) == 0
+    await r.aclose()
+
+
+async def test_an_add_cut_short_is_never_stored_twice(own_server_url: str) -> None:
+    await load_failed(own_server_url, 1)
+    r = aioredis.Redis.from_url(own_server_url)
+    answers = []
+    async with make_client(Settings(redis_url=own_server_url, token="t")) as http:
+        http.headers.update(BEARER)
+        assert (await http.get(f"{API}/jobs")).status_code == 200
+        async with killing(own_server_url):
+            for n in range(40):
+                added = await http.post(f"{API}/jobs", json={"name": "n", "data": {"n": n}})
+                answers.append(added)
+    stored = await r.llen(KEYS.state("waiting"))
+    await r.aclose()
+    ok = [a for a in answers if a.status_code == 200]
+    cut = [a for a in answers if a.status_code != 200]
+    assert cut, "the killer never caught an add"
+    for answer in cut:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] != REDIS_DOWN
+    assert len(ok) <= stored <= len(answers)
+    interrupted = [a for a in cut if "it may have been stored" in a.json()["error"]]
+    assert stored <= len(ok) + len(interrupted)
