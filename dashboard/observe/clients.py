@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.exceptions import ResponseError
 
@@ -52,7 +52,7 @@ def _base64_queue(token: str, queues: set[str]) -> str | None:
     return decoded if decoded in queues else None
 
 
-def parse_name(name: str, prefix: str, queues: set[str]) -> tuple[str, str, bool] | None:
+def _parse_name(name: str, prefix: str, queues: set[str]) -> tuple[str, str, bool] | None:
     """(queue, runtime, events) for a BullMQ connection name, None for any other name. The
     runtime is "node" (base64 queue name), "python", or "drainboard" (`drainboard worker`);
     `events` marks a QueueEvents listener (`:qe`)."""
@@ -74,15 +74,22 @@ def parse_name(name: str, prefix: str, queues: set[str]) -> tuple[str, str, bool
 WORKER_KINDS = {"node": "node-worker", "python": "python-worker", "drainboard": "drainboard"}
 
 
-def identify(name: str, prefix: str, queues: set[str]) -> tuple[str, str | None] | None:
-    """(kind, queue) for a connection name, or None when it is nobody we know."""
+class Identity(NamedTuple):
+    kind: str  # one of KINDS
+    queue: str | None  # None for Drainboard's own connections
+    runtime: str  # "node", "python" or "drainboard"
+
+
+def identify(name: str, prefix: str, queues: set[str]) -> Identity | None:
+    """Who a connection is, from its name alone, or None when it is nobody we know. The one
+    classifier of CLIENT LIST entries: the workers views and the cost measurement use it."""
     if name == OWN_PREFIX or name.startswith(f"{OWN_PREFIX}:"):
-        return "drainboard", None
-    parsed = parse_name(name, prefix, queues)
+        return Identity("drainboard", None, "drainboard")
+    parsed = _parse_name(name, prefix, queues)
     if parsed is None:
         return None
     queue, runtime, events = parsed
-    return ("queue-events" if events else WORKER_KINDS[runtime]), queue
+    return Identity("queue-events" if events else WORKER_KINDS[runtime], queue, runtime)
 
 
 def _client(entry: dict[str, Any], prefix: str, queues: set[str]) -> Client | None:
@@ -90,7 +97,7 @@ def _client(entry: dict[str, Any], prefix: str, queues: set[str]) -> Client | No
     known = identify(name, prefix, queues)
     if known is None:
         return None
-    kind, queue = known
+    kind, queue, _ = known
     return Client(
         kind=kind,
         queue=queue,

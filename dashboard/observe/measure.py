@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from dashboard.observe.clients import parse_name
+from dashboard.observe.clients import identify
 from dashboard.observe.cost import MINUTES_PER_MONTH, Assumptions, always_on_worker, queue_events
 from dashboard.redis_client.connection import Client, on_primaries
 
@@ -42,8 +42,11 @@ def classify(client: dict[str, Any], prefix: str, queues: set[str]) -> Connectio
     command = str(client.get("cmd") or "").split("|")[0]
     blocked = "b" in str(client.get("flags") or "")
     idle_s = int(client.get("idle") or 0)
-    queue, runtime, events = parse_name(name, prefix, queues) or (None, "other", False)
-    if events and queue:
+    who = identify(name, prefix, queues)
+    queue = who.queue if who else None
+    # Drainboard's own connections (no queue) are plain clients here, whatever their name says.
+    runtime = who.runtime if who and queue else "other"
+    if who and who.kind == "queue-events":
         kind = "queue-events"
     elif queue and command in BLOCKING_COMMANDS:
         kind = "worker"
