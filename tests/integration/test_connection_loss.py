@@ -6,50 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-import uuid
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
-from bullmq import Queue, Worker
 
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.config import Settings
 from dashboard.web.errors import REDIS_DOWN
-from tests.helpers import make_client
+from tests.helpers import load_failed, make_client
 
 BEARER = {"Authorization": "Bearer t"}
 API = "/admin/queues/api/queues/bulk"
 JOBS = 60_000
 KEYS = QueueKeys("bull", "bulk")
-
-
-async def load_failed(url: str, count: int) -> None:
-    """`count` copies of one job BullMQ itself failed (new ids), loaded with pipelines: failing
-    them one by one through a worker would take minutes."""
-    queue = Queue("bulk", {"connection": url})
-    worker = Worker("bulk", None, {"connection": url, "autorun": False})
-    await queue.add("sync", {"account": 1})
-    token = uuid.uuid4().hex
-    job = await worker.getNextJob(token)
-    try:
-        raise RuntimeError("upstream 503")
-    except RuntimeError as err:
-        await job.moveToFailed(err, token)
-    await worker.close(force=True)
-    await queue.close()
-    r = aioredis.Redis.from_url(url, decode_responses=True)
-    template = await r.hgetall(KEYS.job(job.id))
-    await r.delete(KEYS.job(job.id))
-    await r.zrem(KEYS.state("failed"), job.id)
-    finished = int(time.time() * 1000) - 7_200_000
-    for start in range(0, count, 10_000):
-        pipe = r.pipeline(transaction=False)
-        for n in range(start, min(start + 10_000, count)):
-            pipe.hset(KEYS.job(f"f{n}"), mapping={**template, "finishedOn": finished + n})
-            pipe.zadd(KEYS.state("failed"), {f"f{n}": finished + n})
-        await pipe.execute()
-    await r.aclose()
 
 
 @contextlib.asynccontextmanager
