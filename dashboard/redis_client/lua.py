@@ -21,6 +21,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from dashboard.redis_client.connection import Client, is_cluster
@@ -75,7 +76,7 @@ async def run(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]
             if attempt == 2:
                 raise
             # SCRIPT LOAD runs on every primary of a cluster (redis-py sends it to each).
-            count_reads(len(redis.get_primaries()) if is_cluster(redis) else 1)
+            count_reads(len(redis.get_primaries()) if isinstance(redis, RedisCluster) else 1)
             await redis.script_load(script.sent)
     raise AssertionError("unreachable")
 

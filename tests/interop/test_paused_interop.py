@@ -46,10 +46,12 @@ async def test_a_paused_queue_says_its_jobs_are_held(
 
         # The paused list is read only where it may hold jobs: BullMQ 5's, not BullMQ 6's.
         redis = connect(server_url)
-        with tally() as spent:
-            (summary,) = await Reader(redis, "bull").summaries([NODE_PAUSED_QUEUE])
-        assert summary.is_paused and summary.counts == before
-        assert spent.commands == (9 if node_view["major"] == "6" else 10)
+        try:
+            with tally() as spent:
+                (summary,) = await Reader(redis, "bull").summaries([NODE_PAUSED_QUEUE])
+            assert summary.is_paused and summary.counts == before
+            assert spent.commands == (9 if node_view["major"] == "6" else 10)
+        finally:
             await redis.aclose()
         drain_processors.SEEN.clear()
         token = await csrf_token(http)
