@@ -36,7 +36,6 @@ from bullmq import FlowProducer, Job, Queue, Worker
 
 from bench.harness import CommandMeter, RedisServer, table
 from dashboard.config import Settings
-from dashboard.redis_client.counting import commands_spent
 from dashboard.web import create_app
 
 BASE = "/admin/queues"
@@ -96,8 +95,7 @@ async def measure(
     meter: CommandMeter, client: httpx.AsyncClient, path: str
 ) -> tuple[int, str, httpx.Response]:
     """One request alone in the meter's window: what Redis executed, and the footer's count.
-    The app runs in this task, so the footer's per-request counter is reset here first."""
-    commands_spent.set(0)
+    The footer's counter is the request's own (the X-Redis-Commands middleware's)."""
     start = meter.start()
     response = await client.get(BASE + path)
     executed = meter.since(start)

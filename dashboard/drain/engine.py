@@ -36,6 +36,7 @@ from dashboard.drain.finish import Finisher, Line
 from dashboard.drain.job import DrainJob
 from dashboard.drain.processors import Processor
 from dashboard.redis_client.connection import Client
+from dashboard.redis_client.counting import execute
 
 ProgressHook = Callable[[str, "QueueRun"], None]
 
@@ -377,7 +378,7 @@ class DrainEngine:
         pipe = self.redis.pipeline(transaction=False)
         pipe.lrange(drain_history_key(self.prefix), 0, HISTORY_LENGTH - 1)
         pipe.get(last_idle_drain_key(self.prefix))
-        entries, idle = await pipe.execute()
+        entries, idle = await execute(pipe)
         runs = []
         for raw in entries:
             with contextlib.suppress(ValueError):

@@ -37,7 +37,7 @@ from dashboard.bullmq.keys import QueueKeys
 from dashboard.bullmq.reader import SCHEDULERS, QueueSummary, Reader
 from dashboard.live.window import MinuteWindow
 from dashboard.redis_client.connection import Client, drop_connections, is_cluster
-from dashboard.redis_client.counting import commands_spent, spend
+from dashboard.redis_client.counting import spend, tally
 
 log = logging.getLogger("drainboard.watch")
 
@@ -426,9 +426,9 @@ class ChangeWatcher:
 
     async def _recount(self, wanted: dict[str, set[str] | None], now: float) -> None:
         assert self.reader is not None
-        before = commands_spent.get()
-        recounted = await self.reader.recount(wanted)
-        self._spend(commands_spent.get() - before)
+        with tally() as spent:
+            recounted = await self.reader.recount(wanted)
+        self._spend(spent.commands)
         for queue, fresh in recounted.items():
             if isinstance(fresh, QueueSummary):
                 self._counts[queue] = fresh

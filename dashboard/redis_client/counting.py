@@ -1,17 +1,32 @@
-"""Counting the Redis commands Drainboard sends: per request for its footer, per process for
-/metrics. Every read goes through `execute()` (a pipeline) or `count_reads()` (a single call), so
-the two tallies cannot disagree.
+"""Counting the Redis commands Drainboard sends: per request for its footer and its
+`X-Redis-Commands` header, per process for /metrics. Every read goes through `execute()` (a
+pipeline) or `count_reads()` (a single call), so the two tallies cannot disagree. A script call
+counts as Redis counts it in INFO commandstats (and as Upstash bills it): the call itself and
+every command it ran (lua.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-# Redis commands sent while handling the current request, shown in each page's footer.
-commands_spent: ContextVar[int] = ContextVar("commands_spent", default=0)
+
+class Tally:
+    """Commands spent for one request. Mutable, so that tasks a request starts (a cluster's
+    script calls gathered at once) add to the request's figure, not to a copy of it."""
+
+    __slots__ = ("commands",)
+
+    def __init__(self) -> None:
+        self.commands = 0
+
+
+# The current request's tally; outside any request, commands are only counted for /metrics.
+_tally: ContextVar[Tally | None] = ContextVar("tally", default=None)
 
 # The process-wide sum since start-up, by what sent the commands, for /metrics.
 SPENT: Counter[str] = Counter()
@@ -20,13 +35,32 @@ SPENT: Counter[str] = Counter()
 READ_TIMEOUT_S = 10
 
 
+@contextlib.contextmanager
+def tally() -> Iterator[Tally]:
+    """Count the commands spent inside the block (a request, a watcher's re-read) on their own."""
+    own = Tally()
+    token = _tally.set(own)
+    try:
+        yield own
+    finally:
+        _tally.reset(token)
+
+
+def commands_spent() -> int:
+    """Commands spent so far by the current request (or block under `tally()`)."""
+    current = _tally.get()
+    return current.commands if current is not None else 0
+
+
 def spend(source: str, commands: int) -> None:
     SPENT[source] += commands
 
 
 def count_reads(commands: int) -> None:
     """Commands read on behalf of the current request: for its footer and for /metrics."""
-    commands_spent.set(commands_spent.get() + commands)
+    current = _tally.get()
+    if current is not None:
+        current.commands += commands
     spend("reads", commands)
 
 

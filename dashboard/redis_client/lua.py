@@ -7,6 +7,11 @@ sent again. The scripts only read, so sending a pipeline twice changes nothing.
 
 On a Redis Cluster, redis-py refuses EVALSHA in pipelines: the calls go out one by one, all at
 once (each to the node holding its keys), so a request still waits for one round trip.
+
+Redis counts a script call as the call itself and every command the script runs (INFO
+commandstats; Upstash bills them so too). Each script here is sent wrapped so that it also
+answers how many commands it ran, and `run` counts them for the request: any script added here is
+counted right without doing anything for it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from dashboard.redis_client.connection import Client, is_cluster
@@ -24,13 +30,36 @@ from dashboard.redis_client.counting import READ_TIMEOUT_S, count_reads, execute
 Call = tuple[tuple[str, ...], tuple[Any, ...]]  # (keys, args)
 
 
+# Wraps a script's body: its redis.call/pcall go through counting locals, and it answers
+# {commands it ran, its own answer}.
+_COUNTED = """local executed = 0
+local function counted_call(...) executed = executed + 1 return redis.call(...) end
+local function counted_pcall(...) executed = executed + 1 return redis.pcall(...) end
+local answer = (function()
+%s
+end)()
+return {executed, answer}
+"""
+
+
 @dataclass(frozen=True)
 class ReadScript:
     source: str
+    sent: str = field(init=False)  # what Redis runs: the source, counting its commands
     sha: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
+        body = self.source.replace("redis.call(", "counted_call(")
+        sent = _COUNTED % body.replace("redis.pcall(", "counted_pcall(")
+        object.__setattr__(self, "sent", sent)
+        object.__setattr__(self, "sha", hashlib.sha1(sent.encode()).hexdigest())
+
+
+def _answers(replies: list[Any]) -> list[Any]:
+    """Each script's own answer; the commands it ran are counted for the request."""
+    count_reads(sum(int(reply[0]) for reply in replies))
+    # A script answering nil leaves a one-item table: Lua tables end at their first nil.
+    return [reply[1] if len(reply) > 1 else None for reply in replies]
 
 
 async def run(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]:
@@ -42,18 +71,20 @@ async def run(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]
             pipe = redis.pipeline(transaction=False)
             for keys, args in calls:
                 pipe.evalsha(script.sha, len(keys), *keys, *args)
-            return await execute(pipe)
+            return _answers(await execute(pipe))
         except NoScriptError:
             if attempt == 2:
                 raise
-            await redis.script_load(script.source)
+            # SCRIPT LOAD runs on every primary of a cluster (redis-py sends it to each).
+            count_reads(len(redis.get_primaries()) if isinstance(redis, RedisCluster) else 1)
+            await redis.script_load(script.sent)
     raise AssertionError("unreachable")
 
 
 async def _each(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]:
     count_reads(len(calls))
     async with asyncio.timeout(READ_TIMEOUT_S):
-        return list(
+        return _answers(
             await asyncio.gather(
                 *(redis.evalsha(script.sha, len(keys), *keys, *args) for keys, args in calls)
             )

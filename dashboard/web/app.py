@@ -27,7 +27,7 @@ from dashboard.web import registry
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
 from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
-from dashboard.web.middleware.headers import SecurityHeaders
+from dashboard.web.middleware.headers import CommandsHeader, SecurityHeaders
 from dashboard.web.middleware.hosts import AllowedHosts
 from dashboard.web.middleware.request_limits import RequestLimits
 from dashboard.web.middleware.sessions import SessionSigner
@@ -106,6 +106,7 @@ def create_app(
         routes=routes,
         exception_handlers=HANDLERS,
         middleware=[
+            Middleware(CommandsHeader),
             Middleware(SecurityHeaders),
             Middleware(CatchAll),
             Middleware(AllowedHosts, settings=settings),

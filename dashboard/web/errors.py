@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.redis_client.connection import POOL_WAIT_S
+from dashboard.redis_client.counting import commands_spent
 from dashboard.web.paths import root_of
 
 log = logging.getLogger("drainboard")
@@ -132,6 +133,8 @@ def problem(
             "title": TITLES.get(status, "Error"),
             "message": message,
             "base": page_base(request),
+            # What the request spent before it failed (an unknown job is looked for first).
+            "commands": commands_spent(),
         },
         status_code=status,
         headers=headers,

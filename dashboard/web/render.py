@@ -261,7 +261,7 @@ TYPICAL_RECOUNT = 4
 def render(request: Request, template: str, context: dict[str, Any]) -> Response:
     """A page, with what it cost and, for live pages, what keeping it open costs a month."""
     board = board_of(request)
-    commands = commands_spent.get()
+    commands = commands_spent()
     board.pages_spent.add(commands)
     if "live_queue" in context:
         context["live"] = live_url(

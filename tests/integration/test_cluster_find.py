@@ -11,7 +11,7 @@ from redis.asyncio.cluster import RedisCluster
 from dashboard.bullmq import search
 from dashboard.config import Settings
 from dashboard.redis_client.connection import connect
-from dashboard.redis_client.counting import SPENT, commands_spent
+from dashboard.redis_client.counting import SPENT, tally
 from tests.helpers import add_jobs, make_client
 
 BEARER = {"Authorization": "Bearer t"}
@@ -66,13 +66,10 @@ async def test_a_clusters_lua_reads_reach_the_process_tally(rc: RedisCluster) ->
     tagged = [f"{{t{i}}}" for i in range(3)]
     for queue in tagged:
         await add_jobs(rc, "bull", queue, 2)
-    footer = commands_spent.set(0)
     before = SPENT["reads"]
-    try:
+    with tally() as footer:
         hits = await search.find_id(rc, "bull", tagged, "1")
-        footer_count = commands_spent.get()
-    finally:
-        commands_spent.reset(footer)
+    footer_count = footer.commands
     assert len(hits) == 3
     assert footer_count >= 3
     assert SPENT["reads"] - before == footer_count

@@ -15,7 +15,7 @@ from bullmq import FlowProducer, Queue, Worker
 from dashboard.bullmq.flows import Cursor, flow_level
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.config import Settings
-from dashboard.redis_client.counting import commands_spent
+from dashboard.redis_client.counting import tally
 from tests.helpers import make_client
 
 HOUR = 3_600_000
@@ -168,12 +168,11 @@ async def test_pages_of_children_cover_each_child_once(
     keys = QueueKeys("bull", "fan")
     cursor = Cursor()
     while True:
-        spent = commands_spent.set(0)
-        level = await flow_level(r, keys, "big", 10, cursor)
+        with tally() as spent:
+            level = await flow_level(r, keys, "big", 10, cursor)
         assert level is not None
         # A level: 10 + up to 4 scans + 3, then 10 per child and 3 per child without a set.
-        assert commands_spent.get() <= 17 + 13 * 10
-        commands_spent.reset(spent)
+        assert spent.commands <= 17 + 13 * 10
         assert len(level.children) <= 10
         seen.extend(child.id for child in level.children)
         pages += 1

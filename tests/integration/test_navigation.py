@@ -8,7 +8,6 @@ import pytest
 from bullmq import Queue
 
 from dashboard.config import ConfigError, Settings
-from dashboard.redis_client.counting import commands_spent
 from tests.helpers import make_client, make_jobs
 
 BEARER = {"Authorization": "Bearer s3cret"}
@@ -36,7 +35,6 @@ async def test_switcher_lists_and_groups_queues_for_free(server_url: str) -> Non
     # the test transport requests share this task's context, so the counter is reset first.)
     # Named queues: the test transport runs no lifespan, so nothing else would load the names.
     named = Settings(redis_url=server_url, queues=("billing.invoices", "billing.refunds", "mail"))
-    commands_spent.set(0)
     async with make_client(named) as http:
         settings_page = await http.get("/admin/queues/settings")
         assert settings_page.status_code == 200 and footer_cost(settings_page.text) == 0

@@ -12,7 +12,7 @@ from bullmq import Queue
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.bullmq.schedulers import drain_pickup, scheduler_page
 from dashboard.config import Settings
-from dashboard.redis_client.counting import commands_spent
+from dashboard.redis_client.counting import tally
 from tests.helpers import make_client
 
 BEARER = {"Authorization": "Bearer s3cret"}
@@ -70,10 +70,9 @@ async def test_page_is_two_round_trips_bounded_by_page_size(
     assert len(first["schedulers"]) == 5 and len(last["schedulers"]) == 2
     assert beyond["schedulers"] == []
     for size in (5, 20):
-        token = commands_spent.set(0)
-        await scheduler_page(r, QueueKeys("bull", "nightly"), 1, size)
-        assert commands_spent.get() == 2 + 2 * size
-        commands_spent.reset(token)
+        with tally() as spent:
+            await scheduler_page(r, QueueKeys("bull", "nightly"), 1, size)
+        assert spent.commands == 2 + 2 * size
 
 
 async def test_html_tab_shows_pattern_in_words_and_the_drain(queue: Queue, server_url: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 from dashboard.bullmq.reader import Reader
 from dashboard.config import Settings
 from dashboard.redis_client.connection import connect
-from dashboard.redis_client.counting import commands_spent
+from dashboard.redis_client.counting import tally
 from tests import drain_processors
 from tests.helpers import NODE_PAUSED_QUEUE, csrf_token, make_client
 
@@ -46,13 +46,12 @@ async def test_a_paused_queue_says_its_jobs_are_held(
 
         # The paused list is read only where it may hold jobs: BullMQ 5's, not BullMQ 6's.
         redis = connect(server_url)
-        spent = commands_spent.set(0)
         try:
-            (summary,) = await Reader(redis, "bull").summaries([NODE_PAUSED_QUEUE])
+            with tally() as spent:
+                (summary,) = await Reader(redis, "bull").summaries([NODE_PAUSED_QUEUE])
             assert summary.is_paused and summary.counts == before
-            assert commands_spent.get() == (9 if node_view["major"] == "6" else 10)
+            assert spent.commands == (9 if node_view["major"] == "6" else 10)
         finally:
-            commands_spent.reset(spent)
             await redis.aclose()
         drain_processors.SEEN.clear()
         token = await csrf_token(http)

@@ -1,8 +1,11 @@
-"""Security and caching headers on every answer: no inline script, no sniffing, no caching."""
+"""Headers on every answer: security (no inline script, no sniffing), no caching, and what the
+answer cost in Redis commands."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dashboard.redis_client.counting import tally
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -38,3 +41,26 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class CommandsHeader:
+    """`X-Redis-Commands` on every answer (pages, fragments, JSON, errors): the commands Redis
+    executed for the request, scripts' inner commands included, as its footer says. Outermost,
+    so that an error answer carries what the request spent before failing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with tally() as spent:
+
+            async def send_with_count(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    count = str(spent.commands).encode()
+                    message["headers"] = [*message.get("headers", []), (b"x-redis-commands", count)]
+                await send(message)
+
+            await self.app(scope, receive, send_with_count)
