@@ -5,7 +5,8 @@
 // Queue `js-<state>` holds the job: waiting, prioritized, delayed, active (taken by a Worker
 // without a processor), completed, failed, waiting-children (a flow's parent) and paused (added
 // to a paused queue: BullMQ 5 keeps it in the `paused` list, BullMQ 6 in `wait`), and the job of
-// a job scheduler (queue `js-scheduler`, whatever state Node gives it). Each job has
+// a job scheduler (queue `js-scheduler`) and a job retried after a failure (`js-retried`), in
+// whatever state Node gives them. Each job has
 // one log line. Prints, per state: the queue, the job id, Node's getJob() fields, getState(),
 // getJobLogs(), and the commands the server executed for getJob() + getState() (INFO
 // commandstats, INFO itself left out): what Bull Board asks to show one job.
@@ -23,11 +24,11 @@ const queues = {};
 const queueOf = (state) => (queues[state] ??= new Queue(`js-${state}`, { connection }));
 const closers = [];
 
-async function taken(state) {
+async function taken(state, opts = {}) {
   // A Worker without a processor takes jobs only when asked: the job stays active, ours to move.
   const worker = new Worker(`js-${state}`, null, { connection, autorun: false });
   closers.push(worker);
-  await queueOf(state).add(state, { state });
+  await queueOf(state).add(state, { state }, opts);
   return worker.getNextJob(TOKEN);
 }
 
@@ -40,6 +41,10 @@ made.completed = await taken("completed");
 await made.completed.moveToCompleted({ sent: true }, TOKEN, false);
 made.failed = await taken("failed");
 await made.failed.moveToFailed(new Error("boom"), TOKEN, false);
+// Failed once with an attempt left and no backoff: back in `wait`, its hash still carrying the
+// attempt's processedOn (a hash that looks taken, for a job that waits).
+made.retried = await taken("retried", { attempts: 2 });
+await made.retried.moveToFailed(new Error("once"), TOKEN, false);
 const flows = new FlowProducer({ connection });
 closers.push(flows);
 made["waiting-children"] = (

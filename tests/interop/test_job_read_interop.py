@@ -70,6 +70,7 @@ async def test_a_job_read_costs_no_more_than_bull_boards_in_every_state(
     scheduler_job = made["scheduler"]["id"]
     assert scheduler_job.startswith("repeat:tick:"), scheduler_job
     assert {state: made[state]["job"]["state"] for state in NODE_STATES} == NODE_STATES
+    assert made["retried"]["job"]["state"] == "waiting" and made["retried"]["job"]["processedOn"]
     r = aioredis.Redis.from_url(own_server_url, decode_responses=True)
     if major == "5":  # the case the paused state stands for: BullMQ 5's paused list
         assert await r.lrange("bull:js-paused:paused", 0, -1) == [made["paused"]["id"]]
@@ -93,9 +94,11 @@ async def test_a_job_read_costs_no_more_than_bull_boards_in_every_state(
             if got["logCount"] != len(want["logs"]):
                 problems.append(f"BullMQ {major} {state} logCount: {got['logCount']}")
             rows.append((state, spent, seen["commands"]))
+    server = await r.info("server")
     await r.aclose()
 
-    print(f"\nBullMQ {major} on {own_server_url}: executed commands for one job read")
+    name = f"{server.get('server_name', 'redis')} {server['redis_version']}"
+    print(f"\nBullMQ {major} on {name}: executed commands for one job read")
     print("| state | ours (logs included) | Node getJob + getState (Bull Board) |")
     print("|---|---|---|")
     for state, ours, theirs in rows:
