@@ -18,6 +18,7 @@ from dashboard.bullmq.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id, s
 from dashboard.redact import Redactor
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
+from dashboard.redis_client.replies import to_int
 
 # The name `Reader.recount` reads and answers the scheduler count under.
 SCHEDULERS = "schedulers"
@@ -197,22 +198,71 @@ class Reader:
     ) -> dict[str, Any] | None:
         """One job in full with its state and newest logs, or None when it does not exist.
         Redacted (--redact, --formatter) unless the caller writes it back, as Duplicate does.
-        `preview`: a page's limit, past which data and return value are cut, not decoded."""
+        `preview`: a page's limit, past which data and return value are cut, not decoded.
+
+        Commands: the hash, the logs and getState's probes up to the first hit, as Node BullMQ
+        asks them (the hash, then its getState script), so never more than Bull Board executes
+        for the same job, logs included. The completed set is probed with the hash; the other
+        probes follow in a second round trip, as many of getState's as the hash makes likely
+        (see likely_place). No Lua script: its EVALSHA would be one command more than Node's."""
         if not is_job_id(job_id):
             return None
         keys = self.keys(queue)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(keys.job(job_id))
         pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
-        pipe.llen(keys.job_logs(job_id))
-        set_probes(pipe, self.keys(queue), job_id)
-        probe_scheduler(pipe, keys, job_id)
-        replies, is_scheduler = scheduler_probed(job_id, await execute(pipe))
-        raw, logs, log_count, *set_hits = replies
-        if not raw or is_scheduler:
+        _probe(pipe, keys, PLACES[0], job_id)
+        raw, logs, completed = await execute(pipe)
+        if not raw:
             return None
-        state = await self._state(queue, job_id, set_hits)
-        return await self._decode(job_id, raw, state, logs, log_count, redacted, preview)
+        found = await self._find(keys, job_id, raw, completed is not None, len(logs) == LOG_LINES)
+        if found is None:
+            return None
+        state, log_count = found
+        return await self._decode(
+            job_id,
+            raw,
+            state,
+            logs,
+            len(logs) if log_count is None else log_count,
+            redacted,
+            preview,
+        )
+
+    async def _find(
+        self, keys: QueueKeys, job_id: str, raw: dict[str, str], completed: bool, count_logs: bool
+    ) -> tuple[str, int | None] | None:
+        """getState after the completed probe, with the log count when the newest LOG_LINES may
+        not be all; None when the hash is a scheduler's (see may_be_scheduler)."""
+        asks_scheduler = may_be_scheduler(job_id, raw)
+        state = "completed" if completed else None
+        tried = 1  # PLACES probed so far
+        upto = likely_place(raw)
+        log_count: int | None = None
+        while state is None or asks_scheduler or count_logs:
+            pipe = self.redis.pipeline(transaction=False)
+            probed = PLACES[tried : upto + 1] if state is None else ()
+            for place in probed:
+                _probe(pipe, keys, place, job_id)
+            if asks_scheduler:
+                probe_scheduler(pipe, keys, job_id)
+            if count_logs:
+                pipe.llen(keys.job_logs(job_id))
+            replies = iter(await execute(pipe))
+            hits = [place for place in probed if next(replies) is not None]
+            if state is None:
+                state = _place_state(hits[0]) if hits else None
+                if state is None and upto == len(PLACES) - 1:
+                    state = "unknown"  # in no structure, as Node's getState answers
+            if asks_scheduler and next(replies) is not None:
+                return None
+            if count_logs:
+                log_count = int(next(replies))
+            asks_scheduler = count_logs = False
+            # A miss: the hash was read before the job moved on (or is unusual); the next place
+            # in getState's order, one a round trip, so that no probe is spent past the hit.
+            tried, upto = upto + 1, upto + 1
+        return state, log_count
 
     async def _decode(
         self,
@@ -304,6 +354,60 @@ def _summary(queue: str, replies: list[Any]) -> _Summary:
         QueueSummary(queue, counts, paused is not None, int(replies[len(SUMMARY_STATES) + 1])),
         may_hold_paused_list=paused is not None and not keeps_wait,
     )
+
+
+# Where Node BullMQ's getState looks for a job, in its order (a job in the paused list is
+# "waiting" to Node).
+PLACES = (
+    "completed",
+    "failed",
+    "delayed",
+    "prioritized",
+    "active",
+    "waiting",
+    "paused",
+    "waiting-children",
+)
+
+
+def _probe(pipe: Any, keys: QueueKeys, place: str, job_id: str) -> None:
+    if STATE_STORAGE[place][1] == "list":
+        pipe.lpos(keys.state(place), job_id)
+    else:
+        pipe.zscore(keys.state(place), job_id)
+
+
+def _place_state(place: str) -> str:
+    return "waiting" if place == "paused" else place
+
+
+def likely_place(raw: Mapping[str, str]) -> int:
+    """The index in PLACES of where BullMQ keeps a job whose hash this is, when it is not in the
+    completed set: getState's probes up to there are asked at once. It only sets how many: a
+    guess too near costs a round trip, one too far the probes past the hit, and the state is
+    getState's either way, found in its order.
+    A finished job not completed has failed; BullMQ sets `delay` while a job waits in the
+    delayed set (a backoff too) and zeroes it when moving it on; a positive priority waits in
+    the prioritized set, a job once taken is likely active, and any other waits."""
+    if raw.get("finishedOn"):
+        return PLACES.index("failed")
+    if to_int(raw.get("delay")) > 0:
+        return PLACES.index("delayed")
+    if to_int(raw.get("priority")) > 0:
+        return PLACES.index("prioritized")
+    if raw.get("processedOn"):
+        return PLACES.index("active")
+    return PLACES.index("waiting")
+
+
+def may_be_scheduler(job_id: str, raw: Mapping[str, str]) -> bool:
+    """Whether the repeat set must be asked if the hash of this `repeat:` id is a scheduler's
+    (see keys.scheduler_hash_of). BullMQ stores `timestamp` in every job's hash and in no
+    scheduler's, and `ic` in every job scheduler's: a hash with a timestamp and no `ic` is a job,
+    and the probe would be a command more than Node asks."""
+    if scheduler_hash_of(job_id) is None:
+        return False
+    return "timestamp" not in raw or "ic" in raw
 
 
 def set_probes(pipe: Any, keys: QueueKeys, job_id: str) -> None:
