@@ -129,3 +129,12 @@ def test_open_binding_without_credentials_is_refused() -> None:
     )
     assert refused.returncode == 2
     assert "refusing to listen on 0.0.0.0 without credentials" in refused.stderr
+
+
+async def test_a_script_with_its_bearer_token_gets_no_session_cookie(server_url: str) -> None:
+    async with make_client(Settings(redis_url=server_url, token="t")) as http:
+        answer = await http.get("/admin/queues/api/queues", headers={"Authorization": "Bearer t"})
+        page = await http.get("/admin/queues/login")
+    assert answer.status_code == 200
+    assert "set-cookie" not in answer.headers
+    assert "set-cookie" in page.headers  # a browser still gets its session (and CSRF token)
