@@ -93,6 +93,13 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         help="drains record BullMQ's per-minute completed/failed metrics for N minutes, e.g. 1440 "
         "for a day (env DRAINBOARD_METRICS_MAX_DATA_POINTS; default: not recorded)",
     )
+    alerts = argparse.ArgumentParser(add_help=False)
+    alerts.add_argument(
+        "--alerts",
+        metavar="FILE",
+        help="a TOML file of alert rules and webhook destinations (env DRAINBOARD_ALERTS; "
+        "default: no alerts)",
+    )
     concurrency = argparse.ArgumentParser(add_help=False)
     concurrency.add_argument(
         "--concurrency", type=int, default=1, help="jobs at once per queue (default 1)"
@@ -158,6 +165,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         "metrics": metrics,
         "concurrency": concurrency,
         "server": server,
+        "alerts": alerts,
     }
 
 
@@ -181,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command(
         "serve",
         "serve the dashboard for an existing Redis",
-        *("redis", "queues", "server", "processors", "metrics"),
+        *("redis", "queues", "server", "processors", "metrics", "alerts"),
         epilog=CREDENTIALS,
     )
     serve.add_argument(
@@ -201,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     drain = command(
         "drain",
         "process what is queued now, print the result as JSON, and exit",
-        *("redis", "queues", "processors", "concurrency", "metrics"),
+        *("redis", "queues", "processors", "concurrency", "metrics", "alerts"),
     )
     drain.add_argument("--queue", help="drain only this queue (default: every queue)")
     drain.add_argument(
@@ -232,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = command(
         "worker",
         "run the processors: always-on, cron (no worker) or on-demand",
-        *("redis", "queues", "processors", "concurrency", "metrics"),
+        *("redis", "queues", "processors", "concurrency", "metrics", "alerts"),
     )
     worker.add_argument(
         "--mode",
@@ -319,6 +327,7 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         processors=getattr(args, "processors", None),
         metrics_max_data_points=getattr(args, "metrics_max_data_points", None),
         allowed_hosts=getattr(args, "allowed_hosts", None),
+        alerts=getattr(args, "alerts", None),
     )
 
 
@@ -468,6 +477,10 @@ def drain(args: argparse.Namespace) -> int:
         print("drainboard: no Redis to drain: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
     _check_drain_flags(args)
+    if settings.alerts:
+        from dashboard.observe.alerts import load
+
+        load(settings.alerts)  # a bad file stops the start with its sentence, before any job
     processors = load_processors(settings.processors)
     try:
         result = asyncio.run(_drain(settings, args, processors))
@@ -499,6 +512,11 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
         result = await engine.drain(options)
         if progress:
             print(file=sys.stderr)
+        if settings.alerts:
+            from dashboard.observe.alerts import Alerts, load
+
+            failed = {queue: run.jobs_failed for queue, run in result.queues.items()}
+            await Alerts(client, settings.prefix, load(settings.alerts)).after_drain(failed)
         return result
     finally:
         await client.aclose()
