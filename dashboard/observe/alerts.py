@@ -212,6 +212,7 @@ class Alerts:
         self._tallies: dict[tuple[str, str], Tally] = {}
         self._paused_since: dict[str, float] = {}
         self.checks = 0
+        self.check_s = CHECK_S
 
     @property
     def active(self) -> bool:
@@ -402,7 +403,7 @@ class Alerts:
         async with watcher.subscribe() as subscription:
             while True:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(subscription.changed.wait(), CHECK_S)
+                    await asyncio.wait_for(subscription.changed.wait(), self.check_s)
                 subscription.take()
                 try:
                     await self.check(watcher)

@@ -1,0 +1,192 @@
+"""Alerts end to end: BullMQ (the Python package, the same Lua scripts as Node's) produces
+failures, backlogs and pauses on a real server; dashboards under uvicorn check the rules from
+their change watcher and post to a local webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from bullmq import Queue, Worker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dashboard.config import Settings
+from dashboard.web import create_app
+from tests.uvicorn_thread import serving
+
+SECRET = "T000/B000/very-secret-token"
+
+
+class Receiver:
+    """A webhook endpoint that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.lock = threading.Lock()
+
+        async def hook(request: Request) -> Response:
+            body = await request.json()
+            with self.lock:
+                self.bodies.append(body)
+            return JSONResponse({"ok": True})
+
+        self.app = Starlette(routes=[Route(f"/hooks/{SECRET}", hook, methods=["POST"])])
+
+    def texts(self) -> list[str]:
+        with self.lock:
+            return [b.get("text", "") for b in self.bodies]
+
+    def wait(self, predicate, timeout: float = 20.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.texts()):
+                return self.texts()
+            time.sleep(0.1)
+        raise AssertionError(f"webhook never saw the expected alerts; got {self.texts()}")
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    hook = Receiver()
+    with serving(hook.app) as origin:
+        yield hook, f"{origin}/hooks/{SECRET}"
+
+
+def rules_file(tmp_path: Path, hook_url: str, rules: str) -> str:
+    path = tmp_path / "alerts.toml"
+    path.write_text(f'[destination.ops]\nurl = "{hook_url}"\nformat = "slack"\n\n{rules}')
+    return str(path)
+
+
+@contextmanager
+def dashboards(url: str, alerts: str, count: int = 1) -> Iterator[list[str]]:
+    with ExitStack() as stack:
+        origins = []
+        for _ in range(count):
+            app = create_app(Settings(redis_url=url, alerts=alerts))
+            app.state.board.alerts.check_s = 0.2  # windows and repeats of seconds, for the test
+            origins.append(stack.enter_context(serving(app)))
+        yield origins
+
+
+async def fail_jobs(url: str, queue_name: str, count: int) -> None:
+    queue = Queue(queue_name, {"connection": url})
+    worker = Worker(queue_name, None, {"connection": url, "autorun": False})
+    token = uuid.uuid4().hex
+    for i in range(count):
+        await queue.add("charge", {"i": i})
+        job = await worker.getNextJob(token)
+        await job.moveToFailed(ValueError("card declined"), token)
+    await worker.close(force=True)
+    await queue.close()
+
+
+async def seed(url: str, queue_name: str) -> None:
+    """A waiting job, so that the dashboard's one discovery SCAN at start-up finds the queue."""
+    queue = Queue(queue_name, {"connection": url})
+    await queue.add("seed", {})
+    await queue.close()
+
+
+def kinds(texts: list[str], word: str) -> int:
+    return sum(1 for t in texts if t.startswith(f"[{word}]"))
+
+
+def test_failed_fires_repeats_and_resolves_once(server_url, receiver, tmp_path) -> None:
+    hook, hook_url = receiver
+    # More than 1 failure within 6 s; repeat every 3.6 s: one repeat before the window passes.
+    alerts = rules_file(
+        tmp_path,
+        hook_url,
+        '[[rule]]\nkind = "failed"\nqueues = "billing-*"\ncount = 1\nminutes = 0.1\n'
+        "repeat = 0.06\nsend = ['ops']\n",
+    )
+    asyncio.run(fail_jobs(server_url, "mail", 3))  # not a billing queue: no alert
+    asyncio.run(seed(server_url, "billing-eu"))
+    with dashboards(server_url, alerts):
+        time.sleep(1.5)
+        asyncio.run(fail_jobs(server_url, "billing-eu", 1))
+        time.sleep(1.5)
+        assert hook.texts() == []  # one failure is not more than one
+        asyncio.run(fail_jobs(server_url, "billing-eu", 1))
+        texts = hook.wait(lambda t: kinds(t, "resolved") >= 1)
+        time.sleep(1.0)
+        texts = hook.texts()
+    assert kinds(texts, "firing") == 1, texts
+    assert kinds(texts, "still firing") == 1, texts
+    assert kinds(texts, "resolved") == 1, texts
+    assert all("billing-eu" in t for t in texts), texts
+    assert "2 jobs failed" in texts[0]
+
+
+def test_backlog_and_paused_fire_and_resolve(server_url, receiver, tmp_path) -> None:
+    hook, hook_url = receiver
+    alerts = rules_file(
+        tmp_path,
+        hook_url,
+        '[[rule]]\nkind = "backlog"\nqueues = "mail"\ncount = 2\nrepeat = 0\n\n'
+        '[[rule]]\nkind = "paused"\nqueues = "mail"\nminutes = 0.02\nrepeat = 0\n',
+    )
+
+    async def fill() -> None:
+        queue = Queue("mail", {"connection": server_url})
+        for i in range(3):
+            await queue.add("welcome", {"i": i})
+        await queue.close()
+
+    async def pause(on: bool) -> None:
+        queue = Queue("mail", {"connection": server_url})
+        await (queue.pause() if on else queue.resume())
+        await queue.close()
+
+    async def empty() -> None:
+        queue = Queue("mail", {"connection": server_url})
+        await queue.drain()
+        await queue.close()
+
+    asyncio.run(fill())
+    with dashboards(server_url, alerts):
+        hook.wait(lambda t: kinds(t, "firing") == 1)
+        asyncio.run(pause(True))
+        hook.wait(lambda t: any("paused for" in x for x in t))
+        asyncio.run(pause(False))
+        asyncio.run(empty())
+        texts = hook.wait(lambda t: kinds(t, "resolved") == 2)
+        time.sleep(1.0)
+        texts = hook.texts()
+    assert kinds(texts, "firing") == 1 + 1, texts  # backlog, then paused
+    assert kinds(texts, "resolved") == 2, texts
+    assert kinds(texts, "still firing") == 0, texts  # repeat = 0: never
+    assert any("3 jobs waiting" in t for t in texts), texts
+
+
+def test_two_dashboards_send_one_alert(server_url, receiver, tmp_path) -> None:
+    hook, hook_url = receiver
+    alerts = rules_file(
+        tmp_path, hook_url, '[[rule]]\nkind = "failed"\ncount = 0\nminutes = 60\nrepeat = 0\n'
+    )
+    asyncio.run(seed(server_url, "mail"))
+    with dashboards(server_url, alerts, count=2) as origins:
+        time.sleep(1.5)
+        asyncio.run(fail_jobs(server_url, "mail", 1))
+        hook.wait(lambda t: kinds(t, "firing") >= 1)
+        time.sleep(3.0)  # the other process's notice arrives, and must not send
+        page = httpx.get(f"{origins[1]}/admin/queues/api/alerts", timeout=10).json()
+        html = httpx.get(f"{origins[0]}/admin/queues/alerts", timeout=10).text
+    assert kinds(hook.texts(), "firing") == 1, hook.texts()
+    assert page["rules"][0]["firing"][0]["queue"] == "mail"
+    assert [s["event"] for s in page["sent"]] == ["firing"]
+    assert page["sent"][0]["result"] == "200"
+    # The webhook's secret is never shown: scheme and host only.
+    assert SECRET not in html and SECRET not in str(page)
+    assert page["destinations"][0]["url"].startswith("http://127.0.0.1:")
