@@ -5,6 +5,9 @@ their change watcher and post to a local webhook receiver."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -24,6 +27,7 @@ from dashboard.config import Settings
 from dashboard.web import create_app
 from tests.uvicorn_thread import serving
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "T000/B000/very-secret-token"
 
 
@@ -190,3 +194,48 @@ def test_two_dashboards_send_one_alert(server_url, receiver, tmp_path) -> None:
     # The webhook's secret is never shown: scheme and host only.
     assert SECRET not in html and SECRET not in str(page)
     assert page["destinations"][0]["url"].startswith("http://127.0.0.1:")
+
+
+def test_a_drain_tick_fires_and_the_next_resolves(server_url, receiver, tmp_path) -> None:
+    """`drainboard drain --alerts`: the tick's own failures are the window; no server runs."""
+    hook, hook_url = receiver
+    alerts = rules_file(tmp_path, hook_url, '[[rule]]\nkind = "failed"\nqueues = "mail"\n')
+
+    async def add(fail: bool) -> None:
+        queue = Queue("mail", {"connection": server_url})
+        await queue.add("welcome", {"fail": "bounced"} if fail else {})
+        await queue.close()
+
+    def tick() -> None:
+        command = [sys.executable, "-m", "dashboard", "drain", "--redis-url", server_url]
+        command += ["--processors", "tests.drain_processors:PROCESSORS", "--alerts", alerts]
+        subprocess.run(command, cwd=ROOT, capture_output=True, timeout=60, check=False)
+
+    asyncio.run(add(fail=True))
+    tick()
+    assert [t.split("]")[0] for t in hook.texts()] == ["[firing"]
+    asyncio.run(add(fail=True))
+    tick()  # still failing, repeat 60 minutes: nothing more
+    asyncio.run(add(fail=False))
+    tick()
+    texts = hook.texts()
+    assert [t.split("]")[0] for t in texts] == ["[firing", "[resolved"], texts
+    assert "1 jobs failed in a drain" in texts[0]
+
+
+def test_a_bad_rules_file_stops_the_start_with_one_sentence(tmp_path) -> None:
+    path = tmp_path / "alerts.toml"
+    path.write_text('[[rule]]\nkind = "failed"\nsend = ["pager"]\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "drain", "--redis-url", "redis://127.0.0.1:1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "DRAINBOARD_ALERTS": str(path)},
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"drainboard: {path}: rule 1 sends to 'pager', which no [destination.pager] defines."
+    )
