@@ -39,6 +39,8 @@ from dashboard.drain.workers import (
     OnDemandWorkers,
     worker_mode,
 )
+from dashboard.observe.alerts import Alerts
+from dashboard.observe.alerts import load as load_alerts
 from dashboard.observe.cost import DEFAULT_QUOTA, PROFILES, Assumptions, projection, recommendation
 from dashboard.observe.measure import Measurement, measure
 from dashboard.redis_client.connection import Client, cluster_mode, connect, is_cluster
@@ -478,9 +480,7 @@ def drain(args: argparse.Namespace) -> int:
         return 2
     _check_drain_flags(args)
     if settings.alerts:
-        from dashboard.observe.alerts import load
-
-        load(settings.alerts)  # a bad file stops the start with its sentence, before any job
+        load_alerts(settings.alerts)  # a bad file stops the start with its sentence, before any job
     processors = load_processors(settings.processors)
     try:
         result = asyncio.run(_drain(settings, args, processors))
@@ -513,10 +513,7 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
         if progress:
             print(file=sys.stderr)
         if settings.alerts:
-            from dashboard.observe.alerts import Alerts, load
-
-            failed = {queue: run.jobs_failed for queue, run in result.queues.items()}
-            await Alerts(client, settings.prefix, load(settings.alerts)).after_drain(failed)
+            await Alerts(client, settings.prefix, load_alerts(settings.alerts)).after_drain(result)
         return result
     finally:
         await client.aclose()
@@ -559,6 +556,14 @@ def worker(args: argparse.Namespace) -> int:
     processors = load_processors(settings.processors)
     if not processors:
         raise ConfigError("No processors: give --processors module:attr or DRAINBOARD_PROCESSORS.")
+    if settings.alerts:
+        if mode == "always":
+            # Always-on workers keep no watcher and count nothing a rule could read.
+            raise ConfigError(
+                "--alerts runs in on-demand workers, drains and serve; for always-on workers, "
+                "give it to `drainboard serve`."
+            )
+        load_alerts(settings.alerts)  # a bad file stops the start with its sentence
     idle_ms = args.idle_timeout_ms or int(
         os.environ.get("WORKER_IDLE_TIMEOUT_MS") or DEFAULT_IDLE_TIMEOUT_MS
     )
@@ -600,6 +605,8 @@ async def _work(
                 max(1, args.concurrency),
                 settings.metrics_max_data_points,
             )
+            if settings.alerts:
+                _alert_after_drains(on_demand.engine, client, settings.prefix, settings.alerts)
             found = await on_demand.start()
             print(
                 f"drainboard: on-demand; start-up check processed {found['totalProcessed']} jobs;"
@@ -610,6 +617,20 @@ async def _work(
         await running.close()
     finally:
         await client.aclose()
+
+
+def _alert_after_drains(engine: DrainEngine, client: Client, prefix: str, path: str) -> None:
+    """Each on-demand drain checks the `failed` rules against its failures, in the background:
+    a webhook's retries must not hold the next drain."""
+    alerts = Alerts(client, prefix, load_alerts(path))
+    pending: set[asyncio.Task[int]] = set()
+
+    def after(result: DrainResult) -> None:
+        task = asyncio.create_task(alerts.after_drain(result))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    engine.observers.append(after)
 
 
 def cost(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 from dashboard.bullmq.keys import alert_sends_key, alert_state_key
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.config import ConfigError
+from dashboard.drain.engine import DrainResult
 from dashboard.live.watcher import ChangeWatcher
 from dashboard.observe.alert_delivery import FORMATS, Delivery, Destination
 from dashboard.redis_client.connection import Client
@@ -385,9 +386,10 @@ class Alerts:
 
     # Where rules run.
 
-    async def after_drain(self, failed: dict[str, int]) -> int:
+    async def after_drain(self, result: DrainResult) -> int:
         """A drain tick: its failures per queue are the `failed` rules' window (a tick cannot
         tell how long a pause lasted nor what waits: the other kinds need serve's watcher)."""
+        failed = {queue: run.jobs_failed for queue, run in result.queues.items()}
         now = self.clock()
         holding: dict[str, str] = {}
         for queue, count in failed.items():

@@ -239,3 +239,36 @@ def test_a_bad_rules_file_stops_the_start_with_one_sentence(tmp_path) -> None:
     assert done.stderr.strip() == (
         f"drainboard: {path}: rule 1 sends to 'pager', which no [destination.pager] defines."
     )
+
+
+def test_an_on_demand_worker_alerts_after_its_drains(server_url, receiver, tmp_path) -> None:
+    hook, hook_url = receiver
+    alerts = rules_file(tmp_path, hook_url, '[[rule]]\nkind = "failed"\nqueues = "mail"\n')
+
+    async def add() -> None:
+        queue = Queue("mail", {"connection": server_url})
+        await queue.add("welcome", {"fail": "bounced"})
+        await queue.close()
+
+    asyncio.run(add())
+    command = [sys.executable, "-m", "dashboard", "worker", "--mode", "on-demand"]
+    command += ["--redis-url", server_url, "--alerts", alerts]
+    command += ["--processors", "tests.drain_processors:PROCESSORS"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        texts = hook.wait(lambda t: kinds(t, "firing") == 1)
+    finally:
+        process.terminate()
+        process.wait(15)
+    assert "mail: 1 jobs failed in a drain" in texts[0]
+
+
+def test_always_on_workers_refuse_alerts_with_a_sentence(tmp_path) -> None:
+    path = tmp_path / "alerts.toml"
+    path.write_text("")
+    command = [sys.executable, "-m", "dashboard", "worker", "--mode", "always", "--alerts"]
+    command += [str(path), "--redis-url", "redis://127.0.0.1:1"]
+    command += ["--processors", "tests.drain_processors:PROCESSORS"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "give it to `drainboard serve`" in done.stderr
