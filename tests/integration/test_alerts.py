@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from dashboard.config import Settings
 from dashboard.web import create_app
+from tests.helpers import csrf_token, make_client
 from tests.uvicorn_thread import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -272,3 +273,67 @@ def test_always_on_workers_refuse_alerts_with_a_sentence(tmp_path) -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "give it to `drainboard serve`" in done.stderr
+
+
+async def stall_one(url: str) -> None:
+    """A job taken by a worker that then stops renewing its lock; BullMQ's stalled check (run
+    twice: the first marks, the second moves) puts it back and emits `stalled`."""
+    queue = Queue("mail", {"connection": url})
+    await queue.add("welcome", {})
+    crashed = Worker("mail", None, {"connection": url, "autorun": False, "lockDuration": 300})
+    assert await crashed.getNextJob(uuid.uuid4().hex) is not None
+    await asyncio.sleep(0.6)  # the lock lapses
+    checker = Worker("mail", None, {"connection": url, "autorun": False, "stalledInterval": 100})
+    for _ in range(2):
+        await checker.runStalledJobsCheck()
+        await asyncio.sleep(0.2)
+    await checker.close(force=True)
+    await crashed.close(force=True)
+    await queue.close()
+
+
+def test_stalled_fires_and_resolves_once(server_url, receiver, tmp_path) -> None:
+    hook, hook_url = receiver
+    alerts = rules_file(
+        tmp_path, hook_url, '[[rule]]\nkind = "stalled"\nminutes = 0.1\nrepeat = 0\n'
+    )
+    asyncio.run(seed(server_url, "mail"))
+    with dashboards(server_url, alerts):
+        time.sleep(1.5)
+        asyncio.run(stall_one(server_url))
+        hook.wait(lambda t: kinds(t, "resolved") == 1)
+        time.sleep(1.0)
+        texts = hook.texts()
+    assert [t.split("]")[0] for t in texts] == ["[firing", "[resolved"], texts
+    assert texts[0].startswith("[firing] mail: 1 jobs stalled")
+
+
+async def test_the_page_and_send_a_test(server_url, receiver, tmp_path) -> None:
+    hook, hook_url = receiver
+    alerts = rules_file(tmp_path, hook_url, '[[rule]]\nkind = "backlog"\ncount = 5\n')
+    async with make_client(Settings(redis_url=server_url, alerts=alerts)) as client:
+        page = await client.get("/admin/queues/alerts")
+        assert page.status_code == 200
+        assert "more than 5 waiting" in page.text and SECRET not in page.text
+        token = await csrf_token(client)
+        browser = {"origin": "http://testserver"}
+        refused = await client.post("/admin/queues/alerts/test", headers=browser)  # no token
+        assert refused.status_code == 403
+        sent = await client.post(
+            "/admin/queues/alerts/test",
+            headers={**browser, "x-csrf-token": token, "hx-request": "true"},
+        )
+        assert sent.status_code == 200 and "ops: 200" in sent.text
+        listed = (await client.get("/admin/queues/api/alerts")).json()
+    assert hook.texts() == ["[test] Drainboard alerts reach this destination."]
+    assert [(s["event"], s["result"]) for s in listed["sent"]] == [("test", "200")]
+
+
+async def test_without_rules_the_page_says_how_and_a_test_is_refused(server_url) -> None:
+    async with make_client(Settings(redis_url=server_url)) as client:
+        page = await client.get("/admin/queues/alerts")
+        assert "No alert rules" in page.text
+        token = await csrf_token(client)
+        refused = await client.post("/admin/queues/alerts/test", headers={"x-csrf-token": token})
+        assert refused.status_code == 409
+        assert "No destination to test" in refused.text
