@@ -33,6 +33,7 @@ from dashboard.drain.engine import DrainResult
 from dashboard.live.watcher import ChangeWatcher
 from dashboard.observe.alert_delivery import FORMATS, Delivery, Destination
 from dashboard.redis_client.connection import Client
+from dashboard.redis_client.counting import execute, spend
 
 log = logging.getLogger("drainboard.alerts")
 
@@ -277,6 +278,7 @@ class Alerts:
         evaluated (another queue's or kind's field is left alone). Returns the messages sent."""
         self.checks += 1
         if self.state is None:
+            spend("alerts", 1)
             self.state = dict(await self.redis.hgetall(alert_state_key(self.prefix)))  # type: ignore[arg-type]
         state = self.state
         evaluated = set(queues)
@@ -318,6 +320,7 @@ class Alerts:
     ) -> int:
         assert self.state is not None
         value = json.dumps(new, separators=(",", ":")) if new is not None else ""
+        spend("alerts", 1)
         won, current = await self._cas(keys=[alert_state_key(self.prefix)], args=[key, old, value])
         current = current.decode() if isinstance(current, bytes) else current
         if current:
@@ -353,6 +356,7 @@ class Alerts:
                 maxlen=SENDS_KEPT,
                 approximate=False,
             )
+        spend("alerts", len(pipe))
         await pipe.execute()
         return list(results)
 
@@ -366,23 +370,22 @@ class Alerts:
         }
         return await self.deliver(self.config.destinations, message)
 
-    async def sends(self) -> list[dict[str, Any]]:
-        """The last alerts sent, newest first (one XREVRANGE)."""
-        entries: Any = await self.redis.xrevrange(alert_sends_key(self.prefix), count=SENDS_KEPT)
-        found = []
+    async def read(self) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+        """What fires now and the last sends, newest first: one HGETALL and one XREVRANGE,
+        counted in the page's footer."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(alert_state_key(self.prefix))
+        pipe.xrevrange(alert_sends_key(self.prefix), count=SENDS_KEPT)
+        state, entries = await execute(pipe)
+        firing = {}
+        for key, value in state.items():
+            with contextlib.suppress(TypeError, ValueError):
+                firing[key] = json.loads(value)
+        sends = []
         for _, fields in entries or []:
-            with contextlib.suppress(TypeError, ValueError):
-                found.append(json.loads(fields["entry"]))
-        return found
-
-    async def stored(self) -> dict[str, dict[str, Any]]:
-        """What fires now, read afresh (the page's one HGETALL)."""
-        raw = await self.redis.hgetall(alert_state_key(self.prefix))
-        found = {}
-        for key, value in raw.items():
-            with contextlib.suppress(TypeError, ValueError):
-                found[key if isinstance(key, str) else key.decode()] = json.loads(value)
-        return found
+            with contextlib.suppress(TypeError, ValueError, KeyError):
+                sends.append(json.loads(fields["entry"]))
+        return firing, sends
 
     # Where rules run.
 

@@ -20,7 +20,7 @@ from dashboard.web.render import render
 
 
 async def _view(alerts: Alerts) -> dict[str, Any]:
-    stored = await alerts.stored()
+    stored, sent = await alerts.read()
     rules = []
     for rule in alerts.config.rules:
         firing = {
@@ -46,7 +46,7 @@ async def _view(alerts: Alerts) -> dict[str, Any]:
         {"name": d.name, "url": d.shown, "format": d.format}
         for d in alerts.config.destinations.values()
     ]
-    return {"rules": rules, "destinations": destinations, "sent": await alerts.sends()}
+    return {"rules": rules, "destinations": destinations, "sent": sent}
 
 
 async def alerts_page(request: Request) -> Response:
