@@ -39,6 +39,8 @@ from dashboard.drain.workers import (
     OnDemandWorkers,
     worker_mode,
 )
+from dashboard.observe.alerts import Alerts
+from dashboard.observe.alerts import load as load_alerts
 from dashboard.observe.cost import DEFAULT_QUOTA, PROFILES, Assumptions, projection, recommendation
 from dashboard.observe.measure import Measurement, measure
 from dashboard.redis_client.connection import Client, cluster_mode, connect, is_cluster
@@ -92,6 +94,13 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         metavar="N",
         help="drains record BullMQ's per-minute completed/failed metrics for N minutes, e.g. 1440 "
         "for a day (env DRAINBOARD_METRICS_MAX_DATA_POINTS; default: not recorded)",
+    )
+    alerts = argparse.ArgumentParser(add_help=False)
+    alerts.add_argument(
+        "--alerts",
+        metavar="FILE",
+        help="a TOML file of alert rules and webhook destinations (env DRAINBOARD_ALERTS; "
+        "default: no alerts)",
     )
     concurrency = argparse.ArgumentParser(add_help=False)
     concurrency.add_argument(
@@ -158,6 +167,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         "metrics": metrics,
         "concurrency": concurrency,
         "server": server,
+        "alerts": alerts,
     }
 
 
@@ -181,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command(
         "serve",
         "serve the dashboard for an existing Redis",
-        *("redis", "queues", "server", "processors", "metrics"),
+        *("redis", "queues", "server", "processors", "metrics", "alerts"),
         epilog=CREDENTIALS,
     )
     serve.add_argument(
@@ -201,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     drain = command(
         "drain",
         "process what is queued now, print the result as JSON, and exit",
-        *("redis", "queues", "processors", "concurrency", "metrics"),
+        *("redis", "queues", "processors", "concurrency", "metrics", "alerts"),
     )
     drain.add_argument("--queue", help="drain only this queue (default: every queue)")
     drain.add_argument(
@@ -232,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = command(
         "worker",
         "run the processors: always-on, cron (no worker) or on-demand",
-        *("redis", "queues", "processors", "concurrency", "metrics"),
+        *("redis", "queues", "processors", "concurrency", "metrics", "alerts"),
     )
     worker.add_argument(
         "--mode",
@@ -319,6 +329,7 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         processors=getattr(args, "processors", None),
         metrics_max_data_points=getattr(args, "metrics_max_data_points", None),
         allowed_hosts=getattr(args, "allowed_hosts", None),
+        alerts=getattr(args, "alerts", None),
     )
 
 
@@ -468,6 +479,8 @@ def drain(args: argparse.Namespace) -> int:
         print("drainboard: no Redis to drain: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
     _check_drain_flags(args)
+    if settings.alerts:
+        load_alerts(settings.alerts)  # a bad file stops the start with its sentence, before any job
     processors = load_processors(settings.processors)
     try:
         result = asyncio.run(_drain(settings, args, processors))
@@ -499,6 +512,8 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
         result = await engine.drain(options)
         if progress:
             print(file=sys.stderr)
+        if settings.alerts:
+            await Alerts(client, settings.prefix, load_alerts(settings.alerts)).after_drain(result)
         return result
     finally:
         await client.aclose()
@@ -541,6 +556,14 @@ def worker(args: argparse.Namespace) -> int:
     processors = load_processors(settings.processors)
     if not processors:
         raise ConfigError("No processors: give --processors module:attr or DRAINBOARD_PROCESSORS.")
+    if settings.alerts:
+        if mode == "always":
+            # Always-on workers keep no watcher and count nothing a rule could read.
+            raise ConfigError(
+                "--alerts runs in on-demand workers, drains and serve; for always-on workers, "
+                "give it to `drainboard serve`."
+            )
+        load_alerts(settings.alerts)  # a bad file stops the start with its sentence
     idle_ms = args.idle_timeout_ms or int(
         os.environ.get("WORKER_IDLE_TIMEOUT_MS") or DEFAULT_IDLE_TIMEOUT_MS
     )
@@ -582,6 +605,8 @@ async def _work(
                 max(1, args.concurrency),
                 settings.metrics_max_data_points,
             )
+            if settings.alerts:
+                _alert_after_drains(on_demand.engine, client, settings.prefix, settings.alerts)
             found = await on_demand.start()
             print(
                 f"drainboard: on-demand; start-up check processed {found['totalProcessed']} jobs;"
@@ -592,6 +617,20 @@ async def _work(
         await running.close()
     finally:
         await client.aclose()
+
+
+def _alert_after_drains(engine: DrainEngine, client: Client, prefix: str, path: str) -> None:
+    """Each on-demand drain checks the `failed` rules against its failures, in the background:
+    a webhook's retries must not hold the next drain."""
+    alerts = Alerts(client, prefix, load_alerts(path))
+    pending: set[asyncio.Task[int]] = set()
+
+    def after(result: DrainResult) -> None:
+        task = asyncio.create_task(alerts.after_drain(result))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    engine.observers.append(after)
 
 
 def cost(args: argparse.Namespace) -> int:

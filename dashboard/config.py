@@ -58,6 +58,8 @@ class Settings:
     # None: not given; the command line then derives them from --host (hosts_for_bind), and an
     # embedded app answers any name its host application lets through.
     allowed_hosts: tuple[str, ...] | None = None
+    # A TOML file of alert rules and destinations (dashboard/observe/alerts.py); None: no alerts.
+    alerts: str | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -94,6 +96,7 @@ class Settings:
             ),
             "cluster": _optional_flag(env.get("REDIS_CLUSTER", "")),
             "allowed_hosts": env.get("DRAINBOARD_ALLOWED_HOSTS") or None,
+            "alerts": env.get("DRAINBOARD_ALERTS") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -118,6 +121,7 @@ class Settings:
             hide=_list(values["hide"]),
             group_delimiter=_delimiter(values["group_delimiter"]),
             allowed_hosts=allowed_hosts(values["allowed_hosts"]),
+            alerts=values["alerts"] or None,  # type: ignore[arg-type]
         ).checked()
 
     def dumps(self) -> str:

@@ -93,8 +93,13 @@ def touched(fields: Mapping[str, str], paused: bool) -> frozenset[str] | None:
     return states
 
 
+# Events counted like arrivals though they name no list: alerts count stalled jobs by them.
+NOTED = frozenset({"stalled"})
+
+
 def arrival(fields: Mapping[str, str]) -> str | None:
-    """The list a job just entered, for "N new jobs" on it; None for events that add no job to
-    a list of their own name (a "waiting" job may be prioritized: counted as waiting here)."""
+    """The list a job just entered, for "N new jobs" on it, or a NOTED event; None for events
+    that add no job to a list of their own name (a "waiting" job may be prioritized: counted
+    as waiting here)."""
     name = fields.get("event", "")
-    return name if name in INTO else None
+    return name if name in INTO or name in NOTED else None

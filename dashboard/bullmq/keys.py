@@ -207,6 +207,16 @@ def drain_probe_key(prefix: str) -> str:
     return f"{prefix}::drainboard:drain-probe"
 
 
+def alert_state_key(prefix: str) -> str:
+    """Drainboard's alert state: one hash field per firing rule and queue (observe/alerts.py)."""
+    return f"{prefix}::drainboard:alerts"
+
+
+def alert_sends_key(prefix: str) -> str:
+    """The last alerts sent and their delivery results, a capped stream."""
+    return f"{prefix}::drainboard:alerts:sent"
+
+
 def session_generation_key(prefix: str) -> str:
     """The counter that sign-out increments, ending every session signed before it."""
     return f"{prefix}::drainboard:session-generation"

@@ -53,7 +53,7 @@ class QueueCollector(Collector):
         spent = CounterMetricFamily(
             "drainboard_redis_commands",
             "Redis commands this dashboard process has sent for its pages, API, scrapes "
-            "(reads) and its change watcher (watcher).",
+            "(reads), its change watcher (watcher) and alert state changes and sends (alerts).",
             labels=["source"],
         )
         for source, commands in sorted(SPENT.items()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from dashboard.drain.engine import DrainEngine
 from dashboard.drain.processors import load_processors
 from dashboard.live.counts import CountsCache
 from dashboard.live.watcher import ChangeWatcher
+from dashboard.observe import alerts as alert_rules
 from dashboard.observe.prometheus import Exporter
 from dashboard.observe.unserved import ServiceCheck
 from dashboard.redact import Redactor, load_formatter, parse_paths
@@ -80,6 +82,11 @@ def create_app(
         watcher=watcher,
         exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
         service_check=ServiceCheck(client, settings.prefix, engine),
+        alerts=alert_rules.Alerts(
+            client,
+            settings.prefix,
+            alert_rules.load(settings.alerts) if settings.alerts else alert_rules.AlertConfig(),
+        ),
     )
 
     @contextlib.asynccontextmanager
@@ -89,7 +96,13 @@ def create_app(
             await catalog.names()
         except (RedisError, OSError) as err:
             log.warning("queue discovery deferred: Redis is not reachable yet (%s)", err)
+        # With rules, the watcher runs with no page open: their checks read its memory.
+        watching = asyncio.create_task(board.alerts.watch(watcher)) if board.alerts.active else None
         yield
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         await board.exporter.counts.close()
         if redis_client is None:
             await client.aclose()

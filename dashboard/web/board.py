@@ -10,6 +10,7 @@ from dashboard.config import Settings
 from dashboard.drain.engine import DrainEngine
 from dashboard.live.watcher import ChangeWatcher
 from dashboard.live.window import MinuteWindow
+from dashboard.observe.alerts import Alerts
 from dashboard.observe.prometheus import Exporter
 from dashboard.observe.unserved import ServiceCheck
 from dashboard.redis_client.connection import Client
@@ -29,6 +30,7 @@ class Board:
     watcher: ChangeWatcher
     exporter: Exporter
     service_check: ServiceCheck
+    alerts: Alerts
     # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
     pages_spent: MinuteWindow[int] = field(default_factory=MinuteWindow)
 

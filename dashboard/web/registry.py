@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from dashboard.web.routes import (
     actions,
+    alerts,
     api,
     cost_panel,
     drains,
@@ -48,6 +49,7 @@ UNDER_BASE: tuple[ModuleType, ...] = (
     throughput,
     redis_panel,
     workers_view,
+    alerts,
     pages,
 )
 

@@ -1,0 +1,95 @@
+"""The alerts page at /alerts, `GET api/alerts` and the "Send a test" button.
+
+A visit reads the stored state (one HGETALL) and the last 100 sends (one XREVRANGE); the rules
+themselves are the file's, in memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dashboard.observe.alerts import Alerts
+from dashboard.web.lookup import board_of, notice
+from dashboard.web.openapi.parts import errors, json_body
+from dashboard.web.render import render
+
+
+async def _view(alerts: Alerts) -> dict[str, Any]:
+    stored, sent = await alerts.read()
+    rules = []
+    for rule in alerts.config.rules:
+        firing = {
+            key.partition("|")[2]: value
+            for key, value in stored.items()
+            if key.partition("|")[0] == rule.id
+        }
+        rules.append(
+            {
+                "id": rule.id,
+                "kind": rule.kind,
+                "queues": rule.queues,
+                "condition": rule.describe(),
+                "repeatMinutes": rule.repeat,
+                "send": list(rule.send),
+                "firing": [
+                    {"queue": queue, "since": value.get("since"), "text": value.get("text")}
+                    for queue, value in sorted(firing.items())
+                ],
+            }
+        )
+    destinations = [
+        {"name": d.name, "url": d.shown, "format": d.format}
+        for d in alerts.config.destinations.values()
+    ]
+    return {"rules": rules, "destinations": destinations, "sent": sent}
+
+
+async def alerts_page(request: Request) -> Response:
+    board = board_of(request)
+    context = {
+        **await _view(board.alerts),
+        "watcher_per_minute": board.watcher.commands_per_minute(),
+        "watching": board.watcher.running,
+        "title": "Alerts",
+    }
+    return render(request, "alerts.html", context)
+
+
+async def alerts_json(request: Request) -> Response:
+    return JSONResponse(await _view(board_of(request).alerts))
+
+
+async def send_test(request: Request) -> Response:
+    alerts = board_of(request).alerts
+    if not alerts.config.destinations:
+        raise HTTPException(
+            409, detail="No destination to test: give --alerts with a [destination]."
+        )
+    results = await alerts.test()
+    names = alerts.config.destinations
+    said = ", ".join(f"{n}: {r}" for n, r in zip(names, results, strict=True))
+    return notice(request, f"Test sent ({said}).", ok=all(r.startswith("2") for r in results))
+
+
+routes = [
+    Route("/alerts", alerts_page, name="alerts_page"),
+    Route("/api/alerts", alerts_json, name="alerts_json"),
+    Route("/alerts/test", send_test, methods=["POST"], name="alerts_test"),
+]
+
+openapi = {
+    "/api/alerts": {
+        "get": {
+            "summary": "Alert rules, what fires now and the last 100 sends (2 commands).",
+            "responses": {
+                "200": json_body({"type": "object", "required": ["rules", "destinations", "sent"]}),
+                **errors(),
+            },
+        }
+    }
+}
