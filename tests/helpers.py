@@ -13,7 +13,8 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import redis
 import redis.asyncio as aioredis
+import uvicorn
 from bullmq import Queue, Worker
 from playwright.sync_api import Page
 from redis.asyncio.cluster import RedisCluster
@@ -277,3 +279,33 @@ PACKAGE_SOURCES = ("pyproject.toml", "setup.py", "README.md", "dashboard", "temp
 
 # A name an attacker controls, resolved to the dashboard's loopback address: DNS rebinding.
 REBOUND_HOST = "evil.example"
+
+
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """Serves `app` under uvicorn on a free loopback port; yields its origin."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,  # live-update streams stay open until the server goes
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the dashboard did not start")
+        time.sleep(0.02)
+    httpx.get(f"{origin}/healthz", timeout=10).raise_for_status()
+    try:
+        yield origin
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        assert not thread.is_alive(), "uvicorn did not shut down"

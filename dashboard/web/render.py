@@ -173,14 +173,18 @@ def bar_rects(counts: dict[str, int]) -> Markup:
 
 
 def count_links(counts: dict[str, int], queue_url: str) -> Markup:
-    """A queue card's count per state, each a link to that state's list (see bar_rects)."""
+    """A queue card's count per state, each a link to that state's list (see bar_rects).
+
+    A <dl> holds only groups of <dt> and <dd>, so the link sits in the <dt> and CSS stretches it
+    over the whole tile; the link is a tab stop, so a keyboard opens "Failed 13" as a mouse does.
+    """
     href = escape(queue_url)
     # Safe as it stands: the URL is escaped; the states, labels and numbers are ours.
     return Markup(
         "".join(
-            f'<a class="count s-{state}{"" if counts[state] else " zero"}"'
-            f' href="{href}?status={state}" data-state="{state}" tabindex="-1">'
-            f"<dt>{STATE_LABELS[state]}</dt><dd>{counts[state]:,}</dd></a>"
+            f'<div class="count s-{state}{"" if counts[state] else " zero"}" data-state="{state}">'
+            f'<dt><a href="{href}?status={state}">{STATE_LABELS[state]}</a></dt>'
+            f"<dd>{counts[state]:,}</dd></div>"
             for state in STATE_ORDER
         )
     )
