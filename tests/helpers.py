@@ -309,3 +309,26 @@ def serving(app: Starlette) -> Iterator[str]:
         server.should_exit = True
         thread.join(15)
         assert not thread.is_alive(), "uvicorn did not shut down"
+
+
+AXE = INTEROP / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.1 A and AA: colour contrast is an AA rule.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page: Page) -> list[str]:
+    """The serious and critical violations on the page now, one line per element."""
+    page.wait_for_load_state("networkidle")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text())
+    found = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}}).then(r => r.violations)",
+        AXE_TAGS,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {node['target']} {node.get('failureSummary', '')}"
+        for v in found
+        if v["impact"] in BLOCKING
+        for node in v["nodes"]
+    ]

@@ -11,45 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Page
 
 from dashboard import demo
 from dashboard.config import Settings, hosts_for_bind
 from dashboard.web import create_app
 from dashboard.web.render import STATE_ORDER
-from tests.helpers import SCREENSHOTS, LiveDashboard, Watched, serving
+from tests.helpers import SCREENSHOTS, LiveDashboard, Watched, axe_violations, serving
 
 pytestmark = pytest.mark.browser
 
 Opener = Callable[..., Watched]
-AXE = Path(__file__).parent.parent / "interop" / "node_modules" / "axe-core" / "axe.min.js"
-# WCAG 2.1 A and AA: colour contrast is an AA rule.
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-BLOCKING = ("serious", "critical")
 SCHEMES = ("light", "dark")
 REPORTS = SCREENSHOTS.parent
 QUEUE = "batch-jobs"  # every state has jobs, and the schedulers live here
-
-
-def axe_violations(page: Page) -> list[str]:
-    """The serious and critical violations on the page now, one line per element."""
-    page.wait_for_load_state("networkidle")
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text())
-    found = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}}).then(r => r.violations)",
-        AXE_TAGS,
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {node['target']} {node.get('failureSummary', '')}"
-        for v in found
-        if v["impact"] in BLOCKING
-        for node in v["nodes"]
-    ]
 
 
 def pages(live: LiveDashboard) -> list[str]:
