@@ -22,7 +22,9 @@
       try {
         JSON.parse(area.value);
       } catch (error) {
-        message = "Not valid JSON" + where(area.value, error) + ": " + error.message;
+        // Chromium's message ends "at position 23 (line 1 column 24)": said once, by where().
+        const detail = error.message.replace(/\s*(in JSON )?at position \d+.*$/, "");
+        message = "Not valid JSON" + where(area.value, error) + ": " + detail;
       }
     }
     area.setAttribute("aria-invalid", message ? "true" : "false");

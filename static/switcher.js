@@ -1,5 +1,6 @@
 // The queue switcher: the filter box hides queues (and empty groups) that do not match, and on
-// narrow screens the "Queues" button opens and closes the menu. Nothing here asks the server.
+// narrow screens the "Queues" button opens and closes the menu, as "Actions" does the queue's
+// actions. Nothing here asks the server.
 (function () {
   "use strict";
 
@@ -21,11 +22,29 @@
     nav.querySelector(".switcher-none").hidden = shown > 0;
   }
 
+  // A state strip that scrolls sideways (phones) starts at the current tab, not at Active.
+  function showCurrentTab() {
+    const tab = document.querySelector(".tabs .tab.current");
+    if (!tab) return;
+    const strip = tab.parentElement;
+    if (strip.scrollWidth > strip.clientWidth) strip.scrollLeft = tab.offsetLeft - strip.offsetLeft - 16;
+  }
+  document.addEventListener("DOMContentLoaded", showCurrentTab);
+  document.addEventListener("htmx:afterSettle", showCurrentTab);
+
   document.addEventListener("input", function (event) {
     if (event.target.matches(".switcher-filter")) filter(event.target);
   });
 
   document.addEventListener("click", function (event) {
+    const actions = event.target.closest(".actions-toggle");
+    if (actions) {
+      const menu = actions.closest(".actions-menu");
+      const opened = !menu.classList.contains("open");
+      menu.classList.toggle("open", opened);
+      actions.setAttribute("aria-expanded", String(opened));
+      return;
+    }
     const toggle = event.target.closest(".switcher-toggle");
     if (!toggle) return;
     const nav = toggle.closest(".switcher");

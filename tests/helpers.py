@@ -13,7 +13,8 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import redis
 import redis.asyncio as aioredis
+import uvicorn
 from bullmq import Queue, Worker
 from playwright.sync_api import Page
 from redis.asyncio.cluster import RedisCluster
@@ -317,3 +319,56 @@ async def load_failed(url: str, count: int) -> None:
             pipe.zadd(BULK_KEYS.state("failed"), {job_id: finished + n})
         await pipe.execute()
     await r.aclose()
+
+
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """Serves `app` under uvicorn on a free loopback port; yields its origin."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,  # live-update streams stay open until the server goes
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the dashboard did not start")
+        time.sleep(0.02)
+    httpx.get(f"{origin}/healthz", timeout=10).raise_for_status()
+    try:
+        yield origin
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        assert not thread.is_alive(), "uvicorn did not shut down"
+
+
+AXE = INTEROP / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.1 A and AA: colour contrast is an AA rule.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page: Page) -> list[str]:
+    """The serious and critical violations on the page now, one line per element."""
+    page.wait_for_load_state("networkidle")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text())
+    found = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}}).then(r => r.violations)",
+        AXE_TAGS,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {node['target']} {node.get('failureSummary', '')}"
+        for v in found
+        if v["impact"] in BLOCKING
+        for node in v["nodes"]
+    ]

@@ -12,8 +12,9 @@ from starlette.responses import JSONResponse, Response
 
 from dashboard.text import quoted
 from dashboard.web.board import Board
-from dashboard.web.paths import path_value
+from dashboard.web.paths import path_value, root_of
 from dashboard.writes.actions import ActionInterrupted, ActionRefused, Outcome
+from dashboard.writes.manage import JobOutcome
 
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
 
@@ -72,7 +73,10 @@ async def answer(request: Request, action: Awaitable[Outcome]) -> Response:
     with refusals_as_http():
         outcome = await action
     if "hx-request" in request.headers:
-        return notice(request, outcome.message, ok=True)
+        job = None
+        if isinstance(outcome, JobOutcome) and outcome.job_id and "queue" in request.path_params:
+            job = (path_value(request.path_params["queue"]), outcome.job_id)
+        return notice(request, outcome.message, ok=True, job=job)
     return JSONResponse(outcome.as_json())
 
 
@@ -82,10 +86,15 @@ def refuse_if_read_only(board: Board) -> None:
         raise HTTPException(403, detail="This dashboard is read-only; actions are disabled.")
 
 
-def notice(request: Request, message: str, ok: bool) -> Response:
-    """The htmx answer to an action: a notice, and an event that makes the page reload its data."""
+def notice(
+    request: Request, message: str, ok: bool, job: tuple[str, str] | None = None
+) -> Response:
+    """The htmx answer to an action: a notice, and an event that makes the page reload its data.
+    `job` (queue, id) adds a link to the job the action made, such as an added job."""
     response = request.app.state.templates.TemplateResponse(
-        request, "partials/notice.html", {"message": message, "ok": ok}
+        request,
+        "partials/notice.html",
+        {"message": message, "ok": ok, "job": job, "base": root_of(request.scope)},
     )
     if ok:
         response.headers["HX-Trigger"] = "drainboard:changed"

@@ -8,20 +8,17 @@ session. Playwright cannot download browsers here: it always launches /usr/bin/c
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 import redis
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Playwright, sync_playwright
 
 from dashboard import demo
 from dashboard.config import DEFAULT_BASE_PATH, Settings, hosts_for_bind
 from dashboard.web import create_app
-from tests.helpers import REBOUND_HOST, LiveDashboard, Watched, free_port, in_thread
+from tests.helpers import REBOUND_HOST, LiveDashboard, Watched, in_thread, serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -43,33 +40,11 @@ def live(valkey_url: str) -> Iterator[LiveDashboard]:
     client.close()
     in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
 
-    port = free_port()
     # As `drainboard serve` on loopback answers: loopback's names only.
     app = create_app(Settings(redis_url=valkey_url, allowed_hosts=hosts_for_bind("127.0.0.1")))
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=2,  # live-update streams stay open until the server goes
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    origin = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the dashboard did not start")
-        time.sleep(0.02)
-    httpx.get(f"{origin}{DEFAULT_BASE_PATH}/api/queues", timeout=10).raise_for_status()
-    try:
+    with serving(app) as origin:
+        httpx.get(f"{origin}{DEFAULT_BASE_PATH}/api/queues", timeout=10).raise_for_status()
         yield LiveDashboard(origin=origin, redis_url=valkey_url, app=app)
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        assert not thread.is_alive(), "uvicorn did not shut down"
 
 
 # Module scope: the sync API runs an event loop in this thread while it is open, which would

@@ -190,14 +190,16 @@ def test_a_phone_reaches_everything_without_sideways_scrolling(
         page.goto(live.url(path))
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path} is {width} px wide"
-        if path != "/":
+        # A queue's job list keeps its top bar to one line: its heading names the queue.
+        if path not in ("/", "/queue/batch-jobs?status=failed"):
             crumbs = _box(page, "nav.crumbs")
             assert crumbs["width"] > 50, f"{path}: breadcrumb is {crumbs['width']} px wide"
             for link in ("a.navlink >> nth=0", "a.navlink >> nth=1", "a.brand"):
                 assert not _overlap(crumbs, _box(page, link)), f"{path}: breadcrumb covers {link}"
     page.goto(live.url("/queue/batch-jobs?status=failed"))
-    title, actions = _box(page, "h1"), _box(page, ".page-head .actions")
-    assert title["width"] > 300 and actions["y"] >= title["y"] + title["height"] - 1
+    # The actions fold into a menu beside the heading (tests/browser/test_phone.py).
+    title, menu = _box(page, "h1"), _box(page, ".page-head .actions-toggle")
+    assert not _overlap(title, menu)
     assert (
         page.evaluate(
             "(() => { const h = document.querySelector('h1'); const r = document.createRange();"

@@ -13,7 +13,7 @@ from tests.helpers import in_thread
 
 pytestmark = pytest.mark.browser
 
-WAITING = 'article.queue-card[data-queue="seed-jobs"] a.count[data-state="waiting"] dd'
+WAITING = 'article.queue-card[data-queue="seed-jobs"] .count[data-state="waiting"] dd'
 # A function, not a string: a string would need eval, which the page's CSP forbids.
 CHANGED = "([selector, before]) => document.querySelector(selector).innerText !== before"
 

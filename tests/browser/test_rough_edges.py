@@ -1,0 +1,217 @@
+"""The rough edges of issue 24, each measured in a real browser at the size it was seen at.
+
+This module has its own live dashboard and demo data (module-scoped), since some tests change it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+import pytest
+from bullmq import Queue, Worker
+from playwright.sync_api import Page, expect
+
+from tests.helpers import LiveDashboard, Watched, in_thread
+
+pytestmark = pytest.mark.browser
+
+Opener = Callable[..., Watched]
+WIDE = {"width": 1280, "height": 800}
+NESTED = {"filters": {"from": "2026-10-01"}, "segments": ["vip", {"tier": 2}], "format": "csv"}
+
+
+def box(page: Page, selector: str) -> dict:
+    found = page.locator(selector).first.bounding_box()
+    assert found is not None, selector
+    return found
+
+
+def text_width(page: Page, selector: str, text: str) -> float:
+    """How wide `text` is in the font of the element `selector`."""
+    return page.evaluate(
+        """([selector, text]) => {
+          const ctx = document.createElement("canvas").getContext("2d");
+          ctx.font = getComputedStyle(document.querySelector(selector)).font;
+          return ctx.measureText(text).width;
+        }""",
+        [selector, text],
+    )
+
+
+def test_a_notice_opens_no_blank_band(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 1: beside the queue switcher, a notice over a short list kept its own height."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/seed-jobs?status=waiting-children"))
+    expect(page.locator("section.empty")).to_be_visible()
+    watched.answer = "accept"
+    page.get_by_role("button", name="Pause queue").click()
+    expect(page.locator("#notices .notice-line.ok")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    notices = box(page, "#notices")
+    gap = box(page, "#content")["y"] - (notices["y"] + notices["height"])
+    assert gap < 30, f"{gap:.0f} px between the notice and the page heading"
+    watched.screenshot("notice-no-band")
+    watched.assert_clean()
+
+
+def test_delayed_tab_with_scheduler_ids_fits_at_1280(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 2: long ids wrap; Promote and "in 27 d" stay whole, inside the card."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/batch-jobs?status=delayed"))
+    ids = page.locator("table.jobs td.id").all_inner_texts()
+    assert any(i.startswith("repeat:") for i in ids), ids
+    widths = page.evaluate(
+        "() => { const w = document.querySelector('.table-wrap');"
+        " return [w.scrollWidth, w.clientWidth]; }"
+    )
+    assert widths[0] <= widths[1], f"table {widths[0]} px wide in a {widths[1]} px card"
+    clipped = page.evaluate(
+        "() => [...document.querySelectorAll('table.jobs td.act button')]"
+        ".filter(b => b.scrollWidth > b.clientWidth).length"
+    )
+    assert clipped == 0
+    wrapped = page.evaluate(
+        "() => [...document.querySelectorAll('table.jobs tbody time')]"
+        ".filter(t => t.getClientRects().length > 1).map(t => t.textContent)"
+    )
+    assert wrapped == []
+    watched.screenshot("delayed-scheduler-ids")
+    watched.assert_clean()
+
+
+def add_nested_job(url: str) -> str:
+    ids: list[str] = []
+
+    async def add() -> None:
+        queue = Queue("journey-jobs", {"connection": url})
+        ids.append((await queue.add("nested", NESTED)).id)
+        await queue.close()
+
+    in_thread(lambda: asyncio.run(add()))
+    return ids[0]
+
+
+def test_json_viewer_keeps_commas_with_their_values(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 4: no comma alone on a line after a nested object or list."""
+    job_id = add_nested_job(live.redis_url)
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url(f"/queue/journey-jobs/jobs/{job_id}"))
+    tree = page.locator("#data .json-tree").first
+    expect(tree).to_be_visible()
+    # A comma alone on its line starts where its item starts; after `}` it starts a glyph later.
+    lone = tree.evaluate(
+        """t => [...t.querySelectorAll(".p")]
+          .filter(c => c.textContent === "," && c.getClientRects().length)
+          .filter(c => c.getBoundingClientRect().left
+            - c.closest("li").getBoundingClientRect().left < 3)
+          .length"""
+    )
+    assert lone == 0
+    lines = [line.strip() for line in tree.inner_text().splitlines()]
+    assert "}," in lines and "]," in lines, lines
+    # Folded, a value keeps its comma too.
+    tree.locator("summary").nth(1).click()
+    lines = [line.strip() for line in tree.inner_text().splitlines()]
+    assert "," not in lines and any(line.endswith("1 key },") for line in lines), lines
+    watched.assert_clean()
+
+
+def test_job_page_facts_sit_on_one_row_apart_from_the_panel(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 5: the facts had no gap above the next panel; Progress sat alone."""
+    failed = live.api("/queues/batch-jobs/jobs?status=failed&pageSize=1")["jobs"][0]["id"]
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url(f"/queue/batch-jobs/jobs/{failed}"))
+    facts = box(page, "section.facts")
+    panel = box(page, "section.facts + section")
+    assert panel["y"] - (facts["y"] + facts["height"]) >= 8
+    tops = {round(f["y"]) for f in map(lambda i: i.bounding_box(), page.locator(".fact").all())}
+    assert len(tops) == 1, tops
+    watched.assert_clean()
+
+
+def fail_one_job(url: str, queue_name: str) -> None:
+    async def work() -> None:
+        queue = Queue(queue_name, {"connection": url})
+        worker = Worker(queue_name, None, {"connection": url, "autorun": False})
+        await queue.add("lonely", {})
+        job = await worker.getNextJob("token")
+        await job.moveToFailed(RuntimeError("the only failure"), "token")
+        await worker.close(force=True)
+        await queue.close()
+
+    in_thread(lambda: asyncio.run(work()))
+
+
+def test_words_for_one_and_for_none(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 13: "Retry all 1 failed jobs" and "The last 0 drains"."""
+    fail_one_job(live.redis_url, "one-failure")
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/"))
+    page.get_by_role("button", name="Rescan for queues").click()  # the new queue
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("Found")
+    page.goto(live.url("/queue/one-failure?status=failed"))
+    watched.answer = "dismiss"
+    page.get_by_role("button", name="Retry all 1").click()
+    page.wait_for_timeout(100)
+    assert watched.answered == ["confirm: Retry the 1 failed job in one-failure?"]
+
+    page.goto(live.url("/drains"))
+    expect(page.locator("main")).not_to_contain_text("The last 0")
+    watched.assert_clean()
+
+
+def test_settings_select_and_search_placeholder_are_whole(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 13: the Settings select and the search placeholder were cut."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/settings"))
+    for select in page.locator("main select").all():
+        name = select.get_attribute("name")
+        selector = f'main select[name="{name}"]'
+        options = select.locator("option").all_inner_texts()
+        longest = max(text_width(page, selector, t) for t in options)
+        room = select.evaluate("s => s.clientWidth - 40")  # padding and the arrow
+        assert longest <= room, (name, longest, room)
+
+    page.goto(live.url("/queue/batch-jobs?status=failed"))
+    selector = ".queue-search input[type=search]"
+    placeholder = page.locator(selector).get_attribute("placeholder") or ""
+    room = page.locator(selector).evaluate("i => i.clientWidth - 20")
+    assert text_width(page, selector, placeholder) <= room
+    watched.assert_clean()
+
+
+def test_add_job_says_the_position_once_and_links_the_job(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 10: "line 1, column 24: … position 23 (line 1 column 24)"; no link to the job."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/seed-jobs/add"))
+    page.locator("input[name=name]").fill("linked")
+    data = page.locator("textarea[name=data]")
+    data.fill('{"tenantId": "acme" "x": 1}')
+    check = page.locator("#data-check")
+    expect(check).to_contain_text("Not valid JSON at line 1, column 21")
+    assert "position" not in check.inner_text() and check.inner_text().count("column") == 1
+    data.fill('{"tenantId": "acme"}')
+    page.get_by_role("button", name="Add job").click()
+    link = page.locator("#notices .notice-line.ok a")
+    expect(link).to_have_text(re.compile(r"^Open job \S+$"))
+    job_id = link.inner_text().removeprefix("Open job ")
+    link.click()
+    expect(page.locator("main h1")).to_contain_text(f"#{job_id}")
+    watched.assert_clean()
