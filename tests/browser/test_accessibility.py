@@ -48,6 +48,7 @@ def pages(live: LiveDashboard) -> list[str]:
         "/redis",
         "/cost",
         "/drains",
+        "/alerts",
         "/settings",
     ]
 
