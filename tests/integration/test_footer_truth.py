@@ -73,9 +73,9 @@ def target(request: pytest.FixtureRequest) -> Iterator[tuple[str, bool]]:
 
 async def test_every_get_route_says_what_redis_executed(target: tuple[str, bool]) -> None:
     url, cluster = target
-    # On the cluster the queue's name carries the hash tag, as users name them there: with
-    # the tag in the prefix instead, bullmq's moveToFinished on a RedisCluster connection
-    # fails ("Missing key for job").
+    # On the cluster the queue's name carries the hash tag, as users name them there. The
+    # connection must decode: without it bullmq reads job ids back as bytes (b'1') and its
+    # moveToFinished fails ("Missing key for job b'1'").
     name = "{mail}" if cluster else "mail"
     quoted = quote(name, safe="")
     connection = redis.asyncio.RedisCluster.from_url(url, decode_responses=True) if cluster else url
