@@ -69,9 +69,7 @@ def spenders(m: Measurement, prefix: str, queues: set[str]) -> list[Spender]:
     and command connections are one client."""
     measured = m.executed_by_connection
     groups: dict[tuple[str, str | None, str], Spender] = {}
-    unnamed = [c for c in m.connections if not c.name]
-    if measured is not None:
-        unnamed = _pair_unnamed(m.connections, unnamed, measured, prefix, queues, groups)
+    unnamed = _pair_unnamed(m.connections, measured, prefix, queues, groups)
     for c in m.connections:
         if not c.name and c not in unnamed:
             continue
@@ -93,8 +91,7 @@ def spenders(m: Measurement, prefix: str, queues: set[str]) -> list[Spender]:
 
 def _pair_unnamed(
     connections: list[Connection],
-    unnamed: list[Connection],
-    measured: dict[str, int],
+    measured: dict[str, int] | None,
     prefix: str,
     queues: set[str],
     groups: dict[tuple[str, str | None, str], Spender],
@@ -109,18 +106,18 @@ def _pair_unnamed(
         if kind == "node-worker" and c.kind == "worker":
             workers.setdefault((c.host, c.age_s), []).append((kind, queue, ""))
     left = []
-    for c in unnamed:
-        claims = [
-            key
-            for age in (c.age_s - 1, c.age_s, c.age_s + 1)
-            for key in workers.get((c.host, age), [])
-        ]
-        if not claims or c.id not in measured:
+    for c in connections:
+        if c.name:
+            continue
+        around = (c.age_s - 1, c.age_s, c.age_s + 1)
+        claims = [key for age in around for key in workers.get((c.host, age), [])]
+        if not claims:
             left.append(c)
             continue
         for kind, queue, name in claims:
             row = groups.setdefault((kind, queue, name), Spender(kind, queue, name))
-            row.executed = (row.executed or 0) + measured[c.id] / len(claims)
+            if measured is not None:
+                row.executed = (row.executed or 0) + measured.get(c.id, 0) / len(claims)
             row.paired += 1 / len(claims)
             row.last_commands.add(c.command)
     return left
