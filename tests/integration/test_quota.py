@@ -129,3 +129,13 @@ async def test_a_window_outside_10_to_300_seconds_is_refused(valkey_url: str, se
     assert answer.headers["x-redis-commands"] == "0"
     if seconds:
         assert page.status_code == 400
+
+
+async def test_on_a_cluster_every_primary_is_measured(cluster_url: str) -> None:
+    async with make_client(Settings(redis_url=cluster_url, cluster=True)) as http:
+        answer = await http.get(API, params={"seconds": 10}, timeout=40)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["primaries"] == 3 and report["measurementCost"] == 12
+    # Nothing but the measurement runs: Redis' total and the clients' sum are both about 0.
+    assert abs(report["unaccountedPerMinute"]) <= 1, report
