@@ -148,6 +148,18 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         "drain picks each scheduled job up (env DRAINBOARD_DRAIN_EVERY; default: unknown)",
     )
     server.add_argument(
+        "--quota",
+        metavar="COMMANDS",
+        help="commands a month your Redis plan allows, for the quota view "
+        "(env DRAINBOARD_QUOTA; default 500,000: Upstash's free tier)",
+    )
+    server.add_argument(
+        "--price-per-100k",
+        metavar="DOLLARS",
+        help="your plan's price per 100,000 commands, for the quota view "
+        "(env DRAINBOARD_PRICE_PER_100K; default 0.20)",
+    )
+    server.add_argument(
         "--allowed-hosts",
         metavar="HOSTS",
         help="comma-separated Host names answered, any port, against DNS rebinding; * for any "
@@ -330,6 +342,8 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         metrics_max_data_points=getattr(args, "metrics_max_data_points", None),
         allowed_hosts=getattr(args, "allowed_hosts", None),
         alerts=getattr(args, "alerts", None),
+        quota=getattr(args, "quota", None),
+        price_per_100k=getattr(args, "price_per_100k", None),
     )
 
 

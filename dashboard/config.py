@@ -15,6 +15,8 @@ from dashboard.redis_client.connection import SENTINEL_SCHEME, SentinelUrlError,
 
 DEFAULT_BASE_PATH = "/admin/queues"
 DEFAULT_REDIS_MAX_CONNECTIONS = 20
+DEFAULT_QUOTA = 500_000  # Upstash free tier, commands a month
+DEFAULT_PRICE_PER_100K = 0.20  # Upstash pay-as-you-go, dollars
 # The names a browser on this machine uses for a dashboard bound to loopback (any port).
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 ANY_HOST = "*"
@@ -60,6 +62,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] | None = None
     # A TOML file of alert rules and destinations (dashboard/observe/alerts.py); None: no alerts.
     alerts: str | None = None
+    # The Redis plan the quota view measures against: commands a month, dollars per 100,000.
+    quota: int = DEFAULT_QUOTA
+    price_per_100k: float = DEFAULT_PRICE_PER_100K
 
     @property
     def auth_required(self) -> bool:
@@ -97,6 +102,8 @@ class Settings:
             "cluster": _optional_flag(env.get("REDIS_CLUSTER", "")),
             "allowed_hosts": env.get("DRAINBOARD_ALLOWED_HOSTS") or None,
             "alerts": env.get("DRAINBOARD_ALERTS") or None,
+            "quota": env.get("DRAINBOARD_QUOTA") or None,
+            "price_per_100k": env.get("DRAINBOARD_PRICE_PER_100K") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -122,6 +129,8 @@ class Settings:
             group_delimiter=_delimiter(values["group_delimiter"]),
             allowed_hosts=allowed_hosts(values["allowed_hosts"]),
             alerts=values["alerts"] or None,  # type: ignore[arg-type]
+            quota=_quota(values["quota"]),
+            price_per_100k=_price(values["price_per_100k"]),
         ).checked()
 
     def dumps(self) -> str:
@@ -293,6 +302,29 @@ def _seconds(value: object) -> int | None:
             f"DRAINBOARD_DRAIN_EVERY must be a whole number of seconds, 1 to 2678400; got {text!r}."
         )
     return seconds
+
+
+def _quota(value: object) -> int:
+    if value in (None, ""):
+        return DEFAULT_QUOTA
+    text = str(value).strip()
+    quota = whole_number(text, 1, 10**12)
+    if quota is None:
+        raise ConfigError(f"--quota must be a whole number of commands a month; got {text!r}.")
+    return quota
+
+
+def _price(value: object) -> float:
+    if value in (None, ""):
+        return DEFAULT_PRICE_PER_100K
+    text = str(value).strip()
+    try:
+        price = float(text)
+    except ValueError:
+        price = -1.0
+    if not 0 <= price <= 1000:
+        raise ConfigError(f"--price-per-100k must be dollars from 0 to 1000; got {text!r}.")
+    return price
 
 
 # BullMQ keeps one data point a minute: a year of them at most.

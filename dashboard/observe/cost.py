@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from dashboard.config import DEFAULT_PRICE_PER_100K, DEFAULT_QUOTA
+
 MINUTES_PER_MONTH = 30 * 24 * 60  # the model's month: 30 days
-DEFAULT_QUOTA = 500_000  # Upstash free tier, commands a month
-DEFAULT_PRICE_PER_100K = 0.20  # Upstash pay-as-you-go, dollars
 QUEUE_EVENTS_BLOCK_S = 10  # QueueEvents blocks in XREAD for 10 s at a time
 MAX_BLOCK_WITH_DELAYED_S = 10  # a worker blocks at most 10 s while a delayed job exists
 

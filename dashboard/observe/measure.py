@@ -34,9 +34,17 @@ class Connection:
     idle_s: int
     command: str
     blocked: bool
+    # `<primary>:<client id>`: a connection's identity across two CLIENT LISTs.
+    id: str = ""
+    # CLIENT LIST's `tot-cmds` (Valkey, Redis 7.4+): the commands it executed, those run inside
+    # its scripts included, as INFO commandstats counts them; None where the server has none
+    # (Redis 7.0).
+    commands: int | None = None
+    age_s: int = 0
+    host: str = ""  # the client's IP address, without its port
 
 
-def classify(client: dict[str, Any], prefix: str, queues: set[str]) -> Connection:
+def classify(client: dict[str, Any], prefix: str, queues: set[str], primary: int = 0) -> Connection:
     """One CLIENT LIST entry: which queue it serves, whether it is a worker, and whose."""
     name = str(client.get("name") or "")
     command = str(client.get("cmd") or "").split("|")[0]
@@ -52,7 +60,14 @@ def classify(client: dict[str, Any], prefix: str, queues: set[str]) -> Connectio
         kind = "worker"
     else:
         kind = "client"
-    return Connection(queue, kind, runtime, name, idle_s, command, blocked)
+    total = client.get("tot-cmds")
+    commands = int(total) if total is not None else None
+    identity = f"{primary}:{client.get('id', '')}"
+    host = str(client.get("addr") or "").rpartition(":")[0]
+    age_s = int(client.get("age") or 0)
+    return Connection(
+        queue, kind, runtime, name, idle_s, command, blocked, identity, commands, age_s, host
+    )
 
 
 @dataclass
@@ -62,6 +77,10 @@ class Measurement:
     connections: list[Connection] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     primaries: int = 1  # a cluster's figures are the sum over its primaries
+    elapsed: float = 0.0  # the window as it ran, which the per-minute figures divide by
+    # Commands each connection executed over the window (by Connection.id), from the two
+    # CLIENT LISTs' `tot-cmds`; None where the server does not count per connection.
+    executed_by_connection: dict[str, int] | None = None
 
     @property
     def total_per_minute(self) -> float:
@@ -150,6 +169,7 @@ async def measure(redis: Client, prefix: str, queues: list[str], seconds: float)
         await asyncio.sleep(seconds)
         second = _summed_calls(await on_primaries(redis, "info", "commandstats"))
         elapsed = time.monotonic() - started
+        result.elapsed = elapsed
         second["info"] = second.get("info", 0) - result.primaries  # the first samples themselves
         result.per_minute = {
             name: (calls - first.get(name, 0)) * 60 / elapsed
@@ -158,8 +178,22 @@ async def measure(redis: Client, prefix: str, queues: list[str], seconds: float)
         }
     except ResponseError as err:
         result.refused.append(f"INFO commandstats: {err}")
-    result.connections = merged(before, await _connections(redis, prefix, known, result))
+    after = await _connections(redis, prefix, known, result)
+    result.connections = merged(before, after)
+    result.executed_by_connection = executed_by_connection(before, after)
     return result
+
+
+def executed_by_connection(
+    before: list[Connection], after: list[Connection]
+) -> dict[str, int] | None:
+    """What each connection open at the window's end executed in it: its `tot-cmds` less the
+    figure at the start, or all of it for a connection opened in the window. A connection
+    closed in the window is not in the end's list: its commands are the unaccounted part."""
+    if not after or any(c.commands is None for c in after):
+        return None
+    start = {c.id: c.commands or 0 for c in before}
+    return {c.id: (c.commands or 0) - start.get(c.id, 0) for c in after}
 
 
 async def _connections(
@@ -167,8 +201,8 @@ async def _connections(
 ) -> list[Connection]:
     try:
         return [
-            classify(c, prefix, queues)
-            for clients in await on_primaries(redis, "client_list")
+            classify(c, prefix, queues, primary)
+            for primary, clients in enumerate(await on_primaries(redis, "client_list"))
             for c in clients
         ]
     except ResponseError as err:
