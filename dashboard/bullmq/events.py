@@ -177,7 +177,8 @@ def move(fields: Mapping[str, str]) -> Move | None:
     if into is not None:
         result.deltas[into] = 1
     if prev is not None:
-        source = "waiting" if prev in WAITING and into != "waiting" else prev
+        # BullMQ's "waiting" as a source covers `wait` and `prioritized`; "prioritized" is said.
+        source = prev
         result.deltas[source] = result.deltas.get(source, 0) - 1
     if into == "waiting" and prev not in WAITING:
         result.drift |= WAITING  # a new or moved job may be prioritized: the split is unsaid

@@ -381,7 +381,8 @@ class ChangeWatcher:
         for subscription in list(self.subscriptions):
             if subscription.cache:
                 subscription.notify(set(group))
-        next_notice = self._clock() + self.interval_s
+        # The first change after the start is told at once: it is blocked for, not polled.
+        next_notice = self._clock()
         while self.subscriptions and await self.catalog.names() == queues:
             # Coalesce: whatever arrives before the next notice is due is read in one go then.
             wait = next_notice - self._clock()
