@@ -474,7 +474,7 @@ class ChangeWatcher:
                     reread |= off
                 drift = self._drift.setdefault(queue, set())
                 drift |= batch.drift.get(queue, set())
-                if drift and now - self._drift_read_at.get(queue, now) >= self.recount_s:
+                if drift and now - self._drift_read_at.setdefault(queue, now) >= self.recount_s:
                     reread |= drift
                     drift.clear()
                     self._drift_read_at[queue] = now
