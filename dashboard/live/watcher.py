@@ -55,6 +55,7 @@ BLOCK_MS = 60_000
 # from BullMQ's default trim at ~10,000 entries. One XREAD per notice: 10 a minute when busy.
 INTERVAL_S = 6.0
 RECOUNT_S = 30.0  # the states events leave uncertain, re-read this often while busy
+COALESCE_S = 1.0  # after a wake from idle, the wait for the rest of a burst
 SETTLE_S = 2.0  # a full re-read this long after a queue's last event: exact at rest
 RETRY_S = 5.0
 BATCH = 1000  # entries per XREAD; a full batch may mean the stream was trimmed past us
@@ -395,6 +396,13 @@ class ChangeWatcher:
                 block_ms = max(1, min(block_ms, due_ms))
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
             reply: Any = await client.xread(last, count=BATCH, block=block_ms)
+            if reply and wait <= 0:
+                # Not held back by the interval (idle, or just started), so woken by a burst's
+                # first entry: the rest of the burst (a worker's
+                # `completed` after its `active`, a bulk add) follows within moments. One more
+                # XREAD then puts it in this notice rather than in the next, `interval_s` later.
+                await asyncio.sleep(COALESCE_S)
+                reply = await self._read_on(client, reply, last)
             batch, emptied = _Batch(), set()
             for stream, entries in reply or []:
                 queue = streams[stream]
@@ -508,6 +516,19 @@ class ChangeWatcher:
                 schedulers = fresh.pop(SCHEDULERS, kept.schedulers)
                 counts = {**kept.counts, **fresh}
                 self._counts[queue] = replace(kept, counts=counts, schedulers=schedulers)
+
+    async def _read_on(self, client: Client, reply: Any, last: Mapping[Any, Any]) -> Any:
+        """`reply` with what the streams received since, in one non-blocking XREAD."""
+        after = dict(last)
+        for stream, entries in reply:
+            if entries:
+                after[stream] = entries[-1][0]
+        self._spend(1)
+        more: Any = await client.xread(after, count=BATCH, block=1)
+        merged = {stream: list(entries) for stream, entries in reply}
+        for stream, entries in more or []:
+            merged.setdefault(stream, []).extend(entries)
+        return list(merged.items())
 
     async def _generated_ids(self, client: Client, streams: set[str]) -> dict[str, str]:
         """The last id each stream generated, kept even when its entries are trimmed away."""
