@@ -16,7 +16,9 @@ open on that queue's page (completed jobs, newest first), then on the overview. 
 INFO commandstats cannot tell the dashboard's commands from the worker's, so they are counted
 from MONITOR, per connection of the measured process (bench/monitor.py), for drainboard and
 then for Bull Board in the same run; and the time from Redis's completed count reaching a value
-to the open queue page showing it. Not a test: it prints figures.
+to the open queue page showing it. Last (--busy-queues, 0 to skip), one tab on the overview
+while 3 demo queues each add and complete 30 jobs/s, ours then Bull Board's. Not a test: it
+prints figures.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ COMPLETED = 'article.queue-card[data-queue="seed-jobs"] a.count[data-state="comp
 TRAFFIC_QUEUE = "seed-jobs"
 TRAFFIC_RATE = 10  # jobs a second, added and completed
 COMPLETED_PILL = 'nav.tabs a[data-state="completed"] .pill'
-TRAFFIC_TARGET = 120  # issue 12: commands a minute for one tab on a queue page under traffic
+TRAFFIC_TARGET = 20  # issue 23: commands a minute for one tab on a queue page under traffic
+BUSY_RATE = 30  # jobs a second on each busy queue of the overview case
+BUSY_TARGET = 40  # issue 23: the overview with 3 queues each taking 30 jobs/s
 
 
 def measure(meter: CommandMeter, seconds: float) -> tuple[int, dict[str, int]]:
@@ -115,9 +119,9 @@ def measure_bull_board(
 class Traffic:
     """A Node BullMQ producer and worker keeping a queue busy (bench/node_worker.mjs traffic)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, queue: str = TRAFFIC_QUEUE, rate: int = TRAFFIC_RATE) -> None:
         self._process = subprocess.Popen(
-            ["node", "node_worker.mjs", "traffic", url, TRAFFIC_QUEUE, str(TRAFFIC_RATE)],
+            ["node", "node_worker.mjs", "traffic", url, queue, str(rate)],
             cwd=REPO / "bench",
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -216,11 +220,45 @@ def traffic_case(
     return rows, latencies
 
 
+def busy_overview_case(
+    browser: Browser, url: str, seconds: float, busy: int, with_bull_board: bool
+) -> list[tuple[str, int, dict[str, int]]]:
+    """One tab on the overview while `busy` demo queues (never the paused one) each add and
+    complete BUSY_RATE jobs/s; ours, then Bull Board's, counted from MONITOR."""
+    queues = [q for q in demo.DEMO_QUEUES if q != demo.PAUSED_QUEUE][:busy]
+    traffic = [Traffic(url, queue, BUSY_RATE) for queue in queues]
+    counter = ProcessCommands(url).start()
+    rows: list[tuple[str, int, dict[str, int]]] = []
+    try:
+        time.sleep(3)
+        dashboard = DashboardServer(url).start()
+        try:
+            tab = ("drainboard: tab on the overview", f"{dashboard.base_url}/admin/queues/")
+            rows += measure_tabs(browser, counter, dashboard.pid, [tab], seconds)
+        finally:
+            dashboard.stop()
+        if with_bull_board:
+            board = bullboard.BullBoardServer(url, list(demo.DEMO_QUEUES)).start()
+            try:
+                tab = ("Bull Board: tab on the overview", f"{board.base_url}{board.base_path}/")
+                rows += measure_tabs(browser, counter, board.pid, [tab], seconds)
+            finally:
+                board.stop()
+    finally:
+        counter.stop()
+        for each in traffic:
+            each.stop()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--server", choices=("redis", "valkey"), default="redis")
     parser.add_argument("--traffic-seconds", type=float, default=60)
+    parser.add_argument(
+        "--busy-queues", type=int, default=3, help=f"overview case: queues at {BUSY_RATE} jobs/s"
+    )
     bullboard.add_flag(parser)
     args = parser.parse_args()
     skip_bull_board = bullboard.why_not(args.bull_board)
@@ -264,10 +302,19 @@ def main() -> None:
             page.close()
             dashboard.stop()
             traffic_rows: list[tuple[str, int, dict[str, int]]] = []
+            busy_rows: list[tuple[str, int, dict[str, int]]] = []
             if args.traffic_seconds:
                 traffic_rows, traffic_latencies = traffic_case(
                     browser, server.url, args.traffic_seconds, skip_bull_board is None
                 )
+                if args.busy_queues:
+                    busy_rows = busy_overview_case(
+                        browser,
+                        server.url,
+                        args.traffic_seconds,
+                        args.busy_queues,
+                        skip_bull_board is None,
+                    )
             browser.close()
     finally:
         meter.close()
@@ -310,6 +357,30 @@ def main() -> None:
     )
     if traffic_rows:
         report_traffic(traffic_rows, traffic_latencies, args.traffic_seconds)
+    if busy_rows:
+        report_busy(busy_rows, args.busy_queues, args.traffic_seconds)
+
+
+def report_busy(rows: list[tuple[str, int, dict[str, int]]], busy: int, seconds: float) -> None:
+    minute = 60 / seconds
+    print()
+    print(
+        f"overview under traffic: {busy} queues each adding and completing {BUSY_RATE} jobs/s "
+        f"(Node BullMQ 5); dashboard process alone (MONITOR), {seconds:.0f} s"
+    )
+    print(f"{'setup':44} {'commands':>9} {'per min':>8}  detail")
+    for name, spent, detail in rows:
+        top = sorted(detail.items(), key=lambda kv: -kv[1])
+        print(
+            f"{name:44} {spent:9,} {spent * minute:8.1f}  "
+            f"{' '.join(f'{k}:{v}' for k, v in top) or '-'}"
+        )
+    ours = rows[0][1] * minute
+    line = f"overview, {busy} busy queues: {ours:,.1f}/min (target <= {BUSY_TARGET}/min)"
+    if len(rows) > 1 and rows[1][1]:
+        theirs = rows[1][1]
+        line += f"; Bull Board {theirs * minute:,.1f}/min, ours/theirs {rows[0][1] / theirs:.3f}"
+    print(line)
 
 
 def report_traffic(

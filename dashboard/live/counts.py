@@ -2,7 +2,7 @@
 
 A scrape of idle queues costs no Redis command: the counts come from memory. The shared change
 watcher (watch.py, one blocking XREAD a minute when idle) says which queues changed, having
-already re-read the counts their events touched; the next scrape takes those counts and reads
+already moved their counts by what the events said; the next scrape takes those counts and reads
 only the 2 metrics `HGET`s of each changed queue.
 Whenever the watcher (re)starts reading its streams, it says "anything may have changed" and
 every queue is re-read once. With no scrape for `idle_after_s`, the subscription ends, the

@@ -7,12 +7,20 @@ minute costs one command, a change wakes it at once. It sends at most one notice
 the number of viewers.
 
 It also keeps the counts of the watched queues, so that pages refresh them without a read of
-their own: each event names the states it moved a job between (dashboard/bullmq/events.py), and only
-those counts are re-read, once per notice, for every viewer at once. A full re-read happens when
-the watcher starts, when the events cannot be trusted (an unknown event, a stream trimmed faster
-than it is read, events disabled) and, for a busy queue, every `recount_s` seconds, for the
-moves BullMQ makes without an event (Queue.drain, obliterate). With no subscriber the watcher is
-stopped, its counts dropped, and it costs nothing.
+their own: each event says how it moved the counts (dashboard/bullmq/events.py, which lists the
+events each BullMQ move emits), and the watcher moves them in memory, for every viewer at once.
+It re-reads only what events cannot tell:
+- in full, when it starts or reconnects, and when the events cannot be trusted (an unknown event,
+  `cleaned`, `paused`/`resumed`, a stream trimmed faster than it is read);
+- in full, once, `settle_s` after a queue's traffic stops: Queue.drain, obliterate and clients
+  with events off move jobs with no event, and this makes the counts exact at rest;
+- while a queue is busy, every `recount_s` seconds, the states events leave uncertain: completed
+  and failed (removeOnComplete/removeOnFail trim them with no event), and the split between
+  `wait` and `prioritized` (a new job's entry does not say which it entered);
+- at the next notice, the sources of a `delayed` entry (it has no `prev`), and any count a move
+  would have made negative;
+- for a paused queue, the states each event touched (BullMQ 5 keeps its new jobs in `paused`).
+With no subscriber the watcher is stopped, its counts dropped, and it costs nothing.
 """
 
 from __future__ import annotations
@@ -42,8 +50,13 @@ from dashboard.redis_client.counting import spend, tally
 log = logging.getLogger("drainboard.watch")
 
 BLOCK_MS = 60_000
-INTERVAL_S = 3.5  # at most one notice this often: a change reaches the page within ~3.5 s
-RECOUNT_S = 120.0
+# At most one notice this often: a change waits half of it on average (median page latency
+# ~3 s), and a queue must take 1,600 events/s to outrun BATCH (then it is re-read in full), far
+# from BullMQ's default trim at ~10,000 entries. One XREAD per notice: 10 a minute when busy.
+INTERVAL_S = 6.0
+RECOUNT_S = 30.0  # the states events leave uncertain, re-read this often while busy
+COALESCE_S = 1.0  # after a wake from idle, the wait for the rest of a burst
+SETTLE_S = 2.0  # a full re-read this long after a queue's last event: exact at rest
 RETRY_S = 5.0
 BATCH = 1000  # entries per XREAD; a full batch may mean the stream was trimmed past us
 
@@ -99,6 +112,10 @@ class _Batch:
 
     def __init__(self) -> None:
         self.states: dict[str, set[str] | None] = {}
+        self.deltas: dict[str, Counter[str]] = {}
+        self.drift: dict[str, set[str]] = {}
+        self.moved: set[str] = set()  # queues with events in this batch
+        self.settled: set[str] = set()  # queues whose traffic had stopped when it was read
         self.jobs: dict[str, set[str]] = {}
         self.arrivals: dict[str, Counter[str]] = {}
         self._anywhere: set[str] = set()
@@ -114,13 +131,18 @@ class _Batch:
         self.jobs.setdefault(queue, set())
 
     def event(self, queue: str, fields: Mapping[str, str], paused: bool) -> None:
-        touched = events.touched(fields, paused)
+        self.moved.add(queue)
+        move = None if paused else events.move(fields)
+        touched = events.touched(fields, paused) if move is None else move.reread
         if touched is None:
             self.everything(queue)
         else:
             states = self.states.setdefault(queue, set())
             if states is not None:
                 states |= touched
+            if move is not None:
+                self.deltas.setdefault(queue, Counter()).update(move.deltas)
+                self.drift.setdefault(queue, set()).update(move.drift)
             if queue not in self._anywhere:
                 named = self.jobs.setdefault(queue, set())
                 if "jobId" in fields:
@@ -143,6 +165,7 @@ class ChangeWatcher:
         interval_s: float = INTERVAL_S,
         reader: Reader | None = None,
         recount_s: float = RECOUNT_S,
+        settle_s: float = SETTLE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._connect = connect
@@ -152,6 +175,7 @@ class ChangeWatcher:
         self.interval_s = interval_s
         self.reader = reader
         self.recount_s = recount_s
+        self.settle_s = settle_s
         self._clock = clock
         self.subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
@@ -165,7 +189,11 @@ class ChangeWatcher:
         # The queues each change touched, for the rates footers show.
         self._changes: MinuteWindow[frozenset[str]] = MinuteWindow(clock)
         self._counts: dict[str, QueueSummary] = {}
-        self._full_read_at: dict[str, float] = {}
+        # Per queue: the states events left uncertain, when they were last read, and when its
+        # traffic will have been quiet long enough for the full re-read that settles it.
+        self._drift: dict[str, set[str]] = {}
+        self._drift_read_at: dict[str, float] = {}
+        self._settle_at: dict[str, float] = {}
         self._arrivals: dict[str, Counter[str]] = {}
         self._batches: Counter[str] = Counter()  # event batches seen per queue: `version`
 
@@ -212,7 +240,7 @@ class ChangeWatcher:
         """Cancel the watcher. A cancel does not always interrupt a blocked XREAD in redis-py,
         so its connection is dropped too: the last viewer leaving must cost no more commands."""
         task, self._task = self._task, None
-        self._counts.clear()
+        self._forget()
         if task is None:
             return
         task.cancel()
@@ -246,6 +274,11 @@ class ChangeWatcher:
         if version == self._batches[summary.name]:
             self._counts[summary.name] = summary
 
+    def _forget(self) -> None:
+        self._counts.clear()
+        self._drift.clear()
+        self._settle_at.clear()
+
     def commands_per_minute(self) -> float:
         return self.spent.total()
 
@@ -271,7 +304,7 @@ class ChangeWatcher:
                 ) as err:
                     if not self.subscriptions:
                         break  # dropped on purpose: the last viewer left
-                    self._counts.clear()  # events were missed: read again after reconnecting
+                    self._forget()  # events were missed: read again after reconnecting
                     log.warning("watcher lost Redis (%s); retrying in %.0f s", err, RETRY_S)
                     self._reconnecting = True
                     await asyncio.sleep(RETRY_S)
@@ -349,14 +382,27 @@ class ChangeWatcher:
         for subscription in list(self.subscriptions):
             if subscription.cache:
                 subscription.notify(set(group))
-        next_notice = self._clock() + self.interval_s
+        # The first change after the start is told at once: it is blocked for, not polled.
+        next_notice = self._clock()
         while self.subscriptions and await self.catalog.names() == queues:
             # Coalesce: whatever arrives before the next notice is due is read in one go then.
             wait = next_notice - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
+            block_ms = self.block_ms
+            settling = {q: at for q, at in self._settle_at.items() if q in group}
+            if settling:
+                due_ms = int((min(settling.values()) - self._clock()) * 1000)
+                block_ms = max(1, min(block_ms, due_ms))
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
-            reply: Any = await client.xread(last, count=BATCH, block=self.block_ms)
+            reply: Any = await client.xread(last, count=BATCH, block=block_ms)
+            if reply and wait <= 0:
+                # Not held back by the interval (idle, or just started), so woken by a burst's
+                # first entry: the rest of the burst (a worker's
+                # `completed` after its `active`, a bulk add) follows within moments. One more
+                # XREAD then puts it in this notice rather than in the next, `interval_s` later.
+                await asyncio.sleep(COALESCE_S)
+                reply = await self._read_on(client, reply, last)
             batch, emptied = _Batch(), set()
             for stream, entries in reply or []:
                 queue = streams[stream]
@@ -369,9 +415,15 @@ class ChangeWatcher:
                 paused = queue in self._counts and self._counts[queue].is_paused
                 for _, fields in entries:
                     batch.event(queue, fields, paused)
+                if time.time() * 1000 - _stream_ms(entries[-1][0]) >= self.settle_s * 1000:
+                    # Its newest entry is old already: traffic stopped before this notice, settle
+                    # now rather than one interval later (Redis's clock against ours: a skew
+                    # only moves this read to the next quiet notice, or adds one).
+                    batch.settled.add(queue)
+                    batch.states[queue] = None
                 if len(entries) >= BATCH:
                     batch.everything(queue)  # more than a batch behind: entries may be lost
-            if not reply and empty:
+            if not reply and empty and block_ms == self.block_ms:
                 # Valkey does not wake a reader for an entry trimmed by its own XADD: a kept-
                 # empty stream is checked by its last generated id once per blocking period.
                 now = await self._generated_ids(client, empty)
@@ -384,6 +436,14 @@ class ChangeWatcher:
                 ids = await self._generated_ids(client, emptied)
                 empty_ids.update(ids)
                 last.update({stream: ids[stream] for stream in emptied if stream in ids})
+            quiet = _Batch()
+            for queue, at in settling.items():
+                if queue not in batch.moved and at <= self._clock():
+                    del self._settle_at[queue]
+                    quiet.recount(queue)
+            if quiet:
+                # Traffic stopped: what moved with no event (drain, obliterate, trims) shows now.
+                await self._announce(quiet, queues, if_moved=True)
             if not batch:
                 continue
             await self._announce(batch, queues)
@@ -406,11 +466,28 @@ class ChangeWatcher:
             for queue, states in batch.states.items():
                 if queue not in watched:
                     continue
-                stale = now - self._full_read_at.get(queue, -self.recount_s) >= self.recount_s
-                if states is None or queue not in self._counts or stale:
+                if queue in batch.settled:
+                    self._settle_at.pop(queue, None)
+                elif queue in batch.moved:
+                    self._settle_at[queue] = now + self.settle_s
+                kept = self._counts.get(queue)
+                if states is None or kept is None:
                     wanted[queue] = None
-                elif states:
-                    wanted[queue] = states
+                    continue
+                reread = set(states)
+                deltas = batch.deltas.get(queue)
+                if deltas:
+                    counts, off = _moved(kept.counts, deltas)
+                    self._counts[queue] = replace(kept, counts=counts)
+                    reread |= off
+                drift = self._drift.setdefault(queue, set())
+                drift |= batch.drift.get(queue, set())
+                if drift and now - self._drift_read_at.setdefault(queue, now) >= self.recount_s:
+                    reread |= drift
+                    drift.clear()
+                    self._drift_read_at[queue] = now
+                if reread:
+                    wanted[queue] = reread
             if wanted:
                 await self._recount(wanted, now)
         changed = set(batch.states)
@@ -432,12 +509,26 @@ class ChangeWatcher:
         for queue, fresh in recounted.items():
             if isinstance(fresh, QueueSummary):
                 self._counts[queue] = fresh
-                self._full_read_at[queue] = now
+                self._drift.pop(queue, None)
+                self._drift_read_at[queue] = now
             else:
                 kept = self._counts[queue]
                 schedulers = fresh.pop(SCHEDULERS, kept.schedulers)
                 counts = {**kept.counts, **fresh}
                 self._counts[queue] = replace(kept, counts=counts, schedulers=schedulers)
+
+    async def _read_on(self, client: Client, reply: Any, last: Mapping[Any, Any]) -> Any:
+        """`reply` with what the streams received since, in one non-blocking XREAD."""
+        after = dict(last)
+        for stream, entries in reply:
+            if entries:
+                after[stream] = entries[-1][0]
+        self._spend(1)
+        more: Any = await client.xread(after, count=BATCH, block=1)
+        merged = {stream: list(entries) for stream, entries in reply}
+        for stream, entries in more or []:
+            merged.setdefault(stream, []).extend(entries)
+        return list(merged.items())
 
     async def _generated_ids(self, client: Client, streams: set[str]) -> dict[str, str]:
         """The last id each stream generated, kept even when its entries are trimmed away."""
@@ -458,6 +549,30 @@ class ChangeWatcher:
     def _spend(self, commands: int) -> None:
         self.spent.add(commands)
         spend("watcher", commands)
+
+
+def _stream_ms(entry_id: str) -> int:
+    """When Redis wrote a stream entry: its id's first part, in ms since the epoch."""
+    return int(str(entry_id).split("-", 1)[0])
+
+
+def _moved(counts: Mapping[str, int], deltas: Mapping[str, int]) -> tuple[dict[str, int], set[str]]:
+    """The counts moved by a batch's deltas, and the states to re-read because a move would have
+    made them negative. "waiting" stands for `wait` and `prioritized` together: jobs leave `wait`
+    first, as BullMQ's moveToActive takes them."""
+    moved = dict(counts)
+    off: set[str] = set()
+    for state, delta in deltas.items():
+        if state == "waiting" and delta < 0:
+            taken = min(moved.get("waiting", 0), -delta)
+            moved["waiting"] -= taken
+            delta += taken
+            state = "prioritized"
+        moved[state] = moved.get(state, 0) + delta
+        if moved[state] < 0:
+            moved[state] = 0
+            off |= events.WAITING if state in events.WAITING else {state}
+    return moved, off
 
 
 def stream_groups(prefix: str, queues: list[str], cluster: bool) -> list[list[str]]:

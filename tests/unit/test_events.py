@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.bullmq.events import arrival, touched
+from dashboard.bullmq.events import Move, arrival, move, touched
 
 
 def test_moves_name_both_ends() -> None:
@@ -50,3 +50,37 @@ def test_a_schedulers_job_recounts_the_schedulers() -> None:
     iteration = {"event": "delayed", "jobId": "repeat:nightly:1700000000000", "delay": "9"}
     assert "schedulers" in touched(iteration, paused=False)
     assert "schedulers" not in touched({"event": "delayed", "jobId": "7"}, paused=False)
+
+
+def test_moves_say_how_counts_changed() -> None:
+    new = move({"event": "waiting", "jobId": "1"})
+    assert new is not None and new.deltas == {"waiting": 1}
+    assert new.drift == {"waiting", "prioritized"}  # the entry does not say which it entered
+    taken = move({"event": "active", "jobId": "1", "prev": "waiting"})
+    assert taken is not None and taken.deltas == {"active": 1, "waiting": -1}
+    done = move({"event": "completed", "jobId": "1", "prev": "active", "returnvalue": "1"})
+    assert done is not None and done.deltas == {"completed": 1, "active": -1}
+    assert done.drift == {"completed"}  # removeOnComplete trims with no event
+    retried = move({"event": "waiting", "jobId": "1", "prev": "failed"})
+    assert retried is not None and retried.deltas == {"waiting": 1, "failed": -1}
+    removed = move({"event": "removed", "jobId": "1", "prev": "prioritized"})
+    assert removed is not None and removed.deltas == {"prioritized": -1}
+    parent = move({"event": "waiting", "jobId": "p", "prev": "waiting-children"})
+    assert parent is not None and parent.deltas == {"waiting": 1, "waiting-children": -1}
+
+
+def test_what_moves_cannot_say() -> None:
+    backoff = move({"event": "delayed", "jobId": "1", "delay": "5"})
+    assert backoff is not None and backoff.deltas == {}
+    assert backoff.reread == {"delayed", "active", "waiting-children"}
+    for name in ("added", "drained", "stalled", "retries-exhausted", "duplicated"):
+        assert move({"event": name, "jobId": "1"}) == Move(), name
+    for fields in (
+        {"event": "cleaned", "count": "4"},
+        {"event": "paused"},
+        {"event": "resumed"},
+        {"event": "removed", "jobId": "1"},
+        {"event": "waiting", "jobId": "1", "prev": "somewhere"},
+        {"event": "from-a-future-bullmq"},
+    ):
+        assert move(fields) is None, fields

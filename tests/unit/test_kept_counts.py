@@ -1,0 +1,18 @@
+"""How the watcher moves its kept counts by a batch of events' deltas."""
+
+from __future__ import annotations
+
+from dashboard.live.watcher import _moved
+
+
+def test_jobs_leave_wait_before_prioritized() -> None:
+    counts = {"waiting": 2, "prioritized": 5, "active": 0}
+    moved, off = _moved(counts, {"waiting": -3, "active": 3})
+    assert moved == {"waiting": 0, "prioritized": 4, "active": 3} and off == set()
+
+
+def test_a_count_going_negative_is_read_again() -> None:
+    moved, off = _moved({"active": 1, "completed": 0}, {"active": -2, "completed": 2})
+    assert moved == {"active": 0, "completed": 2} and off == {"active"}
+    moved, off = _moved({"waiting": 1, "prioritized": 0}, {"waiting": -2})
+    assert moved["prioritized"] == 0 and off == {"waiting", "prioritized"}
