@@ -80,6 +80,7 @@ def dashboards(url: str, alerts: str, count: int = 1) -> Iterator[list[str]]:
         for _ in range(count):
             app = create_app(Settings(redis_url=url, alerts=alerts))
             app.state.board.alerts.check_s = 0.2  # windows and repeats of seconds, for the test
+            app.state.board.watcher.interval_s = 1.0  # and notices as often as such windows need
             origins.append(stack.enter_context(serving(app)))
         yield origins
 
