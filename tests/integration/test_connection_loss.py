@@ -46,13 +46,19 @@ async def killing(url: str, start_below: int | None = None) -> AsyncIterator[Non
 
 
 async def test_bulk_retry_cut_short_says_how_far_it_got(own_server_url: str) -> None:
-    await load_failed(own_server_url, JOBS)
     r = aioredis.Redis.from_url(own_server_url)
     async with make_client(Settings(redis_url=own_server_url, token="t")) as http:
         http.headers.update(BEARER)
-        assert (await http.get(f"{API}/jobs?status=failed")).status_code == 200
-        async with killing(own_server_url, start_below=JOBS - 2_000):
-            cut = await http.post(f"{API}/retry")
+        # A kill must land twice on one command to cut the retry (one re-send is allowed), which
+        # a loaded machine may not give in one go: up to three tries, each on fresh jobs.
+        for _ in range(3):
+            await r.flushdb()
+            await load_failed(own_server_url, JOBS)
+            assert (await http.get(f"{API}/jobs?status=failed")).status_code == 200
+            async with killing(own_server_url, start_below=JOBS - 2_000):
+                cut = await http.post(f"{API}/retry")
+            if cut.status_code != 200:
+                break
         moved = JOBS - await r.zcard(KEYS.state("failed"))
         assert cut.status_code == 503, cut.text
         error = cut.json()["error"]
