@@ -372,3 +372,25 @@ def axe_violations(page: Page) -> list[str]:
         if v["impact"] in BLOCKING
         for node in v["nodes"]
     ]
+
+
+# The fields of Node's Job that the job detail must carry with Node's values.
+JOB_FIELDS = (
+    "id",
+    "name",
+    "data",
+    "opts",
+    "progress",
+    "delay",
+    "priority",
+    "timestamp",
+    "attemptsMade",
+    "attemptsStarted",
+    "finishedOn",
+    "processedOn",
+    "failedReason",
+    "stacktrace",
+    "returnvalue",
+    "parentKey",
+    "parent",
+)

@@ -16,33 +16,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from dashboard.config import Settings
-from tests.helpers import MAJORS, executed_commands, make_client, node_json
+from tests.helpers import JOB_FIELDS, MAJORS, executed_commands, make_client, node_json
 
 pytestmark = pytest.mark.interop
 
 API = "/admin/queues/api/queues"
 # The fields of Node's Job the API must answer with Node's values.
-FIELDS = (
-    "id",
-    "name",
-    "data",
-    "opts",
-    "progress",
-    "delay",
-    "priority",
-    "timestamp",
-    "attemptsMade",
-    "attemptsStarted",
-    "finishedOn",
-    "processedOn",
-    "failedReason",
-    "stacktrace",
-    "returnvalue",
-    "parentKey",
-    "parent",
-    "state",
-    "logs",
-)
+FIELDS = (*JOB_FIELDS, "state", "logs")
 # Bull Board's executed commands per state, as issue 28 measured them.
 BULL_BOARD = {"completed": 3, "failed": 4, "delayed": 5, "waiting": 8}
 # Node's getState for the job of each queue (a job in BullMQ 5's paused list is "waiting").

@@ -20,33 +20,13 @@ import httpx
 import pytest
 
 from dashboard.bullmq.keys import STATES
-from tests.helpers import NODE_PAUSED_QUEUE, NODE_QUEUE
+from tests.helpers import JOB_FIELDS, NODE_PAUSED_QUEUE, NODE_QUEUE
 
 pytestmark = pytest.mark.interop
 
 API = "/admin/queues/api"
 SCRIPT = "<script>alert(1)</script>"
 
-# The fields of Node's Job that the job detail must carry with Node's values.
-JOB_FIELDS = (
-    "id",
-    "name",
-    "data",
-    "opts",
-    "progress",
-    "delay",
-    "priority",
-    "timestamp",
-    "attemptsMade",
-    "attemptsStarted",
-    "finishedOn",
-    "processedOn",
-    "failedReason",
-    "stacktrace",
-    "returnvalue",
-    "parentKey",
-    "parent",
-)
 
 # The fields a job list row shares with Node's Job: all but the payloads, which lists leave out.
 ROW_FIELDS = tuple(
