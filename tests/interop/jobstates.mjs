@@ -12,6 +12,7 @@
 // commandstats, INFO itself left out): what Bull Board asks to show one job.
 
 import { Redis } from "ioredis";
+import { view } from "./job_view.mjs";
 
 const [major, redisUrl] = process.argv.slice(2);
 const { Queue, Worker, FlowProducer } = await import(`bullmq${major}`);
@@ -92,27 +93,3 @@ console.log(JSON.stringify(answer));
 for (const closer of closers) await closer.close();
 for (const queue of Object.values(queues)) await queue.close();
 stats.disconnect();
-
-// The fields of Node's Job the dashboard must reproduce; undefined becomes null so the key stays.
-function view(job) {
-  const fields = [
-    "id",
-    "name",
-    "data",
-    "opts",
-    "progress",
-    "delay",
-    "priority",
-    "timestamp",
-    "attemptsMade",
-    "attemptsStarted",
-    "finishedOn",
-    "processedOn",
-    "failedReason",
-    "stacktrace",
-    "returnvalue",
-    "parentKey",
-    "parent",
-  ];
-  return Object.fromEntries(fields.map((f) => [f, job[f] ?? null]));
-}

@@ -8,6 +8,7 @@
 // getJobs per state, whole and its second page of two), which the Python test compares with what
 // the dashboard serves.
 
+import { view } from "./job_view.mjs";
 const [major, redisUrl, prefix, queueName] = process.argv.slice(2);
 if (!["5", "6"].includes(major) || !redisUrl || !prefix || !queueName) {
   console.error("usage: node produce.mjs <5|6> <redis-url> <prefix> <queue>");
@@ -168,28 +169,4 @@ async function describe(q) {
     secondPages,
     jobs,
   };
-}
-
-// The fields of Node's Job the dashboard must reproduce; undefined becomes null so the key stays.
-function view(job) {
-  const fields = [
-    "id",
-    "name",
-    "data",
-    "opts",
-    "progress",
-    "delay",
-    "priority",
-    "timestamp",
-    "attemptsMade",
-    "attemptsStarted",
-    "finishedOn",
-    "processedOn",
-    "failedReason",
-    "stacktrace",
-    "returnvalue",
-    "parentKey",
-    "parent",
-  ];
-  return Object.fromEntries(fields.map((f) => [f, job[f] ?? null]));
 }
