@@ -250,10 +250,25 @@ def start_valkey(attempts: int = 5) -> ValkeyServer:
     raise ValueError("attempts must be at least 1")
 
 
-def make_client(settings: Settings) -> httpx.AsyncClient:
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+class AppClient(httpx.AsyncClient):
+    """An HTTP client on the app, in-process. The test transport runs no lifespan, so leaving
+    does what the app's shutdown would: a watcher left following queues (a /metrics scrape
+    starts one) would go on spending commands in later tests, which share the event loop."""
+
+    def __init__(self, app: Starlette, address: str = "127.0.0.1") -> None:
+        transport = httpx.ASGITransport(
+            app=app, raise_app_exceptions=False, client=(address, 50000)
+        )
+        super().__init__(transport=transport, base_url="http://testserver")
+        self.app = app
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await super().__aexit__(*exc)
+        await self.app.state.board.exporter.counts.close()
+
+
+def make_client(settings: Settings) -> AppClient:
+    return AppClient(create_app(settings))
 
 
 async def csrf_token(client: httpx.AsyncClient, base: str = "/admin/queues") -> str:

@@ -13,7 +13,7 @@ from dashboard.web import create_app
 from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE
 from dashboard.web.middleware.request_limits import MAX_FORM_BODY
 from dashboard.web.middleware.sessions import COOKIE
-from tests.helpers import csrf_token, make_jobs
+from tests.helpers import AppClient, csrf_token, make_jobs
 from tests.uvicorn_thread import serving
 
 BASE = "/admin/queues"
@@ -22,10 +22,7 @@ PAUSE = f"{BASE}/api/queues/mail/pause"
 
 def client_for(settings: Settings, address: str = "127.0.0.1", app=None) -> httpx.AsyncClient:
     """The app seen from one client address (the throttles key on it)."""
-    transport = httpx.ASGITransport(
-        app=app or create_app(settings), raise_app_exceptions=False, client=(address, 50000)
-    )
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    return AppClient(app or create_app(settings), address)
 
 
 def login_settings(url: str, **extra: object) -> Settings:
