@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import ipaddress
 import json
 import logging
 import os
 import secrets
 import signal
+import socket
 import sys
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -41,6 +44,7 @@ from dashboard.drain.workers import (
 )
 from dashboard.observe.alerts import Alerts
 from dashboard.observe.alerts import load as load_alerts
+from dashboard.observe.audit import outcome_of, record
 from dashboard.observe.cost import DEFAULT_QUOTA, PROFILES, Assumptions, projection, recommendation
 from dashboard.observe.measure import Measurement, measure
 from dashboard.redis_client.connection import Client, cluster_mode, connect, is_cluster
@@ -526,11 +530,36 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
         result = await engine.drain(options)
         if progress:
             print(file=sys.stderr)
+        await _audit_drain(client, settings, args, result)
         if settings.alerts:
             await Alerts(client, settings.prefix, load_alerts(settings.alerts)).after_drain(result)
         return result
     finally:
         await client.aclose()
+
+
+async def _audit_drain(
+    client: Client, settings: Settings, args: argparse.Namespace, result: DrainResult
+) -> None:
+    """The drain in the audit trail, as the cron endpoint's are: its caller is the account and
+    machine that ran it. A drain that found nothing is only logged (a cron every minute)."""
+    failed = bool(result.total_failed or result.total_lost_locks)
+    entry = {
+        "at": int(time.time() * 1000),
+        "user": getpass.getuser(),
+        "role": "admin",
+        "action": "drain",
+        "trigger": "cli",
+        "queue": args.queue,
+        "params": {"maxDurationMs": args.max_duration_ms, "concurrency": args.concurrency},
+        "from": socket.gethostname(),
+        "status": 0,
+        "outcome": outcome_of(500 if failed else 200),
+        "count": result.total_processed,
+        "message": f"{result.total_processed:,} processed, {result.total_failed:,} failed.",
+    }
+    worked = bool(result.total_processed or result.total_failed)
+    await record(client, settings.prefix, entry, store=worked and not settings.read_only)
 
 
 async def _queue_names(client: Client, settings: Settings) -> list[str]:

@@ -217,6 +217,11 @@ def alert_sends_key(prefix: str) -> str:
     return f"{prefix}::drainboard:alerts:sent"
 
 
+def audit_key(prefix: str) -> str:
+    """The audit trail: one entry per change made through the dashboard, a capped stream."""
+    return f"{prefix}::drainboard:audit"
+
+
 def session_generation_key(prefix: str) -> str:
     """The counter that sign-out increments, ending every session signed before it."""
     return f"{prefix}::drainboard:session-generation"

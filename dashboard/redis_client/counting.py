@@ -56,12 +56,12 @@ def spend(source: str, commands: int) -> None:
     SPENT[source] += commands
 
 
-def count_reads(commands: int) -> None:
-    """Commands read on behalf of the current request: for its footer and for /metrics."""
+def count_reads(commands: int, source: str = "reads") -> None:
+    """Commands sent on behalf of the current request: for its footer and for /metrics."""
     current = _tally.get()
     if current is not None:
         current.commands += commands
-    spend("reads", commands)
+    spend(source, commands)
 
 
 async def execute(pipe: Any) -> list[Any]:

@@ -11,7 +11,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 
 from dashboard.bullmq.discovery import QueueCatalog, cluster_slot_error
 from dashboard.bullmq.reader import Reader
@@ -28,6 +28,7 @@ from dashboard.redis_client.connection import DEFAULT_REDIS_URL, cluster_mode, c
 from dashboard.web import registry
 from dashboard.web.board import Board
 from dashboard.web.errors import HANDLERS, CatchAll
+from dashboard.web.middleware.audit import AuditTrail
 from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
 from dashboard.web.middleware.headers import CommandsHeader, SecurityHeaders
 from dashboard.web.middleware.hosts import AllowedHosts
@@ -126,6 +127,8 @@ def create_app(
             Middleware(RequestLimits),
             Middleware(ServiceGuard, settings=settings),
             Middleware(EncodedSlashes),
+            # Innermost, so that it sees which route answered (the scope the router filled in).
+            Middleware(AuditTrail, settings=settings, actions=_route_names(routes)),
         ],
         lifespan=lifespan,
     )
@@ -136,3 +139,15 @@ def create_app(
     app.state.templates = make_templates()
     app.state.templates.env.globals["url"] = url_builder(registry.base_routes())
     return app
+
+
+def _route_names(routes: list[BaseRoute]) -> dict[object, str]:
+    """Each route's endpoint and its name, mounted routes included: what the audit trail calls
+    the action a request reached."""
+    names: dict[object, str] = {}
+    for route in routes:
+        if isinstance(route, Mount):
+            names.update(_route_names(list(route.routes)))
+        elif isinstance(route, Route):
+            names[route.endpoint] = route.name
+    return names

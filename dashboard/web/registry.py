@@ -14,6 +14,7 @@ from dashboard.web.routes import (
     actions,
     alerts,
     api,
+    audit_view,
     cost_panel,
     drains,
     flows,
@@ -54,6 +55,7 @@ UNDER_BASE: tuple[ModuleType, ...] = (
     redis_panel,
     workers_view,
     alerts,
+    audit_view,
     pages,
 )
 

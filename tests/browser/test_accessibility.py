@@ -49,6 +49,7 @@ def pages(live: LiveDashboard) -> list[str]:
         "/cost",
         "/drains",
         "/alerts",
+        "/audit",
         "/settings",
     ]
 
