@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from dashboard.bullmq.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
@@ -24,6 +25,10 @@ ANY_HOST = "*"
 
 class ConfigError(ValueError):
     """A setting is invalid; the message is one sentence for the person starting the server."""
+
+
+# The settings single sign-on takes: Settings.oidc_<part>, DRAINBOARD_OIDC_<PART>.
+OIDC_PARTS = ("issuer", "client_id", "client_secret")
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,16 @@ class Settings:
     # The Redis plan the quota view measures against: commands a month, dollars per 100,000.
     quota: int = DEFAULT_QUOTA
     price_per_100k: float = DEFAULT_PRICE_PER_100K
+    # Single sign-on (web/oidc.py): the OpenID provider's issuer URL and this client's id and
+    # secret there; all three or none.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
 
     @property
     def auth_required(self) -> bool:
         """People or scripts must sign in: some credential is configured."""
-        return bool(self.token or (self.username and self.password))
+        return bool(self.token or (self.username and self.password) or self.oidc_issuer)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -104,6 +114,10 @@ class Settings:
             "alerts": env.get("DRAINBOARD_ALERTS") or None,
             "quota": env.get("DRAINBOARD_QUOTA") or None,
             "price_per_100k": env.get("DRAINBOARD_PRICE_PER_100K") or None,
+            **{
+                f"oidc_{part}": env.get(f"DRAINBOARD_OIDC_{part.upper()}") or None
+                for part in OIDC_PARTS
+            },
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -131,6 +145,9 @@ class Settings:
             alerts=values["alerts"] or None,  # type: ignore[arg-type]
             quota=_quota(values["quota"]),
             price_per_100k=_price(values["price_per_100k"]),
+            oidc_issuer=_issuer(values["oidc_issuer"]),
+            oidc_client_id=values["oidc_client_id"] or None,  # type: ignore[arg-type]
+            oidc_client_secret=values["oidc_client_secret"] or None,  # type: ignore[arg-type]
         ).checked()
 
     def dumps(self) -> str:
@@ -152,7 +169,28 @@ class Settings:
             raise ConfigError(
                 "Set both DRAINBOARD_USERNAME and DRAINBOARD_PASSWORD, or neither of them."
             )
+        oidc = [getattr(self, f"oidc_{part}") for part in OIDC_PARTS]
+        if any(oidc) and not all(oidc):
+            raise ConfigError(
+                "Single sign-on needs all of DRAINBOARD_OIDC_ISSUER, DRAINBOARD_OIDC_CLIENT_ID "
+                "and DRAINBOARD_OIDC_CLIENT_SECRET, or none of them."
+            )
         return self
+
+
+def _issuer(value: object) -> str | None:
+    """The OpenID provider's issuer: https, or http on this machine (a provider under test)."""
+    if value in (None, ""):
+        return None
+    issuer = str(value).rstrip("/")
+    parts = urlsplit(issuer)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+        raise ConfigError(
+            "DRAINBOARD_OIDC_ISSUER must be an https:// URL (http:// only on this machine), "
+            f"not {issuer!r}."
+        )
+    return issuer
 
 
 def _redis_url(value: object) -> str | None:

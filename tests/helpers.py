@@ -409,3 +409,44 @@ JOB_FIELDS = (
     "parentKey",
     "parent",
 )
+
+
+@contextmanager
+def openid_provider(port: int, redirect_uri: str, id_token_ttl_s: int = 3600) -> Iterator[str]:
+    """npm's oidc-provider (tests/interop/oidc_provider.mjs) on `port`; yields its issuer URL."""
+    process = subprocess.Popen(
+        ["node", "oidc_provider.mjs", str(port), redirect_uri, str(id_token_ttl_s)],
+        cwd=INTEROP,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.strip() == "ready", f"the OpenID provider did not start: {line!r}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def sign_in_at_provider(http: httpx.Client, start_url: str, login: str) -> httpx.URL:
+    """Follow a sign-in through oidc-provider's development login and consent pages, as a
+    person would; the URL the provider sends the browser back to (the dashboard's callback,
+    not opened)."""
+    answer = http.get(start_url)
+    for _ in range(12):
+        if answer.is_redirect:
+            location = answer.url.join(answer.headers["location"])
+            if location.path.endswith("/login/oidc/callback"):
+                return location
+            answer = http.get(location)
+            continue
+        form = re.search(r'<form[^>]*action="([^"]+)"', answer.text)
+        assert form, answer.text[:500]
+        fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', answer.text))
+        if 'name="login"' in answer.text:
+            fields.update(login=login, password="any")
+        answer = http.post(answer.url.join(form.group(1)), data=fields)
+    raise AssertionError("the provider never sent the browser back to the dashboard")

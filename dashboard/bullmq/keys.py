@@ -222,6 +222,11 @@ def audit_key(prefix: str) -> str:
     return f"{prefix}::drainboard:audit"
 
 
+def sign_in_state_key(prefix: str, state: str) -> str:
+    """A single sign-on's `state`, kept while it may be used, so that it is used only once."""
+    return f"{prefix}::drainboard:oidc-state:{state}"
+
+
 def session_generation_key(prefix: str) -> str:
     """The counter that sign-out increments, ending every session signed before it."""
     return f"{prefix}::drainboard:session-generation"

@@ -35,6 +35,7 @@ from dashboard.web.middleware.hosts import AllowedHosts
 from dashboard.web.middleware.request_limits import RequestLimits
 from dashboard.web.middleware.sessions import SessionSigner
 from dashboard.web.middleware.throttle import PerMinute
+from dashboard.web.oidc import OpenIdProvider
 from dashboard.web.paths import EncodedSlashes, url_builder
 from dashboard.web.render import make_templates
 from dashboard.web.routes.drains import CRON_CALLS_PER_MINUTE
@@ -72,13 +73,14 @@ def create_app(
         settings.prefix,
         reader=reader,
     )
+    signer = SessionSigner(settings, client)
     board = Board(
         settings=settings,
         redis=client,
         reader=reader,
         catalog=catalog,
         actions=Actions(client, settings.prefix, reader),
-        signer=SessionSigner(settings, client),
+        signer=signer,
         engine=engine,
         watcher=watcher,
         exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
@@ -88,6 +90,9 @@ def create_app(
             settings.prefix,
             alert_rules.load(settings.alerts) if settings.alerts else alert_rules.AlertConfig(),
         ),
+        oidc=OpenIdProvider(settings, signer.serializer("oidc-flow"))
+        if settings.oidc_issuer
+        else None,
     )
 
     @contextlib.asynccontextmanager

@@ -15,6 +15,7 @@ from dashboard.observe.prometheus import Exporter
 from dashboard.observe.unserved import ServiceCheck
 from dashboard.redis_client.connection import Client
 from dashboard.web.middleware.sessions import SessionSigner
+from dashboard.web.oidc import OpenIdProvider
 from dashboard.writes.actions import Actions
 
 
@@ -31,6 +32,8 @@ class Board:
     exporter: Exporter
     service_check: ServiceCheck
     alerts: Alerts
+    # Single sign-on, when an OpenID provider is configured.
+    oidc: OpenIdProvider | None = None
     # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
     pages_spent: MinuteWindow[int] = field(default_factory=MinuteWindow)
 

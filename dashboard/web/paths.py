@@ -92,3 +92,11 @@ class EncodedSlashes:
             if path is not None and unquote(path) == scope["path"]:
                 scope = {**scope, "path": path}
         await self.app(scope, receive, send)
+
+
+def local_path(target: str | None, base: str) -> str:
+    """Only a path on this site: `next=//evil.example` must not redirect away."""
+    # Browsers read `/\evil.example` as `//evil.example` too.
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return f"{base}/"

@@ -22,6 +22,7 @@ from dashboard.web.routes import (
     live,
     manage,
     manage_pages,
+    oidc_sign_in,
     openapi,
     pages,
     preferences,
@@ -56,6 +57,7 @@ UNDER_BASE: tuple[ModuleType, ...] = (
     workers_view,
     alerts,
     audit_view,
+    oidc_sign_in,
     pages,
 )
 

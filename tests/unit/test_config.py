@@ -106,3 +106,19 @@ def test_serve_and_demo_take_allowed_hosts(caplog: pytest.LogCaptureFixture) -> 
     assert "DNS rebinding" in caplog.text
     copy = Settings.loads(cli.with_allowed_hosts(bare, "::1").dumps())
     assert copy.allowed_hosts == LOOPBACK_HOSTS and Settings.loads(bare.dumps()) == bare
+
+
+def test_single_sign_on_takes_all_three_settings_and_a_safe_issuer() -> None:
+    env = {
+        "DRAINBOARD_OIDC_ISSUER": "https://login.example.com/",
+        "DRAINBOARD_OIDC_CLIENT_ID": "drainboard",
+        "DRAINBOARD_OIDC_CLIENT_SECRET": "s",
+    }
+    settings = Settings.from_env(env)
+    assert settings.oidc_issuer == "https://login.example.com" and settings.auth_required
+    with pytest.raises(ConfigError, match="all of DRAINBOARD_OIDC_ISSUER"):
+        Settings.from_env({**env, "DRAINBOARD_OIDC_CLIENT_SECRET": ""})
+    with pytest.raises(ConfigError, match="must be an https:// URL"):
+        Settings.from_env({**env, "DRAINBOARD_OIDC_ISSUER": "http://login.example.com"})
+    local = Settings.from_env({**env, "DRAINBOARD_OIDC_ISSUER": "http://127.0.0.1:8080"})
+    assert local.oidc_issuer == "http://127.0.0.1:8080"

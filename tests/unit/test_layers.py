@@ -22,6 +22,7 @@ LAYERS = (
     "observe",  # cost, measurement, health, Prometheus
     "web.errors web.paths web.params",  # the web layer's own foundations
     "web.middleware",
+    "web.oidc",
     "web.board web.lookup web.switcher web.charts web.render",
     "web.openapi",
     "web.routes",

@@ -44,6 +44,10 @@ class SessionSigner:
         self._generation: str | None = None
         self._serializer = self._make_serializer("unloaded")
 
+    def serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        """Signed values for another purpose (a sign-in under way) under the same key."""
+        return URLSafeTimedSerializer(self._key, salt=f"drainboard-{purpose}")
+
     def _make_serializer(self, generation: str) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self._key, salt=f"drainboard-session:{generation}")
 

@@ -19,7 +19,7 @@ from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, que
 from dashboard.web.middleware.guard import check_login, failed_secrets, locked_out
 from dashboard.web.middleware.sessions import COOKIE, new_session
 from dashboard.web.middleware.throttle import client_of
-from dashboard.web.paths import root_of
+from dashboard.web.paths import local_path, root_of
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT, render
 from dashboard.writes.manage import EDITABLE
 
@@ -73,12 +73,12 @@ async def rescan(request: Request) -> Response:
 async def login(request: Request) -> Response:
     board = board_of(request)
     base = root_of(request.scope)
-    target = _local_path(request.query_params.get("next"), base)
+    target = local_path(request.query_params.get("next"), base)
     if not board.settings.auth_required:
         # No credentials configured: nothing to sign in to, so the form would reject everyone.
         return RedirectResponse(target, status_code=303)
     if request.method == "GET":
-        return render(request, "login.html", {"title": "Sign in", "next": target, "failed": False})
+        return render(request, "login.html", _login_context(board, target, failed=False))
     refusal = locked_out(request)
     if refusal is not None:
         return refusal
@@ -87,8 +87,7 @@ async def login(request: Request) -> Response:
     password = form.get("password", [""])[0]
     if not check_login(board.settings, username, password):
         failed_secrets(request).add(client_of(request))
-        context = {"title": "Sign in", "next": target, "failed": True}
-        response = render(request, "login.html", context)
+        response = render(request, "login.html", _login_context(board, target, failed=True))
         response.status_code = 401
         return response
     response = RedirectResponse(target, status_code=303)
@@ -97,22 +96,28 @@ async def login(request: Request) -> Response:
     return response
 
 
+def _login_context(board: Board, target: str, failed: bool) -> dict[str, object]:
+    settings = board.settings
+    return {
+        "title": "Sign in",
+        "next": target,
+        "failed": failed,
+        "sso": board.oidc is not None,
+        "passwords": bool(settings.username or settings.token),
+    }
+
+
 async def logout(request: Request) -> Response:
     """Ends every session signed before now, this one and any copied cookie alike."""
     await board_of(request).signer.end_all_sessions()
     base = root_of(request.scope)
-    response = RedirectResponse(f"{base}/login", status_code=303)
-    response.headers["HX-Redirect"] = f"{base}/login"
+    if "hx-request" in request.headers:
+        # htmx would follow a 303 inside its request and stay on the page: it is told instead.
+        response: Response = Response(status_code=200, headers={"HX-Redirect": f"{base}/login"})
+    else:
+        response = RedirectResponse(f"{base}/login", status_code=303)
     response.delete_cookie(COOKIE, path=base or "/")
     return response
-
-
-def _local_path(target: str | None, base: str) -> str:
-    """Only a path on this site: `next=//evil.example` must not redirect away."""
-    # Browsers read `/\evil.example` as `//evil.example` too.
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return f"{base}/"
 
 
 @queue_route
