@@ -62,7 +62,7 @@ def test_the_overview_is_usable_by_keyboard(live: LiveDashboard, open_page: Open
     # The top bar and the page's buttons, then one stop per queue: none per count tile (8 a queue).
     assert tiles == 0
     assert [q for q in reached if q in demo.DEMO_QUEUES] == list(demo.DEMO_QUEUES), reached
-    assert len(reached) <= 9 + len(demo.DEMO_QUEUES), reached  # the top bar has 9 stops with Alerts
+    assert len(reached) <= 10 + len(demo.DEMO_QUEUES), reached  # the top bar: 10 stops with Audit
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(f"/queue/{demo.DEMO_QUEUES[-1]}$"))
     watched.assert_clean()
