@@ -71,6 +71,7 @@ def create_app(
         settings.prefix,
         reader=reader,
     )
+    service_check = ServiceCheck(client, settings.prefix, engine)
     board = Board(
         settings=settings,
         redis=client,
@@ -81,11 +82,13 @@ def create_app(
         engine=engine,
         watcher=watcher,
         exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
-        service_check=ServiceCheck(client, settings.prefix, engine),
+        service_check=service_check,
         alerts=alert_rules.Alerts(
             client,
             settings.prefix,
             alert_rules.load(settings.alerts) if settings.alerts else alert_rules.AlertConfig(),
+            service=service_check,
+            quota=settings.quota,
         ),
     )
 
