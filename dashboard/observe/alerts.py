@@ -316,7 +316,7 @@ class Alerts:
         for summary in summaries:
             queue = summary.name
             for rule in self.config.rules:
-                if not rule.matches(queue):
+                if rule.kind in SERVER_KINDS or not rule.matches(queue):
                     continue
                 text = self._check(rule, summary, now)
                 if text:

@@ -171,3 +171,17 @@ def test_latency_rules_hold_from_the_oldest_job_read() -> None:
     assert evaluator.holding([summary], now=150.0) == {}
     (text,) = evaluator.holding([summary], now=170.5).values()
     assert text == "mail: the oldest has waited 70 s (oldest waiting longer than 60 s)"
+
+
+def test_server_rules_never_hold_for_a_queue() -> None:
+    """`redis` and `quota` rules are the server's: a paused queue does not make them hold."""
+    config = alerts.parse(
+        {
+            "destination": {"ops": {"url": "https://h.example/x"}},
+            "rule": [{"kind": "redis", "minutes": 0}, {"kind": "quota", "minutes": 0}],
+        }
+    )
+    evaluator = alerts.Alerts(_NoRedis(), "bull", config)  # type: ignore[arg-type]
+    summary = QueueSummary("mail", {"waiting": 0, "prioritized": 0}, is_paused=True)
+    evaluator.observe(summary, {}, now=0.0)
+    assert evaluator.holding([summary], now=10.0) == {}
