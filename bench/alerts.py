@@ -34,23 +34,25 @@ from dashboard.redis_client.counting import SPENT
 from dashboard.web import create_app
 
 QUEUES = [f"q{i}" for i in range(5)]
+# Every kind: the watcher's own (failed, backlog, paused, stalled) and those that read a little
+# more (latency, unserved, quota, redis), with their default windows.
 RULES = """
 [destination.ops]
 url = "http://127.0.0.1:9/hook"
 format = "json"
 """ + "".join(
-    f'\n[[rule]]\nkind = "{kind}"\nqueues = "{queues}"\ncount = {count}\nminutes = 10\n'
-    for kind, queues, count in [
-        ("failed", "*", 5),
-        ("failed", "q0", 0),
-        ("backlog", "*", 100),
-        ("backlog", "q1", 50),
-        ("paused", "*", 0),
-        ("paused", "q2", 0),
-        ("stalled", "*", 0),
-        ("stalled", "q3", 1),
-        ("failed", "q4", 2),
-        ("backlog", "q[0-2]", 10),
+    f'\n[[rule]]\nkind = "{kind}"\n{settings}\n'
+    for kind, settings in [
+        ("failed", 'queues = "*"\ncount = 5'),
+        ("failed", 'queues = "q0"\ncount = 0'),
+        ("backlog", 'queues = "*"\ncount = 100'),
+        ("backlog", 'queues = "q1"\nage_seconds = 600'),
+        ("paused", 'queues = "*"'),
+        ("stalled", 'queues = "*"'),
+        ("unserved", 'queues = "*"'),
+        ("quota", "percent = 100"),
+        ("redis", "minutes = 1"),
+        ("backlog", 'queues = "q[0-2]"\ncount = 10'),
     ]
 )
 

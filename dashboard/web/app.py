@@ -74,6 +74,7 @@ def create_app(
         reader=reader,
     )
     signer = SessionSigner(settings, client)
+    service_check = ServiceCheck(client, settings.prefix, engine)
     board = Board(
         settings=settings,
         redis=client,
@@ -84,11 +85,13 @@ def create_app(
         engine=engine,
         watcher=watcher,
         exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
-        service_check=ServiceCheck(client, settings.prefix, engine),
+        service_check=service_check,
         alerts=alert_rules.Alerts(
             client,
             settings.prefix,
             alert_rules.load(settings.alerts) if settings.alerts else alert_rules.AlertConfig(),
+            service=service_check,
+            quota=settings.quota,
         ),
         oidc=OpenIdProvider(settings, signer.serializer("oidc-flow"))
         if settings.oidc_issuer

@@ -76,3 +76,15 @@ def test_alerts_page(dashboard: str, open_page, scheme: str) -> None:
     assert page.locator("#alert-sends tbody tr").count() >= 2  # the firing, and the test
     watched.screenshot(f"alerts-{scheme}")
     watched.assert_clean()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_queue_page_shows_its_latency(dashboard: str, open_page, scheme: str) -> None:
+    watched = open_page(color_scheme=scheme)
+    page = watched.page
+    page.goto(f"{dashboard}/queue/billing-eu")
+    latency = page.locator(".page-head .latency")
+    assert latency.count() == 1
+    assert latency.inner_text().startswith("latency ")
+    watched.screenshot(f"queue-latency-{scheme}", full_page=False)
+    watched.assert_clean()

@@ -8,56 +8,24 @@ import asyncio
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from bullmq import Queue, Worker
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from dashboard.config import Settings
-from dashboard.web import create_app
-from tests.helpers import csrf_token, make_client
-from tests.uvicorn_thread import serving
+from tests.helpers import ALERT_SECRET as SECRET
+from tests.helpers import AlertReceiver as Receiver
+from tests.helpers import alert_dashboards, csrf_token, make_client, serving
+from tests.helpers import alert_kinds as kinds
+from tests.helpers import alert_rules_file as rules_file
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "T000/B000/very-secret-token"
-
-
-class Receiver:
-    """A webhook endpoint that keeps what it was sent."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.lock = threading.Lock()
-
-        async def hook(request: Request) -> Response:
-            body = await request.json()
-            with self.lock:
-                self.bodies.append(body)
-            return JSONResponse({"ok": True})
-
-        self.app = Starlette(routes=[Route(f"/hooks/{SECRET}", hook, methods=["POST"])])
-
-    def texts(self) -> list[str]:
-        with self.lock:
-            return [b.get("text", "") for b in self.bodies]
-
-    def wait(self, predicate, timeout: float = 20.0) -> list[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self.texts()):
-                return self.texts()
-            time.sleep(0.1)
-        raise AssertionError(f"webhook never saw the expected alerts; got {self.texts()}")
 
 
 @pytest.fixture
@@ -67,22 +35,10 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         yield hook, f"{origin}/hooks/{SECRET}"
 
 
-def rules_file(tmp_path: Path, hook_url: str, rules: str) -> str:
-    path = tmp_path / "alerts.toml"
-    path.write_text(f'[destination.ops]\nurl = "{hook_url}"\nformat = "slack"\n\n{rules}')
-    return str(path)
-
-
 @contextmanager
 def dashboards(url: str, alerts: str, count: int = 1) -> Iterator[list[str]]:
-    with ExitStack() as stack:
-        origins = []
-        for _ in range(count):
-            app = create_app(Settings(redis_url=url, alerts=alerts))
-            app.state.board.alerts.check_s = 0.2  # windows and repeats of seconds, for the test
-            app.state.board.watcher.interval_s = 1.0  # and notices as often as such windows need
-            origins.append(stack.enter_context(serving(app)))
-        yield origins
+    with alert_dashboards(url, alerts, count) as apps:
+        yield [app.state.origin for app in apps]
 
 
 async def fail_jobs(url: str, queue_name: str, count: int) -> None:
@@ -102,10 +58,6 @@ async def seed(url: str, queue_name: str) -> None:
     queue = Queue(queue_name, {"connection": url})
     await queue.add("seed", {})
     await queue.close()
-
-
-def kinds(texts: list[str], word: str) -> int:
-    return sum(1 for t in texts if t.startswith(f"[{word}]"))
 
 
 def test_failed_fires_repeats_and_resolves_once(server_url, receiver, tmp_path) -> None:

@@ -43,8 +43,13 @@ def test_the_issue_form_parses(tmp_path: Path) -> None:
     ("text", "says"),
     [
         ("[[rule]]\nkind = 'nope'", "kind must be one of"),
-        ("[[rule]]\nkind = 'quota'", "not built yet"),
         ("[[rule]]\nkind = 'backlog'", "needs count"),
+        ("[[rule]]\nkind = 'failed'\nage_seconds = 5", "age_seconds is a backlog rule's"),
+        ("[[rule]]\nkind = 'redis'\npercent = 90", "percent is a quota rule's"),
+        ("[[rule]]\nkind = 'quota'\nqueues = 'mail'", "watches the server, not queues"),
+        ("[destination.m]\nurl = 'smtp://mail.example'", "needs to, e.g."),
+        ("[destination.m]\nurl = 'smtp://h'\nto = 'a@b'\nfrom = 'me'", "from must be an email"),
+        ("[destination.m]\nurl = 'smtps://h'\nto = 'a@b'\nformat = 'json'", "drop format"),
         ("[[rule]]\nkind = 'failed'\ncount = -1", "count must be a number of 0 or more"),
         ("[[rule]]\nkind = 'failed'\ncount = 1.5", "whole number"),
         ("[[rule]]\nkind = 'failed'\nsend = ['pager']", "which no [destination.pager]"),
@@ -125,3 +130,58 @@ async def test_retries_then_rate_limit() -> None:
 class _NoRedis:
     def register_script(self, _script: str) -> None:
         return None
+
+
+def test_the_new_kinds_and_an_email_destination_parse() -> None:
+    config = alerts.parse(
+        {
+            "destination": {
+                "mail": {"url": "smtps://bot:pw@mail.example:465", "to": "ops@example.com"}
+            },
+            "rule": [
+                {"kind": "backlog", "queues": "mail", "age_seconds": 30},
+                {"kind": "unserved", "minutes": 5},
+                {"kind": "redis"},
+                {"kind": "quota", "percent": 80},
+            ],
+        }
+    )
+    backlog, unserved, redis, quota = config.rules
+    assert backlog.describe() == "oldest waiting longer than 30 s"
+    assert unserved.minutes == 5 and redis.minutes == alerts.REDIS_MINUTES
+    assert quota.id == "quota:*:0:10:80%"
+    mail = config.destinations["mail"]
+    assert (mail.format, mail.to, mail.shown) == (
+        "email",
+        ("ops@example.com",),
+        "smtps://mail.example:465",
+    )
+
+
+def test_latency_rules_hold_from_the_oldest_job_read() -> None:
+    config = alerts.parse(
+        {
+            "destination": {"ops": {"url": "https://h.example/x"}},
+            "rule": [{"kind": "backlog", "age_seconds": 60}],
+        }
+    )
+    evaluator = alerts.Alerts(_NoRedis(), "bull", config)  # type: ignore[arg-type]
+    summary = QueueSummary("mail", {"waiting": 1, "prioritized": 0}, is_paused=False)
+    evaluator._oldest["mail"] = (100_000, 100.0, 1)  # due at 100 s, read at 100 s
+    assert evaluator.holding([summary], now=150.0) == {}
+    (text,) = evaluator.holding([summary], now=170.5).values()
+    assert text == "mail: the oldest has waited 70 s (oldest waiting longer than 60 s)"
+
+
+def test_server_rules_never_hold_for_a_queue() -> None:
+    """`redis` and `quota` rules are the server's: a paused queue does not make them hold."""
+    config = alerts.parse(
+        {
+            "destination": {"ops": {"url": "https://h.example/x"}},
+            "rule": [{"kind": "redis", "minutes": 0}, {"kind": "quota", "minutes": 0}],
+        }
+    )
+    evaluator = alerts.Alerts(_NoRedis(), "bull", config)  # type: ignore[arg-type]
+    summary = QueueSummary("mail", {"waiting": 0, "prioritized": 0}, is_paused=True)
+    evaluator.observe(summary, {}, now=0.0)
+    assert evaluator.holding([summary], now=10.0) == {}

@@ -21,6 +21,7 @@ from dashboard.web.render import render
 
 async def _view(alerts: Alerts) -> dict[str, Any]:
     stored, sent = await alerts.read()
+    stored.update(alerts.local)  # `redis` rules: state kept by this process, not in Redis
     rules = []
     for rule in alerts.config.rules:
         firing = {

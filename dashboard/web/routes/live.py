@@ -8,6 +8,7 @@ the counts come from its own reads. Rows are never re-read on a notice; the page
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 from starlette.exceptions import HTTPException
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from dashboard.observe.unserved import takeable
 from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -71,6 +73,14 @@ async def queue_head(request: Request, board: Board, queue: str) -> Response:
     now = summary.counts[status]
     fresh = max(now - count, watcher.arrivals(queue, status) - seen, 0)
     shown = {"count": count, "seen": seen, "page": page, "pageSize": page_size}
+    # The page's latency reading holds while no job was taken since (the same job is still the
+    # oldest, older by now); after a take only a reload can say, for a read of its own.
+    latency = None
+    due, taken = query.get("due"), query.get("taken")
+    if due and taken and takeable(summary):
+        latency_due = params.non_negative_int(query, "due", 0, 10**15)
+        if params.non_negative_int(query, "taken", 0) == watcher.arrivals(queue, "active"):
+            latency = {"due": latency_due, "taken": watcher.arrivals(queue, "active")}
     context = {
         "queue": summary,
         "default_page_size": params.PAGE_SIZE,
@@ -80,6 +90,8 @@ async def queue_head(request: Request, board: Board, queue: str) -> Response:
         "moved": fresh > 0 or now != count,
         "removed": query.get("removed"),  # the notice of a removal survives the refresh
         "title": queue,
+        "latency": latency,
+        "now_ms": int(time.time() * 1000),
     }
     return render(request, "partials/queue_head.html", context)
 

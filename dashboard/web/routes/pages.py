@@ -13,6 +13,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dashboard.bullmq.flows import child_counts
+from dashboard.bullmq.latency import oldest_waiting
+from dashboard.observe.unserved import takeable
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
@@ -132,6 +134,13 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
         # Past the last page (a stale link, or jobs removed since): show the last one instead.
         last = request.url.include_query_params(page=result.page_count)
         return RedirectResponse(f"{last.path}?{last.query}", status_code=303)
+    # The latency (the oldest waiting job's age): 2 to 4 commands, none when nothing waits.
+    latency = None
+    if takeable(result.queue):
+        keys = board.reader.keys(queue)
+        due = (await oldest_waiting(board.redis, [keys]))[queue]
+        if due is not None:
+            latency = {"due": due, "taken": watcher.arrivals(queue, "active")}
     children = {}
     if status == "waiting-children":  # "3 of 5 children done": four counts a row
         ids = [job["id"] for job in result.jobs]
@@ -157,6 +166,8 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
             },
             "fresh": 0,
             "moved": False,
+            "latency": latency,
+            "now_ms": int(time.time() * 1000),
         },
     )
 
