@@ -707,10 +707,14 @@ def cost(args: argparse.Namespace) -> int:
         )
     if measured:
         report = data["measured"]
+        total = (
+            "the total is not measured (the server refused INFO commandstats)"
+            if report["executedPerMinute"] is None
+            else f"{report['executedPerMinute']:,.1f} executed a minute,"
+            f" {report['executedPerMonth']:,} a month ({report['quotaShare']:.1%} of quota)"
+        )
         print(
-            f"Measured over {args.measure:g} s:"
-            f" {report['executedPerMinute']:,.1f} executed a minute,"
-            f" {report['executedPerMonth']:,} a month ({report['quotaShare']:.1%} of quota);"
+            f"Measured over {args.measure:g} s: {total};"
             f" the measurement cost {report['measurementCost']} commands."
         )
         for refusal in report["refused"]:

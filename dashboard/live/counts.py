@@ -21,6 +21,7 @@ from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.reader import QueueSummary, Reader
 from dashboard.live.watcher import ChangeWatcher, Subscription
 from dashboard.redis_client.connection import Client
+from dashboard.redis_client.counting import count_caused
 
 IDLE_AFTER_S = 600.0
 # How long a first scrape waits for the watcher to start reading before it reads anyway.
@@ -62,6 +63,10 @@ class CountsCache:
     async def figures(self) -> list[QueueFigures]:
         async with self._lock:
             self._last_use = time.monotonic()
+            # A watcher this scrape starts catches up (reads the streams' positions and the
+            # counts) while the scrape waits: that is in the scrape's figure, as Redis counts it.
+            starts_watcher = not self.following and not self.watcher.running
+            watcher_before = self.watcher.executed()
             if not self.following:
                 self._figures.clear()
                 self._ready.clear()
@@ -69,6 +74,8 @@ class CountsCache:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(READY_TIMEOUT_S):
                     await self._ready.wait()
+            if starts_watcher:
+                count_caused(self.watcher.executed() - watcher_before)
             names = await self.catalog.names()
             stale = set(names) - set(self._figures)
             if self._subscription is not None:

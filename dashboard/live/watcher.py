@@ -44,7 +44,12 @@ from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.bullmq.reader import SCHEDULERS, QueueSummary, Reader
 from dashboard.live.window import MinuteWindow
-from dashboard.redis_client.connection import Client, drop_connections, is_cluster
+from dashboard.redis_client.connection import (
+    Client,
+    blocked_reads_counted_on_return,
+    drop_connections,
+    is_cluster,
+)
 from dashboard.redis_client.counting import spend, tally
 
 log = logging.getLogger("drainboard.watch")
@@ -186,6 +191,10 @@ class ChangeWatcher:
         self._replan = asyncio.Event()
         # The watcher's own commands, for the cost shown in footers and on the cost panel.
         self.spent: MinuteWindow[int] = MinuteWindow(clock)
+        # All its commands since it was made, and the blocking reads among them still waiting:
+        # Redis counts a blocking read when it returns (`executed`).
+        self._sent = 0
+        self._blocked = 0
         # The queues each change touched, for the rates footers show.
         self._changes: MinuteWindow[frozenset[str]] = MinuteWindow(clock)
         self._counts: dict[str, QueueSummary] = {}
@@ -395,7 +404,13 @@ class ChangeWatcher:
                 due_ms = int((min(settling.values()) - self._clock()) * 1000)
                 block_ms = max(1, min(block_ms, due_ms))
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
-            reply: Any = await client.xread(last, count=BATCH, block=block_ms)
+            # Redis 7.0 counts a blocking read when it starts; later servers when it returns.
+            pending = blocked_reads_counted_on_return(client)
+            self._blocked += pending
+            try:
+                reply: Any = await client.xread(last, count=BATCH, block=block_ms)
+            finally:
+                self._blocked -= pending
             if reply and wait <= 0:
                 # Not held back by the interval (idle, or just started), so woken by a burst's
                 # first entry: the rest of the burst (a worker's
@@ -546,7 +561,13 @@ class ChangeWatcher:
             if isinstance(info, dict)  # a stream that does not exist yet has no id
         }
 
+    def executed(self) -> int:
+        """The commands Redis has executed for this watcher so far, as INFO commandstats counts
+        them: a blocking read once it has returned."""
+        return self._sent - self._blocked
+
     def _spend(self, commands: int) -> None:
+        self._sent += commands
         self.spent.add(commands)
         spend("watcher", commands)
 

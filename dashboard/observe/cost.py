@@ -180,29 +180,40 @@ class ModeCost:
 
 
 def modes(a: Assumptions) -> list[ModeCost]:
-    interval = f"{a.cron_interval_min:g}-min"
+    """The ways to run the workers, each named by the Drainboard command or setting that
+    runs it."""
+    every = f"every {a.cron_interval_min:g} min"
+    workers = a.queues * a.workers_per_queue
+    always = (
+        f"`drainboard worker --mode always`: {workers} always-on workers"
+        if a.worker == "drainboard"
+        else f"Always-on workers: {workers} {PROFILES[a.worker].name} Workers"
+    )
     return [
         ModeCost(
             "always",
-            f"Always-on workers ({a.queues * a.workers_per_queue}, {PROFILES[a.worker].name})",
+            always,
             always_on(a),
-            f"drainDelay {a.drain_delay_s:g} s, stalledInterval {a.stalled_interval_ms:,} ms",
+            f"each blocks {a.drain_delay_s:g} s at a time waiting for a job (`--drain-delay`, "
+            f"BullMQ's drainDelay) and checks for stalled jobs every {a.stalled_interval_ms:,} ms "
+            "(`--stalled-interval-ms`, BullMQ's stalledInterval)",
         ),
         ModeCost(
             "cron",
-            f"Cron drain, {interval} ticks (Drainboard)",
+            "`drainboard worker --mode cron` and `drainboard drain` (or the cron endpoint) "
+            + every,
             cron_drain(a),
             _cron_note(a),
         ),
         ModeCost(
             "cron-seed",
-            f"Cron drain, {interval} ticks (a getJobCounts() probe per queue)",
+            f"A cron drain {every} that probes each queue with BullMQ's getJobCounts()",
             cron_drain(a, "getjobcounts"),
-            "getJobCounts per queue: 1 EVALSHA running 10 commands",
+            "for comparison: getJobCounts per queue is 1 EVALSHA running 10 commands",
         ),
         ModeCost(
             "on-demand",
-            "On-demand workers (started by new jobs)",
+            "`drainboard worker --mode on-demand`: a worker per queue only while it has jobs",
             on_demand(a),
             f"idle 0; {a.on_demand_startups_per_day:g} start-up checks a day" + _runs_note(a),
         ),
@@ -243,7 +254,7 @@ def recommendation(a: Assumptions, measured_per_month: float | None = None) -> d
     if spend > a.quota:
         return {
             "workload": "Free-tier Redis (Upstash 500K, Fly Redis, etc.)",
-            "pick": "WORKER_INPROCESS=0 + 5-min cron",
+            "pick": "`drainboard worker --mode cron` and `drainboard drain` every 5 min",
             "why": (
                 f"idle always-on workers alone would spend {always:,.0f} commands a month, "
                 f"{always / a.quota:.0%} of the {a.quota:,} quota; a 5-minute drain costs "
@@ -252,7 +263,7 @@ def recommendation(a: Assumptions, measured_per_month: float | None = None) -> d
         }
     return {
         "workload": "Paid Redis + active batch/journey traffic",
-        "pick": "WORKER_INPROCESS=1",
+        "pick": "`drainboard worker --mode always`",
         "why": "the quota holds idle always-on workers; keep job latency at zero.",
     }
 
@@ -279,7 +290,8 @@ def seed_tables() -> dict[str, Any]:
 
 DIFFERENCES = (
     "The usual estimate counts an idle always-on worker at about 6 commands a minute (30 for "
-    "five). Node BullMQ 5 blocks on its marker every drainDelay (5 s), runs a moveToActive "
+    "five). Node BullMQ 5 blocks on its marker for drainDelay (5 s; `--drain-delay` of "
+    "`drainboard worker`), runs a moveToActive "
     "script after each wait and a stalled-jobs check every 30 s: 26 client commands a minute "
     "per worker, and, counting the commands inside the scripts, which a per-command bill also "
     "counts, about 107.",

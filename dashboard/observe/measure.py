@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,9 @@ class Measurement:
     # Commands each connection executed over the window (by Connection.id), from the two
     # CLIENT LISTs' `tot-cmds`; None where the server does not count per connection.
     executed_by_connection: dict[str, int] | None = None
+    # This process's own commands over the same window, by what sent them (the change watcher,
+    # page reads, alerts), from its own counts; None when the caller keeps none.
+    own: dict[str, int] | None = None
 
     @property
     def total_per_minute(self) -> float:
@@ -123,12 +127,35 @@ class Measurement:
             return "always"
         return "cron or on-demand"
 
+    def split(self) -> dict[str, float | None]:
+        """This dashboard's own commands a minute, the rest (workers and other clients), and the
+        total, all over the one window; None for what was not measured."""
+        refused = any(r.startswith("INFO") for r in self.refused)
+        total = None if refused else self.total_per_minute
+        if self.own is None or not self.elapsed:
+            return {"dashboard": None, "watcher": None, "others": None, "total": total}
+        own = sum(self.own.values()) * 60 / self.elapsed
+        return {
+            "dashboard": own,
+            "watcher": self.own.get("watcher", 0) * 60 / self.elapsed,
+            # The watcher's blocking read is counted when sent and by Redis when it returns: a
+            # window can see the dashboard's figure a little above the total, never others < 0.
+            "others": None if total is None else max(total - own, 0.0),
+            "total": total,
+        }
+
     def as_json(self, a: Assumptions) -> dict[str, Any]:
+        split = self.split()
         return {
             "seconds": self.seconds,
-            "executedPerMinute": round(self.total_per_minute, 1),
-            "executedPerMonth": round(self.per_month),
-            "quotaShare": self.per_month / a.quota if a.quota else 0,
+            "dashboardPerMinute": _tenth(split["dashboard"]),
+            "dashboardWatcherPerMinute": _tenth(split["watcher"]),
+            "othersPerMinute": _tenth(split["others"]),
+            "executedPerMinute": _tenth(split["total"]),
+            "executedPerMonth": None if split["total"] is None else round(self.per_month),
+            "quotaShare": None
+            if split["total"] is None or not a.quota
+            else self.per_month / a.quota,
             "byCommand": {k: round(v, 1) for k, v in sorted(self.per_minute.items())},
             "spenders": self.spenders(a),
             "runningMode": self.running_mode(),
@@ -137,6 +164,10 @@ class Measurement:
             "measurementCost": MEASUREMENT_COST * self.primaries,
             "primaries": self.primaries,
         }
+
+
+def _tenth(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _calls(stats: dict[str, Any]) -> dict[str, int]:
@@ -163,9 +194,16 @@ async def executed_so_far(redis: Client) -> tuple[int, int]:
     return sum(_summed_calls(samples).values()), len(samples)
 
 
-async def measure(redis: Client, prefix: str, queues: list[str], seconds: float) -> Measurement:
+async def measure(
+    redis: Client,
+    prefix: str,
+    queues: list[str],
+    seconds: float,
+    own: Callable[[], Mapping[str, int]] | None = None,
+) -> Measurement:
     """Commands a minute from two INFO commandstats `seconds` apart, and who is connected from
-    a CLIENT LIST on each side of the window (outside it, so they are not counted)."""
+    a CLIENT LIST on each side of the window (outside it, so they are not counted). `own` reads
+    the caller's own running counts, taken at both ends of the same window."""
     result = Measurement(seconds=seconds)
     known = set(queues)
     before = await _connections(redis, prefix, known, result)
@@ -173,10 +211,13 @@ async def measure(redis: Client, prefix: str, queues: list[str], seconds: float)
         samples = await on_primaries(redis, "info", "commandstats")
         result.primaries = len(samples)
         first = _summed_calls(samples)
+        own_first = dict(own()) if own else {}
         started = time.monotonic()
         await asyncio.sleep(seconds)
         second = _summed_calls(await on_primaries(redis, "info", "commandstats"))
         elapsed = time.monotonic() - started
+        if own:
+            result.own = {k: n - own_first.get(k, 0) for k, n in own().items()}
         result.elapsed = elapsed
         second["info"] = second.get("info", 0) - result.primaries  # the first samples themselves
         result.per_minute = {

@@ -53,7 +53,8 @@ class QueueCollector(Collector):
         spent = CounterMetricFamily(
             "drainboard_redis_commands",
             "Redis commands this dashboard process has sent for its pages, API, scrapes "
-            "(reads), its change watcher (watcher) and alert state changes and sends (alerts).",
+            "(reads), its change watcher (watcher), alert state changes and sends (alerts) and "
+            "new connections' handshakes (connections).",
             labels=["source"],
         )
         for source, commands in sorted(SPENT.items()):

@@ -21,6 +21,8 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import NoBackoff
 
+from dashboard.redis_client.counting import count_connect
+
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 
 # Either kind of client: the code above this module uses the commands both have.
@@ -44,14 +46,58 @@ class HiredisPackingConnection(Connection):
     async def on_connect_check_health(self, check_health: bool = True) -> None:
         """Name the connection, so CLIENT LIST never takes the dashboard (or the drain Workers
         sharing its connections) for a BullMQ worker. Unlike redis-py's `client_name`, a server
-        that refuses CLIENT SETNAME (some managed services) still gets a working connection."""
-        await super().on_connect_check_health(check_health)
-        if self.label:
-            try:
-                await self.send_command("CLIENT", "SETNAME", self.label, check_health=False)
-                await self.read_response()
-            except redis.ResponseError:
-                pass
+        that refuses CLIENT SETNAME (some managed services) still gets a working connection.
+
+        The handshake's commands (HELLO, CLIENT SETNAME, CLIENT SETINFO...) are counted for
+        whoever opened the connection: each one Redis answered without an error, as INFO
+        commandstats counts them (a refused CLIENT SETINFO on Redis 7.0 is not)."""
+        answered = 0
+        read = self.read_response
+
+        async def counted_read(*args: Any, **kwargs: Any) -> Any:
+            nonlocal answered
+            reply = await read(*args, **kwargs)  # an error reply raises: not counted
+            answered += 1
+            return reply
+
+        self.read_response = counted_read  # type: ignore[method-assign]
+        try:
+            await super().on_connect_check_health(check_health)
+            if self.label:
+                try:
+                    await self.send_command("CLIENT", "SETNAME", self.label, check_health=False)
+                    await self.read_response()
+                except redis.ResponseError:
+                    pass
+        finally:
+            del self.read_response
+            count_connect(answered)
+        counts_blocked_on_return[(self.host, self.port)] = _counts_blocked_on_return(
+            self.handshake_metadata
+        )
+
+
+# Per server (host, port), from the HELLO answer of a connection to it: whether INFO
+# commandstats counts a blocking command when it returns (Redis 7.2 on, Valkey) or when it
+# starts blocking (Redis 7.0 and older).
+counts_blocked_on_return: dict[tuple[str, int], bool] = {}
+
+
+def _counts_blocked_on_return(hello: Any) -> bool:
+    if not isinstance(hello, dict):
+        return True
+    version = str(hello.get("version") or hello.get(b"version") or "")
+    numbers = tuple(int(n) for n in version.split(".")[:2] if n.isdigit())
+    return numbers >= (7, 2) or not numbers
+
+
+def blocked_reads_counted_on_return(client: Client) -> bool:
+    """Whether the server behind this single-server client counts a blocking read when it
+    returns; True when unknown (and on a cluster)."""
+    if is_cluster(client):
+        return True
+    options = client.connection_pool.connection_kwargs  # type: ignore[union-attr]
+    return counts_blocked_on_return.get((options.get("host", ""), options.get("port", 0)), True)
 
 
 @functools.cache  # one class per label: connect() runs at every watcher (re)start

@@ -56,6 +56,21 @@ def spend(source: str, commands: int) -> None:
     SPENT[source] += commands
 
 
+def count_caused(commands: int) -> None:
+    """Commands another part of the process sent and counted for /metrics (the change watcher's
+    catch-up a request started and waited for): in the current request's figure only."""
+    current = _tally.get()
+    if current is not None:
+        current.commands += commands
+
+
+def count_connect(commands: int) -> None:
+    """A new connection's handshake: for whoever opened it (the current request, or the task
+    it started) and for /metrics."""
+    count_caused(commands)
+    spend("connections", commands)
+
+
 def count_reads(commands: int, source: str = "reads") -> None:
     """Commands sent on behalf of the current request: for its footer and for /metrics."""
     current = _tally.get()

@@ -17,7 +17,9 @@ counted right without doing anything for it.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,3 +91,74 @@ async def _each(redis: Client, script: ReadScript, calls: list[Call]) -> list[An
                 *(redis.evalsha(script.sha, len(keys), *keys, *args) for keys, args in calls)
             )
         )
+
+
+# The `bullmq` package's scripts alias redis.call (`local rcall = redis.call`): every mention is
+# rewritten, not only direct calls.
+_CALLS = re.compile(r"\bredis\.(p?)call\b")
+
+
+def counted_source(source: str) -> str:
+    """A script's source, wrapped as `_COUNTED` does, answering {commands it ran, its answer}."""
+    return _COUNTED % _CALLS.sub(r"counted_\1call", source)
+
+
+class CountedScript:
+    """A `bullmq` package script (redis-py's AsyncScript, registered on the writes' client),
+    sent wrapped so that it answers how many commands it ran; its caller gets the script's own
+    answer. A call queued on a pipeline goes as it is, since its answer is read elsewhere: only
+    the EVALSHA is counted then, not what runs inside."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+        self.wrapped = original.registered_client.register_script(counted_source(original.script))
+
+    async def __call__(self, keys: Any = None, args: Any = None, client: Any = None) -> Any:
+        if client is not None:
+            return await self.original(keys, args, client)
+        reply = await self.wrapped(keys, args)
+        count_reads(int(reply[0]))
+        answer = reply[1] if len(reply) > 1 else None
+        if isinstance(answer, Exception):  # the script answered an error: raise it, as Redis would
+            raise answer
+        return answer
+
+
+def count_scripts(commands: dict[str, Any]) -> None:
+    """Count the commands inside each of these `bullmq` scripts (a RedisConnection's)."""
+    for name, script in list(commands.items()):
+        if not isinstance(script, CountedScript):
+            commands[name] = CountedScript(script)
+
+
+def counting_client(client: Client) -> Client:
+    """The same client (one pool, one view of a cluster) for the `bullmq` package's writes,
+    counting every command it sends, on its own or in a pipeline (with a transaction's MULTI
+    and EXEC), for the request's figure and for /metrics."""
+    counted = copy.copy(client)
+    send = client.execute_command
+    make_pipeline = client.pipeline
+
+    async def execute_command(*args: Any, **options: Any) -> Any:
+        # On a cluster, redis-py sends SCRIPT LOAD to every primary.
+        everywhere = isinstance(client, RedisCluster) and str(args[0]).upper() == "SCRIPT LOAD"
+        count_reads(len(client.get_primaries()) if everywhere else 1)  # type: ignore[union-attr]
+        return await send(*args, **options)
+
+    def pipeline(*args: Any, **options: Any) -> Any:
+        pipe = make_pipeline(*args, **options)
+        run = pipe.execute
+
+        async def execute(*run_args: Any, **run_options: Any) -> Any:
+            transaction = bool(
+                getattr(pipe, "is_transaction", getattr(pipe, "_transaction", False))
+            )
+            count_reads(len(pipe) + (2 if transaction and len(pipe) else 0))
+            return await run(*run_args, **run_options)
+
+        pipe.execute = execute  # type: ignore[method-assign]
+        return pipe
+
+    counted.execute_command = execute_command  # type: ignore[method-assign]
+    counted.pipeline = pipeline  # type: ignore[method-assign]
+    return counted

@@ -131,6 +131,15 @@ def pretty_cut(value: Any, limit: int) -> str:
     return cut(preview_json(value, limit + 1), limit)
 
 
+def code_spans(text: str) -> Markup:
+    """Plain text whose `backticked` parts (commands, settings) are shown as code: the same
+    words print as they are in the terminal (`drainboard cost`)."""
+    parts = str(escape(text)).split("`")
+    return Markup(
+        "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
+    )
+
+
 def cut(text: str | None, limit: int) -> str:
     if text is None:
         return ""
@@ -263,6 +272,7 @@ def make_templates() -> Jinja2Templates:
         count_links=count_links,
         segment=segment,
         cron_words=cron_words,
+        code=code_spans,
     )
     env.globals.update(STATE_LABELS=STATE_LABELS, STATE_ORDER=STATE_ORDER, VALUE_LIMIT=VALUE_LIMIT)
     return templates

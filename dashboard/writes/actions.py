@@ -18,6 +18,7 @@ from dashboard.bullmq import schedulers
 from dashboard.bullmq.keys import scheduler_job_id
 from dashboard.bullmq.reader import Reader
 from dashboard.redis_client.connection import Client
+from dashboard.redis_client.lua import count_scripts, counting_client
 from dashboard.text import quoted
 
 CHUNK = 1000
@@ -83,12 +84,16 @@ class Actions:
         self.prefix = prefix
         self.reader = reader
         self._queues: dict[str, Queue] = {}
+        # What the `bullmq` package sends is counted as Redis counts it, scripts' insides too.
+        self._counted = counting_client(redis)
 
     def bull_queue(self, name: str) -> Queue:
         """One bullmq Queue per queue name, sharing the dashboard's Redis connection pool (and
         dashboard.writes.manage's writes)."""
         if name not in self._queues:
-            self._queues[name] = Queue(name, {"connection": self.redis, "prefix": self.prefix})
+            queue = Queue(name, {"connection": self._counted, "prefix": self.prefix})
+            count_scripts(queue.redisConnection.commands)
+            self._queues[name] = queue
         return self._queues[name]
 
     async def state_of(self, queue: str, job_id: str) -> str:

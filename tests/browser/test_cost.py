@@ -6,21 +6,21 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-ALWAYS_VALUE = "svg.chart text.value >> nth=0"
+ALWAYS_VALUE = "ol.cost-bars li[data-mode=always] .value"
 
 
 def test_panel_renders_and_what_if_updates_the_chart(live, open_page) -> None:
     watched = open_page()
     page = watched.page
     page.goto(live.url("/cost"))
-    assert page.locator("svg.chart rect.meter").count() == 4
+    assert page.locator("ol.cost-bars rect.meter").count() == 4
     page.wait_for_selector(".live-measure", timeout=20_000)  # the 10 s measurement arrives
     before = page.text_content(ALWAYS_VALUE)
     page.evaluate("window.__sameDocument = true")
     page.fill("input[name=queues]", "50")
     page.dispatch_event("input[name=queues]", "change")
     page.wait_for_function(
-        "(before) => document.querySelector('svg.chart text.value').textContent !== before",
+        "(before) => document.querySelector('ol.cost-bars .value').textContent !== before",
         arg=before,
         timeout=5_000,
     )

@@ -36,6 +36,7 @@ async def test_switcher_lists_and_groups_queues_for_free(server_url: str) -> Non
     # Named queues: the test transport runs no lifespan, so nothing else would load the names.
     named = Settings(redis_url=server_url, queues=("billing.invoices", "billing.refunds", "mail"))
     async with make_client(named) as http:
+        await http.get("/admin/queues/settings")  # the app's one-offs: a connection, a GET
         settings_page = await http.get("/admin/queues/settings")
         assert settings_page.status_code == 200 and footer_cost(settings_page.text) == 0
         assert 'class="browser-settings' in settings_page.text

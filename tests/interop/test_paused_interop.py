@@ -47,6 +47,7 @@ async def test_a_paused_queue_says_its_jobs_are_held(
         # The paused list is read only where it may hold jobs: BullMQ 5's, not BullMQ 6's.
         redis = connect(server_url)
         try:
+            await redis.ping()  # the connection's handshake is not the read's cost
             with tally() as spent:
                 (summary,) = await Reader(redis, "bull").summaries([NODE_PAUSED_QUEUE])
             assert summary.is_paused and summary.counts == before

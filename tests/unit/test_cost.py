@@ -85,12 +85,11 @@ def test_bill_and_quota() -> None:
 
 
 def test_recommendation_follows_seed_001() -> None:
-    assert recommendation(Assumptions())["pick"] == "WORKER_INPROCESS=0 + 5-min cron"
+    cron = "`drainboard worker --mode cron` and `drainboard drain` every 5 min"
+    assert recommendation(Assumptions())["pick"] == cron
     roomy = Assumptions(quota=10**9)
-    assert recommendation(roomy)["pick"] == "WORKER_INPROCESS=1"
-    assert recommendation(roomy, measured_per_month=2 * 10**9)["pick"].startswith(
-        "WORKER_INPROCESS=0"
-    )
+    assert recommendation(roomy)["pick"] == "`drainboard worker --mode always`"
+    assert recommendation(roomy, measured_per_month=2 * 10**9)["pick"] == cron
 
 
 def test_every_mode_has_both_counts() -> None:

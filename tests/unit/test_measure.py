@@ -1,6 +1,7 @@
 import base64
 
-from dashboard.observe.measure import Connection, classify, merged
+from dashboard.observe.cost import Assumptions
+from dashboard.observe.measure import Connection, Measurement, classify, merged
 
 QUEUES = {"mail", "sms"}
 
@@ -59,3 +60,20 @@ def test_a_worker_between_two_blocking_reads_is_still_a_worker() -> None:
     workers = sorted((c.queue, c.runtime) for c in merged(start, end) if c.kind == "worker")
     assert workers == [("mail", "node"), ("mail", "node"), ("sms", "python")]
     assert len(merged(end, end)) == 3  # nothing counted twice
+
+
+def test_the_total_splits_into_this_dashboard_and_the_rest_over_one_window() -> None:
+    window = Measurement(seconds=10, elapsed=10, per_minute={"get": 54, "evalsha": 6})
+    window.own = {"watcher": 3, "reads": 2}  # this process's commands in the same 10 s
+    assert window.as_json(Assumptions())["dashboardPerMinute"] == 30
+    split = window.as_json(Assumptions())
+    assert (split["dashboardWatcherPerMinute"], split["othersPerMinute"]) == (18, 30)
+    assert split["executedPerMinute"] == 60
+
+
+def test_a_total_not_measured_is_none_not_zero() -> None:
+    refused = Measurement(seconds=10, elapsed=10, refused=["INFO commandstats: no"])
+    refused.own = {"reads": 1}
+    split = refused.as_json(Assumptions())
+    assert split["executedPerMinute"] is None and split["othersPerMinute"] is None
+    assert split["executedPerMonth"] is None and split["dashboardPerMinute"] == 6

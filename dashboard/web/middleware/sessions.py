@@ -22,6 +22,7 @@ from starlette.requests import Request
 from dashboard.bullmq.keys import session_generation_key
 from dashboard.config import Settings
 from dashboard.redis_client.connection import Client
+from dashboard.redis_client.counting import count_reads
 from dashboard.web.paths import root_of
 
 COOKIE = "drainboard_session"
@@ -60,12 +61,14 @@ class SessionSigner:
             generation = await self._redis.get(self._generation_key)
         except (RedisError, OSError):
             return
+        count_reads(1)  # once per process, in the figure of the request that read it
         self._generation = str(generation or 0)
         self._serializer = self._make_serializer(self._generation)
 
     async def end_all_sessions(self) -> None:
         """Sign-out: every cookie signed before now stops being valid."""
         generation = await self._redis.incr(self._generation_key)
+        count_reads(1)
         self._generation = str(generation)
         self._serializer = self._make_serializer(self._generation)
 

@@ -20,6 +20,7 @@ from dashboard.observe.cost import (
     recommendation,
 )
 from dashboard.observe.measure import measure
+from dashboard.redis_client.counting import SPENT
 from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -72,9 +73,15 @@ async def live_measurement(request: Request, a: Assumptions) -> dict[str, Any] |
     duration = params.positive_int(request.query_params, "measure", 10, MAX_MEASURE_S)
     board = board_of(request)
     result = await measure(
-        board.redis, board.settings.prefix, await board.catalog.names(), duration
+        board.redis, board.settings.prefix, await board.catalog.names(), duration, own=own_counts
     )
     return result.as_json(a)
+
+
+def own_counts() -> dict[str, int]:
+    """This process's commands since start-up, by what sent them: the change watcher, page and
+    fragment reads, alerts."""
+    return dict(SPENT)
 
 
 def open_dashboard(board: Board) -> dict[str, Any]:
@@ -95,7 +102,9 @@ def open_dashboard(board: Board) -> dict[str, Any]:
 
 
 def chart(modes: list[dict[str, Any]], quota: int) -> dict[str, Any]:
-    """Bars on a log scale (1 to 100M commands a month) and where the quota line falls."""
+    """Bars on a log scale (1 to 100M commands a month) and where the quota line falls. Each
+    mode's figures are written here once, as text: the chart and the table print these same
+    strings, so they cannot disagree."""
     top = 10 ** max(
         8, math.ceil(math.log10(max([quota, *(m["perMonth"]["executed"] for m in modes)])))
     )
@@ -106,11 +115,22 @@ def chart(modes: list[dict[str, Any]], quota: int) -> dict[str, Any]:
 
     return {
         "bars": [
-            {**m, "width": x(m["perMonth"]["executed"]), "over": m["perMonth"]["executed"] > quota}
+            {
+                **m,
+                "width": x(m["perMonth"]["executed"]),
+                "over": m["perMonth"]["executed"] > quota,
+                "shown": {
+                    "clientPerMinute": f"{m['perMinute']['client']:,.1f}",
+                    "perMinute": f"{m['perMinute']['executed']:,.1f}",
+                    "perMonth": f"{round(m['perMonth']['executed']):,}",
+                    "quota": f"{m['quotaShare'] * 100:.1f}%",
+                    "dollars": f"${m['dollars']:,.2f}",
+                },
+            }
             for m in modes
         ],
         "quotaX": x(quota),
-        "ticks": [{"x": x(10**d), "label": _short(10**d)} for d in range(0, decades + 1, 2)],
+        "ticks": [_short(10**d) for d in range(0, decades + 1, 2)],
     }
 
 
