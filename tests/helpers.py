@@ -134,6 +134,7 @@ def watcher_for(
     interval_s: float = 0.05,
     counts: bool = False,
     recount_s: float = 3600,
+    **tuning: float,
 ) -> ChangeWatcher:
     def connect(timeout: float) -> aioredis.Redis:
         return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout)
@@ -148,6 +149,7 @@ def watcher_for(
         interval_s=interval_s,
         reader=reader,
         recount_s=recount_s,
+        **tuning,
     )
 
 
