@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BULL_BOARD_PER_MINUTE = 1079  # DESIGN.md: one Bull Board tab on 5 idle queues (when not run)
-COMPLETED = 'article.queue-card[data-queue="seed-jobs"] a.count[data-state="completed"] dd'
+COMPLETED = 'article.queue-card[data-queue="seed-jobs"] .count[data-state="completed"] dd'
 TRAFFIC_QUEUE = "seed-jobs"
 TRAFFIC_RATE = 10  # jobs a second, added and completed
 COMPLETED_PILL = 'nav.tabs a[data-state="completed"] .pill'
