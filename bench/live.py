@@ -16,8 +16,11 @@ open on that queue's page (completed jobs, newest first), then on the overview. 
 INFO commandstats cannot tell the dashboard's commands from the worker's, so they are counted
 from MONITOR, per connection of the measured process (bench/monitor.py), for drainboard and
 then for Bull Board in the same run; and the time from Redis's completed count reaching a value
-to the open queue page showing it. Last (--busy-queues, 0 to skip), one tab on the overview
-while 3 demo queues each add and complete 30 jobs/s, ours then Bull Board's. Not a test: it
+to the open queue page showing it. Then (--busy-queues, a comma-separated list of counts, 0 to
+skip), one tab on the overview while that many queues each add and complete 30 jobs/s, ours then
+Bull Board's: the demo queues first (never the paused one), then new `busy-N` queues. Last
+(--quiet-seconds, 0 to skip), a quiet queue that gets a job every 7 s, added and completed by
+Node, with one tab on its page: what a dashboard on occasional traffic costs. Not a test: it
 prints figures.
 """
 
@@ -43,13 +46,14 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BULL_BOARD_PER_MINUTE = 1079  # DESIGN.md: one Bull Board tab on 5 idle queues (when not run)
-COMPLETED = 'article.queue-card[data-queue="seed-jobs"] a.count[data-state="completed"] dd'
+COMPLETED = 'article.queue-card[data-queue="seed-jobs"] .count[data-state="completed"] dd'
 TRAFFIC_QUEUE = "seed-jobs"
 TRAFFIC_RATE = 10  # jobs a second, added and completed
 COMPLETED_PILL = 'nav.tabs a[data-state="completed"] .pill'
 TRAFFIC_TARGET = 20  # issue 23: commands a minute for one tab on a queue page under traffic
 BUSY_RATE = 30  # jobs a second on each busy queue of the overview case
 BUSY_TARGET = 40  # issue 23: the overview with 3 queues each taking 30 jobs/s
+QUIET_EVERY_S = 7.0  # the quiet case: one job this often
 
 
 def measure(meter: CommandMeter, seconds: float) -> tuple[int, dict[str, int]]:
@@ -119,7 +123,7 @@ def measure_bull_board(
 class Traffic:
     """A Node BullMQ producer and worker keeping a queue busy (bench/node_worker.mjs traffic)."""
 
-    def __init__(self, url: str, queue: str = TRAFFIC_QUEUE, rate: int = TRAFFIC_RATE) -> None:
+    def __init__(self, url: str, queue: str = TRAFFIC_QUEUE, rate: float = TRAFFIC_RATE) -> None:
         self._process = subprocess.Popen(
             ["node", "node_worker.mjs", "traffic", url, queue, str(rate)],
             cwd=REPO / "bench",
@@ -223,9 +227,12 @@ def traffic_case(
 def busy_overview_case(
     browser: Browser, url: str, seconds: float, busy: int, with_bull_board: bool
 ) -> list[tuple[str, int, dict[str, int]]]:
-    """One tab on the overview while `busy` demo queues (never the paused one) each add and
-    complete BUSY_RATE jobs/s; ours, then Bull Board's, counted from MONITOR."""
+    """One tab on the overview while `busy` queues each add and complete BUSY_RATE jobs/s: the
+    demo queues (never the paused one), then new ones; ours, then Bull Board's (on the same
+    queues), counted from MONITOR. The servers start after the traffic: they find every queue."""
     queues = [q for q in demo.DEMO_QUEUES if q != demo.PAUSED_QUEUE][:busy]
+    queues += [f"busy-{n}" for n in range(len(queues) + 1, busy + 1)]
+    shown = list(dict.fromkeys([*demo.DEMO_QUEUES, *queues]))
     traffic = [Traffic(url, queue, BUSY_RATE) for queue in queues]
     counter = ProcessCommands(url).start()
     rows: list[tuple[str, int, dict[str, int]]] = []
@@ -238,7 +245,7 @@ def busy_overview_case(
         finally:
             dashboard.stop()
         if with_bull_board:
-            board = bullboard.BullBoardServer(url, list(demo.DEMO_QUEUES)).start()
+            board = bullboard.BullBoardServer(url, shown).start()
             try:
                 tab = ("Bull Board: tab on the overview", f"{board.base_url}{board.base_path}/")
                 rows += measure_tabs(browser, counter, board.pid, [tab], seconds)
@@ -251,16 +258,47 @@ def busy_overview_case(
     return rows
 
 
+def quiet_case(browser: Browser, url: str, seconds: float) -> list[tuple[str, int, dict[str, int]]]:
+    """One tab on a queue's page while Node adds a job to it every QUIET_EVERY_S and completes
+    it; the dashboard's commands, from MONITOR."""
+    traffic = Traffic(url, TRAFFIC_QUEUE, 1 / QUIET_EVERY_S)
+    counter = ProcessCommands(url).start()
+    try:
+        dashboard = DashboardServer(url).start()
+        try:
+            base = f"{dashboard.base_url}/admin/queues"
+            tab = (
+                "drainboard: tab on the quiet queue's page",
+                f"{base}/queue/{TRAFFIC_QUEUE}?status=completed",
+            )
+            return measure_tabs(browser, counter, dashboard.pid, [tab], seconds)
+        finally:
+            dashboard.stop()
+    finally:
+        counter.stop()
+        traffic.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--server", choices=("redis", "valkey"), default="redis")
     parser.add_argument("--traffic-seconds", type=float, default=60)
     parser.add_argument(
-        "--busy-queues", type=int, default=3, help=f"overview case: queues at {BUSY_RATE} jobs/s"
+        "--busy-queues",
+        default="3",
+        help=f"overview cases: how many queues at {BUSY_RATE} jobs/s, comma-separated (0: none)",
+    )
+    parser.add_argument("--quiet-seconds", type=float, default=60)
+    parser.add_argument(
+        "--only-quiet", action="store_true", help="the quiet-queue case alone (to compare builds)"
     )
     bullboard.add_flag(parser)
     args = parser.parse_args()
+    busy_counts = [int(n) for n in args.busy_queues.split(",") if int(n)]
+    if args.only_quiet:
+        only_quiet(args.server, args.quiet_seconds or 60)
+        return
     skip_bull_board = bullboard.why_not(args.bull_board)
     bb_version = bullboard.versions() if skip_bull_board is None else ""
     server = RedisServer(args.server).start()
@@ -302,19 +340,18 @@ def main() -> None:
             page.close()
             dashboard.stop()
             traffic_rows: list[tuple[str, int, dict[str, int]]] = []
-            busy_rows: list[tuple[str, int, dict[str, int]]] = []
+            busy_rows: dict[int, list[tuple[str, int, dict[str, int]]]] = {}
             if args.traffic_seconds:
                 traffic_rows, traffic_latencies = traffic_case(
                     browser, server.url, args.traffic_seconds, skip_bull_board is None
                 )
-                if args.busy_queues:
-                    busy_rows = busy_overview_case(
-                        browser,
-                        server.url,
-                        args.traffic_seconds,
-                        args.busy_queues,
-                        skip_bull_board is None,
+                for busy in busy_counts:
+                    busy_rows[busy] = busy_overview_case(
+                        browser, server.url, args.traffic_seconds, busy, skip_bull_board is None
                     )
+            quiet_rows = (
+                quiet_case(browser, server.url, args.quiet_seconds) if args.quiet_seconds else []
+            )
             browser.close()
     finally:
         meter.close()
@@ -357,8 +394,43 @@ def main() -> None:
     )
     if traffic_rows:
         report_traffic(traffic_rows, traffic_latencies, args.traffic_seconds)
-    if busy_rows:
-        report_busy(busy_rows, args.busy_queues, args.traffic_seconds)
+    for busy, each in busy_rows.items():
+        report_busy(each, busy, args.traffic_seconds)
+    if quiet_rows:
+        report_quiet(quiet_rows, args.quiet_seconds)
+
+
+def only_quiet(kind: str, seconds: float) -> None:
+    """The quiet-queue case alone, on a fresh server with the demo queues: to run it on two
+    builds of the dashboard (this bench file in an older checkout) and compare."""
+    server = RedisServer(kind).start()
+    try:
+        filler = threading.Thread(target=lambda: asyncio.run(demo.fill(server.url)))
+        filler.start()
+        filler.join()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            rows = quiet_case(browser, server.url, seconds)
+            browser.close()
+    finally:
+        server.stop()
+    print(f"bench/live.py --only-quiet: {server.kind} {server.version}")
+    report_quiet(rows, seconds)
+
+
+def report_quiet(rows: list[tuple[str, int, dict[str, int]]], seconds: float) -> None:
+    minute = 60 / seconds
+    print()
+    print(
+        f"quiet queue: Node BullMQ 5 adds a job to {TRAFFIC_QUEUE} every {QUIET_EVERY_S:.0f} s and "
+        f"completes it; dashboard process alone (MONITOR), {seconds:.0f} s"
+    )
+    for name, spent, detail in rows:
+        top = sorted(detail.items(), key=lambda kv: -kv[1])
+        print(
+            f"{name:44} {spent:9,} {spent * minute:8.1f}  "
+            f"{' '.join(f'{k}:{v}' for k, v in top) or '-'}"
+        )
 
 
 def report_busy(rows: list[tuple[str, int, dict[str, int]]], busy: int, seconds: float) -> None:

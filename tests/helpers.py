@@ -137,6 +137,7 @@ def watcher_for(
     interval_s: float = 0.05,
     counts: bool = False,
     recount_s: float = 3600,
+    **tuning: float,
 ) -> ChangeWatcher:
     def connect(timeout: float) -> aioredis.Redis:
         return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout)
@@ -151,6 +152,7 @@ def watcher_for(
         interval_s=interval_s,
         reader=reader,
         recount_s=recount_s,
+        **tuning,
     )
 
 

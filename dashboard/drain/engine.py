@@ -225,6 +225,8 @@ class DrainEngine:
                 await self._drain_queue(queue, runs[queue], options, started, deadline)
 
         await asyncio.gather(*(one(queue) for queue in busy))
+        # What this drain left behind, noted now: the next tick need not look at these queues.
+        await drain_probe.note_drained(self.redis, self.prefix, busy)
         result = DrainResult(
             started_ms=started_ms,
             duration_ms=int((time.monotonic() - started) * 1000),

@@ -18,6 +18,8 @@ yet (a repeatable job's next iteration, hours away) is not work.
    is not work; it is named as held, so a drain can say why it left those jobs alone.
 
 An idle tick with scheduled jobs thus costs EXISTS, GET and XREAD; on empty queues, EXISTS only.
+A drain that did work notes the queues it emptied itself (`note_drained`), so the tick after it
+costs what an idle tick costs, instead of looking again at each queue the drain touched.
 BullMQ's `marker` key is not used: workers pop it and promotions leave it stale, so it can say
 "nothing due" while a job is due. Everything here only reads BullMQ's keys.
 """
@@ -175,3 +177,39 @@ async def probe(redis: Client, prefix: str, queues: list[str], now_ms: int) -> P
             json.dumps({q: asdict(n) for q, n in updated.items()}, separators=(",", ":")),
         )
     return Probe(busy, held)
+
+
+async def note_drained(redis: Client, prefix: str, queues: list[str]) -> None:
+    """Note the queues a drain just worked on as idle where they are: the drain saw them empty
+    when it stopped (its last moveToActive found no job), so 4 commands a queue tell what the
+    next tick's look would (7), in the same round trip as the notes. The stream's last id is read
+    first, then emptiness: whatever arrives after that id shows up as a newer event, and a job
+    that arrived before it is in the lists read after it. Still-busy, paused-with-jobs and
+    events-off queues get no note: the next tick looks at them."""
+    if not queues:
+        return
+    pipe = redis.pipeline(transaction=False)
+    for queue in queues:
+        keys = QueueKeys(prefix, queue)
+        pipe.xrevrange(keys.events, count=1)
+        pipe.exists(*(keys.state(s) for s in ("waiting", "prioritized", "active", "paused")))
+        pipe.zrange(keys.state("delayed"), 0, 0, withscores=True)
+        pipe.hget(keys.meta, "opts.maxLenEvents")
+    key = drain_probe_key(prefix)
+    pipe.get(key)
+    replies = await pipe.execute()
+    notes = _parse_notes(replies[-1])
+    updated = dict(notes)
+    for i, queue in enumerate(queues):
+        last, queued, delayed, max_len = replies[i * 4 : i * 4 + 4]
+        events_on = max_len is None or _text(max_len).strip() != "0"
+        if queued or not events_on:
+            updated.pop(queue, None)
+            continue
+        event = _text(last[0][0]) if last else NO_EVENTS
+        due = int(delayed[0][1]) // DELAY_SCORE_FACTOR if delayed else None
+        updated[queue] = Note(event, due)
+    if updated != notes:
+        await redis.set(
+            key, json.dumps({q: asdict(n) for q, n in updated.items()}, separators=(",", ":"))
+        )

@@ -13,10 +13,13 @@ It re-reads only what events cannot tell:
 - in full, when it starts or reconnects, and when the events cannot be trusted (an unknown event,
   `cleaned`, `paused`/`resumed`, a stream trimmed faster than it is read);
 - in full, once, `settle_s` after a queue's traffic stops: Queue.drain, obliterate and clients
-  with events off move jobs with no event, and this makes the counts exact at rest;
+  with events off move jobs with no event, and this makes the counts exact at rest. Each such
+  read that finds nothing new doubles the quiet time the queue's next one waits for, up to
+  `settle_max_s` (8 s); one that finds a change brings it back to `settle_s`;
 - while a queue is busy, every `recount_s` seconds, the states events leave uncertain: completed
   and failed (removeOnComplete/removeOnFail trim them with no event), and the split between
-  `wait` and `prioritized` (a new job's entry does not say which it entered);
+  `wait` and `prioritized` (a new job's entry does not say which it entered). Backed off the
+  same way, up to `recount_max_s` (120 s), while they are found as the events left them;
 - at the next notice, the sources of a `delayed` entry (it has no `prev`), and any count a move
   would have made negative;
 - for a paused queue, the states each event touched (BullMQ 5 keeps its new jobs in `paused`).
@@ -55,13 +58,22 @@ from dashboard.redis_client.counting import spend, tally
 log = logging.getLogger("drainboard.watch")
 
 BLOCK_MS = 60_000
-# At most one notice this often: a change waits half of it on average (median page latency
-# ~3 s), and a queue must take 1,600 events/s to outrun BATCH (then it is re-read in full), far
-# from BullMQ's default trim at ~10,000 entries. One XREAD per notice: 10 a minute when busy.
-INTERVAL_S = 6.0
-RECOUNT_S = 30.0  # the states events leave uncertain, re-read this often while busy
+# At most one notice this often. A change that lands just after a notice waits all of it, quiet
+# queue or busy, so this bounds the latency: 4.5 s, plus the page's fetch, keeps every change
+# within 5 s (the median is about half of it). A queue fills a BATCH between notices at 220
+# events/s (it is then re-read in full) and outruns BullMQ's default trim at ~10,000 entries at
+# 2,200/s. One XREAD per notice: 13.3 a minute when busy.
+INTERVAL_S = 4.5
+RECOUNT_S = 30.0  # the states events leave uncertain, re-read this often while busy...
+# ...and up to this seldom, doubling each time a re-read finds them as the events left them (a
+# queue with no removeOnComplete/removeOnFail and no priorities never drifts).
+RECOUNT_MAX_S = 120.0
 COALESCE_S = 1.0  # after a wake from idle, the wait for the rest of a burst
-SETTLE_S = 2.0  # a full re-read this long after a queue's last event: exact at rest
+SETTLE_S = 2.0  # a full re-read this long after a queue's last event: exact at rest...
+# ...and up to this long, doubling each time such a read finds nothing the events had not said: a
+# queue taking a job every few seconds then settles once its traffic really stops, not after
+# every job. Below the 10 s in which counts must be exact at rest.
+SETTLE_MAX_S = 8.0
 RETRY_S = 5.0
 BATCH = 1000  # entries per XREAD; a full batch may mean the stream was trimmed past us
 
@@ -171,6 +183,9 @@ class ChangeWatcher:
         reader: Reader | None = None,
         recount_s: float = RECOUNT_S,
         settle_s: float = SETTLE_S,
+        recount_max_s: float = RECOUNT_MAX_S,
+        settle_max_s: float = SETTLE_MAX_S,
+        coalesce_s: float = COALESCE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._connect = connect
@@ -181,6 +196,9 @@ class ChangeWatcher:
         self.reader = reader
         self.recount_s = recount_s
         self.settle_s = settle_s
+        self.recount_max_s = max(recount_max_s, recount_s)
+        self.settle_max_s = max(settle_max_s, settle_s)
+        self.coalesce_s = coalesce_s
         self._clock = clock
         self.subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
@@ -203,6 +221,10 @@ class ChangeWatcher:
         self._drift: dict[str, set[str]] = {}
         self._drift_read_at: dict[str, float] = {}
         self._settle_at: dict[str, float] = {}
+        # Per queue, backed off while those re-reads find nothing: how often the uncertain
+        # states are read while busy, and how long its traffic must stop before it settles.
+        self._recount_every: dict[str, float] = {}
+        self._settle_after: dict[str, float] = {}
         self._arrivals: dict[str, Counter[str]] = {}
         self._batches: Counter[str] = Counter()  # event batches seen per queue: `version`
 
@@ -287,6 +309,8 @@ class ChangeWatcher:
         self._counts.clear()
         self._drift.clear()
         self._settle_at.clear()
+        self._recount_every.clear()
+        self._settle_after.clear()
 
     def commands_per_minute(self) -> float:
         return self.spent.total()
@@ -416,7 +440,7 @@ class ChangeWatcher:
                 # first entry: the rest of the burst (a worker's
                 # `completed` after its `active`, a bulk add) follows within moments. One more
                 # XREAD then puts it in this notice rather than in the next, `interval_s` later.
-                await asyncio.sleep(COALESCE_S)
+                await asyncio.sleep(self.coalesce_s)
                 reply = await self._read_on(client, reply, last)
             batch, emptied = _Batch(), set()
             for stream, entries in reply or []:
@@ -430,7 +454,8 @@ class ChangeWatcher:
                 paused = queue in self._counts and self._counts[queue].is_paused
                 for _, fields in entries:
                     batch.event(queue, fields, paused)
-                if time.time() * 1000 - _stream_ms(entries[-1][0]) >= self.settle_s * 1000:
+                settle_after = self._settle_after.get(queue, self.settle_s)
+                if time.time() * 1000 - _stream_ms(entries[-1][0]) >= settle_after * 1000:
                     # Its newest entry is old already: traffic stopped before this notice, settle
                     # now rather than one interval later (Redis's clock against ours: a skew
                     # only moves this read to the next quiet notice, or adds one).
@@ -458,15 +483,20 @@ class ChangeWatcher:
                     quiet.recount(queue)
             if quiet:
                 # Traffic stopped: what moved with no event (drain, obliterate, trims) shows now.
-                await self._announce(quiet, queues, if_moved=True)
+                found = await self._announce(quiet, queues, if_moved=True)
+                for queue in quiet.states:
+                    after = self._settle_after.get(queue, self.settle_s)
+                    backed_off = min(after * 2, self.settle_max_s)
+                    self._settle_after[queue] = self.settle_s if queue in found else backed_off
             if not batch:
                 continue
             await self._announce(batch, queues)
             next_notice = self._clock() + self.interval_s
 
-    async def _announce(self, batch: _Batch, queues: list[str], if_moved: bool = False) -> None:
+    async def _announce(self, batch: _Batch, queues: list[str], if_moved: bool = False) -> set[str]:
         """Bring the kept counts up to date with what the batch moved, then tell the pages;
-        `if_moved`: only about queues whose counts differ from those kept before."""
+        `if_moved`: only about queues whose counts differ from those kept before. Returns the
+        queues told about."""
         now = self._clock()
         before = {queue: self._counts.get(queue) for queue in batch.states}
         for queue, arrived in batch.arrivals.items():
@@ -478,13 +508,14 @@ class ChangeWatcher:
                 del self._counts[queue]
         if self.reader is not None:
             wanted: dict[str, set[str] | None] = {}
+            expected: dict[str, dict[str, int]] = {}  # the uncertain states, as events left them
             for queue, states in batch.states.items():
                 if queue not in watched:
                     continue
                 if queue in batch.settled:
                     self._settle_at.pop(queue, None)
                 elif queue in batch.moved:
-                    self._settle_at[queue] = now + self.settle_s
+                    self._settle_at[queue] = now + self._settle_after.get(queue, self.settle_s)
                 kept = self._counts.get(queue)
                 if states is None or kept is None:
                     wanted[queue] = None
@@ -497,26 +528,37 @@ class ChangeWatcher:
                     reread |= off
                 drift = self._drift.setdefault(queue, set())
                 drift |= batch.drift.get(queue, set())
-                if drift and now - self._drift_read_at.setdefault(queue, now) >= self.recount_s:
+                every = self._recount_every.get(queue, self.recount_s)
+                if drift and now - self._drift_read_at.setdefault(queue, now) >= every:
                     reread |= drift
+                    counts = self._counts[queue].counts
+                    expected[queue] = {state: counts.get(state, 0) for state in drift}
                     drift.clear()
                     self._drift_read_at[queue] = now
                 if reread:
                     wanted[queue] = reread
             if wanted:
-                await self._recount(wanted, now)
+                await self._recount(wanted, now, expected)
         changed = set(batch.states)
         if if_moved and self.reader is not None:
             changed = {q for q in changed if before[q] is None or before[q] != self._counts.get(q)}
             if not changed:
-                return
+                return changed
         if not if_moved:
             # The catch-up at a (re)start is not traffic: footers turn these into a rate.
             self._changes.add(frozenset(changed))
         for subscription in list(self.subscriptions):
             subscription.notify(changed, batch.jobs)
+        return changed
 
-    async def _recount(self, wanted: dict[str, set[str] | None], now: float) -> None:
+    async def _recount(
+        self,
+        wanted: dict[str, set[str] | None],
+        now: float,
+        expected: Mapping[str, Mapping[str, int]],
+    ) -> None:
+        """Read what `wanted` names; where it reads the uncertain states, back their cadence off
+        if they are still as `expected` (what the events said), or return it to `recount_s`."""
         assert self.reader is not None
         with tally() as spent:
             recounted = await self.reader.recount(wanted)
@@ -528,6 +570,12 @@ class ChangeWatcher:
                 self._drift_read_at[queue] = now
             else:
                 kept = self._counts[queue]
+                if queue in expected:
+                    said = expected[queue].items()
+                    drifted = any(fresh.get(state, n) != n for state, n in said)
+                    every = self._recount_every.get(queue, self.recount_s)
+                    backed_off = min(every * 2, self.recount_max_s)
+                    self._recount_every[queue] = self.recount_s if drifted else backed_off
                 schedulers = fresh.pop(SCHEDULERS, kept.schedulers)
                 counts = {**kept.counts, **fresh}
                 self._counts[queue] = replace(kept, counts=counts, schedulers=schedulers)

@@ -114,3 +114,22 @@ async def test_unreadable_notes_mean_looking_again(r, server_url) -> None:
     await asyncio.sleep(max(0.0, (job.timestamp + 2000) / 1000 - time.time()) + 0.1)
     result = await engine.drain(DrainOptions(queues=("garbled",)))
     assert result.total_processed == 1
+
+
+async def test_the_tick_after_a_drain_that_did_work_costs_an_idle_ticks(r, server_url) -> None:
+    """Issue 23 item 4: the drain notes the queues it emptied, so the next tick need not look at
+    them again (it cost 7 commands a queue); a job added after the drain is still found."""
+    await seed_004(server_url)
+    engine = DrainEngine(r, "bull", {q: drain_processors.noop for q in SEED_QUEUES})
+    await engine.drain(DrainOptions(queues=SEED_QUEUES))  # notes every queue as idle
+    await seed_004(server_url)  # work again in ingestion and email
+    before = await executed_commands(r)
+    worked = await engine.drain(DrainOptions(queues=SEED_QUEUES))
+    drain_cost = await executed_commands(r) - before
+    assert worked.total_processed == 2, worked.as_json()
+    after_work = await tick_cost(r, engine, SEED_QUEUES)
+    assert after_work <= 5, after_work  # EXISTS, GET, XREAD, the idle record's SET
+    await Queue("email", {"connection": server_url}).add("late", {})
+    found = await engine.drain(DrainOptions(queues=SEED_QUEUES))
+    assert found.queues["email"].jobs_processed == 1, found.as_json()
+    print(f"drain with work: {drain_cost} commands; the tick after it: {after_work}")

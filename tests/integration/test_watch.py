@@ -202,3 +202,84 @@ async def test_a_listener_among_some_queues_hears_only_them(server_url: str) -> 
         assert overview.take() == {"sms"}
         assert watcher.counts("mail") is None and watcher.counts("sms") is not None
     await client.aclose()
+
+
+def record_reads(watcher, monkeypatch) -> list[tuple[float, dict]]:
+    """Each count read the watcher makes: when, and what it asked for (None: a full read)."""
+    reads: list[tuple[float, dict]] = []
+    real = watcher.reader.recount
+
+    async def recording(wanted):
+        reads.append((time.monotonic(), dict(wanted)))
+        return await real(wanted)
+
+    monkeypatch.setattr(watcher.reader, "recount", recording)
+    return reads
+
+
+async def _traffic(server_url: str, seconds: float, **opts) -> None:
+    """A job added every 50 ms and completed by a worker, for `seconds`."""
+    queue = Queue("mail", {"connection": server_url})
+    worker = Worker("mail", lambda job, token: _true(True), {"connection": server_url})
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        await queue.add("busy", {}, dict(opts))
+        await asyncio.sleep(0.05)
+    await worker.close()
+    await queue.close()
+
+
+async def test_re_reads_of_states_that_do_not_drift_back_off(server_url: str, monkeypatch) -> None:
+    """While busy, completed and the wait/prioritized split are re-read every `recount_s`, as
+    removeOnComplete trims with no event; a queue whose re-reads keep finding the counts as the
+    events left them is re-read ever less often (here up to 1.2 s), one that trims is not."""
+    watcher = watcher_for(server_url, ("mail",), counts=True, recount_s=0.2, recount_max_s=1.2)
+    reads = record_reads(watcher, monkeypatch)
+    async with watcher.subscribe("mail"):
+        await until(lambda: _true(watcher.counts("mail") is not None))
+        counted: dict[str, int] = {}
+        for trims in (False, True):
+            start = len(reads)
+            await _traffic(server_url, 4, removeOnComplete=trims)
+            counted[f"trims={trims}"] = sum(
+                1 for _, wanted in reads[start:] if "completed" in (wanted.get("mail") or ())
+            )
+    # Every 0.2 s over 4 s: ~20 reads. Backed off (0.2, 0.4, 0.8, 1.2, 1.2...): ~6; one read
+    # that happens to see a job the events have not told yet starts it over.
+    assert counted["trims=False"] <= 10 and counted["trims=True"] >= 12, counted
+
+
+async def test_a_queue_whose_settling_reads_find_nothing_waits_longer(
+    r, server_url: str, monkeypatch
+) -> None:
+    """A job every 0.5 s: the full read once traffic stops (settle_s, 0.2 s) would come after
+    every job. Those reads find nothing the events had not said, so the quiet time a read
+    waits for doubles (0.4, 0.8 s) past the gap between jobs: no more of them until traffic
+    really stops. Then one comes within settle_max_s, and catches what moved with no event."""
+    # A wake from idle waits coalesce_s for the rest of a burst: short here, as settle_s is.
+    watcher = watcher_for(
+        server_url, ("mail",), counts=True, settle_s=0.2, settle_max_s=0.8, coalesce_s=0.05
+    )
+    reads = record_reads(watcher, monkeypatch)
+    queue = Queue("mail", {"connection": server_url})
+    reader = Reader(r, "bull")
+    async with watcher.subscribe("mail"):
+        await until(lambda: _true(watcher.counts("mail") is not None))
+        start = len(reads)
+        for i in range(10):
+            await queue.add("sometimes", {"i": i})
+            await asyncio.sleep(0.5 if i < 9 else 0)
+        await queue.drain()  # no event: only the settling read can see it
+        drained_at = time.monotonic()
+        full = sum(1 for _, wanted in reads[start:] if wanted.get("mail", ()) is None)
+
+        async def exact() -> bool:
+            (truth,) = await reader.summaries(["mail"])
+            kept = watcher.counts("mail")
+            return kept is not None and kept.counts == truth.counts
+
+        await until(exact, timeout=5)
+        caught_after = time.monotonic() - drained_at
+    await queue.close()
+    assert full <= 3, full  # after the first jobs only; one a job without the back-off: ~10
+    assert caught_after < 0.8 + 0.5, caught_after
