@@ -1,7 +1,8 @@
 // Forms: a JSON textarea says at once where its text stops being JSON (the server checks again);
 // a dangerous button stays disabled until its confirmation field holds the exact text asked; and
 // forms marked hx-ext="json-form" are sent as a JSON object of their fields, so job data up to
-// the API's 1 MB body limit can be edited (form bodies are limited to 4 KB).
+// the API's 1 MB body limit can be edited (form bodies are limited to 4 KB), and a page's
+// selection of job ids fits whatever their length.
 (function () {
   "use strict";
 
@@ -53,9 +54,15 @@
       return true;
     },
     encodeParameters: function (xhr, parameters) {
+      // A field named "ids[]" is sent as a list, "ids", of every value (the ticked jobs).
       const fields = {};
       parameters.forEach(function (value, key) {
-        fields[key] = String(value);
+        if (key.endsWith("[]")) {
+          const name = key.slice(0, -2);
+          (fields[name] = fields[name] || []).push(String(value));
+        } else {
+          fields[key] = String(value);
+        }
       });
       return JSON.stringify(fields);
     },
