@@ -57,6 +57,12 @@ class QueueSummary:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def listed(self, state: str) -> int:
+        """How many jobs a state's list holds, as Node's getJobs lists them: under BullMQ 5 a
+        paused queue's jobs sit in its `paused` list, which getJobs(["waiting"]) reads too (and
+        its getWaitingCount counts), so the Waiting list holds both."""
+        return self.counts[state] + (self.counts.get("paused", 0) if state == "waiting" else 0)
+
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "counts": self.counts, "isPaused": self.is_paused}
 
@@ -71,7 +77,7 @@ class JobPage:
 
     @property
     def total(self) -> int:
-        return self.queue.counts[self.state]
+        return self.queue.listed(self.state)
 
     @property
     def page_count(self) -> int:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from collections.abc import Callable
 
 import pytest
 from bullmq import Queue, Worker
 from playwright.sync_api import Page, expect
 
-from tests.helpers import LiveDashboard, Watched, in_thread
+from tests.helpers import LiveDashboard, Watched, in_thread, node_json
 
 pytestmark = pytest.mark.browser
 
@@ -214,4 +215,42 @@ def test_add_job_says_the_position_once_and_links_the_job(
     job_id = link.inner_text().removeprefix("Open job ")
     link.click()
     expect(page.locator("main h1")).to_contain_text(f"#{job_id}")
+    watched.assert_clean()
+
+
+def test_a_paused_queue_waiting_tab_counts_what_it_lists(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 11: a queue paused by Node BullMQ 5 keeps its jobs in the `paused` list; the
+    Waiting tab lists them (as Node's getJobs(["waiting"]) does) but counted 0."""
+    node = shutil.which("node")
+    assert node, "the browser tests need Node.js on PATH (make test)"
+    node_json(node, "produce.mjs", "5", live.redis_url, "bull", "node5")
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/"))
+    page.get_by_role("button", name="Rescan for queues").click()  # the new queues
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("Found")
+    api = live.api("/queues/node5-paused/jobs?status=waiting&pageSize=200")
+    assert api["jobs"] and api["total"] == len(api["jobs"])
+    page.goto(live.url("/queue/node5-paused?status=waiting"))
+    rows = page.locator("table.jobs tbody tr[data-job-id]")
+    expect(rows.first).to_be_visible()
+    chip = page.locator("a.tab[data-state='waiting'] .pill")
+    expect(chip).to_have_text(str(rows.count()))
+    watched.assert_clean()
+
+
+def test_a_row_promote_confirms_as_retry_does(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 13: per-row Promote ran at once, while per-row Retry asked first."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/journey-jobs?status=delayed"))
+    row = page.locator("table.jobs tbody tr[data-job-id]").first
+    job_id = row.get_attribute("data-job-id")
+    watched.answer = "dismiss"
+    row.get_by_role("button", name="Promote").click()
+    page.wait_for_timeout(100)
+    assert watched.answered == [f"confirm: Promote job {job_id} to run now?"]
+    assert live.api(f"/queues/journey-jobs/jobs/{job_id}")["state"] == "delayed"
     watched.assert_clean()

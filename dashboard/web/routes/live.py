@@ -68,7 +68,7 @@ async def queue_head(request: Request, board: Board, queue: str) -> Response:
     seen = params.non_negative_int(query, "seen", 0)
     watcher = board.watcher
     (summary,) = await board.summaries([queue], live=True)
-    now = summary.counts[status]
+    now = summary.listed(status)
     fresh = max(now - count, watcher.arrivals(queue, status) - seen, 0)
     shown = {"count": count, "seen": seen, "page": page, "pageSize": page_size}
     context = {
