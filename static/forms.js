@@ -1,5 +1,6 @@
 // Forms: a JSON textarea says at once where its text stops being JSON (the server checks again);
-// a dangerous button stays disabled until its confirmation field holds the exact text asked; and
+// a dangerous button stays disabled until its confirmation field holds the exact text asked (and
+// any box it needs is ticked); and
 // forms marked hx-ext="json-form" are sent as a JSON object of their fields, so job data up to
 // the API's 1 MB body limit can be edited (form bodies are limited to 4 KB), and a page's
 // selection of job ids fits whatever their length.
@@ -35,15 +36,24 @@
     }
   }
 
-  function checkConfirm(input) {
-    const button = input.form && input.form.querySelector("button[type=submit]");
-    if (button) button.disabled = input.value !== input.dataset.mustEqual;
+  // The submit button waits for the exact text and for every box the action cannot do without
+  // (Obliterate's "force" while jobs are active), rather than confirming and then being refused.
+  function checkConfirm(form) {
+    const button = form && form.querySelector("button[type=submit]");
+    if (!button) return;
+    const typed = Array.from(form.querySelectorAll("input[data-must-equal]")).every(function (input) {
+      return input.value === input.dataset.mustEqual;
+    });
+    const ticked = Array.from(form.querySelectorAll("input[data-must-check]")).every(function (box) {
+      return box.checked;
+    });
+    button.disabled = !(typed && ticked);
   }
 
   document.addEventListener("input", function (event) {
     const target = event.target;
     if (target.matches("textarea[data-json]")) checkJson(target);
-    if (target.matches("input[data-must-equal]")) checkConfirm(target);
+    if (target.matches("input[data-must-equal], input[data-must-check]")) checkConfirm(target.form);
   });
 
   window.htmx.defineExtension("json-form", {

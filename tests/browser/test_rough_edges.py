@@ -254,3 +254,44 @@ def test_a_row_promote_confirms_as_retry_does(live: LiveDashboard, open_page: Op
     assert watched.answered == [f"confirm: Promote job {job_id} to run now?"]
     assert live.api(f"/queues/journey-jobs/jobs/{job_id}")["state"] == "delayed"
     watched.assert_clean()
+
+
+def paused_with_an_active_job(url: str, queue_name: str) -> None:
+    async def work() -> None:
+        queue = Queue(queue_name, {"connection": url})
+        worker = Worker(queue_name, None, {"connection": url, "autorun": False})
+        await queue.add("taken", {})
+        await queue.add("queued", {})
+        await worker.getNextJob("token")
+        await queue.pause()
+        await worker.close(force=True)
+        await queue.close()
+
+    in_thread(lambda: asyncio.run(work()))
+
+
+def test_obliterate_waits_for_force_and_says_it_is_done(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 8: the button was enabled without "force" while jobs were active, then
+    answered 409; after a forced obliterate the overview said nothing."""
+    paused_with_an_active_job(live.redis_url, "doomed")
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/"))
+    page.get_by_role("button", name="Rescan for queues").click()
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("Found")
+    page.goto(live.url("/queue/doomed/manage"))
+    obliterate = page.locator("#obliterate")
+    button = obliterate.get_by_role("button", name="Obliterate doomed")
+    obliterate.locator("input[name=confirm]").fill("doomed")
+    expect(button).to_be_disabled()
+    obliterate.locator("input[name=force]").check()
+    expect(button).to_be_enabled()
+    watched.answer = "accept"
+    button.click()
+    expect(page.locator("main .notice-line.ok")).to_have_text(
+        "Queue doomed was obliterated, with all its jobs."
+    )
+    expect(page.locator('article.queue-card[data-queue="doomed"]')).to_have_count(0)
+    watched.assert_clean()

@@ -54,6 +54,8 @@ async def overview(request: Request) -> Response:
             "scannable": not board.catalog.fixed,
             "problem": board.catalog.problem,
             "title": "Queues",
+            # After Obliterate the queue's pages are gone; the overview says what went.
+            "obliterated": request.query_params.get("obliterated"),
             "live_queue": None,
             # A page of a longer list listens to the queues it shows, not to all of them.
             "live_among": window.shown if paged else None,
