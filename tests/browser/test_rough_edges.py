@@ -295,3 +295,26 @@ def test_obliterate_waits_for_force_and_says_it_is_done(
     )
     expect(page.locator('article.queue-card[data-queue="doomed"]')).to_have_count(0)
     watched.assert_clean()
+
+
+def test_empty_with_delayed_counts_what_it_removes_and_says_why_some_stay(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 9: "Remove all 8" removed 6; the job schedulers' next jobs stayed, unsaid."""
+    summary = {q["name"]: q for q in live.api("/queues")["queues"]}["batch-jobs"]["counts"]
+    queued = sum(summary[s] for s in ("waiting", "prioritized", "paused", "delayed"))
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/batch-jobs/manage"))
+    button = page.get_by_role("button", name=re.compile(r"^Empty with delayed"))
+    promised = int(button.inner_text().rsplit(" ", 1)[1].replace(",", ""))
+    assert 0 < promised < queued, (promised, queued)
+    watched.answer = "accept"
+    button.click()
+    notice = page.locator("#notices .notice-line.ok")
+    expect(notice).to_contain_text(f"removed {promised} waiting, prioritized and delayed jobs.")
+    expect(notice).to_contain_text(f"{queued - promised} jobs stayed: BullMQ's drain keeps")
+    [asked] = watched.answered
+    assert asked.startswith(f"confirm: Remove {promised} of the {queued} waiting"), asked
+    assert "job scheduler" in asked, asked
+    watched.assert_clean()
