@@ -50,8 +50,67 @@
     button.disabled = !(typed && ticked);
   }
 
+  // A number field says in words what it takes, not only the browser's "Please match the
+  // requested format."
+  function checkWhole(input) {
+    const ok = /^[0-9]*$/.test(input.value);
+    const label = input.closest("label");
+    const name = label ? label.firstChild.textContent.trim() : input.name;
+    input.setCustomValidity(
+      ok ? "" : name + " takes a whole number, 0 or more; " + JSON.stringify(input.value) + " is not one."
+    );
+  }
+
+  // A form's refusal is about what was sent; once the form changes, it no longer applies.
+  function clearRefusal(form) {
+    const target = form.getAttribute("hx-target");
+    const notices = target && document.querySelector(target);
+    if (notices) notices.querySelectorAll(".notice-line.bad").forEach(function (line) { line.remove(); });
+  }
+
+  // After a job is added, the button rests until the form changes, so a second click does not
+  // add a second copy by accident (the notice links the job that was added). The page's own
+  // refresh after an action would fill a Duplicate form again: it is skipped while the form rests.
+  function resetAdded(form) {
+    const button = form.querySelector("button[data-added]");
+    if (!button) return;
+    button.removeAttribute("data-added");
+    button.disabled = false;
+    button.textContent = button.dataset.label;
+  }
+
+  function addedBy(event) {
+    const form = event.detail.elt;
+    const status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (!form.matches || !form.matches("form.job-form") || status < 200 || status > 299) return null;
+    return form.querySelector("button[type=submit]");
+  }
+
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    const button = addedBy(event);
+    if (!button) return;
+    button.dataset.label = button.dataset.label || button.textContent;
+    button.setAttribute("data-added", "");
+    button.textContent = "Added: change the form to add another";
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const button = addedBy(event);
+    if (button) button.disabled = true; // after htmx has re-enabled it
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail.elt;
+    if (elt.id === "content" && elt.querySelector("form.job-form button[data-added]")) {
+      event.preventDefault();
+    }
+  });
+
   document.addEventListener("input", function (event) {
     const target = event.target;
+    if (target.form) {
+      clearRefusal(target.form);
+      resetAdded(target.form);
+    }
+    if (target.matches("input[inputmode=numeric][pattern]")) checkWhole(target);
     if (target.matches("textarea[data-json]")) checkJson(target);
     if (target.matches("input[data-must-equal], input[data-must-check]")) checkConfirm(target.form);
   });

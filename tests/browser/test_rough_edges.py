@@ -318,3 +318,67 @@ def test_empty_with_delayed_counts_what_it_removes_and_says_why_some_stay(
     assert asked.startswith(f"confirm: Remove {promised} of the {queued} waiting"), asked
     assert "job scheduler" in asked, asked
     watched.assert_clean()
+
+
+def test_add_job_drops_a_stale_refusal(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 10: after a rejected submit the red "not valid JSON" notice stayed beside
+    "Valid JSON."."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/seed-jobs/add"))
+    page.locator("input[name=name]").fill("stale")
+    data = page.locator("textarea[name=data]")
+    data.fill('{"a": 1')
+    page.get_by_role("button", name="Add job").click()
+    refusal = page.locator("#notices .notice-line.bad")
+    expect(refusal).to_contain_text("not valid JSON")
+    data.fill('{"a": 1}')
+    expect(page.locator("#data-check")).to_have_text("Valid JSON.")
+    expect(refusal).to_have_count(0)
+    # The refused submit's 400, as the browser and htmx log it, are the page's only errors.
+    assert len(watched.errors) == 2 and all("400" in e for e in watched.errors), watched.errors
+    watched.errors.clear()
+    watched.assert_clean()
+
+
+def test_add_job_words_a_bad_number(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 10: attempts `-3` got only the browser's "Please match the requested
+    format."."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/seed-jobs/add"))
+    page.locator("input[name=name]").fill("numbered")
+    attempts = page.locator("input[name=attempts]")
+    attempts.fill("-3")
+    page.get_by_role("button", name="Add job").click()
+    assert attempts.evaluate("i => i.validationMessage") == (
+        'Attempts takes a whole number, 0 or more; "-3" is not one.'
+    )
+    expect(page.locator("#notices .notice-line")).to_have_count(0)  # nothing was sent
+    watched.assert_clean()
+
+
+def test_duplicate_adds_one_copy_per_click_of_intent(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 10: after Duplicate the form stayed ready, so a second click added a second
+    copy."""
+    source = live.api("/queues/journey-jobs/jobs?status=waiting&pageSize=1")["jobs"][0]["id"]
+    before = live.api("/queues/journey-jobs/jobs?status=waiting&pageSize=1")["total"]
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url(f"/queue/journey-jobs/add?from={source}"))
+    expect(page.locator("main h1")).to_contain_text(f"Duplicate job {source}")
+    button = page.locator("form.job-form button[type=submit]")
+    button.click()
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("Added job")
+    expect(button).to_be_disabled()
+    expect(button).to_have_text("Added: change the form to add another")
+    button.click(force=True)  # a second click on the resting button adds nothing
+    page.wait_for_timeout(200)
+    after = live.api("/queues/journey-jobs/jobs?status=waiting&pageSize=1")["total"]
+    assert after == before + 1
+    page.locator("input[name=name]").fill("another copy")
+    expect(button).to_be_enabled()
+    expect(button).to_have_text("Add job")
+    watched.assert_clean()
