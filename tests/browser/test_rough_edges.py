@@ -382,3 +382,22 @@ def test_duplicate_adds_one_copy_per_click_of_intent(
     expect(button).to_be_enabled()
     expect(button).to_have_text("Add job")
     watched.assert_clean()
+
+
+def test_run_now_does_not_leave_the_old_next_run(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 13: after a scheduler's Run now, its row still said "Next run in 15 h"."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/batch-jobs/schedulers"))
+    row = page.locator("table.schedulers tbody tr", has=page.get_by_role("button", name="Run now"))
+    row = row.first
+    scheduler = row.get_attribute("data-scheduler-id")
+    expect(row.locator("time")).to_be_visible()
+    watched.answer = "accept"
+    row.get_by_role("button", name="Run now").click()
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("runs as soon as")
+    row = page.locator(f'table.schedulers tbody tr[data-scheduler-id="{scheduler}"]')
+    expect(row.locator(".ran-now")).to_contain_text("no longer delayed (promoted or taken)")
+    expect(row.locator("time")).to_have_count(0)
+    expect(row.get_by_role("button", name="Run now")).to_have_count(0)
+    watched.assert_clean()
