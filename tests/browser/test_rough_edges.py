@@ -14,7 +14,9 @@ import pytest
 from bullmq import Queue, Worker
 from playwright.sync_api import Page, expect
 
-from tests.helpers import LiveDashboard, Watched, in_thread, node_json
+from dashboard.config import DEFAULT_BASE_PATH, Settings, hosts_for_bind
+from dashboard.web import create_app
+from tests.helpers import LiveDashboard, Watched, in_thread, node_json, serving
 
 pytestmark = pytest.mark.browser
 
@@ -401,3 +403,40 @@ def test_run_now_does_not_leave_the_old_next_run(live: LiveDashboard, open_page:
     expect(row.locator("time")).to_have_count(0)
     expect(row.get_by_role("button", name="Run now")).to_have_count(0)
     watched.assert_clean()
+
+
+def add_mail(url: str) -> None:
+    async def add() -> None:
+        queue = Queue("mail", {"connection": url})
+        await queue.add("ok", {})
+        await queue.add("ok", {})
+        await queue.add("bad", {"fail": "this one"})
+        await queue.close()
+
+    in_thread(lambda: asyncio.run(add()))
+
+
+def test_drain_now_says_failed_jobs_are_among_those_processed(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 13: "Drained 20 jobs (… 20 processed, 1 failed)": was the failed one among
+    the 20? Now: completed plus failed make the jobs drained."""
+    add_mail(live.redis_url)
+    settings = Settings(
+        redis_url=live.redis_url,
+        queues=("mail",),
+        processors="tests.drain_processors:PROCESSORS",
+        allowed_hosts=hosts_for_bind("127.0.0.1"),
+    )
+    with serving(create_app(settings)) as origin:
+        watched = open_page(viewport=WIDE)
+        page = watched.page
+        page.goto(f"{origin}{DEFAULT_BASE_PATH}/queue/mail")
+        watched.answer = "accept"
+        page.get_by_role("button", name="Drain now").click()
+        notice = page.locator("#notices .notice-line.ok")
+        expect(notice).to_have_text(
+            re.compile(r"^Drained 3 jobs in [\d,]+ ms \(mail: 2 completed, 1 failed\)\.$")
+        )
+        page.wait_for_load_state("networkidle")
+        watched.assert_clean()
