@@ -440,3 +440,20 @@ def test_drain_now_says_failed_jobs_are_among_those_processed(
         )
         page.wait_for_load_state("networkidle")
         watched.assert_clean()
+
+
+def test_search_says_where_each_job_matched(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 13: search results did not say where the text matched, and completed jobs
+    had an empty "Failed reason" column."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/batch-jobs/search?status=completed&data=rpt_"))
+    headers = [h.strip().lower() for h in page.locator("#search-table thead th").all_inner_texts()]
+    assert "failed reason" not in headers and headers[-1] == "matched in", headers
+    matched = page.locator("#search-table tbody td.matched")
+    expect(matched.first).to_have_text("data")
+    page.goto(live.url("/queue/batch-jobs/search?status=failed&data=econnreset"))
+    expect(page.locator("#search-table thead th", has_text="Failed reason")).to_have_count(1)
+    cells = page.locator("#search-table tbody td.matched").all_inner_texts()
+    assert cells and all("failed reason" in cell for cell in cells), cells
+    watched.assert_clean()
