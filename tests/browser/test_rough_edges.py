@@ -457,3 +457,30 @@ def test_search_says_where_each_job_matched(live: LiveDashboard, open_page: Open
     cells = page.locator("#search-table tbody td.matched").all_inner_texts()
     assert cells and all("failed reason" in cell for cell in cells), cells
     watched.assert_clean()
+
+
+@pytest.mark.parametrize("tab", ["metrics", "workers"])
+def test_metrics_and_workers_keep_the_queue_tabs(
+    live: LiveDashboard, open_page: Opener, tab: str
+) -> None:
+    """Rough edge 6: the Metrics and Workers tabs lost the queue's tab strip (Schedulers kept
+    it); Metrics' "how to turn metrics on" list was centred, with a lone `})`."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url(f"/queue/seed-jobs/{tab}"))
+    tabs = page.locator("nav.tabs")
+    expect(tabs.locator("a.tab[data-state='failed']")).to_be_visible()
+    expect(tabs.locator(f"a.tab[data-state='{tab}']")).to_have_attribute("aria-current", "page")
+    if tab == "metrics":
+        howto = page.locator("[data-no-metrics]")
+        expect(howto).to_be_visible()
+        assert howto.evaluate("e => getComputedStyle(e).textAlign") in ("left", "start")
+        # Each snippet is a code block laid out as written, and it fits: no line wraps, so
+        # none leaves a lone `})` behind.
+        blocks = howto.locator("pre").all()
+        assert len(blocks) == 3
+        for block in blocks:
+            assert block.evaluate("b => getComputedStyle(b).whiteSpace") == "pre"
+            assert block.evaluate("b => b.scrollWidth <= b.clientWidth")
+        watched.screenshot("metrics-howto")
+    watched.assert_clean()

@@ -23,7 +23,10 @@ from dashboard.web.render import render
 
 @queue_route
 async def metrics_page(request: Request, board: Board, queue: str) -> Response:
-    return render(request, "metrics.html", {"queue": queue, "title": f"{queue} · metrics"})
+    # The queue's tab strip needs its counts: the watcher's when it keeps them (no command).
+    [summary] = await board.summaries([queue], live=True)
+    context = {"queue": queue, "summary": summary, "status": "metrics"}
+    return render(request, "metrics.html", {**context, "title": f"{queue} · metrics"})
 
 
 @queue_route
