@@ -65,6 +65,8 @@ class Settings:
     # The Redis plan the quota view measures against: commands a month, dollars per 100,000.
     quota: int = DEFAULT_QUOTA
     price_per_100k: float = DEFAULT_PRICE_PER_100K
+    # Serving `drainboard demo`: the overview says how the demo's queues get processed.
+    demo: bool = False
 
     @property
     def auth_required(self) -> bool:

@@ -54,6 +54,7 @@ async def overview(request: Request) -> Response:
             "scannable": not board.catalog.fixed,
             "problem": board.catalog.problem,
             "title": "Queues",
+            "demo": board.settings.demo,
             # After Obliterate the queue's pages are gone; the overview says what went.
             "obliterated": request.query_params.get("obliterated"),
             "live_queue": None,
