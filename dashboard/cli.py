@@ -441,9 +441,7 @@ def demo(args: argparse.Namespace) -> int:
     _exit_on_signals()
     server.start()
     try:
-        settings = _settings(args, server.connection_url)
-        if settings.processors is None:
-            settings = replace(settings, processors="dashboard.demo:PROCESSORS")
+        settings = demo_data.demo_settings(_settings(args, server.connection_url))
         print(f"Embedded Valkey on {server.connection_url}; writing demo jobs…", flush=True)
         asyncio.run(demo_data.fill(server.connection_url, settings.prefix))
         _serve(settings, args.host, args.port, args.no_auth)

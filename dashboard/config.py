@@ -75,6 +75,8 @@ class Settings:
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
+    # Serving `drainboard demo`: the overview says how the demo's queues get processed.
+    demo: bool = False
 
     @property
     def auth_required(self) -> bool:

@@ -10,15 +10,20 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from bullmq import FlowProducer, Queue, Worker
+
+from dashboard.config import Settings
 
 DEMO_QUEUES = ("batch-jobs", "dsar-jobs", "journey-jobs", "retrain-jobs", "seed-jobs")
 PAUSED_QUEUE = "retrain-jobs"
 # The job whose data tries to run a script; the browser test checks it is shown as text.
 HOSTILE_JOB_ID = "hostile-html"
 BIG_JOB_ID = "big-payload"
+# Minutes of BullMQ metrics the demo's drains keep: a day of throughput charts.
+DEMO_METRICS_MINUTES = 1440
 
 _TENANTS = ("acme", "globex", "initech", "umbrella", "hooli")
 
@@ -190,3 +195,14 @@ async def _add_flow(redis_url: str, prefix: str) -> None:
         }
     )
     await flow.close()
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """What `drainboard demo` serves with: the demo's processors, so Drain now has something to
+    run, and BullMQ metrics recorded by its drains (one day), so the Metrics tab draws charts."""
+    return replace(
+        settings,
+        demo=True,
+        processors=settings.processors or "dashboard.demo:PROCESSORS",
+        metrics_max_data_points=settings.metrics_max_data_points or DEMO_METRICS_MINUTES,
+    )

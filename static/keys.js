@@ -1,7 +1,7 @@
 // Keyboard: "/" focuses the job search in the top bar, as on most sites with a search box. On a
 // queue page's job list, j and k move between jobs, Enter opens the focused one in place (its
-// button fetches the row's details with htmx; pressed again, it closes them) and r retries it
-// through the row's own Retry button, so the same confirmation is asked.
+// button fetches the row's details with htmx; pressed again, it closes them), x selects it and
+// r retries it through the row's own Retry button, so the same confirmation is asked.
 (function () {
   "use strict";
 
@@ -35,10 +35,18 @@
     if (button) button.click();
   }
 
+  // x ticks or unticks the row's checkbox, as a click would (static/select.js counts it).
+  function toggle() {
+    const row = currentRow();
+    const box = row && row.querySelector('input[name="ids[]"]');
+    if (box) box.click();
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
-    const typing = target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+    const box = target.tagName === "INPUT" && target.type === "checkbox";
+    const typing = target.isContentEditable || (!box && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
     if (typing) return;
     if (event.key === "/") {
       const box = document.querySelector(".topsearch input");
@@ -51,6 +59,8 @@
       move(event.key === "j" ? 1 : -1);
     } else if (event.key === "r") {
       retry();
+    } else if (event.key === "x") {
+      toggle();
     }
   });
 

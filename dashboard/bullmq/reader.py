@@ -57,6 +57,12 @@ class QueueSummary:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def listed(self, state: str) -> int:
+        """How many jobs a state's list holds, as Node's getJobs lists them: under BullMQ 5 a
+        paused queue's jobs sit in its `paused` list, which getJobs(["waiting"]) reads too (and
+        its getWaitingCount counts), so the Waiting list holds both."""
+        return self.counts[state] + (self.counts.get("paused", 0) if state == "waiting" else 0)
+
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "counts": self.counts, "isPaused": self.is_paused}
 
@@ -71,7 +77,7 @@ class JobPage:
 
     @property
     def total(self) -> int:
-        return self.queue.counts[self.state]
+        return self.queue.listed(self.state)
 
     @property
     def page_count(self) -> int:
@@ -304,6 +310,40 @@ class Reader:
         if not exists or is_scheduler:
             return None
         return await self._state(queue, job_id, set_hits)
+
+    async def job_states(self, queue: str, job_ids: list[str]) -> dict[str, str | None]:
+        """job_state for a selection of jobs in two round trips whatever its size: the probes
+        of every job in one pipeline, then the list probes of those no sorted set holds."""
+        keys = self.keys(queue)
+        ids = [job_id for job_id in job_ids if is_job_id(job_id)]
+        states: dict[str, str | None] = dict.fromkeys(job_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.exists(keys.job(job_id))
+            set_probes(pipe, keys, job_id)
+            probe_scheduler(pipe, keys, job_id)
+        replies = await execute(pipe) if ids else []
+        found: dict[str, list[Any]] = {}
+        at = 0
+        for job_id in ids:
+            width = 1 + len(SET_STATES) + (scheduler_hash_of(job_id) is not None)
+            probed, is_scheduler = scheduler_probed(job_id, replies[at : at + width])
+            at += width
+            exists, *set_hits = probed
+            if exists and not is_scheduler:
+                found[job_id] = set_hits
+        in_lists = [job_id for job_id, hits in found.items() if needs_list_probes(hits)]
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in in_lists:
+            list_probes(pipe, keys, job_id)
+        list_replies = await execute(pipe) if in_lists else []
+        width = len(LIST_STATES)
+        listed = {
+            job_id: list_replies[i * width : (i + 1) * width] for i, job_id in enumerate(in_lists)
+        }
+        for job_id, hits in found.items():
+            states[job_id] = state_from_probes(hits, listed.get(job_id))
+        return states
 
     async def _state(self, queue: str, job_id: str, set_hits: list[Any]) -> str:
         """Node BullMQ's getState. The sorted-set probes are O(log n) and go first; the LPOS scans

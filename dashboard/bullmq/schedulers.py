@@ -39,6 +39,9 @@ class Scheduler:
     key_only: bool = False
     # The id of the delayed job waiting for the next run, while it is still delayed.
     pending_job_id: str | None = None
+    # The id of the next run's job, delayed or not: after Run now it is promoted, and the
+    # scheduler's next time is set only when a worker takes it.
+    job_id: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,7 @@ def decode(
         template=template,
         legacy="ic" not in fields,
         pending_job_id=scheduler_job_id(scheduler_id, next_ms) if pending else None,
+        job_id=scheduler_job_id(scheduler_id, next_ms),
     )
 
 

@@ -13,7 +13,7 @@ Both are read-only Lua scripts, so a request is one round trip whatever it finds
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.bullmq import jobs
@@ -61,7 +61,7 @@ return {name, "unknown", calls}
 # KEYS: the state's keys, walked one after the other. ARGV: kind (list|zset), job key prefix,
 # start offset, budget, page of matches, name text, data text, then the fields to return for a
 # match. Names and texts match case-insensitively, anywhere in the value. Returns {total,
-# scanned, executed commands, id, fields..., id, fields..., ...}.
+# scanned, executed commands, id, where it matched, fields..., id, where, fields..., ...}.
 _SEARCH = ReadScript(
     """
 local kind, prefix = ARGV[1], ARGV[2]
@@ -101,7 +101,16 @@ for _, key in ipairs(KEYS) do
       if ok and text ~= "" then ok = has(v[2], text) or has(v[3], text) or has(v[4], text) end
       if ok then
         matches = matches + 1
+        -- Where it matched, so the page can say so: the fields that hold the texts looked for.
+        local where = {}
+        if name ~= "" then where[#where + 1] = "name" end
+        if text ~= "" then
+          if has(v[2], text) then where[#where + 1] = "data" end
+          if has(v[3], text) then where[#where + 1] = "returnvalue" end
+          if has(v[4], text) then where[#where + 1] = "failedReason" end
+        end
         out[#out + 1] = id
+        out[#out + 1] = table.concat(where, " ")
         out[#out + 1] = v[1]
         out[#out + 1] = v[4]
         for i = 5, #fields do out[#out + 1] = v[i] end
@@ -140,6 +149,9 @@ class SearchSlice:
     total: int
     commands: int
     page_full: bool
+    # Where each job matched, by id: "name", "data", "returnvalue", "failedReason" (the page says
+    # it; the API's rows keep Node's job fields only).
+    where: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def searched(self) -> int:
@@ -201,19 +213,22 @@ async def search_state(
 
     (reply,) = await run(redis, _SEARCH, [(keys.search_keys(state), args)])
     total, scanned, calls, *flat = reply
-    width = 1 + len(_REPLY_FIELDS)
+    width = 2 + len(_REPLY_FIELDS)
     rows = []
+    where: dict[str, list[str]] = {}
     for i in range(0, len(flat), width):
-        job_id, *values = flat[i : i + width]
+        job_id, matched, *values = flat[i : i + width]
         raw = dict(zip(_REPLY_FIELDS, values, strict=True))
         rows.append(jobs.summary(job_id, raw))
+        where[job_id] = matched.split()
     commands = int(calls) + 1  # the EVALSHA itself
     page_full = len(rows) >= page
     if text and rows and redactor is not None and redactor.active:
         commands += len(rows)  # one HMGET per match, to check it again
-        rows = await _shown_matches(redis, keys, rows, text, redactor)
+        rows, where = await _shown_matches(redis, keys, rows, text, redactor, name)
     return SearchSlice(
         jobs=rows,
+        where=where,
         offset=offset,
         scanned=int(scanned),
         total=int(total),
@@ -223,23 +238,39 @@ async def search_state(
 
 
 async def _shown_matches(
-    redis: Client, keys: QueueKeys, rows: list[dict[str, Any]], text: str, redactor: Redactor
-) -> list[dict[str, Any]]:
-    """Only the matches whose text is still there once redacted: a search must not tell what a
-    redacted field holds. One more HMGET per match, in one round trip."""
+    redis: Client,
+    keys: QueueKeys,
+    rows: list[dict[str, Any]],
+    text: str,
+    redactor: Redactor,
+    name: str,
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Only the matches whose text is still there once redacted, and where it is: a search must
+    not tell what a redacted field holds. One more HMGET per match, in one round trip."""
     pipe = redis.pipeline(transaction=False)
     for row in rows:
         pipe.hmget(keys.job(row["id"]), ["data", "returnvalue", "failedReason"])
     needle = text.lower()
     kept = []
+    where: dict[str, list[str]] = {}
     for row, (data, returnvalue, reason) in zip(rows, await execute(pipe), strict=True):
         shown = redactor.job(
             {**row, "data": jobs.json_or_text(data), "returnvalue": jobs.json_or_text(returnvalue)}
         )
-        values = (shown.get("data"), shown.get("returnvalue"), shown.get("failedReason", reason))
-        if any(needle in _compact(value).lower() for value in values if value is not None):
+        values = {
+            "data": shown.get("data"),
+            "returnvalue": shown.get("returnvalue"),
+            "failedReason": shown.get("failedReason", reason),
+        }
+        found = [
+            part
+            for part, value in values.items()
+            if value is not None and needle in _compact(value).lower()
+        ]
+        if found:
             kept.append(row)
-    return kept
+            where[row["id"]] = (["name"] if name else []) + found
+    return kept, where
 
 
 def _compact(value: Any) -> str:

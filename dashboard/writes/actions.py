@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bullmq import Job, Queue
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 from dashboard.bullmq import schedulers
 from dashboard.bullmq.keys import scheduler_job_id
@@ -26,6 +27,39 @@ RETRYABLE = ("failed", "completed")
 CLEANABLE = ("completed", "failed", "delayed", "waiting", "prioritized", "paused")
 # The names BullMQ's clean script uses for a state's key.
 _CLEAN_SET = {"waiting": "wait"}
+
+
+# What a selection's action applies to: (which states, past tense, the rule in words).
+SELECTED: dict[str, tuple[Callable[[str], bool], str, str]] = {
+    "retry": (lambda s: s in RETRYABLE, "Retried", "only failed or completed jobs retry."),
+    "promote": (lambda s: s == "delayed", "Promoted", "only delayed jobs can be promoted."),
+    "remove": (lambda s: s != "active", "Removed", "a worker holds an active job's lock."),
+}
+
+
+def _listed(job_ids: list[str], most: int = 5) -> str:
+    """ "jobs 3, 7 and 9", naming at most `most` ids and counting the rest."""
+    named = [job_id if len(job_id) <= 40 else job_id[:40] + "…" for job_id in job_ids[:most]]
+    rest = len(job_ids) - len(named)
+    if rest:
+        named.append(f"{rest:,} more")
+    words = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    return f"job{'' if len(job_ids) == 1 else 's'} {words}"
+
+
+def _refusals(refused: list[tuple[str, str | None]]) -> str:
+    """ "job 3 is waiting, job 9 no longer exists": grouped by state, gone ones last."""
+    by_state: dict[str, list[str]] = {}
+    for job_id, state in refused:
+        by_state.setdefault(state or "", []).append(job_id)
+    parts = []
+    for state, ids in sorted(by_state.items(), key=lambda item: item[0] == ""):
+        one = len(ids) == 1
+        if state:
+            parts.append(f"{_listed(ids)} {'is' if one else 'are'} {state}")
+        else:
+            parts.append(f"{_listed(ids)} no longer exist{'s' if one else ''}")
+    return ", ".join(parts)
 
 
 class ActionRefused(Exception):
@@ -132,6 +166,64 @@ class Actions:
                 409, f"Job {job_id} is locked by a worker right now; it was not removed."
             )
         return Outcome(f"Job {job_id} removed (it was {state}).")
+
+    async def act_on_selected(self, queue: str, action: str, job_ids: list[str]) -> Outcome:
+        """Retry, promote or remove the jobs a user ticked on one page. Every job's state is
+        read first (two round trips for the whole selection); if any job is gone or in a state
+        the action does not apply to, all are refused (409) and nothing is written, as the
+        selection no longer matches what the user saw. Then each job goes through the same
+        bullmq call as its own button, so a job that changes state in between is left alone
+        and the answer says which."""
+        if action not in SELECTED:
+            raise ActionRefused(
+                400, f"action must be one of {', '.join(SELECTED)}; got {quoted(action)}."
+            )
+        allowed, past, rule = SELECTED[action]
+        ids = list(dict.fromkeys(job_ids))
+        states = await self.reader.job_states(queue, ids)
+        refused = [
+            (job_id, state)
+            for job_id, state in states.items()
+            if state is None or not allowed(state)
+        ]
+        if refused:
+            raise ActionRefused(
+                409,
+                f"Nothing was {past.lower()}: {_refusals(refused)}; {rule} "
+                f"Reload the page and select again.",
+            )
+        raced: list[str] = []
+        for job_id in ids:
+            try:
+                await self._apply(action, queue, job_id, states[job_id] or "")
+            except ActionRefused:
+                raced.append(job_id)
+        done = len(ids) - len(raced)
+        message = f"{past} {plural(done, 'selected job')}."
+        if raced:
+            was = "was" if len(raced) == 1 else "were"
+            message = (
+                f"{past} {done:,} of {plural(len(ids), 'selected job')}; "
+                f"{_listed(raced)} changed state meanwhile and {was} not {past.lower()}."
+            )
+        return Outcome(message, done)
+
+    async def _apply(self, action: str, queue: str, job_id: str, state: str) -> None:
+        """One job of a selection, by the same bullmq call as its own button; ActionRefused
+        when the job moved since its state was read."""
+        try:
+            if action == "retry":
+                job = await Job.fromId(self.bull_queue(queue), job_id)
+                if job is None:
+                    raise ActionRefused(404, job_id)
+                await job.retry(state, {"resetAttemptsMade": True, "resetAttemptsStarted": True})
+            elif action == "promote":
+                await self.bull_queue(queue).scripts.promote(job_id)
+            elif not await self.bull_queue(queue).remove(job_id):
+                raise ActionRefused(409, job_id)
+        except (ResponseError, TypeError):
+            # The bullmq package raises TypeError for its scripts' "job not in that state".
+            raise ActionRefused(409, job_id) from None
 
     async def retry_all(self, queue: str, state: str) -> Outcome:
         """Move every job that finished in `state` before now back to wait, CHUNK at a time."""

@@ -234,9 +234,18 @@ class Manager:
         states = (*QUEUED, "delayed") if delayed else QUEUED
         before = await self._queued(queue, states)
         await self.actions.bull_queue(queue).drain(delayed)
-        removed = before - await self._queued(queue, states)
+        left = await self._queued(queue, states)
+        removed = before - left
         kinds = "waiting, prioritized and delayed" if delayed else "waiting and prioritized"
-        return Outcome(f"Emptied {queue}: removed {plural(removed, f'{kinds} job')}.", removed)
+        message = f"Emptied {queue}: removed {plural(removed, f'{kinds} job')}."
+        if left:
+            # BullMQ's drain keeps each job scheduler's next job; say so rather than leave a
+            # count that does not add up.
+            message += (
+                f" {plural(left, 'job')} stayed: BullMQ's drain keeps each job scheduler's next "
+                "job (remove the scheduler to stop it)."
+            )
+        return Outcome(message, removed)
 
     async def obliterate(self, queue: str, confirm: str, force: bool) -> Outcome:
         if confirm != queue:

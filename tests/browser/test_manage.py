@@ -100,29 +100,22 @@ def test_obliterate_asks_for_the_name_and_force(live: LiveDashboard, open_page: 
     name.fill(queue.upper())
     expect(button).to_be_disabled()
     name.fill(queue)
+    # Active jobs stop it without force: the button waits for the tick (rough edge 8).
+    expect(button).to_be_disabled()
+    obliterate.locator("input[name=force]").check()
     expect(button).to_be_enabled()
     watched.screenshot("obliterate-confirmation")
 
-    # Without force, the active jobs stop it, and the answer says how many.
     watched.answer = "accept"
     button.click()
-    expect(page.locator("#notices .notice-line.bad")).to_contain_text(f"{active} active job")
     assert watched.answered == [
         f"confirm: Obliterate {queue} and its {total} jobs? This cannot be undone."
     ]
-    assert {q["name"] for q in live.api("/queues")["queues"]} >= {queue}
-
-    obliterate.locator("input[name=force]").check()
-    button.click()
     # The queue's pages went with it: the browser goes on to the overview, without its card.
-    expect(page).to_have_url(live.url("/"))
+    expect(page).to_have_url(re.compile(re.escape(live.url("/")) + r"\?obliterated="))
     expect(page.locator("article.queue-card").first).to_be_visible()
     expect(page.locator(f'article.queue-card[data-queue="{queue}"]')).to_have_count(0)
     assert queue not in {q["name"] for q in live.api("/queues")["queues"]}
-    refusals = [e for e in watched.errors if "409" in e]
-    assert len(refusals) == 2, watched.errors  # the refusal without force
-    watched.errors = [e for e in watched.errors if e not in refusals]
-    watched.answer = None
     watched.assert_clean()
 
 

@@ -76,6 +76,7 @@ def test_odd_names_open_and_their_buttons_hit_the_right_job(
 
     # The trap: Promote on `../../other` must promote that job, not every job of `other`.
     row = page.locator("tr", has=page.get_by_role("link", name=TRAP_JOB, exact=True))
+    watched.answer = "accept"  # Promote confirms, as Retry does
     row.get_by_role("button", name="Promote").click()
     expect(page.locator("#notices")).to_contain_text("promoted")
     assert job_state(valkey_url, ODD_QUEUE, TRAP_JOB) == "waiting"

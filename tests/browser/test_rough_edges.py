@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from collections.abc import Callable
 
 import pytest
 from bullmq import Queue, Worker
 from playwright.sync_api import Page, expect
 
-from tests.helpers import LiveDashboard, Watched, in_thread
+from dashboard import demo
+from dashboard.config import DEFAULT_BASE_PATH, Settings, hosts_for_bind
+from dashboard.web import create_app
+from tests.helpers import LiveDashboard, Watched, in_thread, node_json, serving
 
 pytestmark = pytest.mark.browser
 
@@ -215,3 +219,296 @@ def test_add_job_says_the_position_once_and_links_the_job(
     link.click()
     expect(page.locator("main h1")).to_contain_text(f"#{job_id}")
     watched.assert_clean()
+
+
+def test_a_paused_queue_waiting_tab_counts_what_it_lists(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 11: a queue paused by Node BullMQ 5 keeps its jobs in the `paused` list; the
+    Waiting tab lists them (as Node's getJobs(["waiting"]) does) but counted 0."""
+    node = shutil.which("node")
+    assert node, "the browser tests need Node.js on PATH (make test)"
+    node_json(node, "produce.mjs", "5", live.redis_url, "bull", "node5")
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/"))
+    page.get_by_role("button", name="Rescan for queues").click()  # the new queues
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("Found")
+    api = live.api("/queues/node5-paused/jobs?status=waiting&pageSize=200")
+    assert api["jobs"] and api["total"] == len(api["jobs"])
+    page.goto(live.url("/queue/node5-paused?status=waiting"))
+    rows = page.locator("table.jobs tbody tr[data-job-id]")
+    expect(rows.first).to_be_visible()
+    chip = page.locator("a.tab[data-state='waiting'] .pill")
+    expect(chip).to_have_text(str(rows.count()))
+    watched.assert_clean()
+
+
+def test_a_row_promote_confirms_as_retry_does(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 13: per-row Promote ran at once, while per-row Retry asked first."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/journey-jobs?status=delayed"))
+    row = page.locator("table.jobs tbody tr[data-job-id]").first
+    job_id = row.get_attribute("data-job-id")
+    watched.answer = "dismiss"
+    row.get_by_role("button", name="Promote").click()
+    page.wait_for_timeout(100)
+    assert watched.answered == [f"confirm: Promote job {job_id} to run now?"]
+    assert live.api(f"/queues/journey-jobs/jobs/{job_id}")["state"] == "delayed"
+    watched.assert_clean()
+
+
+def paused_with_an_active_job(url: str, queue_name: str) -> None:
+    async def work() -> None:
+        queue = Queue(queue_name, {"connection": url})
+        worker = Worker(queue_name, None, {"connection": url, "autorun": False})
+        await queue.add("taken", {})
+        await queue.add("queued", {})
+        await worker.getNextJob("token")
+        await queue.pause()
+        await worker.close(force=True)
+        await queue.close()
+
+    in_thread(lambda: asyncio.run(work()))
+
+
+def test_obliterate_waits_for_force_and_says_it_is_done(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 8: the button was enabled without "force" while jobs were active, then
+    answered 409; after a forced obliterate the overview said nothing."""
+    paused_with_an_active_job(live.redis_url, "doomed")
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/"))
+    page.get_by_role("button", name="Rescan for queues").click()
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("Found")
+    page.goto(live.url("/queue/doomed/manage"))
+    obliterate = page.locator("#obliterate")
+    button = obliterate.get_by_role("button", name="Obliterate doomed")
+    obliterate.locator("input[name=confirm]").fill("doomed")
+    expect(button).to_be_disabled()
+    obliterate.locator("input[name=force]").check()
+    expect(button).to_be_enabled()
+    watched.answer = "accept"
+    button.click()
+    expect(page.locator("main .notice-line.ok")).to_have_text(
+        "Queue doomed was obliterated, with all its jobs."
+    )
+    expect(page.locator('article.queue-card[data-queue="doomed"]')).to_have_count(0)
+    watched.assert_clean()
+
+
+def test_empty_with_delayed_counts_what_it_removes_and_says_why_some_stay(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 9: "Remove all 8" removed 6; the job schedulers' next jobs stayed, unsaid."""
+    summary = {q["name"]: q for q in live.api("/queues")["queues"]}["batch-jobs"]["counts"]
+    queued = sum(summary[s] for s in ("waiting", "prioritized", "paused", "delayed"))
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/batch-jobs/manage"))
+    button = page.get_by_role("button", name=re.compile(r"^Empty with delayed"))
+    promised = int(button.inner_text().rsplit(" ", 1)[1].replace(",", ""))
+    assert 0 < promised < queued, (promised, queued)
+    watched.answer = "accept"
+    button.click()
+    notice = page.locator("#notices .notice-line.ok")
+    expect(notice).to_contain_text(f"removed {promised} waiting, prioritized and delayed jobs.")
+    expect(notice).to_contain_text(f"{queued - promised} jobs stayed: BullMQ's drain keeps")
+    [asked] = watched.answered
+    assert asked.startswith(f"confirm: Remove {promised} of the {queued} waiting"), asked
+    assert "job scheduler" in asked, asked
+    watched.assert_clean()
+
+
+def test_add_job_drops_a_stale_refusal(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 10: after a rejected submit the red "not valid JSON" notice stayed beside
+    "Valid JSON."."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/seed-jobs/add"))
+    page.locator("input[name=name]").fill("stale")
+    data = page.locator("textarea[name=data]")
+    data.fill('{"a": 1')
+    page.get_by_role("button", name="Add job").click()
+    refusal = page.locator("#notices .notice-line.bad")
+    expect(refusal).to_contain_text("not valid JSON")
+    data.fill('{"a": 1}')
+    expect(page.locator("#data-check")).to_have_text("Valid JSON.")
+    expect(refusal).to_have_count(0)
+    # The refused submit's 400, as the browser and htmx log it, are the page's only errors.
+    assert len(watched.errors) == 2 and all("400" in e for e in watched.errors), watched.errors
+    watched.errors.clear()
+    watched.assert_clean()
+
+
+def test_add_job_words_a_bad_number(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 10: attempts `-3` got only the browser's "Please match the requested
+    format."."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/seed-jobs/add"))
+    page.locator("input[name=name]").fill("numbered")
+    attempts = page.locator("input[name=attempts]")
+    attempts.fill("-3")
+    page.get_by_role("button", name="Add job").click()
+    assert attempts.evaluate("i => i.validationMessage") == (
+        'Attempts takes a whole number, 0 or more; "-3" is not one.'
+    )
+    expect(page.locator("#notices .notice-line")).to_have_count(0)  # nothing was sent
+    watched.assert_clean()
+
+
+def test_duplicate_adds_one_copy_per_click_of_intent(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 10: after Duplicate the form stayed ready, so a second click added a second
+    copy."""
+    source = live.api("/queues/journey-jobs/jobs?status=waiting&pageSize=1")["jobs"][0]["id"]
+    before = live.api("/queues/journey-jobs/jobs?status=waiting&pageSize=1")["total"]
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url(f"/queue/journey-jobs/add?from={source}"))
+    expect(page.locator("main h1")).to_contain_text(f"Duplicate job {source}")
+    button = page.locator("form.job-form button[type=submit]")
+    button.click()
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("Added job")
+    expect(button).to_be_disabled()
+    expect(button).to_have_text("Added: change the form to add another")
+    button.click(force=True)  # a second click on the resting button adds nothing
+    page.wait_for_timeout(200)
+    after = live.api("/queues/journey-jobs/jobs?status=waiting&pageSize=1")["total"]
+    assert after == before + 1
+    page.locator("input[name=name]").fill("another copy")
+    expect(button).to_be_enabled()
+    expect(button).to_have_text("Add job")
+    watched.assert_clean()
+
+
+def test_run_now_does_not_leave_the_old_next_run(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 13: after a scheduler's Run now, its row still said "Next run in 15 h"."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/batch-jobs/schedulers"))
+    row = page.locator("table.schedulers tbody tr", has=page.get_by_role("button", name="Run now"))
+    row = row.first
+    scheduler = row.get_attribute("data-scheduler-id")
+    expect(row.locator("time")).to_be_visible()
+    watched.answer = "accept"
+    row.get_by_role("button", name="Run now").click()
+    expect(page.locator("#notices .notice-line.ok")).to_contain_text("runs as soon as")
+    row = page.locator(f'table.schedulers tbody tr[data-scheduler-id="{scheduler}"]')
+    expect(row.locator(".ran-now")).to_contain_text("no longer delayed (promoted or taken)")
+    expect(row.locator("time")).to_have_count(0)
+    expect(row.get_by_role("button", name="Run now")).to_have_count(0)
+    watched.assert_clean()
+
+
+def add_mail(url: str) -> None:
+    async def add() -> None:
+        queue = Queue("mail", {"connection": url})
+        await queue.add("ok", {})
+        await queue.add("ok", {})
+        await queue.add("bad", {"fail": "this one"})
+        await queue.close()
+
+    in_thread(lambda: asyncio.run(add()))
+
+
+def test_drain_now_says_failed_jobs_are_among_those_processed(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 13: "Drained 20 jobs (… 20 processed, 1 failed)": was the failed one among
+    the 20? Now: completed plus failed make the jobs drained."""
+    add_mail(live.redis_url)
+    settings = Settings(
+        redis_url=live.redis_url,
+        queues=("mail",),
+        processors="tests.drain_processors:PROCESSORS",
+        allowed_hosts=hosts_for_bind("127.0.0.1"),
+    )
+    with serving(create_app(settings)) as origin:
+        watched = open_page(viewport=WIDE)
+        page = watched.page
+        page.goto(f"{origin}{DEFAULT_BASE_PATH}/queue/mail")
+        watched.answer = "accept"
+        page.get_by_role("button", name="Drain now").click()
+        notice = page.locator("#notices .notice-line.ok")
+        expect(notice).to_have_text(
+            re.compile(r"^Drained 3 jobs in [\d,]+ ms \(mail: 2 completed, 1 failed\)\.$")
+        )
+        page.wait_for_load_state("networkidle")
+        watched.assert_clean()
+
+
+def test_search_says_where_each_job_matched(live: LiveDashboard, open_page: Opener) -> None:
+    """Rough edge 13: search results did not say where the text matched, and completed jobs
+    had an empty "Failed reason" column."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url("/queue/batch-jobs/search?status=completed&data=rpt_"))
+    headers = [h.strip().lower() for h in page.locator("#search-table thead th").all_inner_texts()]
+    assert "failed reason" not in headers and headers[-1] == "matched in", headers
+    matched = page.locator("#search-table tbody td.matched")
+    expect(matched.first).to_have_text("data")
+    page.goto(live.url("/queue/batch-jobs/search?status=failed&data=econnreset"))
+    expect(page.locator("#search-table thead th", has_text="Failed reason")).to_have_count(1)
+    cells = page.locator("#search-table tbody td.matched").all_inner_texts()
+    assert cells and all("failed reason" in cell for cell in cells), cells
+    watched.assert_clean()
+
+
+@pytest.mark.parametrize("tab", ["metrics", "workers"])
+def test_metrics_and_workers_keep_the_queue_tabs(
+    live: LiveDashboard, open_page: Opener, tab: str
+) -> None:
+    """Rough edge 6: the Metrics and Workers tabs lost the queue's tab strip (Schedulers kept
+    it); Metrics' "how to turn metrics on" list was centred, with a lone `})`."""
+    watched = open_page(viewport=WIDE)
+    page = watched.page
+    page.goto(live.url(f"/queue/seed-jobs/{tab}"))
+    tabs = page.locator("nav.tabs")
+    expect(tabs.locator("a.tab[data-state='failed']")).to_be_visible()
+    expect(tabs.locator(f"a.tab[data-state='{tab}']")).to_have_attribute("aria-current", "page")
+    if tab == "metrics":
+        howto = page.locator("[data-no-metrics]")
+        expect(howto).to_be_visible()
+        assert howto.evaluate("e => getComputedStyle(e).textAlign") in ("left", "start")
+        # Each snippet is a code block laid out as written, and it fits: no line wraps, so
+        # none leaves a lone `})` behind.
+        blocks = howto.locator("pre").all()
+        assert len(blocks) == 3
+        for block in blocks:
+            assert block.evaluate("b => getComputedStyle(b).whiteSpace") == "pre"
+            assert block.evaluate("b => b.scrollWidth <= b.clientWidth")
+        watched.screenshot("metrics-howto")
+    watched.assert_clean()
+
+
+def test_the_demo_explains_itself_and_its_drains_draw_charts(
+    live: LiveDashboard, open_page: Opener
+) -> None:
+    """Rough edge 7: the demo opened on alarms ("Nothing will take these jobs") without saying
+    that Drain all now processes them; each card's number had no label; its drains recorded no
+    BullMQ metrics, so no throughput chart ever showed. Last in this module: it drains the
+    demo's queues."""
+    settings = demo.demo_settings(
+        Settings(redis_url=live.redis_url, allowed_hosts=hosts_for_bind("127.0.0.1"))
+    )
+    with serving(create_app(settings)) as origin:
+        watched = open_page(viewport=WIDE)
+        page = watched.page
+        page.goto(f"{origin}{DEFAULT_BASE_PATH}/")
+        intro = page.locator("[data-demo]")
+        expect(intro).to_contain_text("Drain all now processes the waiting jobs")
+        expect(page.locator(".queue-card .total").first).to_have_text(re.compile(r"^[\d,]+ jobs?$"))
+        watched.answer = "accept"
+        page.get_by_role("button", name="Drain all now").click()
+        expect(page.locator("#notices .notice-line.ok")).to_contain_text("Drained")
+        page.goto(f"{origin}{DEFAULT_BASE_PATH}/queue/seed-jobs/metrics")
+        expect(page.locator("#throughput figure.throughput").first).to_be_visible()
+        expect(page.locator("[data-no-metrics]")).to_have_count(0)
+        watched.screenshot("demo-intro-metrics")
+        watched.assert_clean()

@@ -162,8 +162,12 @@ async function describe(q) {
       logs: (await q.getJobLogs(id)).logs,
     };
   }
+  // What getJobs([state]) lists, counted by Node: BullMQ 5 counts its paused list as waiting.
+  const totals = {};
+  for (const state of STATES) totals[state] = await q.getJobCountByTypes(state);
   return {
     counts: await q.getJobCounts(),
+    totals,
     isPaused: await q.isPaused(),
     lists,
     secondPages,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -52,6 +53,41 @@ async def remove_job_from_its_page(request: Request, board: Board, queue: str) -
 
 
 @queue_action
+async def act_on_selected(request: Request, board: Board, queue: str) -> Outcome:
+    """The queue page's "act on the selected": `{"action", "ids"}`, as many ids as a page
+    holds at most, so the work is bounded by the selection, never by the queue."""
+    action, ids = await _selection(request)
+    return await board.actions.act_on_selected(queue, action, ids)
+
+
+async def _selection(request: Request) -> tuple[str, list[str]]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise params.bad_request('Send {"action", "ids"} as JSON (Content-Type: application/json).')
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError):
+        raise params.bad_request('The body is not valid JSON; send {"action", "ids"}.') from None
+    ids = body.get("ids") if isinstance(body, dict) else None
+    action = body.get("action") if isinstance(body, dict) else None
+    if not isinstance(action, str) or not isinstance(ids, list) or not ids:
+        raise params.bad_request(
+            'Send {"action": "retry", "remove" or "promote", "ids": [job ids, at least one]}.'
+        )
+    if not all(isinstance(job_id, str) for job_id in ids):
+        raise params.bad_request("Every id in ids must be a string.")
+    try:
+        "".join(ids).encode()
+    except UnicodeEncodeError:
+        raise params.bad_request("An id holds a lone surrogate, which is not UTF-8 text.") from None
+    if len(ids) > params.MAX_PAGE_SIZE:
+        raise params.bad_request(
+            f"Select at most {params.MAX_PAGE_SIZE} jobs (a page's worth); got {len(ids):,}."
+        )
+    return action, ids
+
+
+@queue_action
 async def retry_all(request: Request, board: Board, queue: str) -> Outcome:
     status = request.query_params.get("status", "failed")
     return await board.actions.retry_all(queue, status)
@@ -96,6 +132,12 @@ routes = [
         methods=["DELETE"],
         name="remove_job_from_its_page",
     ),
+    Route(
+        "/api/queues/{queue}/selected",
+        act_on_selected,
+        methods=["POST"],
+        name="act_on_selected",
+    ),
     Route("/api/queues/{queue}/retry", retry_all, methods=["POST"], name="retry_all"),
     Route("/api/queues/{queue}/promote", promote_all, methods=["POST"], name="promote_all"),
     Route("/api/queues/{queue}/clean", clean, methods=["POST"], name="clean"),
@@ -113,6 +155,19 @@ def _action(summary: str, parameters: list, *statuses: int) -> dict:
 
 
 _STATUS = {"type": "string", "enum": list(params.STATES)}
+_SELECTION = {
+    "type": "object",
+    "required": ["action", "ids"],
+    "properties": {
+        "action": {"type": "string", "enum": ["retry", "promote", "remove"]},
+        "ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "maxItems": params.MAX_PAGE_SIZE,
+        },
+    },
+}
 openapi = {
     "/api/queues/{queue}/jobs/{job_id}/retry": {
         "post": _action("A failed or completed job back to waiting.", [QUEUE, JOB_ID], 409)
@@ -122,6 +177,22 @@ openapi = {
     },
     "/api/queues/{queue}/jobs/{job_id}": {
         "delete": _action("Removes a job (not an active one).", [QUEUE, JOB_ID], 409)
+    },
+    "/api/queues/{queue}/selected": {
+        "post": {
+            **_action(
+                "Retries, promotes or removes the jobs given (at most a page, 200). Every job's "
+                "state is checked first: if one is gone or in a state the action does not apply "
+                "to, none is changed (409, naming them).",
+                [QUEUE],
+                400,
+                409,
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _SELECTION}},
+            },
+        }
     },
     "/api/queues/{queue}/retry": {
         "post": _action(

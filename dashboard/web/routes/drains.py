@@ -22,6 +22,7 @@ from dashboard.web.middleware.guard import bearer_token, same_secret
 from dashboard.web.middleware.throttle import client_of
 from dashboard.web.openapi.parts import errors, json_body, query
 from dashboard.web.render import render
+from dashboard.writes.actions import plural
 
 CRON_CALLS_PER_MINUTE = 12
 MAX_CONCURRENT_QUEUES = 16
@@ -94,8 +95,10 @@ async def drain_now(request: Request) -> Response:
     result = await board.engine.drain(await drain_options(request, "dashboard"))
     if "hx-request" not in request.headers:
         return JSONResponse(result.as_json())
+    # Failed jobs are among the processed ones: say it as completed + failed = processed.
     busy = [
-        f"{q}: {r.jobs_processed} processed, {r.jobs_failed} failed"
+        f"{q}: {r.jobs_processed - r.jobs_failed:,} completed"
+        + (f", {r.jobs_failed:,} failed" if r.jobs_failed else "")
         for q, r in result.queues.items()
         if r.jobs_processed
     ]
@@ -103,7 +106,8 @@ async def drain_now(request: Request) -> Response:
     if paused:
         busy.append(f"skipped, paused with jobs held: {', '.join(paused)}")
     summary = "; ".join(busy) if busy else "nothing was waiting"
-    message = f"Drained {result.total_processed:,} jobs in {result.duration_ms:,} ms ({summary})."
+    jobs = plural(result.total_processed, "job")
+    message = f"Drained {jobs} in {result.duration_ms:,} ms ({summary})."
     return notice(request, message, ok=True)
 
 

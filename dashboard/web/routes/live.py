@@ -70,7 +70,7 @@ async def queue_head(request: Request, board: Board, queue: str) -> Response:
     seen = params.non_negative_int(query, "seen", 0)
     watcher = board.watcher
     (summary,) = await board.summaries([queue], live=True)
-    now = summary.counts[status]
+    now = summary.listed(status)
     fresh = max(now - count, watcher.arrivals(queue, status) - seen, 0)
     shown = {"count": count, "seen": seen, "page": page, "pageSize": page_size}
     # The page's latency reading holds while no job was taken since (the same job is still the

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +34,7 @@ from dashboard.web.openapi.parts import (
     json_body,
     query,
 )
-from dashboard.web.paths import root_of
+from dashboard.web.paths import path_value, root_of
 from dashboard.writes.actions import Outcome
 from dashboard.writes.manage import MAX_PRIORITY, MAX_SAFE_INTEGER, Manager
 
@@ -275,7 +275,9 @@ async def obliterate(request: Request) -> Response:
     response = await _obliterate(request)
     if response.status_code == 200 and "hx-request" in request.headers:
         del response.headers["HX-Trigger"]  # nothing is left to refresh in place
-        response.headers["HX-Location"] = root_of(request.scope) + "/"
+        # The overview says what went, as the queue page does after a removal.
+        gone = urlencode({"obliterated": path_value(request.path_params["queue"])})
+        response.headers["HX-Location"] = f"{root_of(request.scope)}/?{gone}"
     return response
 
 

@@ -56,6 +56,9 @@ async def overview(request: Request) -> Response:
             "scannable": not board.catalog.fixed,
             "problem": board.catalog.problem,
             "title": "Queues",
+            "demo": board.settings.demo,
+            # After Obliterate the queue's pages are gone; the overview says what went.
+            "obliterated": request.query_params.get("obliterated"),
             "live_queue": None,
             # A page of a longer list listens to the queues it shows, not to all of them.
             "live_among": window.shown if paged else None,

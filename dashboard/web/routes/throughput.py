@@ -23,7 +23,11 @@ from dashboard.web.render import render
 
 @queue_route
 async def metrics_page(request: Request, board: Board, queue: str) -> Response:
-    return render(request, "metrics.html", {"queue": queue, "title": f"{queue} · metrics"})
+    # The queue's tab strip, as on its other tabs, with counts read now (9 commands): the
+    # watcher's may be older than a drain that just ran.
+    [summary] = await board.summaries([queue], live=False)
+    context = {"queue": queue, "summary": summary, "status": "metrics"}
+    return render(request, "metrics.html", {**context, "title": f"{queue} · metrics"})
 
 
 @queue_route

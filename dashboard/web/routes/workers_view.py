@@ -55,8 +55,19 @@ async def all_workers(request: Request) -> Response:
 @queue_route
 async def queue_workers(request: Request, board: Board, queue: str) -> Response:
     context = await _rows(board, [queue])
+    # The queue's tab strip, as on its other tabs: with the counts just read, or read now.
+    rows = context["rows"]
+    [summary] = [rows[0]["queue"]] if rows else await board.summaries([queue], live=False)
     return render(
-        request, "workers.html", {**context, "title": f"{queue} · workers", "single": queue}
+        request,
+        "workers.html",
+        {
+            **context,
+            "title": f"{queue} · workers",
+            "single": queue,
+            "summary": summary,
+            "status": "workers",
+        },
     )
 
 
