@@ -210,11 +210,11 @@ class Reader:
         if not is_job_id(job_id):
             return None
         keys = self.keys(queue)
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = Batch()
         pipe.hgetall(keys.job(job_id))
         pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
         _probe(pipe, keys, PLACES[0], job_id)
-        raw, logs, completed = await execute(pipe)
+        raw, logs, completed = await batch.read(self.redis, pipe)
         if not raw:
             return None
         found = await self._find(keys, job_id, raw, completed is not None, len(logs) == LOG_LINES)
@@ -242,7 +242,7 @@ class Reader:
         upto = likely_place(raw)
         log_count: int | None = None
         while state is None or asks_scheduler or count_logs:
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = Batch()
             probed = PLACES[tried : upto + 1] if state is None else ()
             for place in probed:
                 _probe(pipe, keys, place, job_id)
@@ -250,7 +250,7 @@ class Reader:
                 probe_scheduler(pipe, keys, job_id)
             if count_logs:
                 pipe.llen(keys.job_logs(job_id))
-            replies = iter(await execute(pipe))
+            replies = iter(await batch.read(self.redis, pipe))
             hits = [place for place in probed if next(replies) is not None]
             if state is None:
                 state = _place_state(hits[0]) if hits else None

@@ -6,15 +6,19 @@ Redis's own time. Here the commands are packed by hiredis in one call, written a
 their replies taken straight from the connection's hiredis reader. On a cluster the commands are
 grouped by the node holding their key, and the nodes are asked at once.
 
-Only commands whose raw reply is what redis-py would answer are offered (counts, lists of
-strings): no response callback is needed. Anything unusual (a cluster slot that moved, a
-connection that dropped, a parser that is not hiredis) is handed to redis-py's own pipeline,
-which knows how to redirect and reconnect; the commands are then counted again, as sent again.
+Only a few read commands are offered, each answered as redis-py would answer it: most replies
+are used as Redis sends them; HGETALL's and ZSCORE's get the shape redis-py's response
+callbacks give them (a dict, a float) whichever protocol the connection speaks.
+
+Anything unusual (a cluster slot that moved, a connection that dropped, a parser that is not
+hiredis) is handed to redis-py's own pipeline, which knows how to redirect and reconnect; the
+commands are then counted again, as sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import hiredis
@@ -38,10 +42,12 @@ from dashboard.redis_client.counting import READ_TIMEOUT_S, count_reads
 class Batch:
     """Read commands gathered for one round trip (per node on a cluster)."""
 
-    __slots__ = ("commands",)
+    __slots__ = ("commands", "shapes")
 
     def __init__(self) -> None:
         self.commands: list[tuple[Any, ...]] = []
+        # Where a reply needs redis-py's shape: its index, and what makes it.
+        self.shapes: list[tuple[int, Callable[[Any], Any]]] = []
 
     def __len__(self) -> int:
         return len(self.commands)
@@ -64,6 +70,29 @@ class Batch:
     def zrevrange(self, key: str, start: int, end: int) -> None:
         self.commands.append(("ZREVRANGE", key, start, end))
 
+    def lpos(self, key: str, element: str) -> None:
+        self.commands.append(("LPOS", key, element))
+
+    def hgetall(self, key: str) -> None:
+        self.shapes.append((len(self.commands), _pairs))
+        self.commands.append(("HGETALL", key))
+
+    def zscore(self, key: str, member: str) -> None:
+        self.shapes.append((len(self.commands), _score))
+        self.commands.append(("ZSCORE", key, member))
+
+
+# Under RESP3 (redis-py's default) Redis itself sends a map and a double; under RESP2, pairs
+# and text.
+def _pairs(reply: dict[Any, Any] | list[Any]) -> dict[Any, Any]:
+    if isinstance(reply, dict):
+        return reply
+    return dict(zip(reply[::2], reply[1::2], strict=True))
+
+
+def _score(reply: float | str | None) -> float | None:
+    return None if reply is None else float(reply)
+
 
 class _Fallback(Exception):
     """The fast path cannot answer; redis-py's pipeline will."""
@@ -83,7 +112,12 @@ async def read(client: Client, batch: Batch) -> list[Any]:
                 replies = await _on_one(client, batch.commands)
         except _Fallback:
             count_reads(len(batch))
+            # redis-py's response callbacks shape its replies themselves.
             replies = await _by_pipeline(client, batch.commands)
+        else:
+            for at, shape in batch.shapes:
+                if not isinstance(replies[at], ResponseError):
+                    replies[at] = shape(replies[at])
     for reply in replies:
         if isinstance(reply, ResponseError):
             raise reply

@@ -32,6 +32,11 @@ def _every_kind(keys: list[str]) -> Batch:
         reads.hget(f"{key}:hash", "name")
         reads.lrange(f"{key}:list", 0, 1)
         reads.zrevrange(f"{key}:set", 0, 2)
+        reads.hgetall(f"{key}:hash")
+        reads.zscore(f"{key}:set", "m1")
+        reads.zscore(f"{key}:set", "absent")
+        reads.lpos(f"{key}:list", "j0")
+        reads.lpos(f"{key}:list", "absent")
     return reads
 
 
@@ -53,6 +58,7 @@ async def test_a_batch_answers_what_redis_pys_pipeline_answers(server_url: str) 
             replies = await batch.read(client, reads)
         assert replies == await _by_redis_py(client, reads)
         assert replies[:3] == [1, 2, ["job {t0}k é", None, "0"]]
+        assert replies[6:11] == [{"name": "job {t0}k é", "n": "0"}, 1.0, None, 0, None]
         assert spent.commands == len(reads)
     finally:
         await client.aclose()
