@@ -95,7 +95,12 @@ def _score(reply: float | str | None) -> float | None:
 
 
 class _Fallback(Exception):
-    """The fast path cannot answer; redis-py's pipeline will."""
+    """The fast path cannot answer; redis-py's pipeline will. `sent`: commands may have reached
+    Redis already, so sending them again is counted again."""
+
+    def __init__(self, sent: bool) -> None:
+        super().__init__()
+        self.sent = sent
 
 
 async def read(client: Client, batch: Batch) -> list[Any]:
@@ -110,8 +115,9 @@ async def read(client: Client, batch: Batch) -> list[Any]:
                 replies = await _on_cluster(client, batch.commands)
             else:
                 replies = await _on_one(client, batch.commands)
-        except _Fallback:
-            count_reads(len(batch))
+        except _Fallback as fallback:
+            if fallback.sent:
+                count_reads(len(batch))
             # redis-py's response callbacks shape its replies themselves.
             replies = await _by_pipeline(client, batch.commands)
         else:
@@ -146,7 +152,7 @@ async def _on_cluster(client: RedisCluster, commands: list[tuple[Any, ...]]) -> 
     for at, command in enumerate(commands):
         node = client.get_node_from_key(command[1])
         if node is None:
-            raise _Fallback
+            raise _Fallback(sent=False)
         by_node.setdefault(node.name, (node, []))[1].append(at)
     groups = list(by_node.values())
     answers = await asyncio.gather(
@@ -158,7 +164,7 @@ async def _on_cluster(client: RedisCluster, commands: list[tuple[Any, ...]]) -> 
             if isinstance(reply, AskError | TryAgainError | ClusterDownError):
                 # The slot has moved (MovedError is an AskError) or is moving: redis-py's
                 # pipeline follows it and refreshes its map of the slots.
-                raise _Fallback
+                raise _Fallback(sent=True)
             replies[at] = reply
     return replies
 
@@ -175,12 +181,15 @@ async def _exchange(connection: Any, commands: list[tuple[Any, ...]]) -> list[An
     """Write every command, read every reply. A connection left with replies unread would hand
     them to its next user, so any failure or cancellation midway closes it."""
     if not isinstance(connection._parser, _AsyncHiredisParser):
-        raise _Fallback
+        raise _Fallback(sent=False)
     # Typed loosely: redis-py leaves the parser's reader and its socket read untyped.
     parser: Any = connection._parser
     packed = b"".join(hiredis.pack_command(command) for command in commands)
     try:
         await connection.connect()
+    except (RedisConnectionError, OSError) as err:
+        raise _Fallback(sent=False) from err  # Redis unreachable: redis-py's error says so
+    try:
         await connection.send_packed_command(packed, check_health=False)
         reader = parser._reader
         replies = []
@@ -195,7 +204,7 @@ async def _exchange(connection: Any, commands: list[tuple[Any, ...]]) -> list[An
         # A dropped connection (a restart, a proxy's idle cut): these are reads, so redis-py's
         # pipeline may send them again on a new connection, as its retry policy allows.
         await connection.disconnect()
-        raise _Fallback from err
+        raise _Fallback(sent=True) from err
     except BaseException:
         await connection.disconnect()
         raise
