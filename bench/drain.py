@@ -10,7 +10,8 @@ a legacy `repeat: {pattern}` and an `upsertJobScheduler`) and counts the command
 (INFO commandstats delta, the meter's own INFO taken out), next to what Node BullMQ 5's
 `queue.getJobCounts()` costs on the same five queues (the seed's probe). Part 2 times a no-op
 processor over `--jobs` jobs in one queue: Node BullMQ 5.81.5's Worker (bench/node_worker.mjs),
-`DrainEngine.drain`, and the Python `bullmq` Worker, at concurrency 1 and 10, on one Debian
+`DrainEngine.drain` (on an unbounded client, as the CLI's, and on one bounded as the web
+app's), and the Python `bullmq` Worker, at concurrency 1 and 10, on one Debian
 redis-server, flushed between runs.
 It is a benchmark, not a test: it prints a report and exits non-zero only when a run does not
 complete every job.
@@ -39,6 +40,7 @@ import redis
 from bullmq import Queue, Worker
 
 from bench.harness import REPO, CommandMeter, RedisServer, command_diff, table
+from dashboard.config import DEFAULT_REDIS_MAX_CONNECTIONS
 from dashboard.drain.engine import DrainEngine, DrainOptions
 from dashboard.redis_client.connection import connect
 
@@ -379,8 +381,10 @@ def time_node(url: str, jobs: int, concurrency: int) -> float:
     return out["ms"] / 1000
 
 
-async def time_ours(url: str, jobs: int, concurrency: int) -> float:
-    client = connect(url)
+async def time_ours(url: str, jobs: int, concurrency: int, pool: int | None = None) -> float:
+    """With `pool`, on a client bounded as the web app's (its "Drain now"): there a slot takes a
+    connection from the shared pool for each completion instead of keeping one."""
+    client = connect(url, max_connections=pool)
     try:
         engine = DrainEngine(client, PREFIX, {THROUGHPUT_QUEUE: noop})
         options = DrainOptions(
@@ -436,6 +440,8 @@ def measure(server: RedisServer, meter: CommandMeter, impl: str, jobs: int, conc
         seconds = time_node(server.url, jobs, conc)
     elif impl == "ours":
         seconds = asyncio.run(time_ours(server.url, jobs, conc))
+    elif impl == "pool":
+        seconds = asyncio.run(time_ours(server.url, jobs, conc, DEFAULT_REDIS_MAX_CONNECTIONS))
     else:
         seconds = asyncio.run(time_python_worker(server.url, jobs, conc))
     executed = meter.since(before)
@@ -450,6 +456,7 @@ def measure(server: RedisServer, meter: CommandMeter, impl: str, jobs: int, conc
 IMPLS = {
     "node": "Node BullMQ 5.81.5 Worker",
     "ours": "drainboard DrainEngine.drain",
+    "pool": "drainboard, web app's bounded pool",
     "python": "Python bullmq Worker",
 }
 
@@ -528,18 +535,27 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
     for conc in CONCURRENCIES:
         ours, node = series[("ours", conc)].rates(jobs), series[("node", conc)].rates(jobs)
         py = series[("python", conc)].rates(jobs)
+        pool = series[("pool", conc)].rates(jobs)
         ratio_rows.append(
             [
                 f"concurrency {conc}",
                 f"{max(ours) / max(node):.2f}",
                 f"{statistics.median(ours) / statistics.median(node):.2f}",
+                f"{statistics.median(pool) / statistics.median(node):.2f}",
                 f"{max(py) / max(node):.2f}",
                 f"{statistics.median(py) / statistics.median(node):.2f}",
             ]
         )
     print(
         table(
-            ["", "ours/Node best", "ours/Node median", "Python/Node best", "Python/Node median"],
+            [
+                "",
+                "ours/Node best",
+                "ours/Node median",
+                "bounded pool/Node median",
+                "Python/Node best",
+                "Python/Node median",
+            ],
             ratio_rows,
         )
     )

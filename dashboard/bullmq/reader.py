@@ -16,6 +16,8 @@ from typing import Any
 from dashboard.bullmq import jobs
 from dashboard.bullmq.keys import STATE_STORAGE, STATES, QueueKeys, is_job_id, scheduler_hash_of
 from dashboard.redact import Redactor
+from dashboard.redis_client import batch
+from dashboard.redis_client.batch import Batch
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
 from dashboard.redis_client.replies import to_int
@@ -94,7 +96,7 @@ class Reader:
     def keys(self, queue: str) -> QueueKeys:
         return QueueKeys(self.prefix, queue)
 
-    def _queue_commands(self, pipe: Any, queue: str) -> None:
+    def _queue_commands(self, pipe: Batch, queue: str) -> None:
         """Queue SUMMARY_WIDTH commands: the summary's counts, the paused flag and version, the
         schedulers."""
         keys = self.keys(queue)
@@ -108,7 +110,7 @@ class Reader:
     ) -> dict[str, QueueSummary | dict[str, int]]:
         """Some counts of some queues, in one round trip (two when a paused list must be read):
         for each queue the states named (and SCHEDULERS if named), or (None) its summary."""
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = Batch()
         plan: list[tuple[str, str | None]] = []
         for queue, states in wanted.items():
             if states is None:
@@ -125,7 +127,7 @@ class Reader:
                 plan.append((queue, SCHEDULERS))
         if not plan:
             return {}
-        replies = iter(await execute(pipe))
+        replies = iter(await batch.read(self.redis, pipe))
         counts: dict[str, dict[str, int]] = {}
         summaries: list[_Summary] = []
         for queue, name in plan:
@@ -141,10 +143,10 @@ class Reader:
         be read)."""
         if not queues:
             return []
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = Batch()
         for queue in queues:
             self._queue_commands(pipe, queue)
-        replies = await execute(pipe)
+        replies = await batch.read(self.redis, pipe)
         width = SUMMARY_WIDTH
         read = [_summary(q, replies[i * width : (i + 1) * width]) for i, q in enumerate(queues)]
         return await self._with_paused_lists(read)
@@ -154,10 +156,10 @@ class Reader:
         held = [s.summary.name for s in summaries if s.may_hold_paused_list]
         if not held:
             return [s.summary for s in summaries]
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = Batch()
         for queue in held:
             _count(pipe, self.keys(queue), "paused")
-        lengths = dict(zip(held, await execute(pipe), strict=True))
+        lengths = dict(zip(held, await batch.read(self.redis, pipe), strict=True))
         return [
             replace(s.summary, counts={**s.summary.counts, "paused": int(lengths[s.summary.name])})
             if s.summary.name in lengths
@@ -172,7 +174,7 @@ class Reader:
         start = (page - 1) * page_size
         end = start + page_size - 1
 
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = Batch()
         self._queue_commands(pipe, queue)
         if STATE_STORAGE[state][1] == "list":
             pipe.lrange(key, start, end)
@@ -182,17 +184,17 @@ class Reader:
             # Node BullMQ's getJobs(["waiting"]) reads the legacy paused list too (BullMQ 5 moves
             # a paused queue's jobs there), paging each list with the same range.
             pipe.lrange(keys.state("paused"), start, end)
-        replies = await execute(pipe)
+        replies = await batch.read(self.redis, pipe)
         width = SUMMARY_WIDTH
         (summary,) = await self._with_paused_lists([_summary(queue, replies[:width])])
         ids = [job_id for chunk in replies[width:] for job_id in chunk if is_job_id(job_id)]
 
         rows: list[dict[str, Any]] = []
         if ids:
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = Batch()
             for job_id in ids:
-                pipe.hmget(keys.job(job_id), jobs.SUMMARY_FIELDS)
-            for job_id, values in zip(ids, await execute(pipe), strict=True):
+                pipe.hmget(keys.job(job_id), *jobs.SUMMARY_FIELDS)
+            for job_id, values in zip(ids, await batch.read(self.redis, pipe), strict=True):
                 if any(v is not None for v in values):
                     rows.append(
                         jobs.summary(job_id, dict(zip(jobs.SUMMARY_FIELDS, values, strict=True)))
@@ -214,11 +216,11 @@ class Reader:
         if not is_job_id(job_id):
             return None
         keys = self.keys(queue)
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = Batch()
         pipe.hgetall(keys.job(job_id))
         pipe.lrange(keys.job_logs(job_id), -LOG_LINES, -1)
         _probe(pipe, keys, PLACES[0], job_id)
-        raw, logs, completed = await execute(pipe)
+        raw, logs, completed = await batch.read(self.redis, pipe)
         if not raw:
             return None
         found = await self._find(keys, job_id, raw, completed is not None, len(logs) == LOG_LINES)
@@ -246,7 +248,7 @@ class Reader:
         upto = likely_place(raw)
         log_count: int | None = None
         while state is None or asks_scheduler or count_logs:
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = Batch()
             probed = PLACES[tried : upto + 1] if state is None else ()
             for place in probed:
                 _probe(pipe, keys, place, job_id)
@@ -254,7 +256,7 @@ class Reader:
                 probe_scheduler(pipe, keys, job_id)
             if count_logs:
                 pipe.llen(keys.job_logs(job_id))
-            replies = iter(await execute(pipe))
+            replies = iter(await batch.read(self.redis, pipe))
             hits = [place for place in probed if next(replies) is not None]
             if state is None:
                 state = _place_state(hits[0]) if hits else None
@@ -369,7 +371,7 @@ class Reader:
         return None if is_scheduler else value
 
 
-def _count(pipe: Any, keys: QueueKeys, state: str) -> None:
+def _count(pipe: Batch, keys: QueueKeys, state: str) -> None:
     if STATE_STORAGE[state][1] == "list":
         pipe.llen(keys.state(state))
     else:

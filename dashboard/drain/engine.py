@@ -257,7 +257,9 @@ class DrainEngine:
         worker.lockManager.start()
         budget = JobBudget(options.max_jobs_per_queue, deadline, run, self)
 
-        finisher = Finisher(worker, self.redis)
+        # Every slot of every queue this drain may run at once.
+        slot_count = options.concurrency * max(1, options.max_concurrent_queues)
+        finisher = Finisher(worker, self.redis, slot_count)
 
         async def slot(number: int) -> None:
             token = f"{worker.id}:{number}"

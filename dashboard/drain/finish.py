@@ -33,6 +33,8 @@ from dashboard.drain.job import DrainJob
 # among the keys; its id, the finishing time, the return value and "fetch next" among the args.
 JOB_KEY = 11
 ARG_ID, ARG_TIMESTAMP, ARG_VALUE, ARG_FETCH_NEXT = 0, 1, 3, 5
+# A bounded pool lets a drain's slots keep connections while they hold this share of it at most.
+HELD_SHARE = 4
 # Kinds of job remembered per queue drain: a queue's jobs usually share one or a few option
 # sets; a queue whose every job has options of its own must not grow this without bound.
 MAX_KINDS = 256
@@ -79,16 +81,22 @@ class Finisher:
     per-command bookkeeping. A cluster client, and a server that has not loaded the script
     (restarted, SCRIPT FLUSH), go through redis-py's script object as before."""
 
-    def __init__(self, worker: Worker, client: Any) -> None:
+    def __init__(self, worker: Worker, client: Any, slots: int = 1) -> None:
         self.scripts = worker.scripts
         self.args = CompletionArgs(worker)
         self.script: AsyncScript = worker.scripts.commands["moveToFinished"]
         self.pool = client.connection_pool if isinstance(client, Redis) else None
         # A pool without a bound (the CLI's, the on-demand workers') lets a slot keep its
         # connection from one job to the next. A bounded one (the web app's) is shared with the
-        # pages and with the handlers' own commands: a slot keeping a connection while its
-        # handler runs could leave them none, so there a slot takes one per call.
-        self.hold = self.pool is not None and not isinstance(self.pool, BlockingConnectionPool)
+        # pages and with the handlers' own commands: slots keeping connections while their
+        # handlers run could leave them none. So there the drain's `slots` (every slot of every
+        # queue drained at once) keep theirs only while they hold a quarter of the pool at most
+        # (the web app's 20 connections and its Drain now's 2 queues at concurrency 1 do);
+        # otherwise a slot takes one per call, at some 15 µs a job for the pool's checkout.
+        self.hold = self.pool is not None and (
+            not isinstance(self.pool, BlockingConnectionPool)
+            or slots * HELD_SHARE <= self.pool.max_connections
+        )
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[Line]:

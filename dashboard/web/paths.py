@@ -12,6 +12,7 @@ data-bearing path parameters through `path_value()` (lookup.py's wrappers do it 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote
@@ -58,7 +59,13 @@ def url_builder(routes: list[BaseRoute]) -> Callable[..., str]:
 
 def segment(value: object) -> str:
     """One path segment: `a/b c` → `a%2Fb%20c`."""
-    return quote(str(value), safe="")
+    return _quoted(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """Cached: an overview writes each of its 50 queue names into several links per render."""
+    return quote(text, safe="")
 
 
 def path_value(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Container
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -12,12 +13,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cron_descriptor import get_description
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from dashboard.bullmq.jobs import preview_json
+from dashboard.bullmq.reader import QueueSummary
 from dashboard.observe.cost import MINUTES_PER_MONTH
 from dashboard.redis_client.counting import commands_spent
 from dashboard.web.lookup import board_of
@@ -199,6 +203,46 @@ def count_links(counts: dict[str, int], queue_url: str) -> Markup:
     )
 
 
+@pass_context
+def queue_cards(context: Context, queues: list[QueueSummary], unserved: Container[str]) -> Markup:
+    """The overview's queue cards. Built here, not in the template: at 50 cards a page, Jinja's
+    output, escaping and url() calls for each card were most of the overview's render (about
+    1.3 of its 1.9 ms of CPU, issue 28's profile at 1,000 queues)."""
+    url = context["url"]
+    return Markup("".join(_queue_card(context, url, q, q.name in unserved) for q in queues))
+
+
+def _queue_card(context: Context, url: Any, q: QueueSummary, unserved: bool) -> str:
+    name = escape(q.name)
+    queue_url = url(context, "queue_page", queue=q.name)
+    paused = '<span class="badge paused">paused</span>' if q.is_paused else ""
+    reason = (
+        '<p class="reason unserved" data-unserved><strong>Nothing will take these jobs:</strong>'
+        " no worker is connected and no scheduled drain ran in the last hour."
+        f' <a href="{escape(url(context, "queue_workers", queue=q.name))}">Workers</a></p>'
+        if unserved
+        else ""
+    )
+    schedulers = (
+        f'<a class="sched-count" href="{escape(url(context, "schedulers_tab", queue=q.name))}"'
+        f' data-schedulers="{q.schedulers}">{number(q.schedulers)}'
+        f" scheduler{'' if q.schedulers == 1 else 's'}</a>"
+        if q.schedulers
+        else ""
+    )
+    # Safe as it stands: the name and URLs are escaped; the rest is ours or numbers.
+    return (
+        f'<article class="queue-card" data-queue="{name}"><header>'
+        f'<h2><a href="{escape(queue_url)}">{name}</a></h2>{paused}'
+        f'<span class="total" title="jobs in all states">{number(q.total)} '
+        f"job{'' if q.total == 1 else 's'}</span></header>"
+        '<svg class="bar" viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true">'
+        f'<rect class="track" width="1000" height="10"/>{bar_rects(q.counts)}</svg>'
+        f'<dl class="counts">{count_links(q.counts, queue_url)}</dl>{reason}{schedulers}'
+        "</article>\n"
+    )
+
+
 def json_tree(value: Any) -> Markup:
     """Collapsible, escaped HTML for a JSON value, built from <details> so it needs no script."""
     budget = [TREE_NODE_LIMIT]
@@ -268,8 +312,7 @@ def make_templates() -> Jinja2Templates:
         pretty_cut=pretty_cut,
         cut=cut,
         json_tree=json_tree,
-        bar_rects=bar_rects,
-        count_links=count_links,
+        queue_cards=queue_cards,
         segment=segment,
         cron_words=cron_words,
         code=code_spans,

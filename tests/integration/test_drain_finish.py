@@ -162,3 +162,35 @@ async def test_handlers_commands_find_a_connection(server_url: str, max_connecti
             assert await client.lrange(f"bull:chatty:{job_id}:logs", 0, -1) == ["half way"]
     finally:
         await client.aclose()
+
+
+async def test_a_drain_small_beside_a_bounded_pool_keeps_its_connections(server_url: str) -> None:
+    """The web app's pool of 20 and a drain of 2 queues at concurrency 1: each slot keeps its
+    connection from one completion to the next instead of a checkout per job, and the
+    handler's own commands still find one."""
+    await add_jobs(server_url, "steady", [{}], per_kind=50)
+    client = connect(server_url, max_connections=20)
+    pool = client.connection_pool
+    checkouts = 0
+    checkout = pool.get_connection
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal checkouts
+        checkouts += 1
+        return await checkout(*args, **kwargs)
+
+    pool.get_connection = counted  # type: ignore[method-assign]
+
+    async def handler(job: Any) -> str:
+        await job.updateProgress(50)
+        return "done"
+
+    try:
+        engine = DrainEngine(client, "bull", {"steady": handler})
+        result = await engine.drain(DrainOptions(("steady",), max_concurrent_queues=2))
+        assert (result.queues["steady"].jobs_processed, result.total_failed) == (50, 0)
+        assert await client.zcard("bull:steady:completed") == 50
+        # Each handler's updateProgress takes one; the completions take none past the first.
+        assert checkouts < 50 + 20, checkouts
+    finally:
+        await client.aclose()
