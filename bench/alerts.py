@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -74,29 +76,36 @@ async def traffic(url: str, stop: asyncio.Event) -> None:
     await queue.close()
 
 
+@contextlib.asynccontextmanager
+async def watching(board: Any, alerts: str | None) -> AsyncIterator[None]:
+    """The watcher running as alert rules keep it (no page open), or, without rules, for one
+    open page: what each phase compares."""
+    if not alerts:
+        async with board.watcher.subscribe():
+            yield
+        return
+    running = asyncio.create_task(board.alerts.watch(board.watcher))
+    try:
+        yield
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
 async def busy_phase(url: str, alerts: str | None, seconds: float) -> tuple[int, int]:
     """The watcher's and the alerts' own commands (as sent) over `seconds` of traffic."""
     app = create_app(Settings(redis_url=url, alerts=alerts))
     board = app.state.board
     await board.catalog.names()
-    if alerts:
-        running = asyncio.create_task(board.alerts.watch(board.watcher))
-    else:
-        page = board.watcher.subscribe()
-        await page.__aenter__()
-    await asyncio.sleep(5)
-    before = dict(SPENT)
-    stop = asyncio.Event()
-    producing = asyncio.create_task(traffic(url, stop))
-    await asyncio.sleep(seconds)
-    spent = {k: SPENT[k] - before.get(k, 0) for k in ("watcher", "alerts")}
-    stop.set()
-    await producing
-    if alerts:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-    else:
-        await page.__aexit__(None, None, None)
+    async with watching(board, alerts):
+        await asyncio.sleep(5)
+        before = dict(SPENT)
+        stop = asyncio.Event()
+        producing = asyncio.create_task(traffic(url, stop))
+        await asyncio.sleep(seconds)
+        spent = {k: SPENT[k] - before.get(k, 0) for k in ("watcher", "alerts")}
+        stop.set()
+        await producing
     await board.redis.aclose()
     return spent["watcher"], spent["alerts"]
 
@@ -106,20 +115,11 @@ async def phase(url: str, alerts: str | None, seconds: float) -> tuple[int, dict
     board = app.state.board
     await board.catalog.names()
     meter = CommandMeter(url)
-    if alerts:
-        running = asyncio.create_task(board.alerts.watch(board.watcher))
-    else:
-        page = board.watcher.subscribe()
-        await page.__aenter__()
-    await asyncio.sleep(5)
-    before, start = meter.per_command(), meter.start()
-    await asyncio.sleep(seconds)
-    spent, per = meter.since(start), command_diff(before, meter.per_command())
-    if alerts:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-    else:
-        await page.__aexit__(None, None, None)
+    async with watching(board, alerts):
+        await asyncio.sleep(5)
+        before, start = meter.per_command(), meter.start()
+        await asyncio.sleep(seconds)
+        spent, per = meter.since(start), command_diff(before, meter.per_command())
     meter.close()
     await board.redis.aclose()
     return spent, per, board.alerts.checks

@@ -418,6 +418,16 @@ def only_quiet(kind: str, seconds: float) -> None:
     report_quiet(rows, seconds)
 
 
+def print_rows(rows: list[tuple[str, int, dict[str, int]]], minute: float) -> None:
+    """One line a setup: its commands, a minute's worth, and its commands by name, most first."""
+    for name, spent, detail in rows:
+        top = sorted(detail.items(), key=lambda kv: -kv[1])
+        print(
+            f"{name:44} {spent:9,} {spent * minute:8.1f}  "
+            f"{' '.join(f'{k}:{v}' for k, v in top) or '-'}"
+        )
+
+
 def report_quiet(rows: list[tuple[str, int, dict[str, int]]], seconds: float) -> None:
     minute = 60 / seconds
     print()
@@ -425,12 +435,7 @@ def report_quiet(rows: list[tuple[str, int, dict[str, int]]], seconds: float) ->
         f"quiet queue: Node BullMQ 5 adds a job to {TRAFFIC_QUEUE} every {QUIET_EVERY_S:.0f} s and "
         f"completes it; dashboard process alone (MONITOR), {seconds:.0f} s"
     )
-    for name, spent, detail in rows:
-        top = sorted(detail.items(), key=lambda kv: -kv[1])
-        print(
-            f"{name:44} {spent:9,} {spent * minute:8.1f}  "
-            f"{' '.join(f'{k}:{v}' for k, v in top) or '-'}"
-        )
+    print_rows(rows, minute)
 
 
 def report_busy(rows: list[tuple[str, int, dict[str, int]]], busy: int, seconds: float) -> None:
@@ -441,12 +446,7 @@ def report_busy(rows: list[tuple[str, int, dict[str, int]]], busy: int, seconds:
         f"(Node BullMQ 5); dashboard process alone (MONITOR), {seconds:.0f} s"
     )
     print(f"{'setup':44} {'commands':>9} {'per min':>8}  detail")
-    for name, spent, detail in rows:
-        top = sorted(detail.items(), key=lambda kv: -kv[1])
-        print(
-            f"{name:44} {spent:9,} {spent * minute:8.1f}  "
-            f"{' '.join(f'{k}:{v}' for k, v in top) or '-'}"
-        )
+    print_rows(rows, minute)
     ours = rows[0][1] * minute
     line = f"overview, {busy} busy queues: {ours:,.1f}/min (target <= {BUSY_TARGET}/min)"
     if len(rows) > 1 and rows[1][1]:
@@ -466,12 +466,7 @@ def report_traffic(
         f"{seconds:.0f} s"
     )
     print(f"{'setup':44} {'commands':>9} {'per min':>8}  detail")
-    for name, spent, detail in rows:
-        top = sorted(detail.items(), key=lambda kv: -kv[1])
-        print(
-            f"{name:44} {spent:9,} {spent * minute:8.1f}  "
-            f"{' '.join(f'{k}:{v}' for k, v in top) or '-'}"
-        )
+    print_rows(rows, minute)
     ours = {name.split(": ", 1)[1]: spent for name, spent, _ in rows if name.startswith("drain")}
     theirs = {name.split(": ", 1)[1]: spent for name, spent, _ in rows if name.startswith("Bull")}
     for tab, spent in ours.items():

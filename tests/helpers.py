@@ -394,26 +394,9 @@ def axe_violations(page: Page) -> list[str]:
     ]
 
 
-# The fields of Node's Job that the job detail must carry with Node's values.
-JOB_FIELDS = (
-    "id",
-    "name",
-    "data",
-    "opts",
-    "progress",
-    "delay",
-    "priority",
-    "timestamp",
-    "attemptsMade",
-    "attemptsStarted",
-    "finishedOn",
-    "processedOn",
-    "failedReason",
-    "stacktrace",
-    "returnvalue",
-    "parentKey",
-    "parent",
-)
+# The fields of Node's Job that the job detail must carry with Node's values; the Node side
+# (interop/job_view.mjs) reads the same file.
+JOB_FIELDS: tuple[str, ...] = tuple(json.loads((INTEROP / "job_fields.json").read_text()))
 
 
 @contextmanager

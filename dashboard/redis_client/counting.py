@@ -73,9 +73,7 @@ def count_connect(commands: int) -> None:
 
 def count_reads(commands: int, source: str = "reads") -> None:
     """Commands sent on behalf of the current request: for its footer and for /metrics."""
-    current = _tally.get()
-    if current is not None:
-        current.commands += commands
+    count_caused(commands)
     spend(source, commands)
 
 

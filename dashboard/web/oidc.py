@@ -16,16 +16,18 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from dashboard.config import Settings
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 DISCOVERY = "/.well-known/openid-configuration"
 SCOPE = "openid email profile"
@@ -105,6 +107,10 @@ class OpenIdProvider:
         return httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_S, transport=self._transport)
 
     def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
+        # Imported here, not with the module: authlib 1.9 prints a deprecation warning at import
+        # (it prefers httpx2), which every dashboard without single sign-on would print too.
+        from authlib.integrations.httpx_client import AsyncOAuth2Client
+
         return AsyncOAuth2Client(
             self.client_id,
             self.client_secret,

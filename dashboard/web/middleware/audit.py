@@ -85,6 +85,7 @@ class AuditTrail:
         request = Request(scope)
         board = scope["app"].state.board
         path_params = scope.get("path_params", {})
+        said = _json_answer(answer)
         entry: dict[str, Any] = {
             "at": int(time.time() * 1000),
             "user": _who(request, action, body),
@@ -101,12 +102,12 @@ class AuditTrail:
             "from": client_of(request),
             "status": status,
             "outcome": outcome_of(status),
-            **_answer(answer),
+            **_answer(answer, said),
         }
         store = not self.settings.read_only
         if action in DRAINS:
             entry["trigger"] = _trigger(request, action)
-            store = store and not _idle_drain(status, answer)
+            store = store and not _idle_drain(status, said)
         await record(board.redis, self.settings.prefix, entry, store=store)
 
 
@@ -161,26 +162,33 @@ def _ids(value: Any) -> bool:
     return isinstance(value, list) and len(value) <= IDS_KEPT and all(map(_short, value))
 
 
-def _idle_drain(status: int, answer: bytes) -> bool:
-    """A drain that found nothing changed nothing: it is logged, but a cron tick every minute
-    must not add a command a minute to the trail."""
-    if status != 200:
-        return False
+def _json_answer(answer: bytes) -> dict[str, Any] | None:
+    """The answer as a JSON object, or None: a notice, or JSON cut short by what is kept of it."""
     try:
         said = json.loads(answer)
-    except (ValueError, RecursionError):  # Drain now's notice: a person pressed it, so it is kept
-        return False
-    return isinstance(said, dict) and not said.get("totalProcessed") and not said.get("totalFailed")
+    except (ValueError, RecursionError):  # nested past Python's limit, too
+        return None
+    return said if isinstance(said, dict) else None
 
 
-def _answer(answer: bytes) -> dict[str, Any]:
+def _idle_drain(status: int, said: dict[str, Any] | None) -> bool:
+    """A drain that found nothing changed nothing: it is logged, but a cron tick every minute
+    must not add a command a minute to the trail. Drain now's notice is kept: a person pressed
+    it."""
+    return (
+        status == 200
+        and said is not None
+        and not said.get("totalProcessed")
+        and not said.get("totalFailed")
+    )
+
+
+def _answer(answer: bytes, said: dict[str, Any] | None) -> dict[str, Any]:
     """What the answer said: a JSON outcome's message and count, or a notice's text."""
+    if said is not None:
+        return _outcome_fields(said)
     if answer.lstrip().startswith((b"{", b"[")):
-        try:
-            said = json.loads(answer)
-        except (ValueError, RecursionError):  # cut short, or nested past Python's limit
-            return {}
-        return _outcome_fields(said) if isinstance(said, dict) else {}
+        return {}  # JSON, but not an object, or cut short
     text = " ".join(TAGS.sub(" ", answer.decode(errors="replace")).split())
     return {"message": text[:MESSAGE_KEPT]} if text else {}
 
