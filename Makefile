@@ -1,6 +1,6 @@
 # The two commands of the README (demo, test), each installing what it needs first; and the
 # parts of `make test` on their own: lint (ruff and mypy) and unit (pure modules, in seconds).
-.PHONY: demo test lint unit bench
+.PHONY: demo test lint unit bench messages
 
 PY_SOURCES = dashboard templates static tests bench examples
 
@@ -24,3 +24,9 @@ unit:
 bench:
 	@scripts/setup.sh --test
 	.venv/bin/python bench/pages.py
+
+# Re-extract the strings of the templates and sources into every catalog under locales/; the new
+# ones come untranslated, and tests/unit/test_catalogs.py lists them until they are translated.
+messages:
+	@scripts/setup.sh
+	.venv/bin/python scripts/messages.py

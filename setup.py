@@ -1,5 +1,5 @@
 """Which packages the wheel carries: every sub-package of dashboard/, found rather than listed, so
-that a new one cannot drop out of the wheel; and the templates/ and static/ folders, kept at the
+that a new one cannot drop out of the wheel; and the templates/, static/ and locales/ folders, kept at the
 top level of the checkout (the design card's layout) and shipped inside the package, where the
 code finds them through importlib.resources. tests/integration/test_packaging.py installs that
 wheel in a clean venv and serves every page and every file the pages link from outside the
@@ -9,7 +9,9 @@ from setuptools import find_packages, setup
 
 setup(
     packages=[*find_packages(include=["dashboard", "dashboard.*"]), "dashboard.templates",
-              "dashboard.static"],
-    package_dir={"dashboard.templates": "templates", "dashboard.static": "static"},
-    package_data={"dashboard.templates": ["*.html", "partials/*.html"], "dashboard.static": ["*"]},
+              "dashboard.static", "dashboard.locales"],
+    package_dir={"dashboard.templates": "templates", "dashboard.static": "static",
+                 "dashboard.locales": "locales"},
+    package_data={"dashboard.templates": ["*.html", "partials/*.html"], "dashboard.static": ["*"],
+                  "dashboard.locales": ["*/LC_MESSAGES/messages.po"]},
 )  # fmt: skip

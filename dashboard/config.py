@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from dashboard import i18n
 from dashboard.bullmq.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
 from dashboard.redis_client.connection import SENTINEL_SCHEME, SentinelUrlError, parse_sentinel_url
@@ -77,6 +78,8 @@ class Settings:
     oidc_client_secret: str | None = None
     # Serving `drainboard demo`: the overview says how the demo's queues get processed.
     demo: bool = False
+    # The language of alerts (a team channel) and of requests that ask for none we speak.
+    locale: str = i18n.DEFAULT_LOCALE
 
     @property
     def auth_required(self) -> bool:
@@ -116,6 +119,7 @@ class Settings:
             "alerts": env.get("DRAINBOARD_ALERTS") or None,
             "quota": env.get("DRAINBOARD_QUOTA") or None,
             "price_per_100k": env.get("DRAINBOARD_PRICE_PER_100K") or None,
+            "locale": env.get("DRAINBOARD_LOCALE") or None,
             **{
                 f"oidc_{part}": env.get(f"DRAINBOARD_OIDC_{part.upper()}") or None
                 for part in OIDC_PARTS
@@ -150,6 +154,7 @@ class Settings:
             oidc_issuer=_issuer(values["oidc_issuer"]),
             oidc_client_id=values["oidc_client_id"] or None,  # type: ignore[arg-type]
             oidc_client_secret=values["oidc_client_secret"] or None,  # type: ignore[arg-type]
+            locale=_locale(values.get("locale")),
         ).checked()
 
     def dumps(self) -> str:
@@ -405,3 +410,14 @@ def _flag(value: object) -> bool:
 def _optional_flag(value: str) -> bool | None:
     """A flag that may be left unset: then the server is asked."""
     return _flag(value) if value.strip() else None
+
+
+def _locale(value: object) -> str:
+    if value is None:
+        return i18n.DEFAULT_LOCALE
+    found = i18n.known_locale(str(value))
+    if found is None:
+        raise ConfigError(
+            f"DRAINBOARD_LOCALE must be one of {', '.join(i18n.LOCALES)}, not {value!r}."
+        )
+    return found

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
+from dashboard import i18n
 from dashboard.bullmq.discovery import QueueCatalog, cluster_slot_error
 from dashboard.bullmq.reader import Reader
 from dashboard.config import ConfigError, Settings
@@ -32,6 +33,7 @@ from dashboard.web.middleware.audit import AuditTrail
 from dashboard.web.middleware.guard import FAILED_SECRETS_PER_MINUTE, Guard, ServiceGuard
 from dashboard.web.middleware.headers import CommandsHeader, SecurityHeaders
 from dashboard.web.middleware.hosts import AllowedHosts
+from dashboard.web.middleware.locale import RequestLocale
 from dashboard.web.middleware.request_limits import RequestLimits
 from dashboard.web.middleware.sessions import SessionSigner
 from dashboard.web.middleware.throttle import PerMinute
@@ -128,6 +130,7 @@ def create_app(
         routes=routes,
         exception_handlers=HANDLERS,
         middleware=[
+            Middleware(RequestLocale),
             Middleware(CommandsHeader),
             Middleware(SecurityHeaders),
             Middleware(CatchAll),
@@ -144,6 +147,7 @@ def create_app(
     app.state.cron_limiter = PerMinute(CRON_CALLS_PER_MINUTE)
     app.state.documented_modules = registry.documented_modules()
     app.state.failed_secrets = PerMinute(FAILED_SECRETS_PER_MINUTE)
+    i18n.set_server_default(settings.locale)
     app.state.templates = make_templates()
     app.state.templates.env.globals["url"] = url_builder(registry.base_routes())
     return app

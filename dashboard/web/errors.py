@@ -28,41 +28,35 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.i18n import N_
 from dashboard.redis_client.connection import POOL_WAIT_S
 from dashboard.redis_client.counting import commands_spent
 from dashboard.web.paths import root_of
 
 log = logging.getLogger("drainboard")
 
-REDIS_DOWN = "Redis is unreachable; the dashboard will reconnect by itself when it is back."
-REDIS_LOST = (
+REDIS_DOWN = N_("Redis is unreachable; the dashboard will reconnect by itself when it is back.")
+REDIS_LOST = N_(
     "The connection to Redis was lost during this request, though Redis answers: it closed "
     "the connection (a restart, a CLIENT KILL, an idle timeout); try again in a moment."
 )
 # How redis-py words a connection that dropped under a command, as opposed to one never made.
 _DROPPED = ("Connection closed by server", "Connection reset by peer", "Broken pipe")
-REDIS_AUTH = "Redis refused the credentials in the Redis URL (wrong or missing password)."
-REDIS_CLUSTER_DOWN = (
+REDIS_AUTH = N_("Redis refused the credentials in the Redis URL (wrong or missing password).")
+REDIS_CLUSTER_DOWN = N_(
     "Part of the Redis Cluster is down: the node holding these keys does not answer; "
     "the dashboard recovers by itself when the cluster heals."
 )
-REDIS_TIMEOUT = "Redis did not answer in time; it may be overloaded."
-REDIS_TLS = (
+REDIS_TIMEOUT = N_("Redis did not answer in time; it may be overloaded.")
+REDIS_TLS = N_(
     "Redis's TLS certificate could not be verified: give the CA that signed it as ssl_ca_certs "
     "in the rediss:// URL."
 )
-POOL_BUSY = (
-    "Every Redis connection of this dashboard stayed busy for {wait:g} s; try again in a moment."
-)
-NO_PAGE = "No page at this address."
-INTERNAL = "Something went wrong inside Drainboard; the details are in the server log."
-REDIS_OOM = (
+NO_PAGE = N_("No page at this address.")
+INTERNAL = N_("Something went wrong inside Drainboard; the details are in the server log.")
+REDIS_OOM = N_(
     "Redis is out of memory (its used memory is over maxmemory and its policy evicts nothing), "
     "so it refused the write; nothing was changed. Free memory or raise maxmemory."
-)
-REDIS_NOPERM = (
-    "The Redis user this dashboard connects as may not run {command}; grant it (ACL SETUSER) "
-    "or give the dashboard a user that may."
 )
 # Redis's own refusals. redis-py strips the code off the replies it has a class for
 # (OutOfMemoryError, NoPermissionError); a command refused inside a Lua script keeps it, after
@@ -72,19 +66,19 @@ _NOPERM = re.compile(r"(?:^|\s)NOPERM\b")
 _NOPERM_COMMAND = re.compile(r"run the '([^']+)' command")
 
 TITLES = {
-    400: "Bad request",
-    401: "Sign-in needed",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Wrong method",
-    409: "Conflict",
-    413: "Too large",
-    414: "URL too long",
-    429: "Too many requests",
-    431: "Headers too large",
-    500: "Server error",
-    503: "Redis unavailable",
-    507: "Redis out of memory",
+    400: N_("Bad request"),
+    401: N_("Sign-in needed"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Wrong method"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    414: N_("URL too long"),
+    429: N_("Too many requests"),
+    431: N_("Headers too large"),
+    500: N_("Server error"),
+    503: N_("Redis unavailable"),
+    507: N_("Redis out of memory"),
 }
 
 
@@ -130,7 +124,7 @@ def problem(
         "error.html",
         {
             "status": status,
-            "title": TITLES.get(status, "Error"),
+            "title": TITLES.get(status, N_("Error")),
             "message": message,
             "base": page_base(request),
             # What the request spent before it failed (an unknown job is looked for first).
@@ -143,7 +137,8 @@ def problem(
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    detail = str(exc.detail)
+    # A Text detail stays one, to be translated on the error page.
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's own bare "Not Found"
         detail = routing_error(request, exc)
     return problem(request, exc.status_code, detail, exc.headers)
@@ -158,7 +153,11 @@ def routing_error(request: Request, exc: HTTPException) -> str:
         allowed = (exc.headers or {}).get("Allow", "")
         methods = [m for m in allowed.split(", ") if m and m != "HEAD"]
         if methods:
-            return f"This address takes {' or '.join(methods)}, not {request.method}."
+            return N_(
+                "This address takes %(methods)s, not %(method)s.",
+                methods=" or ".join(methods),
+                method=request.method,
+            )
     return str(exc.detail)
 
 
@@ -173,7 +172,11 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = REDIS_TLS
     elif str(exc) == "No connection available.":  # the bounded pool's wait ran out
         pool = request.app.state.board.redis.connection_pool
-        message = POOL_BUSY.format(wait=getattr(pool, "timeout", None) or POOL_WAIT_S)
+        message = N_(
+            "Every Redis connection of this dashboard stayed busy for %(wait)s s; try again in a "
+            "moment.",
+            wait=f"{getattr(pool, 'timeout', None) or POOL_WAIT_S:g}",
+        )
     elif isinstance(exc, ClusterError | RedisClusterException):
         message = REDIS_CLUSTER_DOWN
     elif any(dropped in str(exc) for dropped in _DROPPED):
@@ -196,7 +199,12 @@ async def redis_refusal(request: Request, exc: Exception) -> Response:
         named = _NOPERM_COMMAND.search(text)
         command = named.group(1).replace("|", " ").upper() if named else "a command it needs"
         log.warning("redis refused a command on %s: %s", request.url.path, text)
-        return problem(request, 503, REDIS_NOPERM.format(command=command))
+        refused = N_(
+            "The Redis user this dashboard connects as may not run %(command)s; grant it (ACL "
+            "SETUSER) or give the dashboard a user that may.",
+            command=command,
+        )
+        return problem(request, 503, refused)
     return await unexpected_error(request, exc)
 
 

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dashboard.i18n import N_
 from dashboard.text import quoted
 from dashboard.web.board import Board
 from dashboard.web.paths import path_value, root_of
@@ -83,7 +84,7 @@ async def answer(request: Request, action: Awaitable[Outcome]) -> Response:
 def refuse_if_read_only(board: Board) -> None:
     """The one read-only check, used by every route that changes or processes jobs."""
     if board.settings.read_only:
-        raise HTTPException(403, detail="This dashboard is read-only; actions are disabled.")
+        raise HTTPException(403, detail=N_("This dashboard is read-only; actions are disabled."))
 
 
 def notice(

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Container
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from cron_descriptor import get_description
+from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_decimal
+from cron_descriptor import ExpressionDescriptor, Options, get_description
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
@@ -20,8 +22,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from dashboard import i18n
 from dashboard.bullmq.jobs import preview_json
 from dashboard.bullmq.reader import QueueSummary
+from dashboard.i18n import N_, gettext, ngettext
 from dashboard.observe.cost import MINUTES_PER_MONTH
 from dashboard.redis_client.counting import commands_spent
 from dashboard.web.lookup import board_of
@@ -43,47 +47,49 @@ VALUE_LIMIT = 64 * 1024
 # A JSON tree deeper or wider than this is shown as text: nobody unfolds 10,000 nodes by hand.
 TREE_NODE_LIMIT = 2000
 
-STATE_LABELS = {
-    "active": "Active",
-    "waiting": "Waiting",
-    "prioritized": "Prioritized",
-    "delayed": "Delayed",
-    "paused": "Paused",
-    "waiting-children": "Waiting children",
-    "completed": "Completed",
-    "failed": "Failed",
-}
+
+class Labels(dict[str, str]):
+    """Labels a template looks up by key (`STATE_LABELS[state]`), in the reader's language."""
+
+    def __getitem__(self, key: str) -> str:
+        return i18n.translated(super().__getitem__(key))
+
+
+STATE_LABELS = Labels(
+    [
+        ("active", N_("Active")),
+        ("waiting", N_("Waiting")),
+        ("prioritized", N_("Prioritized")),
+        ("delayed", N_("Delayed")),
+        ("paused", N_("Paused")),
+        ("waiting-children", N_("Waiting children")),
+        ("completed", N_("Completed")),
+        ("failed", N_("Failed")),
+    ]
+)
 # The order tabs and count chips appear in: the life of a job, left to right.
 STATE_ORDER = tuple(STATE_LABELS)
 
 
 def relative_time(ms: int | None, now_ms: int | None = None) -> str:
+    """ "5 minutes ago", "vor 5 Minuten", "in 2 hours": Babel's words for the reader's locale."""
     if not ms:
         return ""
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    seconds = (now_ms - ms) / 1000
-    future = seconds < 0
-    seconds = abs(seconds)
-    for limit, unit, size in (
-        (60, "s", 1),
-        (3600, "min", 60),
-        (86400, "h", 3600),
-        (86400 * 60, "d", 86400),
-    ):
-        if seconds < limit:
-            amount = f"{int(seconds // size)} {unit}"
-            break
-    else:
-        amount = f"{int(seconds // (86400 * 30))} mo"
-    if amount.startswith("0 ") and unit == "s":
-        return "just now"
-    return f"in {amount}" if future else f"{amount} ago"
+    seconds = (ms - now_ms) / 1000
+    if abs(seconds) < 1:
+        return gettext("just now")
+    return format_timedelta(
+        timedelta(seconds=seconds), threshold=1, add_direction=True, locale=i18n.current()
+    )
 
 
 def absolute_time(ms: int | None) -> str:
+    """The time in UTC, written the locale's way, to the second."""
     if not ms:
         return ""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return format_datetime(moment, "medium", tzinfo=UTC, locale=i18n.current()) + " UTC"
 
 
 def iso_time(ms: int | None) -> str:
@@ -104,26 +110,29 @@ def time_tag(ms: int | None) -> Markup:
 def duration(ms: int | None) -> str:
     if ms is None or ms < 0:
         return ""
+    locale = i18n.current()
     if ms < 1000:
-        return f"{ms} ms"
+        return f"{format_decimal(ms, locale=locale)} ms"
     if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
+        return f"{format_decimal(round(ms / 1000, 1), '0.0', locale=locale)} s"
     if ms < 3_600_000:
         return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
-    return f"{ms // 3_600_000} h {ms % 3_600_000 // 60_000} min"
+    return f"{format_decimal(ms // 3_600_000, locale=locale)} h {ms % 3_600_000 // 60_000} min"
 
 
 def size(n: int | None) -> str:
-    n = n or 0
+    value = float(n or 0)
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
+        if value < 1024 or unit == "GB":
+            pattern = "#,##0" if unit == "B" else "#,##0.0"
+            return f"{format_decimal(value, pattern, locale=i18n.current())} {unit}"
+        value /= 1024
     return ""
 
 
-def number(n: int | None) -> str:
-    return f"{n or 0:,}"
+def number(n: int | float | None) -> str:
+    """A count the reader's way: 12,345 (en), 12.345 (de), 12 345 (fr)."""
+    return i18n.number(n)
 
 
 def pretty_json(value: Any) -> str:
@@ -150,12 +159,29 @@ def cut(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+# cron-descriptor's catalog for each of our locales (it has Portugal's Portuguese only).
+CRON_LOCALES = {
+    "de": "de_DE",
+    "es": "es_ES",
+    "fr": "fr_FR",
+    "pt_BR": "pt_PT",
+    "ja": "ja_JP",
+    "zh_Hans_CN": "zh_CN",
+}
+
+
 def cron_words(pattern: str | None) -> str:
     """A cron pattern in words ("At 02:00 AM"), or "" when cron-descriptor cannot read it."""
     if not pattern:
         return ""
+    locale = CRON_LOCALES.get(i18n.current())
     try:
-        return get_description(pattern)
+        if locale is None:
+            return get_description(pattern)
+        options = Options()
+        options.locale_code = locale
+        options.use_24hour_time_format = True
+        return ExpressionDescriptor(pattern, options).get_description()
     except Exception:  # cron-descriptor raises several kinds; a pattern it cannot read is not ours
         return ""
 
@@ -197,7 +223,7 @@ def count_links(counts: dict[str, int], queue_url: str) -> Markup:
         "".join(
             f'<div class="count s-{state}{"" if counts[state] else " zero"}" data-state="{state}">'
             f'<dt><a href="{href}?status={state}">{STATE_LABELS[state]}</a></dt>'
-            f"<dd>{counts[state]:,}</dd></div>"
+            f"<dd>{number(counts[state])}</dd></div>"
             for state in STATE_ORDER
         )
     )
@@ -215,27 +241,36 @@ def queue_cards(context: Context, queues: list[QueueSummary], unserved: Containe
 def _queue_card(context: Context, url: Any, q: QueueSummary, unserved: bool) -> str:
     name = escape(q.name)
     queue_url = url(context, "queue_page", queue=q.name)
-    paused = '<span class="badge paused">paused</span>' if q.is_paused else ""
+    paused = f'<span class="badge paused">{gettext("paused")}</span>' if q.is_paused else ""
     reason = (
-        '<p class="reason unserved" data-unserved><strong>Nothing will take these jobs:</strong>'
-        " no worker is connected and no scheduled drain ran in the last hour."
-        f' <a href="{escape(url(context, "queue_workers", queue=q.name))}">Workers</a></p>'
+        '<p class="reason unserved" data-unserved><strong>'
+        + gettext("Nothing will take these jobs:")
+        + "</strong> "
+        + gettext("no worker is connected and no scheduled drain ran in the last hour.")
+        + f' <a href="{escape(url(context, "queue_workers", queue=q.name))}">'
+        + gettext("Workers")
+        + "</a></p>"
         if unserved
         else ""
     )
     schedulers = (
         f'<a class="sched-count" href="{escape(url(context, "schedulers_tab", queue=q.name))}"'
-        f' data-schedulers="{q.schedulers}">{number(q.schedulers)}'
-        f" scheduler{'' if q.schedulers == 1 else 's'}</a>"
+        f' data-schedulers="{q.schedulers}">'
+        + escape(
+            ngettext("%(count)s scheduler", "%(count)s schedulers", q.schedulers)
+            % {"count": number(q.schedulers)}
+        )
+        + "</a>"
         if q.schedulers
         else ""
     )
+    jobs = ngettext("%(count)s job", "%(count)s jobs", q.total) % {"count": number(q.total)}
     # Safe as it stands: the name and URLs are escaped; the rest is ours or numbers.
     return (
         f'<article class="queue-card" data-queue="{name}"><header>'
         f'<h2><a href="{escape(queue_url)}">{name}</a></h2>{paused}'
-        f'<span class="total" title="jobs in all states">{number(q.total)} '
-        f"job{'' if q.total == 1 else 's'}</span></header>"
+        f'<span class="total" title="{escape(gettext("jobs in all states"))}">{escape(jobs)}'
+        "</span></header>"
         '<svg class="bar" viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true">'
         f'<rect class="track" width="1000" height="10"/>{bar_rects(q.counts)}</svg>'
         f'<dl class="counts">{count_links(q.counts, queue_url)}</dl>{reason}{schedulers}'
@@ -268,11 +303,15 @@ def _tree(value: Any, budget: list[int], depth: int, comma: bool = False) -> str
             f"{_tree(v, budget, depth + 1, n < last)}"
             for n, (k, v) in enumerate(value.items())
         ]
-        label = f"{len(value)} key{'' if len(value) == 1 else 's'}"
+        label = ngettext("%(count)s key", "%(count)s keys", len(value)) % {
+            "count": number(len(value))
+        }
         return _fold("{", "}", label, items, depth, comma)
     if isinstance(value, list):
         items = [_tree(v, budget, depth + 1, n < len(value) - 1) for n, v in enumerate(value)]
-        label = f"{len(value)} item{'' if len(value) == 1 else 's'}"
+        label = ngettext("%(count)s item", "%(count)s items", len(value)) % {
+            "count": number(len(value))
+        }
         return _fold("[", "]", label, items, depth, comma)
     kind = "null" if value is None else type(value).__name__
     text = json.dumps(value, ensure_ascii=False)
@@ -300,6 +339,9 @@ def make_templates() -> Jinja2Templates:
     # The templates ship inside the package and do not change while it runs: no stat() of each
     # template file (and of every include) on every render.
     env.auto_reload = False
+    # Every page, fragment and notice speaks the request's language (web/middleware/locale.py).
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         relative=relative_time,
         absolute=absolute_time,
@@ -316,8 +358,16 @@ def make_templates() -> Jinja2Templates:
         segment=segment,
         cron_words=cron_words,
         code=code_spans,
+        t=i18n.translated,
     )
-    env.globals.update(STATE_LABELS=STATE_LABELS, STATE_ORDER=STATE_ORDER, VALUE_LIMIT=VALUE_LIMIT)
+    env.globals.update(
+        STATE_LABELS=STATE_LABELS,
+        STATE_ORDER=STATE_ORDER,
+        VALUE_LIMIT=VALUE_LIMIT,
+        lang=i18n.html_lang,
+        current_locale=i18n.current,
+        LANGUAGES=i18n.NAMES,
+    )
     return templates
 
 

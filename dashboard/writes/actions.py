@@ -18,6 +18,7 @@ from redis.exceptions import ResponseError
 from dashboard.bullmq import schedulers
 from dashboard.bullmq.keys import scheduler_job_id
 from dashboard.bullmq.reader import Reader
+from dashboard.i18n import N_, Np_
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.lua import count_scripts, counting_client
 from dashboard.text import quoted
@@ -145,14 +146,16 @@ class Actions:
             )
         job = await Job.fromId(self.bull_queue(queue), job_id)
         await job.retry(state, {"resetAttemptsMade": True, "resetAttemptsStarted": True})
-        return Outcome(f"Job {job_id} moved from {state} back to waiting.")
+        return Outcome(
+            N_("Job %(id)s moved from %(state)s back to waiting.", id=job_id, state=state)
+        )
 
     async def promote_job(self, queue: str, job_id: str) -> Outcome:
         state = await self.state_of(queue, job_id)
         if state != "delayed":
             raise ActionRefused(409, f"Job {job_id} is {state}; only delayed jobs can be promoted.")
         await self.bull_queue(queue).scripts.promote(job_id)
-        return Outcome(f"Job {job_id} promoted: it runs as soon as a worker is free.")
+        return Outcome(N_("Job %(id)s promoted: it runs as soon as a worker is free.", id=job_id))
 
     async def remove_job(self, queue: str, job_id: str) -> Outcome:
         state = await self.state_of(queue, job_id)
@@ -165,7 +168,7 @@ class Actions:
             raise ActionRefused(
                 409, f"Job {job_id} is locked by a worker right now; it was not removed."
             )
-        return Outcome(f"Job {job_id} removed (it was {state}).")
+        return Outcome(N_("Job %(id)s removed (it was %(state)s).", id=job_id, state=state))
 
     async def act_on_selected(self, queue: str, action: str, job_ids: list[str]) -> Outcome:
         """Retry, promote or remove the jobs a user ticked on one page. Every job's state is
@@ -239,7 +242,15 @@ class Actions:
             lambda: scripts.retryJobs(state, CHUNK, now), ("Retried", "retry"), before, state
         )
         moved = before - await self.redis.zcount(key, "-inf", now)
-        return Outcome(f"Retried {plural(moved, f'{state} job')}.", moved)
+        return Outcome(
+            Np_(
+                "Retried %(count)s %(state)s job.",
+                "Retried %(count)s %(state)s jobs.",
+                moved,
+                state=state,
+            ),
+            moved,
+        )
 
     async def promote_all(self, queue: str) -> Outcome:
         key = self.reader.keys(queue).state("delayed")
@@ -249,7 +260,9 @@ class Actions:
             lambda: scripts.promoteJobs(CHUNK), ("Promoted", "promote"), before, "delayed"
         )
         moved = before - await self.redis.zcard(key)
-        return Outcome(f"Promoted {plural(moved, 'delayed job')}.", moved)
+        return Outcome(
+            Np_("Promoted %(count)s delayed job.", "Promoted %(count)s delayed jobs.", moved), moved
+        )
 
     async def clean(self, queue: str, state: str, grace_ms: int, limit: int | None) -> Outcome:
         """Remove jobs older than the grace period from one state, CHUNK per script call."""
@@ -271,15 +284,23 @@ class Actions:
             removed += len(ids)
             if len(ids) < batch:
                 break
-        return Outcome(f"Cleaned {plural(removed, f'{state} job')}.", removed)
+        return Outcome(
+            Np_(
+                "Cleaned %(count)s %(state)s job.",
+                "Cleaned %(count)s %(state)s jobs.",
+                removed,
+                state=state,
+            ),
+            removed,
+        )
 
     async def pause(self, queue: str) -> Outcome:
         await self.bull_queue(queue).pause()
-        return Outcome(f"Queue {queue} paused: workers take no new jobs from it.")
+        return Outcome(N_("Queue %(queue)s paused: workers take no new jobs from it.", queue=queue))
 
     async def resume(self, queue: str) -> Outcome:
         await self.bull_queue(queue).resume()
-        return Outcome(f"Queue {queue} resumed.")
+        return Outcome(N_("Queue %(queue)s resumed.", queue=queue))
 
     async def run_scheduler(self, queue: str, scheduler_id: str) -> Outcome:
         """Promote the scheduler's pending delayed job; the next one is made when it is taken."""
@@ -298,7 +319,7 @@ class Actions:
             raise ActionRefused(
                 404, f"Queue {quoted(queue)} has no scheduler {quoted(scheduler_id)}."
             )
-        return Outcome(f"Scheduler {scheduler_id} removed, with its pending job.")
+        return Outcome(N_("Scheduler %(id)s removed, with its pending job.", id=scheduler_id))
 
     async def _scheduler_next(self, queue: str, scheduler_id: str) -> int:
         keys = self.reader.keys(queue)

@@ -21,6 +21,7 @@ from bullmq.redis_connection import loadScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dashboard.bullmq.keys import is_job_id
+from dashboard.i18n import N_, Np_
 from dashboard.redis_client.connection import sent_once
 from dashboard.text import quoted
 from dashboard.writes.actions import ActionInterrupted, ActionRefused, Actions, Outcome, plural
@@ -192,7 +193,11 @@ class Manager:
         if job is None:
             raise ActionRefused(404, f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
         copy = await self.add_job(queue, job["name"], job["data"], copyable_options(job["opts"]))
-        return JobOutcome(f"Duplicated job {job_id} as job {copy.job_id}.", 1, copy.job_id)
+        return JobOutcome(
+            N_("Duplicated job %(id)s as job %(copy)s.", id=job_id, copy=copy.job_id),
+            1,
+            copy.job_id,
+        )
 
     async def update_data(self, queue: str, job_id: str, data: Any) -> JobOutcome:
         state = await self.actions.state_of(queue, job_id)
@@ -202,7 +207,7 @@ class Manager:
             )
         job = Job(self.actions.bull_queue(queue), "", None, {}, job_id)
         await job.updateData(data)
-        return JobOutcome(f"Saved the data of job {job_id}.", 1, job_id)
+        return JobOutcome(N_("Saved the data of job %(id)s.", id=job_id), 1, job_id)
 
     async def change_priority(self, queue: str, job_id: str, priority: Any) -> JobOutcome:
         priority = _whole("priority", priority, 0, MAX_PRIORITY)
@@ -213,7 +218,11 @@ class Manager:
             )
         job = Job(self.actions.bull_queue(queue), "", None, {}, job_id)
         await job.changePriority({"priority": priority})
-        return JobOutcome(f"Job {job_id} now has priority {priority}.", 1, job_id)
+        return JobOutcome(
+            N_("Job %(id)s now has priority %(priority)s.", id=job_id, priority=str(priority)),
+            1,
+            job_id,
+        )
 
     async def change_delay(self, queue: str, job_id: str, delay: Any) -> JobOutcome:
         delay = _whole("delay", delay, 0)
@@ -227,7 +236,9 @@ class Manager:
         code = await bull.client.register_script(_CHANGE_DELAY)(keys=keys, args=args)
         if code != 0:
             raise ActionRefused(409, f"Job {job_id} left the delayed set; its delay is unchanged.")
-        return JobOutcome(f"Job {job_id} now runs in {delay:,} ms.", 1, job_id)
+        return JobOutcome(
+            N_("Job %(id)s now runs in %(delay)s ms.", id=job_id, delay=delay), 1, job_id
+        )
 
     async def empty(self, queue: str, delayed: bool) -> Outcome:
         """BullMQ's drain: waiting, paused and prioritized jobs, and delayed ones if asked."""
@@ -270,21 +281,25 @@ class Manager:
         running = [s.name for s in summaries if not s.is_paused]
         for name in running:
             await self.actions.bull_queue(name).pause()
-        return Outcome(f"Paused {plural(len(running), 'queue')}.", len(running))
+        return Outcome(
+            Np_("Paused %(count)s queue.", "Paused %(count)s queues.", len(running)), len(running)
+        )
 
     async def resume_all(self, queues: list[str]) -> Outcome:
         summaries = await self.reader.summaries(queues)
         paused = [s.name for s in summaries if s.is_paused]
         for name in paused:
             await self.actions.bull_queue(name).resume()
-        return Outcome(f"Resumed {plural(len(paused), 'queue')}.", len(paused))
+        return Outcome(
+            Np_("Resumed %(count)s queue.", "Resumed %(count)s queues.", len(paused)), len(paused)
+        )
 
     async def set_concurrency(self, queue: str, value: Any) -> Outcome:
         value = _whole("concurrency", value, 0)
         bull = self.actions.bull_queue(queue)
         if value == 0:
             await bull.removeGlobalConcurrency()
-            return Outcome(f"{queue} has no global concurrency limit now.")
+            return Outcome(N_("%(queue)s has no global concurrency limit now.", queue=queue))
         await bull.setGlobalConcurrency(value)
         return Outcome(f"At most {plural(value, 'job')} of {queue} run at once, across workers.")
 
@@ -293,7 +308,7 @@ class Manager:
         bull = self.actions.bull_queue(queue)
         if max_jobs == 0:
             await bull.removeGlobalRateLimit()
-            return Outcome(f"{queue} has no global rate limit now.")
+            return Outcome(N_("%(queue)s has no global rate limit now.", queue=queue))
         if duration_ms is None:
             raise _refuse("duration must come with max: the ms over which max jobs may run.")
         duration_ms = _whole("duration", duration_ms, 1)

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "dashboard"
 
 # In order: each layer may import the ones before it, never one after it.
 LAYERS = (
-    "redact text",  # pure: the job fields never shown; user values cut for quoting
+    "redact text i18n",  # pure: the job fields never shown; user values cut; languages
     "redis_client",  # connections, command counting, the Lua helper
     "bullmq",  # the key layout and every read
     "config",  # settings, validated against the key layout and the URL kinds

@@ -11,8 +11,8 @@ from dashboard.web.render import (
 def test_relative_time() -> None:
     now = 1_000_000_000
     assert relative_time(now - 500, now) == "just now"
-    assert relative_time(now - 5 * 60_000, now) == "5 min ago"
-    assert relative_time(now + 2 * 3_600_000, now) == "in 2 h"
+    assert relative_time(now - 5 * 60_000, now) == "5 minutes ago"
+    assert relative_time(now + 2 * 3_600_000, now) == "in 2 hours"
     assert relative_time(None, now) == ""
 
 

@@ -29,6 +29,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.config import Settings
+from dashboard.i18n import N_
 from dashboard.web.errors import problem
 from dashboard.web.middleware.hosts import host_allowed
 from dashboard.web.middleware.sessions import COOKIE, SessionSigner, new_session
@@ -109,7 +110,7 @@ class Guard:
                 login = f"{root_of(request.scope)}/login?next={next_path}"
                 return RedirectResponse(login, status_code=303)
             return problem(
-                request, 401, "Sign in, or send Authorization: Bearer <token>.", _challenge()
+                request, 401, N_("Sign in, or send Authorization: Bearer <token>."), _challenge()
             )
         if request.method in SAFE_METHODS:
             return None
@@ -120,7 +121,9 @@ class Guard:
             return None
         if not same_secret(request.headers.get(CSRF_HEADER), session["c"]):
             return problem(
-                request, 403, "The CSRF token is missing or wrong; reload the page and try again."
+                request,
+                403,
+                N_("The CSRF token is missing or wrong; reload the page and try again."),
             )
         return None
 
@@ -135,7 +138,7 @@ class Guard:
             or not host_allowed(urlsplit(origin).netloc, self.settings.allowed_hosts)
         )
         if (site and site not in ("same-origin", "none")) or foreign:
-            return problem(request, 403, "Cross-site requests may not change anything here.")
+            return problem(request, 403, N_("Cross-site requests may not change anything here."))
         return None
 
 
