@@ -34,7 +34,8 @@ def test_catalog_is_complete(language: str) -> None:
     catalog = messages.read(language)
     wanted = {key(m.id): m.id for m in EXTRACTED if m.id}
     have = {key(m.id): m for m in catalog if m.id}
-    fix = f"run `{messages.COMMAND}`, then translate the new entries of {messages.po_path(language)}"
+    po = messages.po_path(language).relative_to(ROOT)
+    fix = f"run `{messages.COMMAND}`, then translate the new entries of {po}"
     missing = sorted(set(wanted) - set(have))
     assert not missing, f"{language}: not in the catalog: {missing[:10]}; {fix}"
     stale = sorted(set(have) - set(wanted))
