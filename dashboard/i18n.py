@@ -64,7 +64,9 @@ def known_locale(value: str | None) -> str | None:
     return negotiate_locale([value.replace("-", "_")], LOCALES, aliases=ALIASES)
 
 
-def negotiate(accept_language: str | None, chosen: str | None = None) -> str:
+def negotiate(
+    accept_language: str | None, chosen: str | None = None, default: str | None = None
+) -> str:
     """The picker's choice (a cookie), else the best of Accept-Language, else the default."""
     picked = known_locale(chosen)
     if picked:
@@ -80,7 +82,7 @@ def negotiate(accept_language: str | None, chosen: str | None = None) -> str:
             preferred.append((q, tag.strip().replace("-", "_")))
     preferred.sort(key=lambda item: -item[0])  # stable: equal weights keep the header's order
     found = negotiate_locale([tag for _, tag in preferred], LOCALES, aliases=ALIASES)
-    return found or _server_default[0]
+    return found or default or _server_default[0]
 
 
 def current() -> str:

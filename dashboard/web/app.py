@@ -130,7 +130,7 @@ def create_app(
         routes=routes,
         exception_handlers=HANDLERS,
         middleware=[
-            Middleware(RequestLocale),
+            Middleware(RequestLocale, default=settings.locale),
             Middleware(CommandsHeader),
             Middleware(SecurityHeaders),
             Middleware(CatchAll),

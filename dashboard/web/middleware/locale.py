@@ -12,8 +12,9 @@ from dashboard import i18n
 
 
 class RequestLocale:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, default: str = i18n.DEFAULT_LOCALE) -> None:
         self.app = app
+        self.default = default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -21,7 +22,7 @@ class RequestLocale:
             return
         headers = Headers(scope=scope)
         chosen = cookie_parser(headers.get("cookie", "")).get(i18n.COOKIE)
-        locale = i18n.negotiate(headers.get("accept-language"), chosen)
+        locale = i18n.negotiate(headers.get("accept-language"), chosen, self.default)
         scope.setdefault("state", {})["locale"] = locale
 
         async def send_with_language(message: Message) -> None:
