@@ -504,3 +504,26 @@ def alert_dashboards(
 
 def alert_kinds(texts: list[str], word: str) -> int:
     return sum(1 for t in texts if t.startswith(f"[{word}]"))
+
+
+# Interactive elements that cannot take focus from the keyboard (no tabindex -1, not hidden,
+# not disabled, not inside a closed menu): an action a keyboard user could never reach.
+UNREACHABLE = """() => {
+  const actions = "main a[href], main button, main input, main select, main summary,"
+    + " main [hx-post], main [hx-get]";
+  const native = "a, button, input, select, summary";
+  // An htmx element that is not a control acts on a click unless its trigger says otherwise
+  // (a region refreshed by an event is no action).
+  const clicked = e => (e.getAttribute("hx-trigger") || "click").includes("click");
+  return [...document.querySelectorAll(actions)]
+    .filter(e => !e.disabled && e.getClientRects().length)
+    .filter(e => !e.closest("details:not([open])"))
+    .filter(e => e.matches(native) ? e.tabIndex < 0 : clicked(e))
+    .map(e => e.outerHTML.slice(0, 120));
+}"""
+
+
+def fits(page: Page) -> None:
+    """The page never scrolls sideways, and every control in it can take keyboard focus."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate(UNREACHABLE) == []

@@ -175,7 +175,7 @@ async def redis_error(request: Request, exc: Exception) -> Response:
         message = N_(
             "Every Redis connection of this dashboard stayed busy for %(wait)s s; try again in a "
             "moment.",
-            wait=f"{getattr(pool, 'timeout', None) or POOL_WAIT_S:g}",
+            wait=format(getattr(pool, "timeout", None) or POOL_WAIT_S, "g"),
         )
     elif isinstance(exc, ClusterError | RedisClusterException):
         message = REDIS_CLUSTER_DOWN

@@ -241,7 +241,8 @@ def queue_cards(context: Context, queues: list[QueueSummary], unserved: Containe
 def _queue_card(context: Context, url: Any, q: QueueSummary, unserved: bool) -> str:
     name = escape(q.name)
     queue_url = url(context, "queue_page", queue=q.name)
-    paused = f'<span class="badge paused">{gettext("paused")}</span>' if q.is_paused else ""
+    paused_word = gettext("paused")
+    paused = f'<span class="badge paused">{paused_word}</span>' if q.is_paused else ""
     reason = (
         '<p class="reason unserved" data-unserved><strong>'
         + gettext("Nothing will take these jobs:")
@@ -253,23 +254,22 @@ def _queue_card(context: Context, url: Any, q: QueueSummary, unserved: bool) -> 
         if unserved
         else ""
     )
+    scheduler_count = ngettext("%(count)s scheduler", "%(count)s schedulers", q.schedulers) % {
+        "count": number(q.schedulers)
+    }
     schedulers = (
         f'<a class="sched-count" href="{escape(url(context, "schedulers_tab", queue=q.name))}"'
-        f' data-schedulers="{q.schedulers}">'
-        + escape(
-            ngettext("%(count)s scheduler", "%(count)s schedulers", q.schedulers)
-            % {"count": number(q.schedulers)}
-        )
-        + "</a>"
+        f' data-schedulers="{q.schedulers}">{escape(scheduler_count)}</a>'
         if q.schedulers
         else ""
     )
     jobs = ngettext("%(count)s job", "%(count)s jobs", q.total) % {"count": number(q.total)}
+    all_states = gettext("jobs in all states")
     # Safe as it stands: the name and URLs are escaped; the rest is ours or numbers.
     return (
         f'<article class="queue-card" data-queue="{name}"><header>'
         f'<h2><a href="{escape(queue_url)}">{name}</a></h2>{paused}'
-        f'<span class="total" title="{escape(gettext("jobs in all states"))}">{escape(jobs)}'
+        f'<span class="total" title="{escape(all_states)}">{escape(jobs)}'
         "</span></header>"
         '<svg class="bar" viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true">'
         f'<rect class="track" width="1000" height="10"/>{bar_rects(q.counts)}</svg>'

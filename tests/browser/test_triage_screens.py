@@ -11,34 +11,13 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.helpers import LiveDashboard, Watched
+from tests.helpers import LiveDashboard, Watched, fits
 
 pytestmark = pytest.mark.browser
 
 Opener = Callable[..., Watched]
 QUEUE = "batch-jobs"
 SIZES = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height": 844}}
-
-# Interactive elements that cannot take focus from the keyboard (no tabindex -1, not hidden,
-# not disabled, not inside a closed menu): an action a keyboard user could never reach.
-UNREACHABLE = """() => {
-  const actions = "main a[href], main button, main input, main select, main summary,"
-    + " main [hx-post], main [hx-get]";
-  const native = "a, button, input, select, summary";
-  // An htmx element that is not a control acts on a click unless its trigger says otherwise
-  // (a region refreshed by an event is no action).
-  const clicked = e => (e.getAttribute("hx-trigger") || "click").includes("click");
-  return [...document.querySelectorAll(actions)]
-    .filter(e => !e.disabled && e.getClientRects().length)
-    .filter(e => !e.closest("details:not([open])"))
-    .filter(e => e.matches(native) ? e.tabIndex < 0 : clicked(e))
-    .map(e => e.outerHTML.slice(0, 120));
-}"""
-
-
-def fits(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    assert page.evaluate(UNREACHABLE) == []
 
 
 def failed_list_with_a_row_open(page: Page, live: LiveDashboard) -> None:

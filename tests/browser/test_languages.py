@@ -1,0 +1,64 @@
+"""The longest language (German) and one written without spaces (Japanese): the overview, a
+queue page and a job page at 1280 and 390 px fit their width, no button's label is clipped, and
+axe finds nothing serious or critical. The overviews are saved as screenshots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.helpers import LiveDashboard, Watched, axe_violations, fits
+
+pytestmark = pytest.mark.browser
+
+Opener = Callable[..., Watched]
+QUEUE = "batch-jobs"
+SIZES = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height": 844}}
+# A word of each language's overview, so a page that fell back to English fails.
+WORDS = {"de": "Alle jetzt leeren", "ja": "すべて今すぐドレイン"}
+
+# Buttons whose label does not fit in them, or that stick out of the window (but for those in a
+# strip that scrolls sideways on purpose, as the state tabs do on a phone).
+CLIPPED = """() => {
+  const scrolls = e => {
+    for (let p = e.parentElement; p; p = p.parentElement) {
+      if (["auto", "scroll"].includes(getComputedStyle(p).overflowX)) return true;
+    }
+    return false;
+  };
+  return [...document.querySelectorAll("button, .button, .tab, .badge")]
+    .filter(e => e.getClientRects().length && !e.closest("details:not([open])"))
+    .filter(e => e.scrollWidth > e.clientWidth + 1
+      || (e.getBoundingClientRect().right > window.innerWidth + 0.5 && !scrolls(e)))
+    .map(e => `${e.outerHTML.slice(0, 100)} (${e.scrollWidth} > ${e.clientWidth})`);
+}"""
+
+
+def checked(page: Page) -> None:
+    fits(page)
+    assert page.evaluate(CLIPPED) == []
+    assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", list(WORDS))
+def test_pages_fit_in_the_longest_languages(
+    live: LiveDashboard, open_page: Opener, lang: str, size: str
+) -> None:
+    watched = open_page(viewport=SIZES[size])
+    page = watched.page
+    page.set_extra_http_headers({"Accept-Language": lang})
+    page.goto(live.url("/"))
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(page.get_by_text(WORDS[lang])).to_be_visible()
+    checked(page)
+    watched.screenshot(f"overview-{lang}-{size}")
+    page.goto(live.url(f"/queue/{QUEUE}?status=failed"))
+    checked(page)
+    failed = live.api(f"/queues/{QUEUE}/jobs?status=failed&pageSize=1")["jobs"][0]["id"]
+    page.goto(live.url(f"/queue/{QUEUE}/jobs/{quote(failed, safe='')}"))
+    checked(page)
+    watched.assert_clean()
