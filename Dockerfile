@@ -18,6 +18,7 @@ COPY pyproject.toml setup.py README.md ./
 COPY dashboard ./dashboard
 COPY templates ./templates
 COPY static ./static
+COPY locales ./locales
 RUN pip wheel --no-deps --no-cache-dir -w /dist .
 
 FROM python:3.11-slim AS runtime

@@ -296,7 +296,15 @@ def node_counts(node: str, major: str, url: str, *command: str) -> dict[str, int
 
 
 # What the Dockerfile's build stage copies, and so what the wheel is built from.
-PACKAGE_SOURCES = ("pyproject.toml", "setup.py", "README.md", "dashboard", "templates", "static")
+PACKAGE_SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "README.md",
+    "dashboard",
+    "templates",
+    "static",
+    "locales",
+)
 
 # A name an attacker controls, resolved to the dashboard's loopback address: DNS rebinding.
 REBOUND_HOST = "evil.example"

@@ -232,8 +232,9 @@ def test_the_documented_imports_and_every_module_import_from_the_wheel(
         ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         for path in (ROOT / "dashboard").rglob("*.py")
     } - {"dashboard", "dashboard.__main__"}
-    # The wheel also carries the templates and static files as packages of their own.
-    assert set(done.stdout.split()) - {"dashboard.templates", "dashboard.static"} == in_checkout
+    # The wheel also carries the templates, static files and catalogs as packages of their own.
+    data = {"dashboard.templates", "dashboard.static", "dashboard.locales"}
+    assert set(done.stdout.split()) - data == in_checkout
 
 
 def test_python_m_dashboard_and_a_clear_error_without_redis(installed: Installed) -> None:
@@ -298,6 +299,13 @@ def test_the_json_api(served: str) -> None:
         assert cost["modes"] and cost["recommendation"]["pick"]
         missing = http.get(f"{api}/queues/nope/jobs")
         assert missing.status_code == 404 and missing.json()["status"] == 404
+
+
+def test_the_wheel_speaks_german(served: str) -> None:
+    """The catalogs travel in the wheel: a page asked for in German is German."""
+    page = httpx.get(f"{served}{BASE}/", headers={"Accept-Language": "de"}, timeout=30)
+    assert page.status_code == 200
+    assert '<html lang="de">' in page.text and "Alle jetzt leeren" in page.text
 
 
 def test_drain_and_cost_commands(installed: Installed, demo_redis: str) -> None:
