@@ -23,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 
+from dashboard import i18n
 from dashboard.config import ANY_HOST, ConfigError, Settings, hosts_for_bind, is_loopback
 from dashboard.drain.engine import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
@@ -330,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
-    return Settings.from_env(
+    settings = Settings.from_env(
         redis_url=redis_url,
         prefix=args.prefix,
         queues=args.queues,
@@ -349,6 +350,9 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         quota=getattr(args, "quota", None),
         price_per_100k=getattr(args, "price_per_100k", None),
     )
+    # Alerts this command sends (a drain's, a worker's) speak the server's language.
+    i18n.set_server_default(settings.locale)
+    return settings
 
 
 def refuse_open_binding(settings: Settings, host: str, no_auth: bool) -> str | None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from gettext import NullTranslations
 from importlib.resources import files
@@ -89,13 +91,19 @@ def current() -> str:
     return _current.get() or _server_default[0]
 
 
-def use(locale: str | None) -> Any:
-    """Make `locale` the current one; returns the token to reset it with."""
-    return _current.set(locale)
+@contextmanager
+def speaking(locale: str) -> Iterator[None]:
+    """Within the block, texts are made in `locale`: the JSON API's English, an alert's
+    server language during a request in another."""
+    token = _current.set(locale)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
-def reset(token: Any) -> None:
-    _current.reset(token)
+def server_locale() -> str:
+    return _server_default[0]
 
 
 def html_lang(locale: str | None = None) -> str:
@@ -137,7 +145,9 @@ class Text(str):
     n: int | None
     params: dict[str, Any]
 
-    def __new__(cls, msgid: str, plural: str | None = None, n: int | None = None, **params: Any):
+    def __new__(
+        cls, msgid: str, plural: str | None = None, n: int | None = None, /, **params: Any
+    ) -> Text:
         values = {**params, **({"count": n} if n is not None else {})}
         english = msgid if plural is None or n == 1 else plural
         text = super().__new__(cls, english % _shown(values, DEFAULT_LOCALE) if values else english)
@@ -167,14 +177,25 @@ def _shown(params: dict[str, Any], locale: str) -> dict[str, str]:
     }
 
 
-def N_(msgid: str, **params: Any) -> Text:
+def N_(msgid: str, /, **params: Any) -> Text:
     """A message to translate where it is shown; `%(name)s` placeholders take `params`."""
     return Text(msgid, **params)
 
 
-def Np_(singular: str, plural: str, n: int, **params: Any) -> Text:
+def Np_(singular: str, plural: str, n: int, /, **params: Any) -> Text:
     """A message with a count (`%(count)s`), in the plural form of the reader's language."""
     return Text(singular, plural, n, **params)
+
+
+def T_(msgid: str, /, **params: Any) -> str:
+    """A message translated at once, into the current locale: for texts made outside any
+    request, such as alerts (a team channel's language, DRAINBOARD_LOCALE)."""
+    return Text(msgid, **params).localized()
+
+
+def Tp_(singular: str, plural: str, n: int, /, **params: Any) -> str:
+    """T_ with a count, as Np_."""
+    return Text(singular, plural, n, **params).localized()
 
 
 def translated(message: Any) -> str:

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCALES_DIR = ROOT / "locales"
 # Languages with a catalog: every locale but English, whose text the msgids are.
 LANGUAGES = ("de", "es", "fr", "pt_BR", "ja", "zh_Hans_CN")
-# dashboard/i18n.py's markers: N_(msgid, **params) and Np_(singular, plural, n, **params).
-KEYWORDS = {**DEFAULT_KEYWORDS, "Np_": (1, 2)}
+# dashboard/i18n.py's markers: N_ and T_ (msgid, **params), Np_ and Tp_ (singular, plural, n).
+KEYWORDS = {**DEFAULT_KEYWORDS, "Np_": (1, 2), "T_": None, "Tp_": (1, 2)}
 COMMAND = "make messages"
 
 

@@ -47,6 +47,7 @@ from dashboard.bullmq.latency import latency_s, oldest_waiting
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.config import ConfigError
 from dashboard.drain.engine import DrainResult
+from dashboard.i18n import T_, Tp_
 from dashboard.live.watcher import ChangeWatcher
 from dashboard.observe.alert_delivery import Delivery, Destination, destination
 from dashboard.observe.cost import DEFAULT_QUOTA, MINUTES_PER_MONTH
@@ -107,20 +108,29 @@ class Rule:
         return fnmatch.fnmatchcase(queue, self.queues)
 
     def describe(self) -> str:
-        if self.kind in ("failed", "stalled"):
-            return f"more than {self.threshold} {self.kind} within {self.minutes:g} minutes"
+        minutes = format(self.minutes, "g")
+        if self.kind == "failed":
+            return T_("more than %(n)s failed within %(m)s minutes", n=self.threshold, m=minutes)
+        if self.kind == "stalled":
+            return T_("more than %(n)s stalled within %(m)s minutes", n=self.threshold, m=minutes)
         if self.kind == "backlog":
-            parts = [] if self.count is None else [f"more than {self.count} waiting"]
+            parts = [] if self.count is None else [T_("more than %(n)s waiting", n=self.count)]
             if self.age_seconds is not None:
-                parts.append(f"oldest waiting longer than {self.age_seconds:g} s")
-            return " or ".join(parts)
+                age = format(self.age_seconds, "g")
+                parts.append(T_("oldest waiting longer than %(age)s s", age=age))
+            return T_(" or ").join(parts)
         if self.kind == "unserved":
-            return f"jobs waiting and none taken by a worker or drain for {self.minutes:g} minutes"
+            return T_(
+                "jobs waiting and none taken by a worker or drain for %(m)s minutes", m=minutes
+            )
         if self.kind == "redis":
-            return f"Redis unreachable for {self.minutes:g} minutes"
+            return T_("Redis unreachable for %(m)s minutes", m=minutes)
         if self.kind == "quota":
-            return f"the month's projected commands over {self.percent:g}% of the quota"
-        return f"paused longer than {self.minutes:g} minutes"
+            return T_(
+                "the month's projected commands over %(percent)s%% of the quota",
+                percent=format(self.percent, "g"),
+            )
+        return T_("paused longer than %(m)s minutes", m=minutes)
 
 
 @dataclass(frozen=True)
@@ -320,21 +330,30 @@ class Alerts:
                     continue
                 text = self._check(rule, summary, now)
                 if text:
-                    found[f"{rule.id}|{queue}"] = f"{queue}: {text} ({rule.describe()})"
+                    found[f"{rule.id}|{queue}"] = T_(
+                        "%(queue)s: %(what)s (%(rule)s)",
+                        queue=queue,
+                        what=text,
+                        rule=rule.describe(),
+                    )
         return found
 
     def _check(self, rule: Rule, summary: QueueSummary, now: float) -> str | None:
         if rule.kind in ("failed", "stalled"):
             seen = self._tally(summary.name, rule.kind).within(rule.minutes * 60, now)
-            return f"{seen} jobs {rule.kind}" if seen > rule.threshold else None
+            if seen <= rule.threshold:
+                return None
+            if rule.kind == "failed":
+                return Tp_("%(count)s job failed", "%(count)s jobs failed", seen)
+            return Tp_("%(count)s job stalled", "%(count)s jobs stalled", seen)
         if rule.kind == "backlog":
             found = []
             waiting = summary.counts.get("waiting", 0) + summary.counts.get("prioritized", 0)
             if rule.count is not None and waiting > rule.count:
-                found.append(f"{waiting} jobs waiting")
+                found.append(Tp_("%(count)s job waiting", "%(count)s jobs waiting", waiting))
             age = self.latency(summary.name, now) if takeable(summary) else None
             if rule.age_seconds is not None and age is not None and age > rule.age_seconds:
-                found.append(f"the oldest has waited {age:.0f} s")
+                found.append(T_("the oldest has waited %(age)s s", age=round(age)))
             return ", ".join(found) or None
         if rule.kind == "unserved":
             since = self._waiting_since.get(summary.name)
@@ -342,13 +361,15 @@ class Alerts:
                 return None
             if now - since < rule.minutes * 60:
                 return None
-            return (
-                f"{takeable(summary)} jobs waiting, none taken for {(now - since) / 60:.0f} "
-                "minutes; no worker connected and no cron drain in the last hour"
+            return T_(
+                "%(n)s jobs waiting, none taken for %(m)s minutes; no worker connected and no "
+                "cron drain in the last hour",
+                n=takeable(summary),
+                m=round((now - since) / 60),
             )
         since = self._paused_since.get(summary.name)
         if since is not None and now - since >= rule.minutes * 60:
-            return f"paused for {(now - since) / 60:.0f} minutes"
+            return T_("paused for %(m)s minutes", m=round((now - since) / 60))
         return None
 
     # State changes: a compare-and-set each, and a send by the process that won it.
@@ -390,8 +411,12 @@ class Alerts:
                 continue
             stored = json.loads(old)
             since = time.strftime("%H:%M UTC", time.gmtime(stored["since"]))
-            text = f"{queue}: resolved, no longer {gone.describe() if gone else rule_id}"
-            text += f" (firing since {since})"
+            text = T_(
+                "%(queue)s: resolved, no longer %(rule)s (firing since %(since)s)",
+                queue=queue,
+                rule=gone.describe() if gone else rule_id,
+                since=since,
+            )
             sent += await self._change(key, gone, old, None, "resolved", text)
         return sent
 
@@ -465,7 +490,7 @@ class Alerts:
             "rule": "test",
             "queue": "",
             "at": int(self.clock()),
-            "text": "[test] Drainboard alerts reach this destination.",
+            "text": "[test] " + T_("Drainboard alerts reach this destination."),
         }
         return await self.deliver(self.config.destinations, message)
 
@@ -497,7 +522,12 @@ class Alerts:
         for queue, count in failed.items():
             for rule in self.config.rules:
                 if rule.kind == "failed" and rule.matches(queue) and count > rule.threshold:
-                    text = f"{queue}: {count} jobs failed in a drain ({rule.describe()})"
+                    text = T_(
+                        "%(queue)s: %(n)s jobs failed in a drain (%(rule)s)",
+                        queue=queue,
+                        n=count,
+                        rule=rule.describe(),
+                    )
                     holding[f"{rule.id}|{queue}"] = text
         return await self.settle(holding, failed, now, kinds={"failed"})
 
@@ -624,9 +654,12 @@ class Alerts:
         for rule in self._rules("quota"):
             allowed = self.quota * rule.percent / 100
             if self.projected is not None and self.projected > allowed:
-                found[f"{rule.id}|"] = (
-                    f"Redis: {self.projected:,} commands projected this month at the last "
-                    f"window's rate, against a quota of {self.quota:,} ({rule.describe()})"
+                found[f"{rule.id}|"] = T_(
+                    "Redis: %(n)s commands projected this month at the last window's rate, "
+                    "against a quota of %(quota)s (%(rule)s)",
+                    n=self.projected,
+                    quota=self.quota,
+                    rule=rule.describe(),
                 )
         return found
 
@@ -642,8 +675,11 @@ class Alerts:
             stored = self.local.get(key)
             since = self._unreachable_since
             if since is not None and now - since >= rule.minutes * 60:
-                text = f"Redis: unreachable for {(now - since) / 60:.0f} minutes"
-                text += f" ({rule.describe()})"
+                text = T_(
+                    "Redis: unreachable for %(m)s minutes (%(rule)s)",
+                    m=round((now - since) / 60),
+                    rule=rule.describe(),
+                )
                 if stored is None:
                     self.local[key] = {"since": since, "sent": now, "text": text}
                     event = "firing"
@@ -655,7 +691,7 @@ class Alerts:
             elif stored is not None and reachable:
                 del self.local[key]
                 at = time.strftime("%H:%M UTC", time.gmtime(stored["since"]))
-                text = f"Redis: resolved, reachable again (unreachable since {at})"
+                text = T_("Redis: resolved, reachable again (unreachable since %(at)s)", at=at)
                 event = "resolved"
             else:
                 continue

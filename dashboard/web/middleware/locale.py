@@ -33,8 +33,5 @@ class RequestLocale:
                 answer.append("vary", "Accept-Language, Cookie")
             await send(message)
 
-        token = i18n.use(locale)
-        try:
+        with i18n.speaking(locale):
             await self.app(scope, receive, send_with_language)
-        finally:
-            i18n.reset(token)

@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard import i18n
+from dashboard.i18n import N_
 from dashboard.observe.alerts import Alerts
 from dashboard.web.lookup import board_of, notice
 from dashboard.web.openapi.parts import errors, json_body
@@ -62,19 +64,22 @@ async def alerts_page(request: Request) -> Response:
 
 
 async def alerts_json(request: Request) -> Response:
-    return JSONResponse(await _view(board_of(request).alerts))
+    with i18n.speaking(i18n.DEFAULT_LOCALE):  # the JSON API is English, whoever asks
+        return JSONResponse(await _view(board_of(request).alerts))
 
 
 async def send_test(request: Request) -> Response:
     alerts = board_of(request).alerts
     if not alerts.config.destinations:
         raise HTTPException(
-            409, detail="No destination to test: give --alerts with a [destination]."
+            409, detail=N_("No destination to test: give --alerts with a [destination].")
         )
-    results = await alerts.test()
+    with i18n.speaking(i18n.server_locale()):  # what a team channel receives
+        results = await alerts.test()
     names = alerts.config.destinations
     said = ", ".join(f"{n}: {r}" for n, r in zip(names, results, strict=True))
-    return notice(request, f"Test sent ({said}).", ok=all(r.startswith("2") for r in results))
+    sent = N_("Test sent (%(results)s).", results=said)
+    return notice(request, sent, ok=all(r.startswith("2") for r in results))
 
 
 routes = [
