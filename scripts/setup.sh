@@ -13,6 +13,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v redis-cli >/dev/null || need_apt+=(redis-tools)  # joins the test cluster
   command -v openssl >/dev/null || need_apt+=(openssl)  # the TLS test's throwaway CA
   [ -x /usr/bin/chromium ] || need_apt+=(chromium)  # Playwright launches Debian's build
+  # Japanese and Chinese glyphs for the language screenshots (tests/browser/test_languages.py).
+  fc-list :lang=ja 2>/dev/null | grep -q . || need_apt+=(fonts-noto-cjk)
   command -v npm >/dev/null || need_apt+=(nodejs npm)  # Node BullMQ, the interop reference
   # The image test builds the Dockerfile; debootstrap makes its base where no registry answers.
   command -v podman >/dev/null || need_apt+=(podman)
