@@ -203,7 +203,7 @@ def test_an_email_fires_and_resolves(server_url, alert_receiver, mailbox, tmp_pa
         sent = httpx.get(f"{app.state.origin}/admin/queues/api/alerts", timeout=10).json()
     assert [to for to, _ in box.messages] == [["ops@example.com"]] * 2
     firing, resolved = (text for _, text in box.messages)
-    assert "Subject: [firing] mail: 1 jobs waiting (more than 0 waiting)" in firing
+    assert "Subject: [firing] mail: 1 job waiting (more than 0 waiting)" in firing
     assert "From: drainboard@localhost" in firing and '"event": "firing"' in firing
     assert "Subject: [resolved] mail: resolved" in resolved
     assert [(s["destination"], s["result"]) for s in sent["sent"]] == [("mail", "sent")] * 2

@@ -258,7 +258,7 @@ def test_stalled_fires_and_resolves_once(server_url, receiver, tmp_path) -> None
         time.sleep(1.0)
         texts = hook.texts()
     assert [t.split("]")[0] for t in texts] == ["[firing", "[resolved"], texts
-    assert texts[0].startswith("[firing] mail: 1 jobs stalled")
+    assert texts[0].startswith("[firing] mail: 1 job stalled")
 
 
 async def test_the_page_and_send_a_test(server_url, receiver, tmp_path) -> None:
