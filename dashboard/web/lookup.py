@@ -11,10 +11,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dashboard.i18n import N_
-from dashboard.text import quoted
 from dashboard.web.board import Board
 from dashboard.web.paths import path_value, root_of
-from dashboard.writes.actions import ActionInterrupted, ActionRefused, Outcome
+from dashboard.writes.actions import (
+    ActionInterrupted,
+    ActionRefused,
+    Outcome,
+    no_such_job,
+    no_such_queue,
+)
 from dashboard.writes.manage import JobOutcome
 
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
@@ -32,9 +37,7 @@ def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response
         board = board_of(request)
         queue = path_value(request.path_params["queue"])
         if not await board.catalog.contains(queue):
-            raise HTTPException(
-                404, detail=f"There is no queue named {quoted(queue)} under this prefix."
-            )
+            raise HTTPException(404, detail=no_such_queue(queue))
         return await handler(request, board, queue)
 
     return endpoint
@@ -109,4 +112,4 @@ def job_id_of(request: Request) -> str:
 
 
 def job_not_found(queue: str, job_id: str) -> HTTPException:
-    return HTTPException(404, detail=f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
+    return HTTPException(404, detail=no_such_job(queue, job_id))

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from dashboard import config
 from dashboard.bullmq.keys import STATES
+from dashboard.i18n import N_
 
 MAX_PAGE_SIZE = 200
 # Jobs per page on the HTML pages.
@@ -32,7 +33,13 @@ def bad_request(message: str) -> HTTPException:
 def status(params: QueryParams, default: str) -> str:
     value = params.get("status", default)
     if value not in STATES:
-        raise bad_request(f"status must be one of {', '.join(STATES)}; got {value!r}.")
+        raise bad_request(
+            N_(
+                "status must be one of %(states)s; got %(value)s.",
+                states=", ".join(STATES),
+                value=repr(value),
+            )
+        )
     return value
 
 
@@ -42,17 +49,38 @@ def whole_number(raw: str, name: str, minimum: int, maximum: int) -> int:
     if value is not None:
         return value
     if not (raw.isascii() and raw.isdigit()):
-        raise bad_request(f"{name} must be a whole number in digits 0-9; got {raw[:40]!r}.")
-    raise bad_request(f"{name} must be between {minimum:,} and {maximum:,}.")
+        raise bad_request(
+            N_(
+                "%(name)s must be a whole number in digits 0-9; got %(value)s.",
+                name=name,
+                value=repr(raw[:40]),
+            )
+        )
+    raise bad_request(
+        N_("%(name)s must be between %(low)s and %(high)s.", name=name, low=minimum, high=maximum)
+    )
 
 
 def decimal(raw: str, name: str, minimum: float, maximum: float) -> float:
     """`raw` as a float in [minimum, maximum], written as digits with an optional `.fraction`."""
     if not _DECIMAL.fullmatch(raw):
-        raise bad_request(f"{name} must be a number such as 12 or 0.5; got {raw[:40]!r}.")
+        raise bad_request(
+            N_(
+                "%(name)s must be a number such as 12 or 0.5; got %(value)s.",
+                name=name,
+                value=repr(raw[:40]),
+            )
+        )
     value = float(raw)
     if not minimum <= value <= maximum:
-        raise bad_request(f"{name} must be between {minimum:g} and {maximum:g}.")
+        raise bad_request(
+            N_(
+                "%(name)s must be between %(low)s and %(high)s.",
+                name=name,
+                low=format(minimum, "g"),
+                high=format(maximum, "g"),
+            )
+        )
     return value
 
 
@@ -61,7 +89,12 @@ def required_whole(raw: str | None, name: str, minimum: int, maximum: int) -> in
     would otherwise remove a limit nobody meant to remove)."""
     if raw is None or not raw.strip():
         raise bad_request(
-            f"{name} must be a whole number from {minimum:,} to {maximum:,}; it was empty."
+            N_(
+                "%(name)s must be a whole number from %(low)s to %(high)s; it was empty.",
+                name=name,
+                low=minimum,
+                high=maximum,
+            )
         )
     return whole_number(raw.strip(), name, minimum, maximum)
 

@@ -18,7 +18,7 @@ from redis.exceptions import ResponseError
 from dashboard.bullmq import schedulers
 from dashboard.bullmq.keys import scheduler_job_id
 from dashboard.bullmq.reader import Reader
-from dashboard.i18n import N_, Np_
+from dashboard.i18n import N_, Np_, Text
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.lua import count_scripts, counting_client
 from dashboard.text import quoted
@@ -90,6 +90,15 @@ class Outcome:
         return {"ok": True, "message": self.message, "count": self.count}
 
 
+def no_such_job(queue: str, job_id: str) -> Text:
+    """The one sentence for a job id a queue does not hold, for the actions and the pages."""
+    return N_("Queue %(queue)s has no job with id %(id)s.", queue=quoted(queue), id=quoted(job_id))
+
+
+def no_such_queue(queue: str) -> Text:
+    return N_("There is no queue named %(queue)s under this prefix.", queue=quoted(queue))
+
+
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -135,7 +144,7 @@ class Actions:
         """The job's state; ActionRefused (404) when there is no such job."""
         state = await self.reader.job_state(queue, job_id)
         if state is None:
-            raise ActionRefused(404, f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
+            raise ActionRefused(404, no_such_job(queue, job_id))
         return state
 
     async def retry_job(self, queue: str, job_id: str) -> Outcome:

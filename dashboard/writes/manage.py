@@ -24,7 +24,14 @@ from dashboard.bullmq.keys import is_job_id
 from dashboard.i18n import N_, Np_
 from dashboard.redis_client.connection import sent_once
 from dashboard.text import quoted
-from dashboard.writes.actions import ActionInterrupted, ActionRefused, Actions, Outcome, plural
+from dashboard.writes.actions import (
+    ActionInterrupted,
+    ActionRefused,
+    Actions,
+    Outcome,
+    no_such_job,
+    plural,
+)
 
 # Job options a person may set when adding a job, and what each must be.
 OPTION_NAMES = (
@@ -191,7 +198,7 @@ class Manager:
     async def duplicate_job(self, queue: str, job_id: str) -> JobOutcome:
         job = await self.reader.job(queue, job_id, redacted=False)  # copied, never shown
         if job is None:
-            raise ActionRefused(404, f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
+            raise ActionRefused(404, no_such_job(queue, job_id))
         copy = await self.add_job(queue, job["name"], job["data"], copyable_options(job["opts"]))
         return JobOutcome(
             N_("Duplicated job %(id)s as job %(copy)s.", id=job_id, copy=copy.job_id),

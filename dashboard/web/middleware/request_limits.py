@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.i18n import N_
 from dashboard.web.errors import as_routed, problem
 
 MAX_URL_BYTES = 8 * 1024
@@ -29,7 +30,7 @@ def body_limit(content_type: str) -> int:
 
 
 def too_large(limit: int) -> HTTPException:
-    return HTTPException(413, detail=f"The request body is larger than {limit:,} bytes.")
+    return HTTPException(413, detail=N_("The request body is larger than %(n)s bytes.", n=limit))
 
 
 class RequestLimits:

@@ -58,7 +58,7 @@ async def alerts_page(request: Request) -> Response:
         **await _view(board.alerts),
         "watcher_per_minute": board.watcher.commands_per_minute(),
         "watching": board.watcher.running,
-        "title": "Alerts",
+        "title": N_("Alerts"),
     }
     return render(request, "alerts.html", context)
 

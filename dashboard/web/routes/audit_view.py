@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.i18n import N_
 from dashboard.observe.audit import FILTERS, OUTCOMES, TrailPage, read
 from dashboard.web import params
 from dashboard.web.lookup import board_of
@@ -56,7 +57,7 @@ async def _page(request: Request) -> tuple[dict[str, str], TrailPage]:
 async def audit_page(request: Request) -> Response:
     filters, page = await _page(request)
     context = {
-        "title": "Audit trail",
+        "title": N_("Audit trail"),
         "filters": filters,
         "outcomes": OUTCOMES,
         "page": page,

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.i18n import N_
 from dashboard.observe.cost import (
     MINUTES_PER_MONTH,
     PROFILES,
@@ -146,13 +147,13 @@ async def panel(request: Request) -> Response:
         a = assumptions(request.query_params)
     except HTTPException as bad:
         # The what-if form swaps in #projection: the sentence goes there, in place of the chart.
-        context = {"title": "Cost", "a": Assumptions(), "error": bad.detail, "query": ""}
+        context = {"title": N_("Cost"), "a": Assumptions(), "error": bad.detail, "query": ""}
         response = render(request, "cost.html", context)
         response.status_code = bad.status_code
         return response
     data = projection(a)
     context = {
-        "title": "Cost",
+        "title": N_("Cost"),
         "a": a,
         "data": data,
         "chart": chart(data["modes"], a.quota),

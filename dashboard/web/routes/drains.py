@@ -15,6 +15,7 @@ from dashboard.drain.engine import (
     MAX_DURATION_MS,
     DrainOptions,
 )
+from dashboard.i18n import N_
 from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.lookup import board_of, notice, refuse_if_read_only
@@ -119,7 +120,7 @@ async def history(request: Request) -> Response:
         for name, run in ((last_idle or {}).get("queues") or {}).items()
         if isinstance(run, dict) and run.get("skipped") == "paused"
     ]
-    context = {"runs": runs, "last_idle": last_idle, "held": held, "title": "Drain runs"}
+    context = {"runs": runs, "last_idle": last_idle, "held": held, "title": N_("Drain runs")}
     return render(request, "drains.html", context)
 
 

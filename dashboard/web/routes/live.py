@@ -17,11 +17,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from dashboard.observe.unserved import takeable
-from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
 from dashboard.web.render import render
+from dashboard.writes.actions import no_such_queue
 
 KEEP_ALIVE_S = 25
 
@@ -31,9 +31,7 @@ async def live(request: Request) -> Response:
     queue = request.query_params.get("queue") or None
     job_id = request.query_params.get("job") or None
     if queue is not None and not await board.catalog.contains(queue):
-        raise HTTPException(
-            404, detail=f"There is no queue named {quoted(queue)} under this prefix."
-        )
+        raise HTTPException(404, detail=no_such_queue(queue))
     if job_id is not None and queue is None:
         raise params.bad_request("job needs queue: a job id names a job within one queue.")
     on = request.query_params.getlist("on")

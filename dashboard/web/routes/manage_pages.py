@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.bullmq import queue_limits
+from dashboard.i18n import N_
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_not_found, queue_route
 from dashboard.web.render import VALUE_LIMIT, render
@@ -22,8 +23,10 @@ async def add_page(request: Request, board: Board, queue: str) -> Response:
     if source and board.reader.redactor.active:
         raise HTTPException(
             409,
-            detail="With redaction on, use Duplicate on the job page: the copy is made on the "
-            "server, redacted fields included, without showing them.",
+            detail=N_(
+                "With redaction on, use Duplicate on the job page: the copy is made on the "
+                "server, redacted fields included, without showing them."
+            ),
         )
     if source:
         job = await board.reader.job(queue, source, preview=VALUE_LIMIT)
@@ -42,7 +45,7 @@ async def add_page(request: Request, board: Board, queue: str) -> Response:
         "name": job["name"] if job else "",
         "data": job["data"] if job and not too_large else {},
         "opts": opts,
-        "title": f"Add a job to {queue}",
+        "title": N_("Add a job to %(queue)s", queue=queue),
     }
     return render(request, "add_job.html", context)
 
@@ -53,7 +56,7 @@ async def manage_page(request: Request, board: Board, queue: str) -> Response:
     context = {
         "queue": summary,
         "limits": await queue_limits.read(board.redis, board.settings.prefix, queue),
-        "title": f"Manage {queue}",
+        "title": N_("Manage %(queue)s", queue=queue),
     }
     return render(request, "manage.html", context)
 

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard.bullmq.keys import sign_in_state_key
+from dashboard.i18n import N_
 from dashboard.web.lookup import board_of
 from dashboard.web.middleware.sessions import new_session
 from dashboard.web.oidc import (
@@ -28,7 +29,7 @@ from dashboard.web.paths import local_path, root_of
 def _provider(request: Request) -> OpenIdProvider:
     provider = board_of(request).oidc
     if provider is None:
-        raise HTTPException(404, detail="Single sign-on is not configured here.")
+        raise HTTPException(404, detail=N_("Single sign-on is not configured here."))
     return provider
 
 

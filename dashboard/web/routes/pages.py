@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from dashboard.bullmq.flows import child_counts
 from dashboard.bullmq.latency import oldest_waiting
+from dashboard.i18n import N_
 from dashboard.observe.unserved import takeable
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -55,7 +56,7 @@ async def overview(request: Request) -> Response:
             "paged": paged,
             "scannable": not board.catalog.fixed,
             "problem": board.catalog.problem,
-            "title": "Queues",
+            "title": N_("Queues"),
             "demo": board.settings.demo,
             # After Obliterate the queue's pages are gone; the overview says what went.
             "obliterated": request.query_params.get("obliterated"),
@@ -104,7 +105,7 @@ async def login(request: Request) -> Response:
 def _login_context(board: Board, target: str, failed: bool) -> dict[str, object]:
     settings = board.settings
     return {
-        "title": "Sign in",
+        "title": N_("Sign in"),
         "next": target,
         "failed": failed,
         "sso": board.oidc is not None,

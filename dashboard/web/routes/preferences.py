@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard import i18n
+from dashboard.i18n import N_
 from dashboard.web.paths import root_of
 from dashboard.web.render import render
 
@@ -19,9 +20,7 @@ LANGUAGE_COOKIE_AGE = 365 * 86400
 
 async def settings_page(request: Request) -> Response:
     chosen = i18n.known_locale(request.cookies.get(i18n.COOKIE))
-    return render(
-        request, "settings.html", {"title": i18n.gettext("Settings"), "chosen_locale": chosen}
-    )
+    return render(request, "settings.html", {"title": N_("Settings"), "chosen_locale": chosen})
 
 
 async def set_language(request: Request) -> Response:

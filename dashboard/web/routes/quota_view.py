@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.i18n import N_
 from dashboard.observe.cost import DEFAULT_PRICE_PER_100K, DEFAULT_QUOTA, Assumptions
 from dashboard.observe.measure import MEASUREMENT_COST, measure
 from dashboard.observe.quota import MAX_SECONDS, MIN_SECONDS, report
@@ -52,7 +53,7 @@ async def quota_page(request: Request) -> Response:
     a = _assumptions(request)
     data = await _measured(request, seconds, a) if seconds else None
     context = {
-        "title": "Quota",
+        "title": N_("Quota"),
         "a": a,
         "seconds": seconds or 60,
         "data": data,

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.i18n import N_
 from dashboard.observe.redis_health import read_health
 from dashboard.web.lookup import board_of
 from dashboard.web.openapi.parts import errors, json_body
@@ -16,7 +17,7 @@ from dashboard.web.render import render
 async def redis_page(request: Request) -> Response:
     health = await read_health(board_of(request).redis)
     refused = health if isinstance(health, str) else None
-    context = {"health": None if refused else health, "refused": refused, "title": "Redis"}
+    context = {"health": None if refused else health, "refused": refused, "title": N_("Redis")}
     return render(request, "redis.html", context)
 
 

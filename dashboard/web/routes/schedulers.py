@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.bullmq import schedulers
+from dashboard.i18n import N_
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import queue_action, queue_route
@@ -37,7 +38,7 @@ async def schedulers_tab(request: Request, board: Board, queue: str) -> Response
             "pickups": pickups,
             "drain_every": drain_every,
             "status": "schedulers",
-            "title": f"{queue} · schedulers",
+            "title": N_("%(queue)s · schedulers", queue=queue),
             "live_queue": queue,
         },
     )

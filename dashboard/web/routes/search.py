@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from dashboard.bullmq import search
 from dashboard.bullmq.keys import STATES
+from dashboard.i18n import N_
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
@@ -28,14 +29,16 @@ PAGE_MATCHES = 25
 def _text(query: QueryParams, name: str) -> str:
     value = query.get(name, "")
     if len(value) > MAX_TEXT:
-        raise params.bad_request(f"{name} must be at most {MAX_TEXT:,} characters long.")
+        raise params.bad_request(
+            N_("%(name)s must be at most %(n)s characters long.", name=name, n=MAX_TEXT)
+        )
     return value
 
 
 def _job_id(query: QueryParams) -> str:
     job_id = _text(query, "id").strip()
     if not job_id:
-        raise params.bad_request("id must name a job id, such as id=42.")
+        raise params.bad_request(N_("id must name a job id, such as id=42."))
     return job_id
 
 
@@ -84,7 +87,7 @@ async def find_id_page(request: Request) -> Response:
         hit = hits[0]
         target = f"{base}/queue/{segment(hit.queue)}/jobs/{segment(hit.id)}"
         return RedirectResponse(target, status_code=303)
-    context = {"hits": hits, "job_id": job_id, "title": f"Job id {job_id}"}
+    context = {"hits": hits, "job_id": job_id, "title": N_("Job id %(id)s", id=job_id)}
     return render(request, "search_id.html", context)
 
 
@@ -102,7 +105,7 @@ async def search_page(request: Request, board: Board, queue: str) -> Response:
         "budget": params.positive_int(query, "budget", search.DEFAULT_BUDGET, search.MAX_BUDGET),
         # Commands spent by the slices before this one, carried by the "Search further" link.
         "spent": params.non_negative_int(query, "spent", 0) + found.commands,
-        "title": f"Search {queue}",
+        "title": N_("Search %(queue)s", queue=queue),
     }
     if "hx-request" in request.headers and "cursor" in query:
         return request.app.state.templates.TemplateResponse(

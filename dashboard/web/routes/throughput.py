@@ -14,6 +14,7 @@ from starlette.routing import Route
 from dashboard.bullmq import metrics as bullmq_metrics
 from dashboard.bullmq.keys import METRIC_KINDS
 from dashboard.drain.engine import HISTORY_LENGTH
+from dashboard.i18n import N_
 from dashboard.web import charts, params
 from dashboard.web.board import Board
 from dashboard.web.lookup import queue_route
@@ -27,7 +28,9 @@ async def metrics_page(request: Request, board: Board, queue: str) -> Response:
     # watcher's may be older than a drain that just ran.
     [summary] = await board.summaries([queue], live=False)
     context = {"queue": queue, "summary": summary, "status": "metrics"}
-    return render(request, "metrics.html", {**context, "title": f"{queue} · metrics"})
+    return render(
+        request, "metrics.html", {**context, "title": N_("%(queue)s · metrics", queue=queue)}
+    )
 
 
 @queue_route

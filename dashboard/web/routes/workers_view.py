@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.i18n import N_
 from dashboard.observe import clients
 from dashboard.observe.unserved import cron_drained_recently, nothing_takes
 from dashboard.web.board import Board
@@ -49,7 +50,7 @@ async def _rows(board: Board, queues: list[str]) -> dict[str, Any]:
 async def all_workers(request: Request) -> Response:
     board = board_of(request)
     context = await _rows(board, await board.catalog.names())
-    return render(request, "workers.html", {**context, "title": "Workers", "single": None})
+    return render(request, "workers.html", {**context, "title": N_("Workers"), "single": None})
 
 
 @queue_route
@@ -63,7 +64,7 @@ async def queue_workers(request: Request, board: Board, queue: str) -> Response:
         "workers.html",
         {
             **context,
-            "title": f"{queue} · workers",
+            "title": N_("%(queue)s · workers", queue=queue),
             "single": queue,
             "summary": summary,
             "status": "workers",
