@@ -7,6 +7,11 @@
 (function () {
   "use strict";
 
+  // What the page says, in its language (layout.html's #js-texts); {tokens} are filled in here.
+  function texts() {
+    return document.getElementById("js-texts").dataset;
+  }
+
   // Browsers word JSON errors differently; where one gives a character position, say the line.
   function where(text, error) {
     const match = /position (\d+)/.exec(error.message);
@@ -14,7 +19,7 @@
     const before = text.slice(0, Number(match[1]));
     const line = before.split("\n").length;
     const column = before.length - before.lastIndexOf("\n");
-    return " at line " + line + ", column " + column;
+    return texts().jsonWhere.replace("{line}", line).replace("{column}", column);
   }
 
   function checkJson(area) {
@@ -26,12 +31,14 @@
       } catch (error) {
         // Chromium's message ends "at position 23 (line 1 column 24)": said once, by where().
         const detail = error.message.replace(/\s*(in JSON )?at position \d+.*$/, "");
-        message = "Not valid JSON" + where(area.value, error) + ": " + detail;
+        message = texts().invalidJson
+          .replace("{where}", function () { return where(area.value, error); })
+          .replace("{detail}", function () { return detail; });
       }
     }
     area.setAttribute("aria-invalid", message ? "true" : "false");
     if (note) {
-      note.textContent = message || "Valid JSON.";
+      note.textContent = message || texts().validJson;
       note.classList.toggle("bad", Boolean(message));
     }
   }
@@ -57,7 +64,9 @@
     const label = input.closest("label");
     const name = label ? label.firstChild.textContent.trim() : input.name;
     input.setCustomValidity(
-      ok ? "" : name + " takes a whole number, 0 or more; " + JSON.stringify(input.value) + " is not one."
+      ok ? "" : texts().wholeNumber
+        .replace("{name}", function () { return name; })
+        .replace("{value}", function () { return JSON.stringify(input.value); })
     );
   }
 
@@ -91,7 +100,7 @@
     if (!button) return;
     button.dataset.label = button.dataset.label || button.textContent;
     button.setAttribute("data-added", "");
-    button.textContent = "Added: change the form to add another";
+    button.textContent = texts().added;
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     const button = addedBy(event);

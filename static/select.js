@@ -13,13 +13,15 @@
     if (!bar) return;
     const all = boxes();
     const n = all.filter(function (box) { return box.checked; }).length;
-    const jobs = n === 1 ? "the selected job" : "the " + n + " selected jobs";
+    // The words come from the page (layout.html's #js-texts, the buttons' data-confirm-*), in
+    // its language; {n} is the count.
+    const texts = document.getElementById("js-texts").dataset;
     document.getElementById("selection-count").textContent =
-      n ? n + " selected" : "No job selected";
+      n ? texts.selected.replace("{n}", n) : texts.noneSelected;
     bar.querySelectorAll("button[data-verb]").forEach(function (button) {
       button.disabled = n === 0;
-      const undo = button.hasAttribute("data-final") ? " This cannot be undone." : "";
-      button.setAttribute("hx-confirm", button.dataset.verb + " " + jobs + " of " + bar.dataset.queue + "?" + undo);
+      const confirm = n === 1 ? button.dataset.confirmOne : button.dataset.confirmMany;
+      button.setAttribute("hx-confirm", confirm.replace("{n}", n));
     });
     const page = document.querySelector("[data-select-page]");
     if (page) {

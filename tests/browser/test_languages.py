@@ -62,3 +62,28 @@ def test_pages_fit_in_the_longest_languages(
     page.goto(live.url(f"/queue/{QUEUE}/jobs/{quote(failed, safe='')}"))
     checked(page)
     watched.assert_clean()
+
+
+def test_the_scripts_speak_the_pages_language(live: LiveDashboard, open_page: Opener) -> None:
+    """What select.js and forms.js write (the selection count, its confirmation, the JSON
+    check) comes from the page, in its language."""
+    watched = open_page()
+    page = watched.page
+    page.set_extra_http_headers({"Accept-Language": "de"})
+    page.goto(live.url(f"/queue/{QUEUE}?status=failed"))
+    boxes = page.locator("table.jobs tbody tr[data-job-id] td.pick input")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    expect(page.locator("#selection-count")).to_have_text("2 ausgewählt")
+    watched.answer = "dismiss"
+    page.get_by_role("button", name="Ausgewählte entfernen").click()
+    assert watched.answered == [
+        f"confirm: Die 2 ausgewählten Jobs von {QUEUE} entfernen? "
+        "Das lässt sich nicht rückgängig machen."
+    ]
+    page.goto(live.url(f"/queue/{QUEUE}/add"))
+    page.locator("textarea[name=data]").fill('{"a": ')
+    expect(page.locator("#data-check")).to_contain_text("Kein gültiges JSON")
+    page.locator("textarea[name=data]").fill('{"a": 1}')
+    expect(page.locator("#data-check")).to_have_text("Gültiges JSON.")
+    watched.assert_clean()
