@@ -15,7 +15,7 @@ from dashboard.drain.engine import (
     MAX_DURATION_MS,
     DrainOptions,
 )
-from dashboard.i18n import N_
+from dashboard.i18n import N_, T_, Tp_
 from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.lookup import board_of, notice, refuse_if_read_only
@@ -23,7 +23,6 @@ from dashboard.web.middleware.guard import bearer_token, same_secret
 from dashboard.web.middleware.throttle import client_of
 from dashboard.web.openapi.parts import errors, json_body, query
 from dashboard.web.render import render
-from dashboard.writes.actions import plural
 
 CRON_CALLS_PER_MINUTE = 12
 MAX_CONCURRENT_QUEUES = 16
@@ -96,19 +95,26 @@ async def drain_now(request: Request) -> Response:
     result = await board.engine.drain(await drain_options(request, "dashboard"))
     if "hx-request" not in request.headers:
         return JSONResponse(result.as_json())
-    # Failed jobs are among the processed ones: say it as completed + failed = processed.
+    # Failed jobs are among the processed ones: say it as completed + failed = processed. A
+    # notice is for the person who pressed the button: in their language (T_).
     busy = [
-        f"{q}: {r.jobs_processed - r.jobs_failed:,} completed"
-        + (f", {r.jobs_failed:,} failed" if r.jobs_failed else "")
+        T_("%(queue)s: %(done)s completed, %(failed)s failed", queue=q, done=done, failed=failed)
+        if failed
+        else T_("%(queue)s: %(done)s completed", queue=q, done=done)
         for q, r in result.queues.items()
         if r.jobs_processed
+        for done, failed in [(r.jobs_processed - r.jobs_failed, r.jobs_failed)]
     ]
     paused = [q for q, r in result.queues.items() if r.skipped == "paused"]
     if paused:
-        busy.append(f"skipped, paused with jobs held: {', '.join(paused)}")
-    summary = "; ".join(busy) if busy else "nothing was waiting"
-    jobs = plural(result.total_processed, "job")
-    message = f"Drained {jobs} in {result.duration_ms:,} ms ({summary})."
+        busy.append(T_("skipped, paused with jobs held: %(queues)s", queues=", ".join(paused)))
+    message = Tp_(
+        "Drained %(count)s job in %(ms)s ms (%(summary)s).",
+        "Drained %(count)s jobs in %(ms)s ms (%(summary)s).",
+        result.total_processed,
+        ms=result.duration_ms,
+        summary="; ".join(busy) if busy else T_("nothing was waiting"),
+    )
     return notice(request, message, ok=True)
 
 

@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from dashboard.bullmq.flows import child_counts
 from dashboard.bullmq.latency import oldest_waiting
-from dashboard.i18n import N_
+from dashboard.i18n import N_, Np_
 from dashboard.observe.unserved import takeable
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -70,9 +70,8 @@ async def overview(request: Request) -> Response:
 async def rescan(request: Request) -> Response:
     names = await board_of(request).catalog.rescan()
     if "hx-request" in request.headers:
-        return notice(
-            request, f"Found {len(names)} queue{'' if len(names) == 1 else 's'}.", ok=True
-        )
+        found = Np_("Found %(count)s queue.", "Found %(count)s queues.", len(names))
+        return notice(request, found, ok=True)
     return RedirectResponse(root_of(request.scope) + "/", status_code=303)
 
 
