@@ -44,8 +44,10 @@ async def throughput_chart(request: Request, board: Board, queue: str) -> Respon
         "recorded": any(m.recorded for m in recorded.values()),
         "metrics": recorded,
         "charts": [
-            charts.per_minute_chart(series, now, 60, "Last hour"),
-            charts.per_minute_chart(series, now, bullmq_metrics.MINUTES_PER_DAY, "Last 24 hours"),
+            charts.per_minute_chart(series, now, 60, N_("Last hour")),
+            charts.per_minute_chart(
+                series, now, bullmq_metrics.MINUTES_PER_DAY, N_("Last 24 hours")
+            ),
         ],
         "since_ms": oldest * bullmq_metrics.MINUTE_MS if oldest is not None else None,
     }
