@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from dashboard.config import DEFAULT_PRICE_PER_100K, DEFAULT_QUOTA
+from dashboard.i18n import N_
 
 MINUTES_PER_MONTH = 30 * 24 * 60  # the model's month: 30 days
 QUEUE_EVENTS_BLOCK_S = 10  # QueueEvents blocks in XREAD for 10 s at a time
@@ -182,40 +183,56 @@ class ModeCost:
 def modes(a: Assumptions) -> list[ModeCost]:
     """The ways to run the workers, each named by the Drainboard command or setting that
     runs it."""
-    every = f"every {a.cron_interval_min:g} min"
+    minutes = format(a.cron_interval_min, "g")
     workers = a.queues * a.workers_per_queue
     always = (
-        f"`drainboard worker --mode always`: {workers} always-on workers"
+        N_("`drainboard worker --mode always`: %(n)s always-on workers", n=workers)
         if a.worker == "drainboard"
-        else f"Always-on workers: {workers} {PROFILES[a.worker].name} Workers"
+        else N_(
+            "Always-on workers: %(n)s %(kind)s Workers", n=workers, kind=PROFILES[a.worker].name
+        )
     )
     return [
         ModeCost(
             "always",
             always,
             always_on(a),
-            f"each blocks {a.drain_delay_s:g} s at a time waiting for a job (`--drain-delay`, "
-            f"BullMQ's drainDelay) and checks for stalled jobs every {a.stalled_interval_ms:,} ms "
-            "(`--stalled-interval-ms`, BullMQ's stalledInterval)",
+            N_(
+                "each blocks %(wait)s s at a time waiting for a job (`--drain-delay`, BullMQ's "
+                "drainDelay) and checks for stalled jobs every %(ms)s ms (`--stalled-interval-ms`, "
+                "BullMQ's stalledInterval)",
+                wait=format(a.drain_delay_s, "g"),
+                ms=a.stalled_interval_ms,
+            ),
         ),
         ModeCost(
             "cron",
-            "`drainboard worker --mode cron` and `drainboard drain` (or the cron endpoint) "
-            + every,
+            N_(
+                "`drainboard worker --mode cron` and `drainboard drain` (or the cron endpoint) "
+                "every %(m)s min",
+                m=minutes,
+            ),
             cron_drain(a),
             _cron_note(a),
         ),
         ModeCost(
             "cron-seed",
-            f"A cron drain {every} that probes each queue with BullMQ's getJobCounts()",
+            N_(
+                "A cron drain every %(m)s min that probes each queue with BullMQ's getJobCounts()",
+                m=minutes,
+            ),
             cron_drain(a, "getjobcounts"),
-            "for comparison: getJobCounts per queue is 1 EVALSHA running 10 commands",
+            N_("for comparison: getJobCounts per queue is 1 EVALSHA running 10 commands"),
         ),
         ModeCost(
             "on-demand",
-            "`drainboard worker --mode on-demand`: a worker per queue only while it has jobs",
+            N_("`drainboard worker --mode on-demand`: a worker per queue only while it has jobs"),
             on_demand(a),
-            f"idle 0; {a.on_demand_startups_per_day:g} start-up checks a day" + _runs_note(a),
+            N_(
+                "idle 0; %(n)s start-up checks a day%(runs)s",
+                n=format(a.on_demand_startups_per_day, "g"),
+                runs=_runs_note(a),
+            ),
         ),
     ]
 
@@ -223,20 +240,26 @@ def modes(a: Assumptions) -> list[ModeCost]:
 def _runs_note(a: Assumptions) -> str:
     if not a.scheduled_runs_per_day:
         return ""
-    return (
-        f"; {a.scheduled_runs_per_day:g} scheduled job runs a day at "
-        f"{SCHEDULED_RUN.executed:g} commands each"
+    return N_(
+        "; %(n)s scheduled job runs a day at %(each)s commands each",
+        n=format(a.scheduled_runs_per_day, "g"),
+        each=format(SCHEDULED_RUN.executed, "g"),
     )
 
 
 def _cron_note(a: Assumptions) -> str:
     tick = drainboard_idle_tick(a)
     how = (
-        "EXISTS, GET of the probe's notes, XREAD of the events streams and one SET"
+        N_("EXISTS, GET of the probe's notes, XREAD of the events streams and one SET")
         if tick == DRAINBOARD_IDLE_TICK_SCHEDULED
-        else "one EXISTS over all queues and one SET"
+        else N_("one EXISTS over all queues and one SET")
     )
-    return f"{tick.executed:g} commands per idle tick: {how}" + _runs_note(a)
+    return N_(
+        "%(n)s commands per idle tick: %(how)s%(runs)s",
+        n=format(tick.executed, "g"),
+        how=how,
+        runs=_runs_note(a),
+    )
 
 
 def bill(commands_per_month: float, a: Assumptions) -> dict[str, float]:
@@ -252,19 +275,23 @@ def recommendation(a: Assumptions, measured_per_month: float | None = None) -> d
     always = always_on(a).per_month().executed
     spend = measured_per_month if measured_per_month is not None else always
     if spend > a.quota:
+        drain = cron_drain(a.with_changes(cron_interval_min=5)).per_month().executed
         return {
-            "workload": "Free-tier Redis (Upstash 500K, Fly Redis, etc.)",
-            "pick": "`drainboard worker --mode cron` and `drainboard drain` every 5 min",
-            "why": (
-                f"idle always-on workers alone would spend {always:,.0f} commands a month, "
-                f"{always / a.quota:.0%} of the {a.quota:,} quota; a 5-minute drain costs "
-                f"{cron_drain(a.with_changes(cron_interval_min=5)).per_month().executed:,.0f}."
+            "workload": N_("Free-tier Redis (Upstash 500K, Fly Redis, etc.)"),
+            "pick": N_("`drainboard worker --mode cron` and `drainboard drain` every 5 min"),
+            "why": N_(
+                "idle always-on workers alone would spend %(n)s commands a month, %(share)s of "
+                "the %(quota)s quota; a 5-minute drain costs %(drain)s.",
+                n=round(always),
+                share=format(always / a.quota, ".0%"),
+                quota=a.quota,
+                drain=round(drain),
             ),
         }
     return {
-        "workload": "Paid Redis + active batch/journey traffic",
+        "workload": N_("Paid Redis + active batch/journey traffic"),
         "pick": "`drainboard worker --mode always`",
-        "why": "the quota holds idle always-on workers; keep job latency at zero.",
+        "why": N_("the quota holds idle always-on workers; keep job latency at zero."),
     }
 
 
@@ -289,18 +316,25 @@ def seed_tables() -> dict[str, Any]:
 
 
 DIFFERENCES = (
-    "The usual estimate counts an idle always-on worker at about 6 commands a minute (30 for "
-    "five). Node BullMQ 5 blocks on its marker for drainDelay (5 s; `--drain-delay` of "
-    "`drainboard worker`), runs a moveToActive "
-    "script after each wait and a stalled-jobs check every 30 s: 26 client commands a minute "
-    "per worker, and, counting the commands inside the scripts, which a per-command bill also "
-    "counts, about 107.",
-    "The usual estimate counts a cron probe at 4 commands per queue. Node BullMQ's "
-    "getJobCounts() is one EVALSHA per queue that runs 10 commands inside: 11 billed commands "
-    "per queue per tick.",
-    "Drainboard's drain probes all queues with one EXISTS and notes the idle tick with one SET: "
-    "2 commands per tick, whatever the number of queues. Delayed or repeatable jobs not yet due "
-    "add a GET and an XREAD: 4 per tick; a scheduled job that falls due costs about 77 more.",
+    N_(
+        "The usual estimate counts an idle always-on worker at about 6 commands a minute (30 for "
+        "five). Node BullMQ 5 blocks on its marker for drainDelay (5 s; `--drain-delay` of "
+        "`drainboard worker`), runs a moveToActive "
+        "script after each wait and a stalled-jobs check every 30 s: 26 client commands a minute "
+        "per worker, and, counting the commands inside the scripts, which a per-command bill also "
+        "counts, about 107."
+    ),
+    N_(
+        "The usual estimate counts a cron probe at 4 commands per queue. Node BullMQ's "
+        "getJobCounts() is one EVALSHA per queue that runs 10 commands inside: 11 billed commands "
+        "per queue per tick."
+    ),
+    N_(
+        "Drainboard's drain probes all queues with one EXISTS and notes the idle tick with one "
+        "SET: 2 commands per tick, whatever the number of queues. Delayed or repeatable jobs not "
+        "yet due add a GET and an XREAD: 4 per tick; a scheduled job that falls due costs about "
+        "77 more."
+    ),
 )
 
 
