@@ -40,20 +40,13 @@ import httpx
 import pytest
 from bullmq import Queue
 
-from tests.helpers import free_port
+from tests.helpers import PACKAGE_SOURCES, free_port
 
 pytestmark = pytest.mark.image
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = (
-    "pyproject.toml",
-    "setup.py",
-    "README.md",
-    "dashboard",
-    "templates",
-    "static",
-    "Dockerfile",
-)
+# What the wheel is built from (locales/ included), and the Dockerfile that builds it.
+SOURCES = (*PACKAGE_SOURCES, "Dockerfile")
 OFFICIAL_BASE = "docker.io/library/python:3.11-slim"
 # The Dockerfile's short name finds an image under localhost/ first, so the stand-in wears it.
 STAND_IN = "localhost/python:3.11-slim"
