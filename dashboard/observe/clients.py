@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from redis.exceptions import ResponseError
 
+from dashboard.i18n import N_
 from dashboard.redis_client.connection import Client as RedisClient
 from dashboard.redis_client.connection import on_primaries
 from dashboard.redis_client.counting import count_reads
@@ -116,9 +117,10 @@ async def read_clients(redis: RedisClient, prefix: str, queues: list[str]) -> li
         replies = await on_primaries(redis, "client_list")
     except ResponseError as err:
         count_reads(1)
-        return (
-            f"This Redis refused CLIENT LIST ({err}); some managed services disable it, so "
-            "its connections cannot be shown here."
+        return N_(
+            "This Redis refused CLIENT LIST (%(error)s); some managed services disable it, so "
+            "its connections cannot be shown here.",
+            error=str(err),
         )
     count_reads(len(replies))
     known = set(queues)

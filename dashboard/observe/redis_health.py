@@ -11,6 +11,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from dashboard.i18n import N_
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import count_reads
 from dashboard.redis_client.replies import to_int
@@ -34,9 +35,10 @@ class Health:
     def eviction_warning(self) -> str | None:
         if self.policy == SAFE_POLICY:
             return None
-        return (
-            f"maxmemory-policy is {self.policy!r}: when memory runs out Redis will delete keys, "
-            "and BullMQ loses jobs. Set it to noeviction."
+        return N_(
+            "maxmemory-policy is %(policy)s: when memory runs out Redis will delete keys, and "
+            "BullMQ loses jobs. Set it to noeviction.",
+            policy=repr(self.policy),
         )
 
     @property
@@ -73,9 +75,10 @@ async def read_health(redis: Client) -> Health | str:
     try:
         info = _server_info(await redis.info())
     except ResponseError as err:
-        return (
-            f"This Redis refused INFO ({err}); some managed services disable it, so its "
-            "health cannot be shown here."
+        return N_(
+            "This Redis refused INFO (%(error)s); some managed services disable it, so its "
+            "health cannot be shown here.",
+            error=str(err),
         )
     aof = bool(to_int(info.get("aof_enabled")))
     return Health(
