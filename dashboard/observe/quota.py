@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboard.i18n import N_, Np_
 from dashboard.observe.clients import identify
 from dashboard.observe.cost import (
     MINUTES_PER_MONTH,
@@ -32,11 +33,11 @@ DAYS_PER_MONTH = MINUTES_PER_MONTH // (24 * 60)
 # commandstats does not (the first CLIENT LIST and both INFO), on each primary.
 OWN_IN_WINDOW = 3
 KIND_LABELS = {
-    "node-worker": "Node worker",
-    "python-worker": "Python worker",
+    "node-worker": N_("Node worker"),
+    "python-worker": N_("Python worker"),
     "queue-events": "QueueEvents",
     "drainboard": "Drainboard",
-    "other": "other",
+    "other": N_("other"),
 }
 # A client spending less than this share of the quota is not worth a change.
 BIG_SHARE = 0.05
@@ -142,31 +143,48 @@ def advice(row: dict[str, Any], a: Assumptions) -> str | None:
     month = row["perMonth"]
     if month is None or month < a.quota * BIG_SHARE:
         return None
-    where = f" on {row['queue']}" if row["queue"] else ""
-    workers = {"node-worker": "Node worker", "python-worker": "Python worker"}
+    where = N_(" on %(queue)s", queue=row["queue"]) if row["queue"] else ""
+    count = row["workers"] or 1
+    workers = {
+        "node-worker": Np_("%(count)s Node worker", "%(count)s Node workers", count),
+        "python-worker": Np_("%(count)s Python worker", "%(count)s Python workers", count),
+    }
     if row["queue"] and row["kind"] == "drainboard":
-        workers["drainboard"] = "drainboard worker"
+        workers["drainboard"] = Np_(
+            "%(count)s drainboard worker", "%(count)s drainboard workers", count
+        )
     if row["kind"] in workers:
         one_queue = Assumptions(queues=1, cron_interval_min=CRON_EVERY_MIN)
-        cron = _month(cron_drain(one_queue).executed)
-        count = row["workers"] or 1
-        label = workers[row["kind"]]
-        return (
-            f"{count} {label}{'s' if count > 1 else ''}{where}: {month:,} a month. "
-            f"`drainboard drain` from a cron every {CRON_EVERY_MIN} min: {cron:,}."
+        return N_(
+            "%(workers)s%(where)s: %(month)s a month. `drainboard drain` from a cron every "
+            "%(every)s min: %(cron)s.",
+            workers=workers[row["kind"]],
+            where=where,
+            month=month,
+            every=CRON_EVERY_MIN,
+            cron=_month(cron_drain(one_queue).executed),
         )
     if row["kind"] == "queue-events":
-        return (
-            f"{row['connections']} QueueEvents listener{'s' if row['connections'] > 1 else ''}"
-            f"{where}: {month:,} a month. Closed when nobody reads their events: 0."
+        return Np_(
+            "%(count)s QueueEvents listener%(where)s: %(month)s a month. Closed when nobody "
+            "reads their events: 0.",
+            "%(count)s QueueEvents listeners%(where)s: %(month)s a month. Closed when nobody "
+            "reads their events: 0.",
+            row["connections"],
+            where=where,
+            month=month,
         )
     if row["kind"] == "drainboard":
-        return (
-            f"This dashboard: {month:,} a month. Its live pages spend only while open: "
-            "close the tabs nobody watches."
+        return N_(
+            "This dashboard: %(month)s a month. Its live pages spend only while open: close the "
+            "tabs nobody watches.",
+            month=month,
         )
-    name = row["name"] or "An unnamed client"
-    return f"{name}: {month:,} a month; not a BullMQ or Drainboard connection."
+    return N_(
+        "%(name)s: %(month)s a month; not a BullMQ or Drainboard connection.",
+        name=row["name"] or N_("An unnamed client"),
+        month=month,
+    )
 
 
 def report(m: Measurement, prefix: str, queues: list[str], a: Assumptions) -> dict[str, Any]:
@@ -204,13 +222,17 @@ def report(m: Measurement, prefix: str, queues: list[str], a: Assumptions) -> di
         "seconds": round(m.elapsed or m.seconds, 1),
         "perClient": "measured" if measured else "model",
         "perClientNote": (
-            "Each client's figure is what Redis counted for its connections (CLIENT LIST "
-            "tot-cmds). A Node worker's command connection has no name: it is the unnamed one "
-            "opened from the worker's host in the same second as its named one."
+            N_(
+                "Each client's figure is what Redis counted for its connections (CLIENT LIST "
+                "tot-cmds). A Node worker's command connection has no name: it is the unnamed "
+                "one opened from the worker's host in the same second as its named one."
+            )
             if measured
-            else "This server does not count commands per connection (CLIENT LIST has no "
-            "tot-cmds before Redis 7.4): each client's figure is the cost model's idle rate "
-            "for its kind, and busy clients spend more."
+            else N_(
+                "This server does not count commands per connection (CLIENT LIST has no "
+                "tot-cmds before Redis 7.4): each client's figure is the cost model's idle rate "
+                "for its kind, and busy clients spend more."
+            )
         ),
         "clients": rows,
         "redisPerMinute": round(total, 1),
