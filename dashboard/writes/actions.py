@@ -151,7 +151,12 @@ class Actions:
         state = await self.state_of(queue, job_id)
         if state not in RETRYABLE:
             raise ActionRefused(
-                409, f"Job {job_id} is {state}; only failed or completed jobs retry."
+                409,
+                N_(
+                    "Job %(id)s is %(state)s; only failed or completed jobs retry.",
+                    id=job_id,
+                    state=state,
+                ),
             )
         job = await Job.fromId(self.bull_queue(queue), job_id)
         await job.retry(state, {"resetAttemptsMade": True, "resetAttemptsStarted": True})
@@ -162,7 +167,14 @@ class Actions:
     async def promote_job(self, queue: str, job_id: str) -> Outcome:
         state = await self.state_of(queue, job_id)
         if state != "delayed":
-            raise ActionRefused(409, f"Job {job_id} is {state}; only delayed jobs can be promoted.")
+            raise ActionRefused(
+                409,
+                N_(
+                    "Job %(id)s is %(state)s; only delayed jobs can be promoted.",
+                    id=job_id,
+                    state=state,
+                ),
+            )
         await self.bull_queue(queue).scripts.promote(job_id)
         return Outcome(N_("Job %(id)s promoted: it runs as soon as a worker is free.", id=job_id))
 
@@ -170,12 +182,17 @@ class Actions:
         state = await self.state_of(queue, job_id)
         if state == "active":
             raise ActionRefused(
-                409, f"Job {job_id} is active: a worker holds its lock, so it cannot be removed."
+                409,
+                N_(
+                    "Job %(id)s is active: a worker holds its lock, so it cannot be removed.",
+                    id=job_id,
+                ),
             )
         removed = await self.bull_queue(queue).remove(job_id)
         if not removed:
             raise ActionRefused(
-                409, f"Job {job_id} is locked by a worker right now; it was not removed."
+                409,
+                N_("Job %(id)s is locked by a worker right now; it was not removed.", id=job_id),
             )
         return Outcome(N_("Job %(id)s removed (it was %(state)s).", id=job_id, state=state))
 
@@ -326,7 +343,12 @@ class Actions:
         await self._scheduler_next(queue, scheduler_id)
         if await self.bull_queue(queue).removeJobScheduler(scheduler_id) != 0:
             raise ActionRefused(
-                404, f"Queue {quoted(queue)} has no scheduler {quoted(scheduler_id)}."
+                404,
+                N_(
+                    "Queue %(queue)s has no scheduler %(id)s.",
+                    queue=quoted(queue),
+                    id=quoted(scheduler_id),
+                ),
             )
         return Outcome(N_("Scheduler %(id)s removed, with its pending job.", id=scheduler_id))
 
@@ -335,7 +357,12 @@ class Actions:
         next_ms, key_only = await schedulers.next_run(self.redis, keys, scheduler_id)
         if next_ms is None:
             raise ActionRefused(
-                404, f"Queue {quoted(queue)} has no scheduler {quoted(scheduler_id)}."
+                404,
+                N_(
+                    "Queue %(queue)s has no scheduler %(id)s.",
+                    queue=quoted(queue),
+                    id=quoted(scheduler_id),
+                ),
             )
         if key_only:
             raise ActionRefused(

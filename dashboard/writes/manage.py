@@ -181,16 +181,22 @@ class Manager:
         if "jobId" in opts and await self.reader.job_state(queue, opts["jobId"]) is not None:
             raise ActionRefused(
                 409,
-                f"Queue {quoted(queue)} already has a job with id {quoted(opts['jobId'])}; "
-                "none was added.",
+                N_(
+                    "Queue %(queue)s already has a job with id %(id)s; none was added.",
+                    queue=quoted(queue),
+                    id=quoted(opts["jobId"]),
+                ),
             )
         try:
             with sent_once():
                 job = await self.actions.bull_queue(queue).add(name, data, opts)
         except RedisConnectionError:
             raise ActionInterrupted(
-                f"The connection to Redis was lost while adding the job to {queue}: it may have "
-                "been stored. Look in the queue before adding it again."
+                N_(
+                    "The connection to Redis was lost while adding the job to %(queue)s: it may "
+                    "have been stored. Look in the queue before adding it again.",
+                    queue=queue,
+                )
             ) from None
         where = "delayed" if opts.get("delay") else "waiting"
         return JobOutcome(f"Added job {job.id} ({name}) to {queue}, {where}.", 1, str(job.id))
@@ -210,7 +216,13 @@ class Manager:
         state = await self.actions.state_of(queue, job_id)
         if state not in EDITABLE:
             raise ActionRefused(
-                409, f"Job {job_id} is {state}; only {', '.join(EDITABLE)} jobs can be edited."
+                409,
+                N_(
+                    "Job %(id)s is %(state)s; only %(editable)s jobs can be edited.",
+                    id=job_id,
+                    state=state,
+                    editable=", ".join(EDITABLE),
+                ),
             )
         job = Job(self.actions.bull_queue(queue), "", None, {}, job_id)
         await job.updateData(data)
@@ -221,7 +233,12 @@ class Manager:
         state = await self.actions.state_of(queue, job_id)
         if state not in ("waiting", "prioritized"):
             raise ActionRefused(
-                409, f"Job {job_id} is {state}; only waiting or prioritized jobs change priority."
+                409,
+                N_(
+                    "Job %(id)s is %(state)s; only waiting or prioritized jobs change priority.",
+                    id=job_id,
+                    state=state,
+                ),
             )
         job = Job(self.actions.bull_queue(queue), "", None, {}, job_id)
         await job.changePriority({"priority": priority})
@@ -235,14 +252,23 @@ class Manager:
         delay = _whole("delay", delay, 0)
         state = await self.actions.state_of(queue, job_id)
         if state != "delayed":
-            raise ActionRefused(409, f"Job {job_id} is {state}; only delayed jobs change delay.")
+            raise ActionRefused(
+                409,
+                N_(
+                    "Job %(id)s is %(state)s; only delayed jobs change delay.",
+                    id=job_id,
+                    state=state,
+                ),
+            )
         bull = self.actions.bull_queue(queue)
         keys = [bull.keys["delayed"], bull.keys["meta"], bull.keys["marker"], bull.keys["events"]]
         now = int(time.time() * 1000)
         args = [delay, now, job_id, bull.toKey(job_id)]
         code = await bull.client.register_script(_CHANGE_DELAY)(keys=keys, args=args)
         if code != 0:
-            raise ActionRefused(409, f"Job {job_id} left the delayed set; its delay is unchanged.")
+            raise ActionRefused(
+                409, N_("Job %(id)s left the delayed set; its delay is unchanged.", id=job_id)
+            )
         return JobOutcome(
             N_("Job %(id)s now runs in %(delay)s ms.", id=job_id, delay=delay), 1, job_id
         )
