@@ -30,7 +30,6 @@ from dashboard.writes.actions import (
     Actions,
     Outcome,
     no_such_job,
-    plural,
 )
 
 # Job options a person may set when adding a job, and what each must be.
@@ -198,8 +197,22 @@ class Manager:
                     queue=queue,
                 )
             ) from None
-        where = "delayed" if opts.get("delay") else "waiting"
-        return JobOutcome(f"Added job {job.id} ({name}) to {queue}, {where}.", 1, str(job.id))
+        added = (
+            N_(
+                "Added job %(id)s (%(name)s) to %(queue)s, delayed.",
+                id=str(job.id),
+                name=name,
+                queue=queue,
+            )
+            if opts.get("delay")
+            else N_(
+                "Added job %(id)s (%(name)s) to %(queue)s, waiting.",
+                id=str(job.id),
+                name=name,
+                queue=queue,
+            )
+        )
+        return JobOutcome(added, 1, str(job.id))
 
     async def duplicate_job(self, queue: str, job_id: str) -> JobOutcome:
         job = await self.reader.job(queue, job_id, redacted=False)  # copied, never shown
@@ -280,15 +293,32 @@ class Manager:
         await self.actions.bull_queue(queue).drain(delayed)
         left = await self._queued(queue, states)
         removed = before - left
-        kinds = "waiting, prioritized and delayed" if delayed else "waiting and prioritized"
-        message = f"Emptied {queue}: removed {plural(removed, f'{kinds} job')}."
+        message = (
+            Np_(
+                "Emptied %(queue)s: removed %(count)s waiting, prioritized and delayed job.",
+                "Emptied %(queue)s: removed %(count)s waiting, prioritized and delayed jobs.",
+                removed,
+                queue=queue,
+            )
+            if delayed
+            else Np_(
+                "Emptied %(queue)s: removed %(count)s waiting and prioritized job.",
+                "Emptied %(queue)s: removed %(count)s waiting and prioritized jobs.",
+                removed,
+                queue=queue,
+            )
+        )
         if left:
             # BullMQ's drain keeps each job scheduler's next job; say so rather than leave a
             # count that does not add up.
-            message += (
-                f" {plural(left, 'job')} stayed: BullMQ's drain keeps each job scheduler's next "
-                "job (remove the scheduler to stop it)."
+            stayed = Np_(
+                "%(count)s job stayed: BullMQ's drain keeps each job scheduler's next job (remove "
+                "the scheduler to stop it).",
+                "%(count)s jobs stayed: BullMQ's drain keeps each job scheduler's next job "
+                "(remove the scheduler to stop it).",
+                left,
             )
+            message = N_("%(emptied)s %(stayed)s", emptied=message, stayed=stayed)
         return Outcome(message, removed)
 
     async def obliterate(self, queue: str, confirm: str, force: bool) -> Outcome:
@@ -296,17 +326,28 @@ class Manager:
             raise _refuse(f"To obliterate, confirm with the queue's name, {quoted(queue)}.")
         [summary] = await self.reader.summaries([queue])
         if not summary.is_paused:
-            raise ActionRefused(409, f"Pause {queue} before obliterating it.")
+            raise ActionRefused(409, N_("Pause %(queue)s before obliterating it.", queue=queue))
         active = summary.counts["active"]
         if active and not force:
             raise ActionRefused(
                 409,
-                f"{queue} has {plural(active, 'active job')}; obliterate with force to remove "
-                "them too.",
+                Np_(
+                    "%(queue)s has %(count)s active job; obliterate with force to remove it too.",
+                    "%(queue)s has %(count)s active jobs; obliterate with force to remove them "
+                    "too.",
+                    active,
+                    queue=queue,
+                ),
             )
         await self.actions.bull_queue(queue).obliterate(force)
         return Outcome(
-            f"Obliterated {queue}: {plural(summary.total, 'job')} removed.", summary.total
+            Np_(
+                "Obliterated %(queue)s: %(count)s job removed.",
+                "Obliterated %(queue)s: %(count)s jobs removed.",
+                summary.total,
+                queue=queue,
+            ),
+            summary.total,
         )
 
     async def pause_all(self, queues: list[str]) -> Outcome:
@@ -334,7 +375,14 @@ class Manager:
             await bull.removeGlobalConcurrency()
             return Outcome(N_("%(queue)s has no global concurrency limit now.", queue=queue))
         await bull.setGlobalConcurrency(value)
-        return Outcome(f"At most {plural(value, 'job')} of {queue} run at once, across workers.")
+        return Outcome(
+            Np_(
+                "At most %(count)s job of %(queue)s runs at once, across workers.",
+                "At most %(count)s jobs of %(queue)s run at once, across workers.",
+                value,
+                queue=queue,
+            )
+        )
 
     async def set_rate_limit(self, queue: str, max_jobs: Any, duration_ms: Any) -> Outcome:
         max_jobs = _whole("max", max_jobs, 0)
@@ -346,7 +394,15 @@ class Manager:
             raise _refuse("duration must come with max: the ms over which max jobs may run.")
         duration_ms = _whole("duration", duration_ms, 1)
         await bull.setGlobalRateLimit(max_jobs, duration_ms)
-        return Outcome(f"{queue} runs at most {plural(max_jobs, 'job')} per {duration_ms:,} ms.")
+        return Outcome(
+            Np_(
+                "%(queue)s runs at most %(count)s job per %(ms)s ms.",
+                "%(queue)s runs at most %(count)s jobs per %(ms)s ms.",
+                max_jobs,
+                queue=queue,
+                ms=duration_ms,
+            )
+        )
 
     async def _queued(self, queue: str, states: tuple[str, ...]) -> int:
         [summary] = await self.reader.summaries([queue])
