@@ -154,7 +154,10 @@ def locked_out(request: Request) -> Response | None:
     return problem(
         request,
         429,
-        f"Too many wrong passwords or tokens from this address; try again in {wait} s.",
+        N_(
+            "Too many wrong passwords or tokens from this address; try again in %(wait)s s.",
+            wait=str(wait),
+        ),
         {"Retry-After": str(wait)},
     )
 
