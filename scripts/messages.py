@@ -55,8 +55,12 @@ def update() -> None:
     template = extract()
     for language in LANGUAGES:
         catalog = read(language)
+        created = catalog.creation_date
         # No fuzzy matching: a changed string must be translated again, not guessed at.
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
+        # The header keeps its date: a run that changes no string changes no file (and two
+        # branches that each ran it do not conflict over one line).
+        catalog.creation_date = created
         path = po_path(language)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as po:
