@@ -28,7 +28,9 @@ class RequestLocale:
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answer = MutableHeaders(scope=message)
-                answer.setdefault("content-language", i18n.html_lang(locale))
+                # Pages and fragments speak the locale; JSON stays English (machine clients).
+                if answer.get("content-type", "").startswith("text/html"):
+                    answer.setdefault("content-language", i18n.html_lang(locale))
                 # A cache must not give one reader's language to another.
                 answer.append("vary", "Accept-Language, Cookie")
             await send(message)
