@@ -265,3 +265,23 @@ async def test_on_a_cluster_the_scripts_go_to_the_queue_node_at_once(cluster_url
         counts = (await http.get(f"{TAGGED}/jobs?status=waiting", headers=BEARER)).json()
         assert counts["total"] == 25
     await rc.aclose()
+
+
+async def test_a_schedulers_next_job_is_not_removed_and_the_answer_says_why(
+    server_url: str,
+) -> None:
+    """BullMQ's removeJob script keeps a job scheduler's pending job (it answers -8): the other
+    selected jobs go, and that one is named with the way to remove it."""
+    ids = await fill(server_url, failed=2, delayed=0, waiting=0)
+    queue = Queue("mail", {"connection": server_url})
+    await queue.upsertJobScheduler("new-year", {"pattern": "0 0 1 1 *"}, "tick")
+    [scheduled] = await queue.getJobs(["delayed"])
+    await queue.close()
+    picked = [*ids["failed"], scheduled.id]
+    async with bearer_client(server_url) as http:
+        answer = await http.post(API, headers=BEARER, json={"action": "remove", "ids": picked})
+    assert answer.json()["count"] == 2, answer.text
+    assert answer.json()["failed"] == [
+        {"id": scheduled.id, "reason": "a job scheduler's next job; remove the scheduler instead"}
+    ]
+    assert await states(server_url, picked) == [None, None, "delayed"]
