@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.selected [--jobs 25 200] [--server redis valkey]
 
 On each server, fresh: `--jobs` failed copies of one job BullMQ itself failed (tests/helpers.py's
-load_failed). For one `POST api/queues/bulk/selected {"action": ..., "ids": [...]}`, then, on as
-many fresh copies, for the same number of row buttons (`POST .../jobs/{id}/retry`, `DELETE
-.../jobs/{id}`), the reference: executed Redis commands (INFO commandstats, INFO itself left out)
+load_failed) to retry or remove, or delayed jobs to promote. For one `POST
+api/queues/bulk/selected {"action": ..., "ids": [...]}`, then, on as many fresh jobs, for the same
+number of row buttons (`POST .../jobs/{id}/retry` or `/promote`, `DELETE .../jobs/{id}`), the
+reference: executed Redis commands (INFO commandstats, INFO itself left out)
 and the app's round trips to Redis (tests/helpers.py's round_trips: one per write on a
 connection). The scripts are loaded first, as they are after any first action; the first
 selection on a fresh server is measured on its own line. Not a test: it prints figures.
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import redis.asyncio as aioredis
+from bullmq import Queue
 
 from bench.harness import RedisServer, table
 from dashboard.config import Settings
@@ -30,8 +32,22 @@ BEARER = {"Authorization": "Bearer bench"}
 # Each action: how one row's button sends it.
 ROW_BUTTONS: dict[str, Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]] = {
     "retry": lambda http, job_id: http.post(f"{API}/jobs/{job_id}/retry", headers=BEARER),
+    "promote": lambda http, job_id: http.post(f"{API}/jobs/{job_id}/promote", headers=BEARER),
     "remove": lambda http, job_id: http.delete(f"{API}/jobs/{job_id}", headers=BEARER),
 }
+
+
+async def load(r: aioredis.Redis, url: str, action: str, jobs: int) -> None:
+    """Fresh jobs f0, f1...: delayed ones (added by the bullmq package) to promote, failed
+    copies otherwise."""
+    await r.flushall()  # keys only: the scripts stay loaded
+    if action != "promote":
+        await load_failed(url, jobs)
+        return
+    queue = Queue("bulk", {"connection": url})
+    for n in range(jobs):
+        await queue.add("sync", {"account": n}, {"delay": 3_600_000, "jobId": f"f{n}"})
+    await queue.close()
 
 
 async def measured(r: aioredis.Redis, send: Callable[[], Awaitable[None]]) -> tuple[int, int]:
@@ -45,8 +61,7 @@ async def measured(r: aioredis.Redis, send: Callable[[], Awaitable[None]]) -> tu
 async def selection(
     r: aioredis.Redis, http: httpx.AsyncClient, url: str, action: str, jobs: int
 ) -> tuple[int, int]:
-    await r.flushall()  # keys only: the scripts stay loaded
-    await load_failed(url, jobs)
+    await load(r, url, action, jobs)
 
     async def send() -> None:
         body = {"action": action, "ids": [f"f{n}" for n in range(jobs)]}
@@ -59,8 +74,7 @@ async def selection(
 async def row_buttons(
     r: aioredis.Redis, http: httpx.AsyncClient, url: str, action: str, jobs: int
 ) -> tuple[int, int]:
-    await r.flushall()
-    await load_failed(url, jobs)
+    await load(r, url, action, jobs)
 
     async def send() -> None:
         for n in range(jobs):
