@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import uvicorn
 from bullmq import Queue, Worker
 from playwright.sync_api import Page
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import AbstractConnection
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -504,3 +506,30 @@ def alert_dashboards(
 
 def alert_kinds(texts: list[str], word: str) -> int:
     return sum(1 for t in texts if t.startswith(f"[{word}]"))
+
+
+_counting_trips: ContextVar[list[int] | None] = ContextVar("counting_trips", default=None)
+
+
+@contextmanager
+def round_trips() -> Iterator[list[int]]:
+    """Round trips to Redis made inside the block, by this task and the tasks it starts (an
+    in-process app's request; not its watcher, started before): `[n]`. Every redis-py
+    connection writes once per round trip (a pipeline's commands in one write, per node on a
+    cluster), Drainboard's batched reads too, so the writes are counted."""
+    counted = [0]
+    token = _counting_trips.set(counted)
+    send = AbstractConnection.send_packed_command
+
+    async def counting_send(self: AbstractConnection, *args: Any, **kwargs: Any) -> None:
+        trips = _counting_trips.get()
+        if trips is not None:
+            trips[0] += 1
+        await send(self, *args, **kwargs)
+
+    AbstractConnection.send_packed_command = counting_send  # type: ignore[method-assign]
+    try:
+        yield counted
+    finally:
+        AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
+        _counting_trips.reset(token)

@@ -18,7 +18,15 @@ from dashboard.web.lookup import (
     refusals_as_http,
     refuse_if_read_only,
 )
-from dashboard.web.openapi.parts import JOB_ID, OUTCOME, QUEUE, errors, query
+from dashboard.web.openapi.parts import (
+    JOB_ID,
+    OUTCOME,
+    OUTCOME_SCHEMA,
+    QUEUE,
+    errors,
+    json_body,
+    query,
+)
 from dashboard.web.paths import segment
 from dashboard.writes.actions import Outcome
 
@@ -168,6 +176,24 @@ _SELECTION = {
         },
     },
 }
+# A selection's answer names each job its script left alone (it changed state meanwhile).
+_SELECTED_OUTCOME = json_body(
+    {
+        **OUTCOME_SCHEMA,
+        "required": [*OUTCOME_SCHEMA["required"], "failed"],
+        "properties": {
+            **OUTCOME_SCHEMA["properties"],
+            "failed": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "reason"],
+                    "properties": {"id": {"type": "string"}, "reason": {"type": "string"}},
+                },
+            },
+        },
+    }
+)
 openapi = {
     "/api/queues/{queue}/jobs/{job_id}/retry": {
         "post": _action("A failed or completed job back to waiting.", [QUEUE, JOB_ID], 409)
@@ -188,6 +214,7 @@ openapi = {
                 400,
                 409,
             ),
+            "responses": {**errors(403, 404, 400, 409), "200": _SELECTED_OUTCOME},
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": _SELECTION}},
