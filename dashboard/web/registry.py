@@ -10,6 +10,7 @@ from types import ModuleType
 
 from starlette.routing import BaseRoute
 
+from dashboard.access import Role
 from dashboard.web.routes import (
     actions,
     alerts,
@@ -60,6 +61,48 @@ UNDER_BASE: tuple[ModuleType, ...] = (
     oidc_sign_in,
     pages,
 )
+
+
+# The role each route that changes something needs (web/middleware/guard.py enforces it, for
+# pages, htmx and the JSON API alike). A write route missing here needs admin; a test checks
+# that every write route is listed. The cron endpoint is outside the base path: it keeps its own
+# cron tokens (CRON_SECRET, …), which can drain and do nothing else, whatever the roles.
+# A route that names no queue (pause all, a drain of all, a rescan) needs the role on every
+# queue the caller sees. None: open to anyone.
+OPERATOR, ADMIN = Role.OPERATOR, Role.ADMIN
+WRITE_ROLES: dict[str, Role | None] = {
+    # Signing in and out: anyone.
+    "login": None,
+    "logout": None,
+    # operator: retry, promote, remove, clean, pause and resume, Drain now, selected actions.
+    "retry_job": OPERATOR,
+    "promote_job": OPERATOR,
+    "remove_job": OPERATOR,
+    "remove_job_from_its_page": OPERATOR,
+    "act_on_selected": OPERATOR,
+    "retry_all": OPERATOR,
+    "promote_all": OPERATOR,
+    "clean": OPERATOR,
+    "pause": OPERATOR,
+    "resume": OPERATOR,
+    "pause_all": OPERATOR,
+    "resume_all": OPERATOR,
+    "drain_now": OPERATOR,  # on its ?queue=, else on every queue the caller sees
+    "rescan": OPERATOR,
+    # admin: add, edit, empty, obliterate, limits, schedulers, and every other change.
+    "add_job": ADMIN,
+    "update_data": ADMIN,
+    "duplicate_job": ADMIN,
+    "change_priority": ADMIN,
+    "change_delay": ADMIN,
+    "empty": ADMIN,
+    "obliterate": ADMIN,
+    "set_concurrency": ADMIN,
+    "set_rate_limit": ADMIN,
+    "run_scheduler": ADMIN,
+    "remove_scheduler": ADMIN,
+    "alerts_test": ADMIN,
+}
 
 
 def outside_base_routes() -> list[BaseRoute]:

@@ -90,14 +90,17 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode(errors="replace"))
     username = form.get("username", [""])[0]
     password = form.get("password", [""])[0]
-    if not check_login(board.settings, username, password):
+    kind = check_login(board.settings, board.users, username, password)
+    if kind is None:
         failed_secrets(request).add(client_of(request))
         response = render(request, "login.html", _login_context(board, target, failed=True))
         response.status_code = 401
         return response
     response = RedirectResponse(target, status_code=303)
     signer = board_of(request).signer
-    response.headers.append("set-cookie", signer.cookie(request, new_session(username or "token")))
+    response.headers.append(
+        "set-cookie", signer.cookie(request, new_session(username or "token", kind))
+    )
     return response
 
 
