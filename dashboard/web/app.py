@@ -155,6 +155,7 @@ def create_app(
     app.state.board = board
     app.state.cron_limiter = PerMinute(CRON_CALLS_PER_MINUTE)
     app.state.documented_modules = registry.documented_modules()
+    app.state.roles_by_operation = registry.roles_by_operation()
     app.state.failed_secrets = PerMinute(FAILED_SECRETS_PER_MINUTE)
     app.state.templates = make_templates()
     app.state.templates.env.globals["url"] = url_builder(registry.base_routes())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from dashboard.access import Role
 from dashboard.web.routes import (
@@ -112,6 +112,16 @@ def outside_base_routes() -> list[BaseRoute]:
 
 def base_routes() -> list[BaseRoute]:
     return [route for module in UNDER_BASE for route in module.routes]
+
+
+def roles_by_operation() -> dict[tuple[str, str], Role]:
+    """(path, lower-case method) of each write route under the base path -> the role it needs,
+    for the OpenAPI document to say."""
+    needs = {}
+    for route in base_routes():
+        if isinstance(route, Route) and (role := WRITE_ROLES.get(route.name)) is not None:
+            needs.update({(route.path, method.lower()): role for method in route.methods or ()})
+    return needs
 
 
 def documented_modules() -> tuple[ModuleType, ...]:
