@@ -168,7 +168,17 @@ class Guard:
         matched = self._route(request.scope)
         if matched is None:
             return None  # the router answers: 404, or 405 for a method the path does not take
-        name, path_params = matched
+        route, path_params = matched
+        refusal = await self._beyond(request, access, route.name, path_params)
+        if refusal is not None:
+            # Refused with the route known: the audit trail records who tried what (a stranger's
+            # refusal, before any sign-in, is not recorded; this one's author is known).
+            request.scope.update(endpoint=route.endpoint, path_params=path_params)
+        return refusal
+
+    async def _beyond(
+        self, request: Request, access: Access, name: str, path_params: dict[str, Any]
+    ) -> Response | None:
         queue = path_value(path_params["queue"]) if "queue" in path_params else None
         if queue is not None and not access.sees(queue):
             return problem(
@@ -199,12 +209,12 @@ class Guard:
             request, 403, f"This needs the {need.label} role {where}, and you are {role} there."
         )
 
-    def _route(self, scope: Scope) -> tuple[str, dict[str, Any]] | None:
+    def _route(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:
         """The route the router will pick (its first full match) and its path parameters."""
         for route in self.routes:
             match, child = route.matches(scope)
             if match == Match.FULL:
-                return route.name, child.get("path_params", {})
+                return route, child.get("path_params", {})
         return None
 
     def _refusal(

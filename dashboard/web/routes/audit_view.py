@@ -50,7 +50,11 @@ def _stream_id(text: str) -> bool:
 async def _page(request: Request) -> tuple[dict[str, str], TrailPage]:
     filters, before = _filters(request), _before(request)
     board = board_of(request)
-    return filters, await read(board.redis, board.settings.prefix, filters, before)
+    page = await read(board.redis, board.settings.prefix, filters, before)
+    # Changes to queues outside the reader's grants are as invisible as those queues.
+    seen = set(await board.catalog.names())
+    page.entries = [e for e in page.entries if e.get("queue") is None or e["queue"] in seen]
+    return filters, page
 
 
 async def audit_page(request: Request) -> Response:
