@@ -111,7 +111,7 @@ def _login_context(board: Board, target: str, failed: bool) -> dict[str, object]
         "next": target,
         "failed": failed,
         "sso": board.oidc is not None,
-        "passwords": bool(settings.username or settings.token),
+        "passwords": bool(settings.username or settings.token or settings.users),
     }
 
 
