@@ -16,6 +16,7 @@ from dashboard.access import (
     check_password,
     hash_password,
     hash_token,
+    load,
     parse,
 )
 from dashboard.cli import main
@@ -144,3 +145,12 @@ def test_hash_password_reads_stdin_and_prints_a_hash_the_file_takes(
     assert main(["hash-password", "--token"]) == 0
     token_line, hash_line = capsys.readouterr().out.splitlines()
     assert hash_token(token_line.removeprefix("token: ")) == hash_line
+
+
+def test_the_example_users_file_loads() -> None:
+    example = load(str(Path(__file__).resolve().parents[2] / "examples" / "users.toml"))
+    assert sorted(example.users) == ["ana", "bo"]
+    assert [t.name for t in example.tokens] == ["ci", "cron"]
+    ana = example.user("ana", Role.ADMIN)
+    assert ana is not None and ana.role_on("billing-eu") is Role.OPERATOR
+    assert ana.role_on("mail") is Role.VIEWER
