@@ -76,4 +76,7 @@ def test_an_operators_queue_page_has_actions_but_no_admin_ones(
     page = watched.page
     assert page.get_by_role("button", name="Retry all 1").count() == 1
     assert page.locator("a[href$='/add'], a[href$='/manage']").count() == 0
+    page.goto(f"{origin}{BASE}/queue/mail/jobs/2")
+    assert page.get_by_role("button", name="Retry").count() == 1
+    assert page.get_by_text("Duplicate").count() == 0 and page.get_by_text("Edit data").count() == 0
     watched.assert_clean()

@@ -520,3 +520,21 @@ async def test_read_only_caps_everyone_at_viewer(
         ("API token", "viewer", "refused"),
         ("token ci", "viewer", "refused"),
     ]
+
+
+async def test_the_openapi_document_gives_each_write_its_role_and_403(team: Any) -> None:
+    app, _ = team
+    async with AppClient(app) as http:
+        doc = (
+            await http.get(f"{BASE}/api/openapi.json", headers={"authorization": "Bearer ci-token"})
+        ).json()
+    described = 0
+    for (path, method), role in registry.roles_by_operation().items():
+        operation = doc["paths"].get(BASE + path, {}).get(method)
+        if operation is None:
+            assert not path.startswith("/api/"), (path, method)  # every JSON write is described
+            continue  # a page's own route (htmx), not part of the JSON API
+        described += 1
+        assert operation["x-role"] == role.label, (path, method)
+        assert f"Needs the {role.label} role" in operation["responses"]["403"]["description"]
+    assert described >= 20
