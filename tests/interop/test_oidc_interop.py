@@ -20,7 +20,14 @@ from authlib.integrations.httpx_client import OAuth2Client
 from dashboard.config import Settings
 from dashboard.web import create_app
 from dashboard.web.oidc import FLOW_COOKIE, LEEWAY_S, OpenIdProvider, SignInError
-from tests.helpers import free_port, make_jobs, openid_provider, serving, sign_in_at_provider
+from tests.helpers import (
+    free_port,
+    make_jobs,
+    openid_provider,
+    serving,
+    sign_in_at_provider,
+    sso_settings,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -162,14 +169,7 @@ def test_the_providers_groups_and_email_claims_give_roles_per_queue(
         '[[oidc]]\nemail_domain = "example.com"\ngrants = [{ queues = "*", role = "viewer" }]\n'
     )
     port = free_port()
-    settings = Settings(
-        redis_url=valkey_url,
-        secret_key="k",
-        oidc_issuer=f"http://127.0.0.1:{port}",
-        oidc_client_id="drainboard",
-        oidc_client_secret="drainboard-secret",
-        users=str(users),
-    )
+    settings = sso_settings(valkey_url, port, users=str(users))
     app = create_app(settings)
     with (
         serving(app) as origin,
