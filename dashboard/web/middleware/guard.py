@@ -157,7 +157,7 @@ class Guard:
             return admin(user, self.cap) if kind == "oidc" else None
         directory = self.users.current()
         if kind == "user":
-            return directory.user(user, self.cap)
+            return directory.user(user, self.cap, session.get("h") or "")
         if kind == "oidc":
             return directory.person(user, session.get("claims") or {}, self.cap)
         return None

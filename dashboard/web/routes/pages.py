@@ -97,10 +97,11 @@ async def login(request: Request) -> Response:
         response.status_code = 401
         return response
     response = RedirectResponse(target, status_code=303)
-    signer = board_of(request).signer
-    response.headers.append(
-        "set-cookie", signer.cookie(request, new_session(username or "token", kind))
-    )
+    session = new_session(username or "token", kind)
+    if kind == "user" and board.users is not None:
+        # Which password it was: a password changed in the file ends this session.
+        session["h"] = board.users.current().seal_of(username)
+    response.headers.append("set-cookie", board.signer.cookie(request, session))
     return response
 
 
