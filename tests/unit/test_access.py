@@ -156,3 +156,15 @@ def test_the_example_users_file_loads() -> None:
     ana = example.user("ana", Role.ADMIN)
     assert ana is not None and ana.role_on("billing-eu") is Role.OPERATOR
     assert ana.role_on("mail") is Role.VIEWER
+
+
+def test_serve_with_a_bad_users_file_stops_with_the_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "users.toml"
+    bad.write_text('[[user]]\nname = "a"\npassword = "plain"\ngrants = []\n')
+    assert main(["serve", "--users", str(bad)]) == 2
+    assert capsys.readouterr().err == (
+        f"drainboard: In {bad}, [[user]] 1, password must be a hash made by"
+        " `drainboard hash-password` (scrypt$…), never the password itself.\n"
+    )

@@ -1,6 +1,14 @@
 """Who may do what, decided once for every dashboard request before any handler runs.
 
-- `Authorization: Bearer <DRAINBOARD_TOKEN>`: scripts. No session, no CSRF check.
+Who: the bearer token or the session, turned into an Access (dashboard/access.py): admin on
+every queue for DRAINBOARD_USERNAME/PASSWORD and DRAINBOARD_TOKEN (and for everyone when no
+credential is set), the users file's grants otherwise, worked out again on every request.
+What: the route the router will pick, looked up here. A queue outside the caller's grants is a
+404 on every route; a change needs the role the route table (web/registry.py, WRITE_ROLES) names
+for it, on its queue, else a 403 of one sentence. `--read-only` caps every role at viewer.
+
+- `Authorization: Bearer <DRAINBOARD_TOKEN>` (or a users-file token): scripts. No session, no
+  CSRF check.
 - A signed session cookie: people, signed in through the login form when credentials are set.
   Every visitor gets a session (anonymous when no credentials are configured) so that every
   state-changing browser request carries a session-bound CSRF token, sent by htmx as
