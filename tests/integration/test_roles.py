@@ -28,7 +28,7 @@ from bullmq import Queue
 from starlette.routing import Route
 
 from dashboard.access import Role, hash_password, hash_token
-from dashboard.bullmq.keys import audit_key
+from dashboard.bullmq.keys import alert_sends_key, alert_state_key, audit_key
 from dashboard.config import ConfigError, Settings
 from dashboard.web import create_app, registry
 from tests.helpers import (
@@ -389,8 +389,23 @@ async def team(server_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, dict
         username="root",
         password="root-pw",
         cron_tokens=("cron-secret",),
+        # A rule, for alerts about a hidden queue (written below as if it had fired).
+        alerts=alert_rules_file(
+            tmp_path, "http://127.0.0.1:9/", '[[rule]]\nkind = "backlog"\ncount = 1000\n'
+        ),
     )
     app = create_app(settings)
+    rule = app.state.board.alerts.config.rules[0].id
+    r = aioredis.Redis.from_url(server_url)
+    for queue in ("mail", "secret-q"):
+        said = json.dumps({"since": 1, "text": f"[firing] {queue}: backlog"})
+        await r.hset(alert_state_key("bull"), f"{rule}|{queue}", said)
+        entry = {
+            **{"queue": queue, "event": "firing", "text": f"[firing] {queue}: backlog"},
+            **{"at": 1, "destination": "ops", "result": "200"},
+        }
+        await r.xadd(alert_sends_key("bull"), {"entry": json.dumps(entry)})
+    await r.aclose()
     try:
         yield app, ids
     finally:
@@ -420,10 +435,15 @@ async def test_queues_outside_the_grants_are_invisible_everywhere(team: Any) -> 
             "/api/openapi.json",
             "/api/audit",
             "/audit",
+            "/alerts",
+            "/api/alerts",
         ):
             page = await ana.get(BASE + path)
             assert page.status_code == 200, (path, page.text[:200])
             assert "secret-q" not in page.text, path
+        said = (await ana.get(f"{BASE}/api/alerts")).json()
+        assert [f["queue"] for f in said["rules"][0]["firing"]] == ["mail"]
+        assert [e["queue"] for e in said["sent"]] == ["mail"]
         for path in (
             "/queue/secret-q",
             f"/queue/secret-q/jobs/{ids['failed']}",
