@@ -576,3 +576,25 @@ async def test_the_openapi_document_gives_each_write_its_role_and_403(team: Any)
         assert operation["x-role"] == role.label, (path, method)
         assert f"Needs the {role.label} role" in operation["responses"]["403"]["description"]
     assert described >= 20
+
+
+async def test_the_quota_view_leaves_out_clients_of_hidden_queues(
+    team: Any, server_url: str
+) -> None:
+    """A Python worker of secret-q (its connection named as the bullmq package names it) is
+    listed for root, and for ana neither under the queue nor under its connection's name."""
+    app, _ = team
+    worker = aioredis.Redis.from_url(server_url, client_name="bull:secret-q")
+    await worker.ping()
+    try:
+        async with (
+            signed_in(app, "root", "root-pw") as (root, _),
+            signed_in(app, "ana", ANA) as (ana, _),
+        ):
+            as_root, as_ana = await asyncio.gather(
+                root.get(f"{BASE}/api/quota?seconds=10"), ana.get(f"{BASE}/api/quota?seconds=10")
+            )
+    finally:
+        await worker.aclose()
+    assert "secret-q" in as_root.text
+    assert as_ana.status_code == 200 and "secret-q" not in as_ana.text
