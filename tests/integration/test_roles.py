@@ -578,7 +578,7 @@ async def test_the_openapi_document_gives_each_write_its_role_and_403(team: Any)
     assert described >= 20
 
 
-async def test_the_quota_view_leaves_out_clients_of_hidden_queues(
+async def test_the_quota_and_workers_views_leave_out_clients_of_hidden_queues(
     team: Any, server_url: str
 ) -> None:
     """A Python worker of secret-q (its connection named as the bullmq package names it) is
@@ -594,6 +594,8 @@ async def test_the_quota_view_leaves_out_clients_of_hidden_queues(
             as_root, as_ana = await asyncio.gather(
                 root.get(f"{BASE}/api/quota?seconds=10"), ana.get(f"{BASE}/api/quota?seconds=10")
             )
+            assert "secret-q" in (await root.get(f"{BASE}/workers")).text
+            assert "secret-q" not in (await ana.get(f"{BASE}/workers")).text
     finally:
         await worker.aclose()
     assert "secret-q" in as_root.text
