@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.bullmq.discovery import SeenBy
 from dashboard.observe.audit import FILTERS, OUTCOMES, TrailPage, read
 from dashboard.web import params
 from dashboard.web.lookup import board_of
@@ -52,8 +53,11 @@ async def _page(request: Request) -> tuple[dict[str, str], TrailPage]:
     board = board_of(request)
     page = await read(board.redis, board.settings.prefix, filters, before)
     # Changes to queues outside the reader's grants are as invisible as those queues.
-    seen = set(await board.catalog.names())
-    page.entries = [e for e in page.entries if e.get("queue") is None or e["queue"] in seen]
+    catalog = board.catalog
+    if isinstance(catalog, SeenBy):
+        page.entries = [
+            e for e in page.entries if e.get("queue") is None or catalog.sees(e["queue"])
+        ]
     return filters, page
 
 
