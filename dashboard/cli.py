@@ -23,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 
+from dashboard import access
 from dashboard.config import ANY_HOST, ConfigError, Settings, hosts_for_bind, is_loopback
 from dashboard.drain.engine import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
@@ -138,6 +139,13 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         "--hide",
         help="comma-separated queue name patterns never shown, fnmatch style "
         "(env DRAINBOARD_HIDE; default none)",
+    )
+    server.add_argument(
+        "--users",
+        metavar="FILE",
+        help="a TOML file of users, API tokens and single sign-on rules, each with roles on "
+        "queue patterns; see examples/users.toml (env DRAINBOARD_USERS; default: the single "
+        "username, password and token, admin on every queue)",
     )
     server.add_argument(
         "--group-delimiter",
@@ -320,6 +328,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MINUTES",
         help="how often a cron drain would run, for the cron mode's line (default 5)",
     )
+    hashing = command(
+        "hash-password",
+        "print the hash of a password (or, with --token, of an API token) for the users file",
+    )
+    hashing.add_argument(
+        "--token",
+        action="store_true",
+        help="hash an API token; with nothing typed, make a new random token and print both",
+    )
     cost.add_argument(
         "--quota",
         type=int,
@@ -348,6 +365,7 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         alerts=getattr(args, "alerts", None),
         quota=getattr(args, "quota", None),
         price_per_100k=getattr(args, "price_per_100k", None),
+        users=getattr(args, "users", None),
     )
 
 
@@ -736,11 +754,38 @@ async def _measure(settings: Settings, seconds: float) -> tuple[Measurement, int
         await client.aclose()
 
 
+def hash_password(args: argparse.Namespace) -> int:
+    """Reads the secret from the terminal without echo (or one line of stdin), never a flag:
+    a flag would show in `ps` and the shell's history."""
+    if sys.stdin.isatty():
+        secret = getpass.getpass("Token (Enter for a new one): " if args.token else "Password: ")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    if args.token:
+        if not secret:
+            secret = secrets.token_urlsafe(32)
+            print(f"token: {secret}")
+        print(access.hash_token(secret))
+        return 0
+    if not secret:
+        print("drainboard: an empty password cannot be hashed.", file=sys.stderr)
+        return 2
+    print(access.hash_password(secret))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        commands = {"serve": serve, "demo": demo, "drain": drain, "worker": worker, "cost": cost}
+        commands = {
+            "serve": serve,
+            "demo": demo,
+            "drain": drain,
+            "worker": worker,
+            "cost": cost,
+            "hash-password": hash_password,
+        }
         return commands[args.command](args)
     except ConfigError as err:
         print(f"drainboard: {err}", file=sys.stderr)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from dashboard import access
 from dashboard.bullmq.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
 from dashboard.redis_client.connection import SENTINEL_SCHEME, SentinelUrlError, parse_sentinel_url
@@ -75,13 +76,18 @@ class Settings:
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
+    # The users file (dashboard/access.py): password users, API tokens and single sign-on rules,
+    # each with roles on queue patterns; None: the single username, password and token above.
+    users: str | None = None
     # Serving `drainboard demo`: the overview says how the demo's queues get processed.
     demo: bool = False
 
     @property
     def auth_required(self) -> bool:
         """People or scripts must sign in: some credential is configured."""
-        return bool(self.token or (self.username and self.password) or self.oidc_issuer)
+        return bool(
+            self.token or (self.username and self.password) or self.oidc_issuer or self.users
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -116,6 +122,7 @@ class Settings:
             "alerts": env.get("DRAINBOARD_ALERTS") or None,
             "quota": env.get("DRAINBOARD_QUOTA") or None,
             "price_per_100k": env.get("DRAINBOARD_PRICE_PER_100K") or None,
+            "users": env.get("DRAINBOARD_USERS") or None,
             **{
                 f"oidc_{part}": env.get(f"DRAINBOARD_OIDC_{part.upper()}") or None
                 for part in OIDC_PARTS
@@ -150,6 +157,7 @@ class Settings:
             oidc_issuer=_issuer(values["oidc_issuer"]),
             oidc_client_id=values["oidc_client_id"] or None,  # type: ignore[arg-type]
             oidc_client_secret=values["oidc_client_secret"] or None,  # type: ignore[arg-type]
+            users=_users(values["users"]),
         ).checked()
 
     def dumps(self) -> str:
@@ -178,6 +186,17 @@ class Settings:
                 "and DRAINBOARD_OIDC_CLIENT_SECRET, or none of them."
             )
         return self
+
+
+def _users(value: object) -> str | None:
+    """--users: read now, so that a bad file stops the start with the sentence saying why."""
+    if value in (None, ""):
+        return None
+    try:
+        access.load(str(value))
+    except access.UsersFileError as err:
+        raise ConfigError(str(err)) from None
+    return str(value)
 
 
 def _issuer(value: object) -> str | None:

@@ -401,6 +401,18 @@ def axe_violations(page: Page) -> list[str]:
 JOB_FIELDS: tuple[str, ...] = tuple(json.loads((INTEROP / "job_fields.json").read_text()))
 
 
+def sso_settings(redis_url: str, port: int, **extra: Any) -> Settings:
+    """A dashboard signing people in through the provider openid_provider(port, …) starts."""
+    return Settings(
+        redis_url=redis_url,
+        secret_key="k",
+        oidc_issuer=f"http://127.0.0.1:{port}",
+        oidc_client_id="drainboard",
+        oidc_client_secret="drainboard-secret",
+        **extra,
+    )
+
+
 @contextmanager
 def openid_provider(port: int, redirect_uri: str, id_token_ttl_s: int = 3600) -> Iterator[str]:
     """npm's oidc-provider (tests/interop/oidc_provider.mjs) on `port`; yields its issuer URL."""

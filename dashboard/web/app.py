@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
+from dashboard.access import UsersFile, UsersFileError
 from dashboard.bullmq.discovery import QueueCatalog, cluster_slot_error
 from dashboard.bullmq.reader import Reader
 from dashboard.config import ConfigError, Settings
@@ -96,6 +97,7 @@ def create_app(
         oidc=OpenIdProvider(settings, signer.serializer("oidc-flow"))
         if settings.oidc_issuer
         else None,
+        users=_users_file(settings.users),
     )
 
     @contextlib.asynccontextmanager
@@ -121,7 +123,17 @@ def create_app(
         Mount(
             settings.base_path,
             routes=registry.base_routes(),
-            middleware=[Middleware(Guard, settings=settings, signer=board.signer)],
+            middleware=[
+                Middleware(
+                    Guard,
+                    settings=settings,
+                    signer=board.signer,
+                    needs=registry.WRITE_ROLES,
+                    routes=registry.base_routes(),
+                    catalog=catalog,
+                    users=board.users,
+                )
+            ],
         ),
     ]
     app = Starlette(
@@ -143,10 +155,18 @@ def create_app(
     app.state.board = board
     app.state.cron_limiter = PerMinute(CRON_CALLS_PER_MINUTE)
     app.state.documented_modules = registry.documented_modules()
+    app.state.roles_by_operation = registry.roles_by_operation()
     app.state.failed_secrets = PerMinute(FAILED_SECRETS_PER_MINUTE)
     app.state.templates = make_templates()
     app.state.templates.env.globals["url"] = url_builder(registry.base_routes())
     return app
+
+
+def _users_file(path: str | None) -> UsersFile | None:
+    try:
+        return UsersFile(path) if path else None
+    except UsersFileError as err:
+        raise ConfigError(str(err)) from None
 
 
 def _route_names(routes: list[BaseRoute]) -> dict[object, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dashboard.access import UsersFile
 from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.reader import QueueSummary, Reader
 from dashboard.config import Settings
@@ -34,6 +35,8 @@ class Board:
     alerts: Alerts
     # Single sign-on, when an OpenID provider is configured.
     oidc: OpenIdProvider | None = None
+    # The users file (roles per queue), when --users names one.
+    users: UsersFile | None = None
     # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
     pages_spent: MinuteWindow[int] = field(default_factory=MinuteWindow)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -10,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dashboard.access import EVERYWHERE
 from dashboard.text import quoted
 from dashboard.web.board import Board
 from dashboard.web.paths import path_value, root_of
@@ -20,7 +22,18 @@ QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
 
 
 def board_of(request: Request) -> Board:
-    return request.app.state.board
+    """The app's board as this request's caller sees it: queues outside their grants are left
+    out of its catalog, as --hide leaves them out, on every page and answer alike."""
+    state = request.scope.setdefault("state", {})
+    seen = state.get("board")
+    if seen is None:
+        board: Board = request.app.state.board
+        access = state.get("access")
+        seen = board
+        if access is not None and access.lists != (EVERYWHERE,):
+            seen = dataclasses.replace(board, catalog=board.catalog.seen_by(access.sees))
+        state["board"] = seen
+    return seen
 
 
 def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response]]:
@@ -43,13 +56,13 @@ ActionHandler = Callable[[Request, Board, str], Awaitable[Outcome]]
 
 
 def queue_action(handler: ActionHandler) -> Callable[[Request], Awaitable[Response]]:
-    """A state-changing queue route: refused in read-only mode, answered as JSON or, for htmx,
-    as a one-line notice that also tells the page to refresh its counts."""
+    """A state-changing queue route (whom it is open to is the guard's call: the role table in
+    web/registry.py), answered as JSON or, for htmx, as a one-line notice that also tells the
+    page to refresh its counts."""
 
     @queue_route
     @functools.wraps(handler)
     async def endpoint(request: Request, board: Board, queue: str) -> Response:
-        refuse_if_read_only(board)
         return await answer(request, handler(request, board, queue))
 
     return endpoint
@@ -78,12 +91,6 @@ async def answer(request: Request, action: Awaitable[Outcome]) -> Response:
             job = (path_value(request.path_params["queue"]), outcome.job_id)
         return notice(request, outcome.message, ok=True, job=job)
     return JSONResponse(outcome.as_json())
-
-
-def refuse_if_read_only(board: Board) -> None:
-    """The one read-only check, used by every route that changes or processes jobs."""
-    if board.settings.read_only:
-        raise HTTPException(403, detail="This dashboard is read-only; actions are disabled.")
 
 
 def notice(

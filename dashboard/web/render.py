@@ -20,12 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from dashboard.access import Role, admin
 from dashboard.bullmq.jobs import preview_json
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.observe.cost import MINUTES_PER_MONTH
 from dashboard.redis_client.counting import commands_spent
+from dashboard.web.board import Board
 from dashboard.web.lookup import board_of
-from dashboard.web.paths import root_of, segment
+from dashboard.web.paths import path_value, root_of, segment
 from dashboard.web.switcher import switcher_for
 
 
@@ -347,13 +349,27 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
         base=root_of(request.scope),
-        read_only=board.settings.read_only,
+        **_may(request, board),
         csrf=request.scope.get("state", {}).get("csrf", ""),
         user=request.scope.get("state", {}).get("user"),
         auth=board.settings.auth_required,
         commands=commands,
     )
     return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+def _may(request: Request, board: Board) -> dict[str, bool]:
+    """What the page may offer its reader: `read_only` hides the operator's controls and
+    `admin` shows the admin's, judged on the page's queue or, on a page of several, on every
+    queue the reader sees (the guard refuses the rest anyway)."""
+    access = request.scope.get("state", {}).get("access") or admin("anonymous")
+    queue = request.path_params.get("queue")
+    names = [path_value(queue)] if queue else board.catalog.cached()
+    return {
+        "read_only": not access.may_everywhere(Role.OPERATOR, names),
+        "admin": access.may_everywhere(Role.ADMIN, names),
+        "started_read_only": board.settings.read_only,
+    }
 
 
 def live_url(

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.access import NOBODY
 from dashboard.config import Settings
 from dashboard.observe.audit import outcome_of, record
 from dashboard.web.middleware.guard import SAFE_METHODS, bearer_token
@@ -86,13 +87,14 @@ class AuditTrail:
         board = scope["app"].state.board
         path_params = scope.get("path_params", {})
         said = _json_answer(answer)
+        queue = path_value(path_params["queue"]) if "queue" in path_params else None
         entry: dict[str, Any] = {
             "at": int(time.time() * 1000),
             "user": _who(request, action, body),
-            "role": "viewer" if self.settings.read_only else "admin",
+            "role": _role(request, board, queue),
             "action": action,
             "method": scope["method"],
-            "queue": path_value(path_params["queue"]) if "queue" in path_params else None,
+            "queue": queue,
             "job": path_value(path_params["job_id"]) if "job_id" in path_params else None,
             "params": {
                 **{k: path_value(v) for k, v in path_params.items() if k not in NAMED_PARAMS},
@@ -120,9 +122,19 @@ def _who(request: Request, action: str, body: bytes) -> str:
     if action == "cron_drain":
         return "cron token"
     if bearer_token(request) is not None:
-        return "API token"
+        return request.scope.get("state", {}).get("access", NOBODY).who
     user = request.scope.get("state", {}).get("user")
     return str(user) if user else "anonymous"
+
+
+def _role(request: Request, board: Any, queue: str | None) -> str | None:
+    """The role the change was made with: the caller's on its queue (or its `?queue=`), else the
+    highest they hold on any queue known now (no command). A sign-in and the cron endpoint
+    (its own tokens, outside the roles) have none."""
+    access = request.scope.get("state", {}).get("access", NOBODY)
+    queue = queue or request.query_params.get("queue")
+    held = access.role_on(queue) if queue else access.top(board.catalog.cached())
+    return held.label if held else None
 
 
 def _trigger(request: Request, action: str) -> str:

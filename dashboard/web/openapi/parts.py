@@ -21,8 +21,9 @@ ERROR = {
 ERROR_TEXT = {
     400: "A parameter is wrong; the sentence says which.",
     401: "No valid credentials.",
-    403: "Refused: read-only mode, CSRF, or a cross-site request.",
-    404: "No such queue or job.",
+    403: "Refused: the caller's role on the queue is too low for this (the sentence names the"
+    " role needed), read-only mode, CSRF, or a cross-site request.",
+    404: "No such queue or job (a queue outside the caller's grants does not exist for them).",
     409: "The job is in the wrong state for this action.",
     413: "The request body is too large.",
     414: "The URL is too long.",

@@ -90,14 +90,18 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode(errors="replace"))
     username = form.get("username", [""])[0]
     password = form.get("password", [""])[0]
-    if not check_login(board.settings, username, password):
+    kind = check_login(board.settings, board.users, username, password)
+    if kind is None:
         failed_secrets(request).add(client_of(request))
         response = render(request, "login.html", _login_context(board, target, failed=True))
         response.status_code = 401
         return response
     response = RedirectResponse(target, status_code=303)
-    signer = board_of(request).signer
-    response.headers.append("set-cookie", signer.cookie(request, new_session(username or "token")))
+    session = new_session(username or "token", kind)
+    if kind == "user" and board.users is not None:
+        # Which password it was: a password changed in the file ends this session.
+        session["h"] = board.users.current().seal_of(username)
+    response.headers.append("set-cookie", board.signer.cookie(request, session))
     return response
 
 
@@ -108,7 +112,7 @@ def _login_context(board: Board, target: str, failed: bool) -> dict[str, object]
         "next": target,
         "failed": failed,
         "sso": board.oidc is not None,
-        "passwords": bool(settings.username or settings.token),
+        "passwords": bool(settings.username or settings.token or settings.users),
     }
 
 
