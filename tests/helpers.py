@@ -269,7 +269,8 @@ class AppClient(httpx.AsyncClient):
 
     async def __aexit__(self, *exc: Any) -> None:
         await super().__aexit__(*exc)
-        await self.app.state.board.exporter.counts.close()
+        for board in self.app.state.boards.values():
+            await board.exporter.counts.close()
 
 
 def make_client(settings: Settings) -> AppClient:

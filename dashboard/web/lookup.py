@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Iterator
@@ -12,15 +13,57 @@ from starlette.responses import JSONResponse, Response
 
 from dashboard.text import quoted
 from dashboard.web.board import Board
-from dashboard.web.paths import path_value, root_of
+from dashboard.web.paths import connection_in, path_value, root_of
 from dashboard.writes.actions import ActionInterrupted, ActionRefused, Outcome
 from dashboard.writes.manage import JobOutcome
+
+# How long one connection may take to answer before it is said to be unreachable, so that a
+# Redis that is down never holds up the others on a page or in an answer.
+CONNECTION_DEADLINE_S = 3.0
 
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
 
 
+def boards_of(request: Request) -> dict[str | None, Board]:
+    """Every connection's board, in the order configured (one, named None, for one URL)."""
+    return request.app.state.boards
+
+
 def board_of(request: Request) -> Board:
-    return request.app.state.board
+    """The board of the connection the URL names; the first one's when it names none."""
+    name = connection_in(request.scope)
+    if name is None:
+        return request.app.state.board
+    board = boards_of(request).get(name)
+    if board is None:
+        raise HTTPException(404, detail=f"There is no Redis connection named {quoted(name)}.")
+    return board
+
+
+async def queue_board(request: Request, queue: str) -> Board:
+    """The board holding `queue`. A URL without a connection (today's bookmarks, the API's
+    short form) finds it on whichever connection has it, if only one does."""
+    boards = boards_of(request)
+    if connection_in(request.scope) is not None or len(boards) == 1:
+        board = board_of(request)
+        if await board.catalog.contains(queue):
+            return board
+        holders: list[Board] = []
+    else:
+        found = await asyncio.gather(
+            *(each.catalog.contains(queue) for each in boards.values()), return_exceptions=True
+        )
+        holders = [each for each, has in zip(boards.values(), found, strict=True) if has is True]
+        if len(holders) == 1:
+            return holders[0]
+    if holders:
+        names = ", ".join(str(each.connection) for each in holders)
+        raise HTTPException(
+            409,
+            detail=f"Queue {quoted(queue)} exists on several connections ({names}): "
+            "name one with /c/<name>/ or ?connection=name.",
+        )
+    raise HTTPException(404, detail=f"There is no queue named {quoted(queue)} under this prefix.")
 
 
 def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response]]:
@@ -28,13 +71,8 @@ def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        board = board_of(request)
         queue = path_value(request.path_params["queue"])
-        if not await board.catalog.contains(queue):
-            raise HTTPException(
-                404, detail=f"There is no queue named {quoted(queue)} under this prefix."
-            )
-        return await handler(request, board, queue)
+        return await handler(request, await queue_board(request, queue), queue)
 
     return endpoint
 
@@ -109,3 +147,11 @@ def job_id_of(request: Request) -> str:
 
 def job_not_found(queue: str, job_id: str) -> HTTPException:
     return HTTPException(404, detail=f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
+
+
+def unreachable_text(err: BaseException) -> str:
+    """Why a connection could not be read, in one sentence."""
+    detail = str(err).strip() or type(err).__name__
+    if isinstance(err, TimeoutError):
+        detail = f"no answer within {CONNECTION_DEADLINE_S:g} s"
+    return f"This Redis is not reachable: {detail[:200]}"

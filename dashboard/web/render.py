@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -204,15 +204,22 @@ def count_links(counts: dict[str, int], queue_url: str) -> Markup:
 
 
 @pass_context
-def queue_cards(context: Context, queues: list[QueueSummary], unserved: Container[str]) -> Markup:
-    """The overview's queue cards. Built here, not in the template: at 50 cards a page, Jinja's
-    output, escaping and url() calls for each card were most of the overview's render (about
-    1.3 of its 1.9 ms of CPU, issue 28's profile at 1,000 queues)."""
+def queue_cards(
+    context: Context,
+    queues: list[QueueSummary],
+    unserved: Container[str],
+    base: str | None = None,
+) -> Markup:
+    """The overview's queue cards, linking under `base` when given (a connection's group on the
+    front page). Built here, not in the template: at 50 cards a page, Jinja's output, escaping
+    and url() calls for each card were most of the overview's render (about 1.3 of its 1.9 ms
+    of CPU, issue 28's profile at 1,000 queues)."""
     url = context["url"]
-    return Markup("".join(_queue_card(context, url, q, q.name in unserved) for q in queues))
+    where: Any = context if base is None else {**context.get_all(), "base": base}
+    return Markup("".join(_queue_card(where, url, q, q.name in unserved) for q in queues))
 
 
-def _queue_card(context: Context, url: Any, q: QueueSummary, unserved: bool) -> str:
+def _queue_card(context: Mapping[str, Any], url: Any, q: QueueSummary, unserved: bool) -> str:
     name = escape(q.name)
     queue_url = url(context, "queue_page", queue=q.name)
     paused = '<span class="badge paused">paused</span>' if q.is_paused else ""
