@@ -21,7 +21,7 @@ from dashboard.drain.processors import load_processors
 from dashboard.live.counts import CountsCache
 from dashboard.live.watcher import ChangeWatcher
 from dashboard.observe import alerts as alert_rules
-from dashboard.observe.prometheus import Exporter
+from dashboard.observe.prometheus import Exporter, Metrics
 from dashboard.observe.unserved import ServiceCheck
 from dashboard.redact import Redactor, load_formatter, parse_paths
 from dashboard.redis_client.connection import (
@@ -74,8 +74,9 @@ def create_app(
     oidc = (
         OpenIdProvider(settings, signer.serializer("oidc-flow")) if settings.oidc_issuer else None
     )
+    metrics = Metrics(labelled=bool(settings.connections))
     boards = {
-        name: _board(name, own, client, cluster, signer, oidc)
+        name: _board(name, own, client, cluster, signer, oidc, metrics)
         for name, own, client, cluster in opened
     }
     board = next(iter(boards.values()))
@@ -139,6 +140,7 @@ def create_app(
     # The first connection's board answers what names no connection; `boards` has them all.
     app.state.board = board
     app.state.boards = boards
+    app.state.metrics = metrics
     app.state.cron_limiter = PerMinute(CRON_CALLS_PER_MINUTE)
     app.state.documented_modules = registry.documented_modules()
     app.state.failed_secrets = PerMinute(FAILED_SECRETS_PER_MINUTE)
@@ -165,6 +167,7 @@ def _board(
     cluster: bool,
     signer: SessionSigner,
     oidc: OpenIdProvider | None,
+    metrics: Metrics,
 ) -> Board:
     """Everything one Redis connection needs: its reader, catalog, actions, drain engine,
     change watcher, exporter and alert rules."""
@@ -191,7 +194,7 @@ def _board(
         signer=signer,
         engine=engine,
         watcher=watcher,
-        exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine),
+        exporter=Exporter(CountsCache(client, reader, catalog, watcher), engine, metrics, name),
         service_check=service_check,
         alerts=alert_rules.Alerts(
             client,

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -227,3 +228,43 @@ async def test_a_server_that_stops_takes_only_its_own_pages_down(
         assert back.status_code == 200
         front = await http.get(f"{BASE}/", headers=BEARER)
         assert re.search(r'data-connection="beta".*?data-state="reachable"', front.text, re.S)
+
+
+async def test_drains_and_metrics_per_connection(servers: tuple[Server, Server]) -> None:
+    a, b = servers
+    for url, count in ((a.url, 3), (b.url, 2)):
+        for n in range(count):
+            await add_plain(url, "mail", f"m{n}")
+    settings = replace(
+        settings_for(a, b),
+        processors="tests.drain_processors:PROCESSORS",
+        cron_tokens=("c",),
+    )
+    cron = "/api/v1/cron/drain-queues"
+    async with make_client(settings) as http:
+        # One connection, named: only its jobs are processed.
+        one = await http.post(f"{cron}?connection=beta", headers={"X-Cron-Secret": "c"})
+        assert one.status_code == 200, one.text
+        assert one.json()["totalProcessed"] == 2
+        assert redis.Redis.from_url(a.url).llen("bull:mail:wait") == 3
+        assert redis.Redis.from_url(b.url).zcard("bull:mail:completed") == 2
+        unknown = await http.post(f"{cron}?connection=gamma", headers={"X-Cron-Secret": "c"})
+        assert unknown.status_code == 404
+        # None named: every connection in one call, at once, within the same maxDurationMs.
+        for n in range(4):
+            await add_plain(b.url, "mail", f"again{n}")
+        every = await http.post(f"{cron}?maxDurationMs=20000", headers={"X-Cron-Secret": "c"})
+        assert every.status_code == 200, every.text
+        body = every.json()
+        assert body["totalProcessed"] == 7
+        assert body["queues"]["alpha:mail"]["jobsProcessed"] == 3
+        assert body["queues"]["beta:mail"]["jobsProcessed"] == 4
+        assert set(body["connections"]) == {"alpha", "beta"}
+        assert redis.Redis.from_url(a.url).zcard("bull:mail:completed") == 3
+
+        # Prometheus: one scrape, every connection's series labelled with it.
+        scrape = (await http.get("/metrics", headers=BEARER)).text
+        assert 'bullmq_jobs{connection="alpha",queue="mail",state="completed"} 3.0' in scrape
+        assert 'bullmq_jobs{connection="beta",queue="mail",state="completed"} 6.0' in scrape
+        assert 'drainboard_drain_runs_total{connection="beta",trigger="cron"} 2.0' in scrape
+        assert 'drainboard_drain_runs_total{connection="alpha",trigger="cron"} 1.0' in scrape
