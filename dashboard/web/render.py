@@ -25,7 +25,7 @@ from dashboard.bullmq.reader import QueueSummary
 from dashboard.observe.cost import MINUTES_PER_MONTH
 from dashboard.redis_client.counting import commands_spent
 from dashboard.web.lookup import board_of
-from dashboard.web.paths import root_of, segment
+from dashboard.web.paths import dashboard_root, root_of, segment
 from dashboard.web.switcher import switcher_for
 
 
@@ -351,9 +351,14 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
             per_change += commands
         per_minute += watcher.changes_per_minute(context["live_queue"]) * per_change
         context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
+    several = len(request.app.state.boards) > 1
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
         base=root_of(request.scope),
+        # With several Redis connections, the one this page reads (none on the grouped front
+        # page), and the front page that shows them all.
+        connection=board.connection if several and template != "connections.html" else None,
+        front=dashboard_root(request.scope) + "/",
         read_only=board.settings.read_only,
         csrf=request.scope.get("state", {}).get("csrf", ""),
         user=request.scope.get("state", {}).get("user"),
