@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 import redis
 from bullmq import Queue
+from starlette.routing import Route
 
 from dashboard.bullmq.keys import STATES
 from dashboard.config import NamedConnection, Settings
-from tests.helpers import free_port, make_client, node_json, start_redis, wait_for
+from dashboard.web.registry import base_routes
+from tests.helpers import free_port, make_client, make_jobs, node_json, start_redis, wait_for
 
 pytestmark = pytest.mark.interop
 
@@ -268,3 +270,43 @@ async def test_drains_and_metrics_per_connection(servers: tuple[Server, Server])
         assert 'bullmq_jobs{connection="beta",queue="mail",state="completed"} 6.0' in scrape
         assert 'drainboard_drain_runs_total{connection="beta",trigger="cron"} 2.0' in scrape
         assert 'drainboard_drain_runs_total{connection="alpha",trigger="cron"} 1.0' in scrape
+
+
+async def test_every_page_works_on_a_named_connection_and_costs_only_its_server(
+    servers: tuple[Server, Server],
+) -> None:
+    """Every GET route under /c/beta/: answered as on a dashboard of its own, its figure equal
+    to what beta's server executed, and nothing spent on alpha's (nobody looks at it)."""
+    a, b = servers
+    ids = await make_jobs(b.url, "mail", "bull")
+    queue = Queue("mail", {"connection": b.url})
+    await queue.upsertJobScheduler("nightly", {"pattern": "0 2 * * *"}, "report", {})
+    await queue.close()
+    filled = {"queue": "mail", "job_id": ids["failed"], "field": "data"}
+    routes = [
+        (route.name, route.path.format(**filled))
+        for route in base_routes()
+        if isinstance(route, Route) and "GET" in (route.methods or ()) and route.name != "live"
+    ]
+    alpha, beta = nodes_of(a.url), nodes_of(b.url)
+    rows = []
+    async with make_client(settings_for(a, b)) as http:
+        for _, path in routes:  # load the scripts and the queue names first
+            await http.get(f"{BASE}/c/beta{path}", headers=BEARER)
+        for name, path in routes:
+            before = calls(alpha), calls(beta)
+            answer = await http.get(f"{BASE}/c/beta{path}", headers=BEARER)
+            spent = calls(alpha) - before[0] - 1, calls(beta) - before[1] - 1
+            rows.append((name, answer.status_code, answer.headers.get("x-redis-commands"), spent))
+            assert f'href="{BASE}/queue/' not in answer.text, f"{name} links off the connection"
+    # The same routes on a dashboard of beta's own answer the same (400 for a search without
+    # its id, 404 for single sign-on when none is configured).
+    async with make_client(Settings(redis_url=b.url, token="t")) as own:
+        alone = [(await own.get(f"{BASE}{path}", headers=BEARER)).status_code for _, path in routes]
+    report = "\n".join(f"{n:24} {s} header={h} alpha={sa} beta={sb}" for n, s, h, (sa, sb) in rows)
+    print(report)
+    assert [status for _, status, _, _ in rows] == alone, report
+    # api/connections PINGs every connection: the one route that reads alpha too.
+    assert all(
+        h == str(sa + sb) and (sa == 0 or n == "api_connections") for n, _, h, (sa, sb) in rows
+    ), report
