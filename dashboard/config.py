@@ -355,16 +355,20 @@ def _first_url(connections: tuple[NamedConnection, ...]) -> str:
 _CONNECTION_KEYS = {"url", "prefix", "queues", "hide", "cluster", "read_only"}
 
 
-def _connections_file(path: str) -> tuple[NamedConnection, ...]:
-    """A TOML file of `[connection.<name>]` tables, in the order written."""
+def read_toml(path: str, what: str) -> dict[str, Any]:
+    """A settings file (`what`: "alerts", "connections"), or a ConfigError of one sentence."""
     try:
         with open(path, "rb") as file:
-            document = tomllib.load(file)
+            return tomllib.load(file)
     except OSError as err:
-        raise ConfigError(f"Cannot read the connections file {path}: {err.strerror}.") from None
+        raise ConfigError(f"The {what} file {path!r} cannot be read: {err.strerror}.") from None
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"The connections file {path} is not valid TOML: {err}.") from None
-    tables = document.get("connection")
+        raise ConfigError(f"The {what} file {path!r} is not valid TOML: {err}.") from None
+
+
+def _connections_file(path: str) -> tuple[NamedConnection, ...]:
+    """A TOML file of `[connection.<name>]` tables, in the order written."""
+    tables = read_toml(path, "connections").get("connection")
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(
             f"The connections file {path} has no [connection.<name>] table with a url."

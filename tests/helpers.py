@@ -505,3 +505,18 @@ def alert_dashboards(
 
 def alert_kinds(texts: list[str], word: str) -> int:
     return sum(1 for t in texts if t.startswith(f"[{word}]"))
+
+
+def primaries_of(url: str, cluster: bool = False) -> list[redis.Redis]:
+    """A client on the server, or on each primary of a cluster, kept open by the caller: a new
+    connection's handshake would count in what the server executed."""
+    if not cluster:
+        return [redis.Redis.from_url(url)]
+    with redis.RedisCluster.from_url(url) as rc:
+        return [redis.Redis(host=n.host, port=n.port) for n in rc.get_primaries()]
+
+
+def executed_calls(nodes: list[redis.Redis]) -> int:
+    """Commands the nodes executed so far (INFO commandstats), scripts' inner commands
+    included; each reading counts in the next one, so subtract one per node between two."""
+    return sum(s["calls"] for node in nodes for s in node.info("commandstats").values())

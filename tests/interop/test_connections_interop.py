@@ -22,7 +22,16 @@ from starlette.routing import Route
 from dashboard.bullmq.keys import STATES
 from dashboard.config import NamedConnection, Settings
 from dashboard.web.registry import base_routes
-from tests.helpers import free_port, make_client, make_jobs, node_json, start_redis, wait_for
+from tests.helpers import (
+    executed_calls,
+    free_port,
+    make_client,
+    make_jobs,
+    node_json,
+    primaries_of,
+    start_redis,
+    wait_for,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -78,19 +87,6 @@ def produce(node: str, url: str, queue: str, cluster: bool = False) -> dict[str,
     prefix = CLUSTER_PREFIX if cluster else "bull"
     view = node_json(node, "produce.mjs", "5", url, prefix, queue, timeout=90, env=env)
     return view["queues"]
-
-
-def nodes_of(url: str, cluster: bool = False) -> list[redis.Redis]:
-    """A client on each primary, kept open: a new connection's handshake would be counted."""
-    if not cluster:
-        return [redis.Redis.from_url(url)]
-    with redis.RedisCluster.from_url(url) as rc:
-        return [redis.Redis(host=n.host, port=n.port) for n in rc.get_primaries()]
-
-
-def calls(nodes: list[redis.Redis]) -> int:
-    """Commands the nodes executed so far, less the INFO calls this asked them before."""
-    return sum(s["calls"] for node in nodes for s in node.info("commandstats").values())
 
 
 async def add_plain(url: str, queue: str, job_id: str) -> None:
@@ -173,11 +169,11 @@ async def test_counts_actions_and_search_per_connection(
 
         # The front page: a group per connection, each saying what it cost as its server
         # executed it (INFO commandstats, less the INFO calls themselves).
-        nodes = {"alpha": nodes_of(a.url), "beta": nodes_of(b.url)}
-        nodes["big"] = nodes_of(cluster_url, cluster=True)
-        before = {name: calls(each) for name, each in nodes.items()}
+        nodes = {"alpha": primaries_of(a.url), "beta": primaries_of(b.url)}
+        nodes["big"] = primaries_of(cluster_url, cluster=True)
+        before = {name: executed_calls(each) for name, each in nodes.items()}
         front = await http.get(f"{BASE}/", headers=BEARER)
-        after = {name: calls(each) for name, each in nodes.items()}
+        after = {name: executed_calls(each) for name, each in nodes.items()}
         assert front.status_code == 200
         groups = re.findall(
             r'data-connection="([^"]+)".*?data-commands="(\d+)"', front.text, flags=re.S
@@ -288,15 +284,15 @@ async def test_every_page_works_on_a_named_connection_and_costs_only_its_server(
         for route in base_routes()
         if isinstance(route, Route) and "GET" in (route.methods or ()) and route.name != "live"
     ]
-    alpha, beta = nodes_of(a.url), nodes_of(b.url)
+    alpha, beta = primaries_of(a.url), primaries_of(b.url)
     rows = []
     async with make_client(settings_for(a, b)) as http:
         for _, path in routes:  # load the scripts and the queue names first
             await http.get(f"{BASE}/c/beta{path}", headers=BEARER)
         for name, path in routes:
-            before = calls(alpha), calls(beta)
+            before = executed_calls(alpha), executed_calls(beta)
             answer = await http.get(f"{BASE}/c/beta{path}", headers=BEARER)
-            spent = calls(alpha) - before[0] - 1, calls(beta) - before[1] - 1
+            spent = executed_calls(alpha) - before[0] - 1, executed_calls(beta) - before[1] - 1
             rows.append((name, answer.status_code, answer.headers.get("x-redis-commands"), spent))
             assert f'href="{BASE}/queue/' not in answer.text, f"{name} links off the connection"
     # The same routes on a dashboard of beta's own answer the same (400 for a search without
