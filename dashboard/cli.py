@@ -56,7 +56,8 @@ MAX_SERVE_WORKERS = 64
 
 REDIS_URL_HELP = (
     "the Redis holding the queues: redis://[:password@]host:port/db, rediss://… (TLS) or "
-    "redis+sentinel://… (env REDIS_URL; no default)"
+    "redis+sentinel://… (env REDIS_URL; no default). Several servers: give it once per server "
+    "as name=URL (env DRAINBOARD_REDIS_URLS=prod=redis://…,staging=redis://…)"
 )
 CREDENTIALS = """credentials (from the environment only, never flags, so they stay out of `ps`):
   DRAINBOARD_USERNAME and DRAINBOARD_PASSWORD   sign-in for people (a login form)
@@ -70,7 +71,19 @@ Without credentials the dashboard listens on loopback only, unless --no-auth is 
 def _parents() -> dict[str, argparse.ArgumentParser]:
     """Flags shared by several commands, each defined once."""
     redis = argparse.ArgumentParser(add_help=False)
-    redis.add_argument("--redis-url", help=REDIS_URL_HELP)
+    redis.add_argument("--redis-url", action="append", help=REDIS_URL_HELP)
+    redis.add_argument(
+        "--connections",
+        metavar="FILE",
+        help="a TOML file of named Redis connections (env DRAINBOARD_CONNECTIONS; README; "
+        "default none)",
+    )
+    redis.add_argument(
+        "--connection",
+        metavar="NAME",
+        help="with several named connections: the one to drain, work on or measure "
+        "(default: the only one)",
+    )
     redis.add_argument(
         "--cluster",
         action="store_true",
@@ -346,9 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
+def _settings(args: argparse.Namespace, redis_url: list[str] | str | None) -> Settings:
     return Settings.from_env(
         redis_url=redis_url,
+        connections_file=getattr(args, "connections", None),
         prefix=args.prefix,
         queues=args.queues,
         base_path=getattr(args, "base_path", None),
@@ -508,7 +522,7 @@ def _check_drain_flags(args: argparse.Namespace) -> None:
 def drain(args: argparse.Namespace) -> int:
     """Exit 0 when every job succeeded, 1 when some failed or lost their lock, 3 when Redis
     could not be reached, 2 on a bad flag."""
-    settings = _settings(args, args.redis_url)
+    settings = _settings(args, args.redis_url).chosen(args.connection)
     if settings.redis_url is None:
         print("drainboard: no Redis to drain: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
@@ -602,7 +616,7 @@ def _progress_line(queue: str, run: QueueRun) -> None:
 def worker(args: argparse.Namespace) -> int:
     """Run until SIGTERM or SIGINT; running jobs finish before the process exits."""
     mode = worker_mode(args.mode, os.environ)
-    settings = _settings(args, args.redis_url)
+    settings = _settings(args, args.redis_url).chosen(args.connection)
     if mode == "cron":
         print(
             "drainboard: cron mode runs no worker; jobs are processed by POST "
@@ -694,7 +708,7 @@ def _alert_after_drains(engine: DrainEngine, client: Client, prefix: str, path: 
 
 def cost(args: argparse.Namespace) -> int:
     """The cost panel in the terminal: the model's projection, and a measurement if asked."""
-    settings = _settings(args, args.redis_url)
+    settings = _settings(args, args.redis_url).chosen(args.connection)
     measured = None
     queue_count = 5
     if args.measure:

@@ -271,7 +271,8 @@ class AppClient(httpx.AsyncClient):
 
     async def __aexit__(self, *exc: Any) -> None:
         await super().__aexit__(*exc)
-        await self.app.state.board.exporter.counts.close()
+        for board in self.app.state.boards.values():
+            await board.exporter.counts.close()
 
 
 def make_client(settings: Settings) -> AppClient:
@@ -545,3 +546,18 @@ def round_trips() -> Iterator[list[int]]:
     finally:
         AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
         _counting_trips.reset(token)
+
+
+def primaries_of(url: str, cluster: bool = False) -> list[redis.Redis]:
+    """A client on the server, or on each primary of a cluster, kept open by the caller: a new
+    connection's handshake would count in what the server executed."""
+    if not cluster:
+        return [redis.Redis.from_url(url)]
+    with redis.RedisCluster.from_url(url) as rc:
+        return [redis.Redis(host=n.host, port=n.port) for n in rc.get_primaries()]
+
+
+def executed_calls(nodes: list[redis.Redis]) -> int:
+    """Commands the nodes executed so far (INFO commandstats), scripts' inner commands
+    included; each reading counts in the next one, so subtract one per node between two."""
+    return sum(s["calls"] for node in nodes for s in node.info("commandstats").values())

@@ -34,7 +34,6 @@ import fnmatch
 import json
 import logging
 import time
-import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from redis.exceptions import RedisError, ResponseError
 from dashboard.bullmq.keys import QueueKeys, alert_sends_key, alert_state_key
 from dashboard.bullmq.latency import latency_s, oldest_waiting
 from dashboard.bullmq.reader import QueueSummary
-from dashboard.config import ConfigError
+from dashboard.config import ConfigError, read_toml
 from dashboard.drain.engine import DrainResult
 from dashboard.live.watcher import ChangeWatcher
 from dashboard.observe.alert_delivery import Delivery, Destination, destination
@@ -131,14 +130,7 @@ class AlertConfig:
 
 def load(path: str) -> AlertConfig:
     """The file's rules and destinations, or a ConfigError of one sentence."""
-    try:
-        with open(path, "rb") as file:
-            data = tomllib.load(file)
-    except OSError as err:
-        raise ConfigError(f"The alerts file {path!r} cannot be read: {err.strerror}.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"The alerts file {path!r} is not valid TOML: {err}.") from None
-    return parse(data, path)
+    return parse(read_toml(path, "alerts"), path)
 
 
 def parse(data: dict[str, Any], path: str = "alerts") -> AlertConfig:

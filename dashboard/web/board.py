@@ -22,6 +22,8 @@ from dashboard.writes.actions import Actions
 
 @dataclass
 class Board:
+    # The connection's name (--redis-url name=URL); None for one unnamed URL.
+    connection: str | None
     settings: Settings
     redis: Client
     reader: Reader

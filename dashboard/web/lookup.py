@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -14,26 +15,74 @@ from starlette.responses import JSONResponse, Response
 from dashboard.access import EVERYWHERE
 from dashboard.text import quoted
 from dashboard.web.board import Board
-from dashboard.web.paths import path_value, root_of
+from dashboard.web.paths import connection_in, path_value, root_of
 from dashboard.writes.actions import ActionInterrupted, ActionRefused, Outcome
 from dashboard.writes.manage import JobOutcome
+
+# How long one connection may take to answer before it is said to be unreachable, so that a
+# Redis that is down never holds up the others on a page or in an answer.
+CONNECTION_DEADLINE_S = 3.0
 
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
 
 
+def boards_of(request: Request) -> dict[str | None, Board]:
+    """Every connection's board as this request's caller sees it, in the order configured (one,
+    named None, for one URL)."""
+    return {name: _as_seen(request, board) for name, board in request.app.state.boards.items()}
+
+
 def board_of(request: Request) -> Board:
-    """The app's board as this request's caller sees it: queues outside their grants are left
-    out of its catalog, as --hide leaves them out, on every page and answer alike."""
+    """The board of the connection the URL names (the first one's when it names none), as
+    this request's caller sees it."""
+    name = connection_in(request.scope)
+    if name is None:
+        return _as_seen(request, request.app.state.board)
+    board = request.app.state.boards.get(name)
+    if board is None:
+        raise HTTPException(404, detail=f"There is no Redis connection named {quoted(name)}.")
+    return _as_seen(request, board)
+
+
+def _as_seen(request: Request, board: Board) -> Board:
+    """A board as this request's caller sees it: queues outside their grants are left out of
+    its catalog, as --hide leaves them out, on every page and answer alike."""
     state = request.scope.setdefault("state", {})
-    seen = state.get("board")
+    seen_boards = state.setdefault("boards", {})
+    seen = seen_boards.get(board.connection)
     if seen is None:
-        board: Board = request.app.state.board
         access = state.get("access")
         seen = board
         if access is not None and access.lists != (EVERYWHERE,):
             seen = dataclasses.replace(board, catalog=board.catalog.seen_by(access.sees))
-        state["board"] = seen
+        seen_boards[board.connection] = seen
     return seen
+
+
+async def queue_board(request: Request, queue: str) -> Board:
+    """The board holding `queue`. A URL without a connection (today's bookmarks, the API's
+    short form) finds it on whichever connection has it, if only one does."""
+    boards = boards_of(request)
+    if connection_in(request.scope) is not None or len(boards) == 1:
+        board = board_of(request)
+        if await board.catalog.contains(queue):
+            return board
+        holders: list[Board] = []
+    else:
+        found = await asyncio.gather(
+            *(each.catalog.contains(queue) for each in boards.values()), return_exceptions=True
+        )
+        holders = [each for each, has in zip(boards.values(), found, strict=True) if has is True]
+        if len(holders) == 1:
+            return holders[0]
+    if holders:
+        names = ", ".join(str(each.connection) for each in holders)
+        raise HTTPException(
+            409,
+            detail=f"Queue {quoted(queue)} exists on several connections ({names}): "
+            "name one with /c/<name>/ or ?connection=name.",
+        )
+    raise HTTPException(404, detail=f"There is no queue named {quoted(queue)} under this prefix.")
 
 
 def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response]]:
@@ -41,13 +90,8 @@ def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        board = board_of(request)
         queue = path_value(request.path_params["queue"])
-        if not await board.catalog.contains(queue):
-            raise HTTPException(
-                404, detail=f"There is no queue named {quoted(queue)} under this prefix."
-            )
-        return await handler(request, board, queue)
+        return await handler(request, await queue_board(request, queue), queue)
 
     return endpoint
 
@@ -116,3 +160,11 @@ def job_id_of(request: Request) -> str:
 
 def job_not_found(queue: str, job_id: str) -> HTTPException:
     return HTTPException(404, detail=f"Queue {quoted(queue)} has no job with id {quoted(job_id)}.")
+
+
+def unreachable_text(err: BaseException) -> str:
+    """Why a connection could not be read, in one sentence."""
+    detail = str(err).strip() or type(err).__name__
+    if isinstance(err, TimeoutError):
+        detail = f"no answer within {CONNECTION_DEADLINE_S:g} s"
+    return f"This Redis is not reachable: {detail[:200]}"

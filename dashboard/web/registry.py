@@ -16,6 +16,7 @@ from dashboard.web.routes import (
     alerts,
     api,
     audit_view,
+    connections_view,
     cost_panel,
     drains,
     flows,
@@ -59,6 +60,7 @@ UNDER_BASE: tuple[ModuleType, ...] = (
     alerts,
     audit_view,
     oidc_sign_in,
+    connections_view,
     pages,
 )
 

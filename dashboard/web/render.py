@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -27,7 +27,7 @@ from dashboard.observe.cost import MINUTES_PER_MONTH
 from dashboard.redis_client.counting import commands_spent
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of
-from dashboard.web.paths import path_value, root_of, segment
+from dashboard.web.paths import dashboard_root, path_value, root_of, segment
 from dashboard.web.switcher import switcher_for
 
 
@@ -206,15 +206,22 @@ def count_links(counts: dict[str, int], queue_url: str) -> Markup:
 
 
 @pass_context
-def queue_cards(context: Context, queues: list[QueueSummary], unserved: Container[str]) -> Markup:
-    """The overview's queue cards. Built here, not in the template: at 50 cards a page, Jinja's
-    output, escaping and url() calls for each card were most of the overview's render (about
-    1.3 of its 1.9 ms of CPU, issue 28's profile at 1,000 queues)."""
+def queue_cards(
+    context: Context,
+    queues: list[QueueSummary],
+    unserved: Container[str],
+    base: str | None = None,
+) -> Markup:
+    """The overview's queue cards, linking under `base` when given (a connection's group on the
+    front page). Built here, not in the template: at 50 cards a page, Jinja's output, escaping
+    and url() calls for each card were most of the overview's render (about 1.3 of its 1.9 ms
+    of CPU, issue 28's profile at 1,000 queues)."""
     url = context["url"]
-    return Markup("".join(_queue_card(context, url, q, q.name in unserved) for q in queues))
+    where: Any = context if base is None else {**context.get_all(), "base": base}
+    return Markup("".join(_queue_card(where, url, q, q.name in unserved) for q in queues))
 
 
-def _queue_card(context: Context, url: Any, q: QueueSummary, unserved: bool) -> str:
+def _queue_card(context: Mapping[str, Any], url: Any, q: QueueSummary, unserved: bool) -> str:
     name = escape(q.name)
     queue_url = url(context, "queue_page", queue=q.name)
     paused = '<span class="badge paused">paused</span>' if q.is_paused else ""
@@ -346,10 +353,15 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
             per_change += commands
         per_minute += watcher.changes_per_minute(context["live_queue"]) * per_change
         context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
+    several = len(request.app.state.boards) > 1
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
         base=root_of(request.scope),
         **_may(request, board),
+        # With several Redis connections, the one this page reads (none on the grouped front
+        # page), and the front page that shows them all.
+        connection=board.connection if several and template != "connections.html" else None,
+        front=dashboard_root(request.scope) + "/",
         csrf=request.scope.get("state", {}).get("csrf", ""),
         user=request.scope.get("state", {}).get("user"),
         auth=board.settings.auth_required,

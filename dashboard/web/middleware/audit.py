@@ -23,7 +23,7 @@ from dashboard.config import Settings
 from dashboard.observe.audit import outcome_of, record
 from dashboard.web.middleware.guard import SAFE_METHODS, bearer_token
 from dashboard.web.middleware.throttle import client_of
-from dashboard.web.paths import path_value
+from dashboard.web.paths import connection_in, path_value
 
 # Body kept for the entry's parameters: enough for any action's options, never a job's data.
 BODY_KEPT = 4096
@@ -84,7 +84,8 @@ class AuditTrail:
         if action is None:
             return  # refused before any route: nothing changed
         request = Request(scope)
-        board = scope["app"].state.board
+        state = scope["app"].state
+        board = state.boards.get(connection_in(scope), state.board)
         path_params = scope.get("path_params", {})
         said = _json_answer(answer)
         queue = path_value(path_params["queue"]) if "queue" in path_params else None
@@ -93,6 +94,7 @@ class AuditTrail:
             "user": _who(request, action, body),
             "role": _role(request, board, queue),
             "action": action,
+            "connection": board.connection,
             "method": scope["method"],
             "queue": queue,
             "job": path_value(path_params["job_id"]) if "job_id" in path_params else None,
@@ -110,7 +112,7 @@ class AuditTrail:
         if action in DRAINS:
             entry["trigger"] = _trigger(request, action)
             store = store and not _idle_drain(status, said)
-        await record(board.redis, self.settings.prefix, entry, store=store)
+        await record(board.redis, board.settings.prefix, entry, store=store)
 
 
 def _who(request: Request, action: str, body: bytes) -> str:

@@ -35,7 +35,7 @@ from urllib.parse import quote, urlsplit
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.access import NOBODY, Access, Role, UsersFile, admin
@@ -46,7 +46,7 @@ from dashboard.web.errors import problem
 from dashboard.web.middleware.hosts import host_allowed
 from dashboard.web.middleware.sessions import COOKIE, SessionSigner, new_session
 from dashboard.web.middleware.throttle import PerMinute, client_of
-from dashboard.web.paths import path_value, root_of
+from dashboard.web.paths import connection_in, path_value, root_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = ("/login", "/static/")
@@ -83,15 +83,17 @@ class Guard:
         signer: SessionSigner,
         needs: Mapping[str, Role | None],
         routes: Sequence[BaseRoute],
-        catalog: QueueCatalog,
+        catalogs: Mapping[str | None, QueueCatalog],
         users: UsersFile | None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.signer = signer
         self.needs = needs  # route name -> the role its writes need (web/registry.py)
-        self.routes = [route for route in routes if isinstance(route, Route)]
-        self.catalog = catalog
+        # Routes and mounts (a named connection's `/c/{connection}`), in the router's order.
+        self.routes = [route for route in routes if isinstance(route, Route | Mount)]
+        # Each connection's catalog (None: one unnamed Redis); the first answers a URL naming none.
+        self.catalogs = catalogs
         self.users = users
         self.cap = Role.VIEWER if settings.read_only else Role.ADMIN
 
@@ -206,7 +208,9 @@ class Guard:
             held, where = access.role_on(queue), f"on queue {quoted(queue)}"
         else:
             # A change that names no queue acts on every queue the caller sees.
-            seen = [name for name in await self.catalog.names() if access.sees(name)]
+            catalog = self.catalogs.get(connection_in(request.scope))
+            catalog = catalog or next(iter(self.catalogs.values()))
+            seen = [name for name in await catalog.names() if access.sees(name)]
             if access.may_everywhere(need, seen):
                 return None
             held, where = access.top(seen), "on every queue you can see"
@@ -218,12 +222,9 @@ class Guard:
         )
 
     def _route(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:
-        """The route the router will pick (its first full match) and its path parameters."""
-        for route in self.routes:
-            match, child = route.matches(scope)
-            if match == Match.FULL:
-                return route, child.get("path_params", {})
-        return None
+        """The route the router will pick (its first full match, inside a connection's mount
+        too) and its path parameters."""
+        return _first_match(self.routes, scope)
 
     def _refusal(
         self, request: Request, route_path: str, session: dict[str, Any], signed_in: bool
@@ -320,6 +321,21 @@ class ServiceGuard:
                 await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _first_match(
+    routes: Sequence[BaseRoute], scope: Scope
+) -> tuple[Route, dict[str, Any]] | None:
+    for route in routes:
+        match, child = route.matches(scope)
+        if match != Match.FULL:
+            continue
+        if isinstance(route, Mount):
+            # As the router does: the mount's routes, on the path under it.
+            return _first_match(route.routes, {**scope, **child})
+        if isinstance(route, Route):
+            return route, child.get("path_params", {})
+    return None
 
 
 def _route_path(scope: Scope) -> str:

@@ -232,7 +232,6 @@ class StaticAssets(StaticFiles):
 
 
 routes = [
-    Route("/", overview, name="overview"),
     Route("/rescan", rescan, methods=["POST"], name="rescan"),
     Route("/login", login, methods=["GET", "POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),
