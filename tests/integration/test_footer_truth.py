@@ -31,10 +31,6 @@ FOOTER = re.compile(r"This page cost ([\d,]+) Redis command")
 # The SSE stream never ends: what it spends is the watcher's, measured by tests/integration/
 # test_watch.py. /metrics starts following the streams, so it is measured last (see below).
 NOT_A_REQUEST = {"live"}
-# Open (issue 22): on a cluster, the first scrape's watcher opens a cluster client of its own,
-# whose start-up (slot discovery, each node's handshake) is not counted yet. On one server the
-# watcher's catch-up and its connection's handshake are in the scrape's figure.
-OPEN_ON_CLUSTER = {"metrics"}
 
 
 def get_routes() -> list[tuple[str, str]]:
@@ -139,10 +135,5 @@ async def test_every_get_route_says_what_redis_executed(target: tuple[str, bool]
         f"{n:28} {s} header={h} footer={f} executed={e}  {p}" for n, p, s, h, f, e in table
     )
     print(report)
-    wrong = [
-        row
-        for row in table
-        if not (cluster and row[0] in OPEN_ON_CLUSTER)
-        and (row[3] != str(row[5]) or (row[4] and row[4] != str(row[5])))
-    ]
+    wrong = [row for row in table if row[3] != str(row[5]) or (row[4] and row[4] != str(row[5]))]
     assert not wrong, report
