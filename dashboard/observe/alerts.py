@@ -572,8 +572,9 @@ class Alerts:
             due[summary.name] = version
         if not due:
             return
-        keys = [QueueKeys(self.prefix, queue) for queue in due]
-        oldest = await oldest_waiting(self.redis, keys, lambda n: spend("alerts", n))
+        keys = {queue: QueueKeys(self.prefix, queue) for queue in due}
+        asked = [summary for summary in summaries if summary.name in due]
+        oldest = await oldest_waiting(self.redis, keys, asked, "alerts")
         for queue, due_ms in oldest.items():
             self._oldest[queue] = (due_ms, now, due[queue])
 

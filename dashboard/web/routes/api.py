@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.bullmq.latency import latency_s
+from dashboard.bullmq.reader import QueueSummary
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, queue_route
@@ -19,25 +24,40 @@ QUEUE_PAGING = ("page", "pageSize", "q")
 
 async def list_queues(request: Request) -> Response:
     """Every queue (the contract), or with `page`, `pageSize` or `q` a page of those whose names
-    match: 9 commands a queue returned either way."""
+    match: 9 commands a queue returned either way, and 1 or 2 for the latency of each with jobs
+    waiting."""
     board = board_of(request)
     names = await board.catalog.names()
     query = request.query_params
     if not any(name in query for name in QUEUE_PAGING):
         summaries = await board.reader.summaries(names)
-        return JSONResponse({"queues": [s.as_json() for s in summaries], "total": len(names)})
+        return JSONResponse({"queues": await _queues_json(board, summaries), "total": len(names)})
     page_size = params.positive_int(query, "pageSize", API_QUEUE_PAGE_SIZE, params.MAX_PAGE_SIZE)
     window = params.queue_window(query, names, page_size)
     summaries = await board.reader.summaries(window.shown)
     return JSONResponse(
         {
-            "queues": [s.as_json() for s in summaries],
+            "queues": await _queues_json(board, summaries),
             "total": len(window.matching),
             "page": window.page,
             "pageSize": page_size,
             "pageCount": window.page_count,
         }
     )
+
+
+async def _queues_json(board: Board, summaries: list[QueueSummary]) -> list[dict[str, Any]]:
+    """Each queue's contract fields, and its latency: seconds its oldest waiting job has waited
+    (null when none waits)."""
+    due = await board.oldest_due(summaries, live=False)
+    now = time.time()
+    queues = []
+    for summary in summaries:
+        latency = latency_s(due.get(summary.name), now)
+        queues.append(
+            {**summary.as_json(), "latency": None if latency is None else round(latency, 3)}
+        )
+    return queues
 
 
 @queue_route
@@ -74,8 +94,8 @@ COUNTS = {
 openapi = {
     "/api/queues": {
         "get": {
-            "summary": "Every queue with its job counts, or a page of them (9 commands per "
-            "queue returned).",
+            "summary": "Every queue with its job counts and latency, or a page of them (9 "
+            "commands per queue returned, and 1 or 2 for each with jobs waiting).",
             "parameters": [
                 query("q", {"type": "string"}, "Only queues whose names contain this, any case."),
                 query("page", {"type": "integer", "minimum": 1}, "1-based page of queues."),
@@ -104,6 +124,12 @@ openapi = {
                                         "name": {"type": "string"},
                                         "counts": COUNTS,
                                         "isPaused": {"type": "boolean"},
+                                        "latency": {
+                                            "type": ["number", "null"],
+                                            "minimum": 0,
+                                            "description": "Seconds the oldest waiting job has "
+                                            "waited; null when none waits (or paused).",
+                                        },
                                     },
                                 },
                             },
