@@ -46,8 +46,10 @@ from dashboard.bullmq.keys import QueueKeys, alert_sends_key, alert_state_key
 from dashboard.bullmq.latency import latency_s, oldest_waiting
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.config import ConfigError
-from dashboard.drain.engine import DrainResult
+from dashboard.drain.engine import NO_PROCESSOR, DrainResult, QueueRun
+from dashboard.drain.probe import Seen, event_ms
 from dashboard.live.watcher import ChangeWatcher
+from dashboard.observe import clients
 from dashboard.observe.alert_delivery import Delivery, Destination, destination
 from dashboard.observe.cost import DEFAULT_QUOTA, MINUTES_PER_MONTH
 from dashboard.observe.measure import executed_so_far
@@ -68,6 +70,9 @@ QUOTA_MIN_S = 60.0  # the shortest window a quota rule measures: at most one INF
 DEFAULT_REPEAT = 60
 CHECK_S = 5.0  # time-based conditions (a window passing, a pause lasting) are re-checked so often
 SENDS_KEPT = 100
+# A drain tick: the queues it has no processor for are read (4 commands each) only for these.
+UNSERVED_KINDS = ("backlog", "paused", "unserved")
+UNJUDGED = "unjudged"  # a tick read too little to say whether the rule holds for the queue
 
 # Set the field only if it still holds what this process last saw: the winner sends.
 COMPARE_AND_SET = """
@@ -489,17 +494,143 @@ class Alerts:
     # Where rules run.
 
     async def after_drain(self, result: DrainResult) -> int:
-        """A drain tick: its failures per queue are the `failed` rules' window (a tick cannot
-        tell how long a pause lasted nor what waits: the other kinds need serve's watcher)."""
-        failed = {queue: run.jobs_failed for queue, run in result.queues.items()}
+        """A drain tick: each kind judged from what the tick read (the module's docstring says
+        what each costs). A queue the tick cannot judge for a kind keeps that kind's state."""
         now = self.clock()
+        seen = dict(result.seen)
+        unprocessed = [
+            queue
+            for queue, run in result.queues.items()
+            if run.skipped == NO_PROCESSOR
+            and any(r.kind in UNSERVED_KINDS and r.matches(queue) for r in self.config.rules)
+        ]
+        if unprocessed:
+            seen.update(await self._look(unprocessed))
+        summaries = {
+            queue: QueueSummary(
+                queue, {"waiting": s.waiting, "prioritized": s.prioritized}, bool(s.paused)
+            )
+            for queue, s in seen.items()
+            if s.waiting is not None and s.prioritized is not None
+        }
+        aged = [
+            summary
+            for summary in summaries.values()
+            if any(
+                (r.kind == "backlog" and r.age_seconds is not None)
+                or (r.kind == "unserved" and summary.name in unprocessed)
+                for r in self.config.rules
+                if r.matches(summary.name)
+            )
+        ]
+        due = await oldest_waiting(
+            self.redis, {s.name: QueueKeys(self.prefix, s.name) for s in aged}, aged, "alerts"
+        )
+        waiting_unserved = [
+            q
+            for q in unprocessed
+            if q in summaries and takeable(summaries[q]) and self._rules("unserved")
+        ]
+        workers: list[clients.Client] | str = (
+            await clients.read_clients(self.redis, self.prefix, list(result.queues))
+            if waiting_unserved
+            else []
+        )
         holding: dict[str, str] = {}
-        for queue, count in failed.items():
+        judged: dict[str, set[str]] = {}
+        for queue, run in result.queues.items():
             for rule in self.config.rules:
-                if rule.kind == "failed" and rule.matches(queue) and count > rule.threshold:
-                    text = f"{queue}: {count} jobs failed in a drain ({rule.describe()})"
-                    holding[f"{rule.id}|{queue}"] = text
-        return await self.settle(holding, failed, now, kinds={"failed"})
+                if rule.kind in SERVER_KINDS or not rule.matches(queue):
+                    continue
+                summary = summaries.get(queue)
+                age = latency_s(due.get(queue), now)
+                if rule.kind == "unserved":
+                    text = self._tick_unserved(rule, run, summary, age, workers)
+                else:
+                    text = self._tick_check(rule, run, seen.get(queue), summary, age, now)
+                if text is UNJUDGED:
+                    continue
+                judged.setdefault(rule.kind, set()).add(queue)
+                if text:
+                    holding[f"{rule.id}|{queue}"] = f"{queue}: {text} ({rule.describe()})"
+        sent = 0
+        for kind, queues in judged.items():
+            of_kind = {k: v for k, v in holding.items() if k.startswith(f"{kind}:")}
+            sent += await self.settle(of_kind, queues, now, kinds={kind})
+        return sent
+
+    def _tick_check(
+        self,
+        rule: Rule,
+        run: QueueRun,
+        seen: Seen | None,
+        summary: QueueSummary | None,
+        age: float | None,
+        now: float,
+    ) -> str | None:
+        if rule.kind in ("failed", "stalled"):
+            count = run.jobs_failed if rule.kind == "failed" else run.stalled
+            return f"{count} jobs {rule.kind} in a drain" if count > rule.threshold else None
+        if rule.kind == "backlog":
+            if summary is None:
+                return UNJUDGED
+            found = []
+            waiting = summary.counts["waiting"] + summary.counts["prioritized"]
+            if rule.count is not None and waiting > rule.count:
+                found.append(f"{waiting} jobs waiting")
+            if rule.age_seconds is not None and age is not None and age > rule.age_seconds:
+                found.append(f"the oldest has waited {age:.0f} s")
+            return ", ".join(found) or None
+        # paused: since its last event at least (the pause's own, or a later one).
+        if seen is None or seen.paused is None:
+            return UNJUDGED
+        if not seen.paused or seen.last_event_ms is None:
+            return None
+        lasted = now - seen.last_event_ms / 1000
+        if lasted < rule.minutes * 60:
+            return None
+        return f"paused for at least {lasted / 60:.0f} minutes"
+
+    def _tick_unserved(
+        self,
+        rule: Rule,
+        run: QueueRun,
+        summary: QueueSummary | None,
+        age: float | None,
+        workers: list[clients.Client] | str,
+    ) -> str | None:
+        """A drain serves the queues it has a processor for; another's waiting jobs are
+        unserved once the oldest has waited `minutes` and no worker is connected."""
+        if run.skipped != NO_PROCESSOR:
+            return None
+        if summary is None or isinstance(workers, str):
+            return UNJUDGED  # not read, or CLIENT LIST refused: nothing can be said
+        if not takeable(summary) or age is None or age < rule.minutes * 60:
+            return None
+        if clients.has_worker(workers, summary.name):
+            return None
+        return (
+            f"{takeable(summary)} jobs waiting, the oldest for {age / 60:.0f} minutes; no "
+            "processor for the drain and no worker connected"
+        )
+
+    async def _look(self, queues: list[str]) -> dict[str, Seen]:
+        """Queues a drain skipped (no processor), as its probe sees the others: 4 commands each."""
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            keys = QueueKeys(self.prefix, queue)
+            pipe.llen(keys.state("waiting"))
+            pipe.zcard(keys.state("prioritized"))
+            pipe.hget(keys.meta, "paused")
+            pipe.xrevrange(keys.events, count=1)
+        spend("alerts", len(pipe))
+        replies = await pipe.execute()
+        seen = {}
+        for i, queue in enumerate(queues):
+            waiting, prioritized, paused, last = replies[i * 4 : i * 4 + 4]
+            last_ms = event_ms(str(last[0][0])) if last else None
+            seen[queue] = Seen(int(waiting), int(prioritized), paused is not None, last_ms)
+        return seen
 
     async def watch(self, watcher: ChangeWatcher) -> None:
         """Serve's loop: a subscription to every queue keeps the watcher running; each notice
