@@ -4,7 +4,8 @@ In `drainboard serve` the rules ride on the change watcher (dashboard/live/watch
 and its running totals of failed and stalled events are kept in memory, so a check reads nothing
 from Redis. While rules exist the watcher keeps running with no page open: one blocking XREAD a
 minute on idle queues, plus its counts re-read when events arrive (what one open overview
-costs). `drainboard drain` evaluates the `failed` rules from the failures its tick counted.
+costs). A drain tick (`drainboard drain`, on-demand workers) judges every kind it can from what
+it read (`after_drain`; the README says what each kind costs there).
 
 A few kinds need one read beyond the watcher's memory, each bounded and never spent per check:
 - `backlog` with `age_seconds` (latency): the oldest waiting job's time is read once (2-4
@@ -18,7 +19,9 @@ A few kinds need one read beyond the watcher's memory, each bounded and never sp
   server executed between two readings, projected over the month, against --quota.
 - `redis`: Redis unreachable, seen from the watcher (its counts dropped, its reconnects). Its
   state cannot live in the Redis that is down: it is kept by the process (each dashboard sends
-  its own), and its sends are recorded in the stream once Redis is back.
+  its own), and its sends are recorded in the stream once Redis is back. With `percent`, also
+  memory over that share of maxmemory or an eviction policy other than noeviction: one INFO
+  memory (per primary) a minute at most, its state in Redis like the other kinds'.
 
 State lives in one Redis hash (bullmq/keys.alert_state_key): a field per firing rule and queue.
 A process changes it only by a compare-and-set script, and sends only when its change won: two
@@ -54,7 +57,7 @@ from dashboard.observe.alert_delivery import Delivery, Destination, destination
 from dashboard.observe.cost import DEFAULT_QUOTA, MINUTES_PER_MONTH
 from dashboard.observe.measure import executed_so_far
 from dashboard.observe.unserved import ServiceCheck, takeable
-from dashboard.redis_client.connection import Client
+from dashboard.redis_client.connection import Client, on_primaries
 from dashboard.redis_client.counting import execute, spend
 
 log = logging.getLogger("drainboard.alerts")
@@ -67,6 +70,7 @@ DEFAULT_MINUTES = 10
 REDIS_MINUTES = 1  # a `redis` rule's default: an outage is news well before 10 minutes
 AGE_RECHECK_S = 30.0  # a firing latency rule re-reads its queue at most this often
 QUOTA_MIN_S = 60.0  # the shortest window a quota rule measures: at most one INFO a minute
+MEMORY_EVERY_S = 60.0  # a redis rule's memory and eviction policy: one INFO memory a minute
 DEFAULT_REPEAT = 60
 CHECK_S = 5.0  # time-based conditions (a window passing, a pause lasting) are re-checked so often
 SENDS_KEPT = 100
@@ -91,7 +95,7 @@ class Rule:
     count: int | None = None
     minutes: float = DEFAULT_MINUTES
     age_seconds: float | None = None
-    percent: float = 100
+    percent: float | None = None  # quota: 100 when not given; redis: no memory check
     repeat: float = DEFAULT_REPEAT
     send: tuple[str, ...] = ()
 
@@ -101,8 +105,15 @@ class Rule:
         if self.age_seconds is not None:
             rule_id += f":{self.age_seconds:g}s"
         if self.kind == "quota":
+            rule_id += f":{self.share:g}%"
+        elif self.percent is not None:  # a redis rule that watches memory too
             rule_id += f":{self.percent:g}%"
         return rule_id
+
+    @property
+    def share(self) -> float:
+        """A quota rule's percent of the quota (100 unless given)."""
+        return 100 if self.percent is None else self.percent
 
     @property
     def threshold(self) -> int:
@@ -122,9 +133,15 @@ class Rule:
         if self.kind == "unserved":
             return f"jobs waiting and none taken by a worker or drain for {self.minutes:g} minutes"
         if self.kind == "redis":
-            return f"Redis unreachable for {self.minutes:g} minutes"
+            text = f"Redis unreachable for {self.minutes:g} minutes"
+            if self.percent is not None:
+                text += (
+                    f", memory over {self.percent:g}% of maxmemory or an eviction policy other "
+                    "than noeviction"
+                )
+            return text
         if self.kind == "quota":
-            return f"the month's projected commands over {self.percent:g}% of the quota"
+            return f"the month's projected commands over {self.share:g}% of the quota"
         return f"paused longer than {self.minutes:g} minutes"
 
 
@@ -196,9 +213,8 @@ def _rule(path: str, number: int, table: Any, destinations: dict[str, Destinatio
         raise ConfigError(f"{where}: count must be a whole number.")
     if "age_seconds" in numbers and kind != "backlog":
         raise ConfigError(f"{where}: age_seconds is a backlog rule's setting, not {kind}'s.")
-    if "percent" in numbers and kind != "quota":
-        # The issue's `redis` memory share would need INFO polled: only unreachable is built.
-        raise ConfigError(f"{where}: percent is a quota rule's setting, not {kind}'s.")
+    if "percent" in numbers and kind not in SERVER_KINDS:
+        raise ConfigError(f"{where}: percent is a quota or redis rule's setting, not {kind}'s.")
     if kind == "redis":
         numbers.setdefault("minutes", REDIS_MINUTES)
     send = table.get("send", list(destinations))
@@ -271,6 +287,11 @@ class Alerts:
         # and the sends not yet recorded in the (unreachable) sends stream.
         self._unreachable_since: float | None = None
         self.local: dict[str, dict[str, Any]] = {}
+        # redis memory: the last INFO memory (one per primary) and when it was read.
+        self.memory_every_s = MEMORY_EVERY_S
+        self._memory: list[dict[str, Any]] = []
+        self._memory_at: float | None = None
+        self._memory_refused = False
         self._unrecorded: deque[dict[str, Any]] = deque(maxlen=SENDS_KEPT)
 
     @property
@@ -553,7 +574,7 @@ class Alerts:
                 judged.setdefault(rule.kind, set()).add(queue)
                 if text:
                     holding[f"{rule.id}|{queue}"] = f"{queue}: {text} ({rule.describe()})"
-        sent = 0
+        sent = await self._judge_memory(now)
         for kind, queues in judged.items():
             of_kind = {k: v for k, v in holding.items() if k.startswith(f"{kind}:")}
             sent += await self.settle(of_kind, queues, now, kinds={kind})
@@ -668,11 +689,52 @@ class Alerts:
         await self._read_latency(watcher, summaries, now)
         await self._confirm_unserved(summaries, names or [], now)
         holding = self.holding(summaries, now)
-        evaluated = [s.name for s in summaries]
+        sent += await self.settle(holding, [s.name for s in summaries], now)
+        # The server-wide fields, judged only when read again (a quota window, a minute).
         if await self._sample_quota(now):
-            evaluated.append("")  # the server-wide field, now that a projection exists
-            holding.update(self._quota_holding())
-        return sent + await self.settle(holding, evaluated, now)
+            sent += await self.settle(self._quota_holding(), [""], now, kinds={"quota"})
+        return sent + await self._judge_memory(now)
+
+    async def _judge_memory(self, now: float) -> int:
+        if not await self._sample_memory(now):
+            return 0
+        return await self.settle(self._memory_holding(), [""], now, kinds={"redis"})
+
+    async def _sample_memory(self, now: float) -> bool:
+        """One INFO memory (per primary) at most every `memory_every_s`, and only while a
+        `redis` rule watches memory; True when read now."""
+        if self._memory_refused or not any(r.percent is not None for r in self._rules("redis")):
+            return False
+        if self._memory_at is not None and now - self._memory_at < self.memory_every_s:
+            return False
+        try:
+            self._memory = await on_primaries(self.redis, "info", "memory")
+        except ResponseError as err:  # a managed Redis may refuse INFO: say so once
+            log.warning("redis memory rules cannot run: this Redis refused INFO (%s)", err)
+            self._memory_refused = True
+            return False
+        spend("alerts", len(self._memory))
+        self._memory_at = now
+        return True
+
+    def _memory_holding(self) -> dict[str, str]:
+        found = {}
+        for rule in self._rules("redis"):
+            if rule.percent is None:
+                continue
+            problems: list[str] = []
+            for info in self._memory:
+                used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+                policy = str(info.get("maxmemory_policy", "noeviction"))
+                if limit and used > limit * rule.percent / 100:
+                    problems.append(f"memory at {used / limit:.0%} of maxmemory")
+                if policy != "noeviction":
+                    # BullMQ's keys must not be evicted: a job would vanish mid-flight.
+                    problems.append(f"eviction policy {policy}")
+            if problems:
+                said = "; ".join(dict.fromkeys(problems))
+                found[f"{rule.id}|"] = f"Redis: {said} ({rule.describe()})"
+        return found
 
     async def _read_latency(
         self, watcher: ChangeWatcher, summaries: list[QueueSummary], now: float
@@ -754,7 +816,7 @@ class Alerts:
     def _quota_holding(self) -> dict[str, str]:
         found = {}
         for rule in self._rules("quota"):
-            allowed = self.quota * rule.percent / 100
+            allowed = self.quota * rule.share / 100
             if self.projected is not None and self.projected > allowed:
                 found[f"{rule.id}|"] = (
                     f"Redis: {self.projected:,} commands projected this month at the last "

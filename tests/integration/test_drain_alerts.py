@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import redis
 from bullmq import Queue, Worker
 
 from tests.helpers import alert_rules_file, node_json
@@ -130,3 +131,22 @@ def test_each_kind_fires_from_a_drain_tick_once_and_resolves(
     assert [t.split("]")[0] for t in texts] == ["[firing", "[resolved"], texts
     tick(server_url, alerts)
     assert len(hook.texts()) == 2, hook.texts()
+
+
+def test_a_redis_rule_reads_memory_once_a_tick(own_server_url, alert_receiver, tmp_path) -> None:
+    hook, hook_url = alert_receiver
+    alerts = alert_rules_file(tmp_path, hook_url, '[[rule]]\nkind = "redis"\npercent = 90\n')
+    server = redis.Redis.from_url(own_server_url)
+    node(own_server_url, "mail", "add", "1")
+    try:
+        server.config_set("maxmemory-policy", "volatile-lru")
+        tick(own_server_url, alerts)
+        tick(own_server_url, alerts)
+        server.config_set("maxmemory-policy", "noeviction")
+        tick(own_server_url, alerts)
+    finally:
+        server.config_set("maxmemory-policy", "noeviction")
+        server.close()
+    texts = hook.texts()
+    assert [t.split("]")[0] for t in texts] == ["[firing", "[resolved"], texts
+    assert texts[0].startswith("[firing] Redis: eviction policy volatile-lru ("), texts
