@@ -24,8 +24,8 @@ from dashboard.web.paths import local_path, root_of
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT, render
 from dashboard.writes.manage import EDITABLE
 
-# Queues per overview page: 550 commands a render at most, whatever the number of queues (9 each,
-# and 1 or 2 for the latency of each that has jobs waiting).
+# Queues per overview page: 550 commands a render at most (650 on a cluster), whatever the number
+# of queues (9 each, and 1 or 2 for the latency of each that has jobs waiting; 2 or 4 there).
 OVERVIEW_PAGE_SIZE = 50
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
 
