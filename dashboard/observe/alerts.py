@@ -550,7 +550,9 @@ class Alerts:
         waiting_unserved = [
             q
             for q in unprocessed
-            if q in summaries and takeable(summaries[q]) and self._rules("unserved")
+            if q in summaries
+            and takeable(summaries[q])
+            and any(r.matches(q) for r in self._rules("unserved"))
         ]
         workers: list[clients.Client] | str = (
             await clients.read_clients(self.redis, self.prefix, list(result.queues))
