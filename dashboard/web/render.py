@@ -210,6 +210,8 @@ def queue_cards(
     context: Context,
     queues: list[QueueSummary],
     unserved: Container[str],
+    due: Mapping[str, int],
+    now_ms: int,
     base: str | None = None,
 ) -> Markup:
     """The overview's queue cards, linking under `base` when given (a connection's group on the
@@ -218,10 +220,26 @@ def queue_cards(
     of CPU, issue 28's profile at 1,000 queues)."""
     url = context["url"]
     where: Any = context if base is None else {**context.get_all(), "base": base}
-    return Markup("".join(_queue_card(where, url, q, q.name in unserved) for q in queues))
+    return Markup(
+        "".join(
+            _queue_card(where, url, q, q.name in unserved, _latency(due.get(q.name), now_ms))
+            for q in queues
+        )
+    )
 
 
-def _queue_card(context: Mapping[str, Any], url: Any, q: QueueSummary, unserved: bool) -> str:
+def _latency(due: int | None, now_ms: int) -> str:
+    if due is None:
+        return ""
+    return (
+        '<p class="latency" title="How long the oldest waiting job has waited" '
+        f'data-latency-ms="{max(now_ms - due, 0)}">latency {duration(max(now_ms - due, 0))}</p>'
+    )
+
+
+def _queue_card(
+    context: Mapping[str, Any], url: Any, q: QueueSummary, unserved: bool, latency: str
+) -> str:
     name = escape(q.name)
     queue_url = url(context, "queue_page", queue=q.name)
     paused = '<span class="badge paused">paused</span>' if q.is_paused else ""
@@ -247,7 +265,7 @@ def _queue_card(context: Mapping[str, Any], url: Any, q: QueueSummary, unserved:
         f"job{'' if q.total == 1 else 's'}</span></header>"
         '<svg class="bar" viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true">'
         f'<rect class="track" width="1000" height="10"/>{bar_rects(q.counts)}</svg>'
-        f'<dl class="counts">{count_links(q.counts, queue_url)}</dl>{reason}{schedulers}'
+        f'<dl class="counts">{count_links(q.counts, queue_url)}</dl>{latency}{reason}{schedulers}'
         "</article>\n"
     )
 

@@ -323,9 +323,7 @@ class ServiceGuard:
         await self.app(scope, receive, send)
 
 
-def _first_match(
-    routes: Sequence[BaseRoute], scope: Scope
-) -> tuple[Route, dict[str, Any]] | None:
+def _first_match(routes: Sequence[BaseRoute], scope: Scope) -> tuple[Route, dict[str, Any]] | None:
     for route in routes:
         match, child = route.matches(scope)
         if match != Match.FULL:

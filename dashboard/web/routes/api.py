@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
@@ -10,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.bullmq.latency import latency_s
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -33,8 +36,9 @@ QUEUE_PAGING = ("page", "pageSize", "q")
 
 async def list_queues(request: Request) -> Response:
     """Every queue (the contract), or with `page`, `pageSize` or `q` a page of those whose names
-    match: 9 commands a queue returned either way. Each queue names its connection (null with
-    one unnamed Redis); with several and no `connection=`, every connection's queues."""
+    match: 9 commands a queue returned either way, and 1 or 2 for the latency of each with jobs
+    waiting. Each queue names its connection (null with one unnamed Redis); with several and no
+    `connection=`, every connection's queues."""
     query = request.query_params
     paged = any(name in query for name in QUEUE_PAGING)
     boards = boards_of(request)
@@ -48,13 +52,13 @@ async def list_queues(request: Request) -> Response:
     names = await board.catalog.names()
     if not paged:
         summaries = await board.reader.summaries(names)
-        return JSONResponse({"queues": _listed(board, summaries), "total": len(names)})
+        return JSONResponse({"queues": await _listed(board, summaries), "total": len(names)})
     page_size = params.positive_int(query, "pageSize", API_QUEUE_PAGE_SIZE, params.MAX_PAGE_SIZE)
     window = params.queue_window(query, names, page_size)
     summaries = await board.reader.summaries(window.shown)
     return JSONResponse(
         {
-            "queues": _listed(board, summaries),
+            "queues": await _listed(board, summaries),
             "total": len(window.matching),
             "page": window.page,
             "pageSize": page_size,
@@ -63,19 +67,33 @@ async def list_queues(request: Request) -> Response:
     )
 
 
-def _listed(board: Board, summaries: list[QueueSummary]) -> list[dict[str, object]]:
-    return [{**summary.as_json(), "connection": board.connection} for summary in summaries]
+async def _listed(board: Board, summaries: list[QueueSummary]) -> list[dict[str, Any]]:
+    """Each queue's contract fields, its connection, and its latency: seconds its oldest
+    waiting job has waited (null when none waits)."""
+    due = await board.oldest_due(summaries, live=False)
+    now = time.time()
+    queues = []
+    for summary in summaries:
+        latency = latency_s(due.get(summary.name), now)
+        queues.append(
+            {
+                **summary.as_json(),
+                "latency": None if latency is None else round(latency, 3),
+                "connection": board.connection,
+            }
+        )
+    return queues
 
 
 async def _every_connection(boards: list[Board]) -> Response:
     """Every connection's queues, read at once; one that cannot be read is listed apart."""
 
-    async def read(board: Board) -> list[QueueSummary]:
+    async def read(board: Board) -> list[dict[str, Any]]:
         async with asyncio.timeout(CONNECTION_DEADLINE_S):
-            return await board.reader.summaries(await board.catalog.names())
+            return await _listed(board, await board.reader.summaries(await board.catalog.names()))
 
     found = await asyncio.gather(*(read(board) for board in boards), return_exceptions=True)
-    queues: list[dict[str, object]] = []
+    queues: list[dict[str, Any]] = []
     unreachable = []
     for board, result in zip(boards, found, strict=True):
         if isinstance(result, RedisError | OSError | TimeoutError):
@@ -83,7 +101,7 @@ async def _every_connection(boards: list[Board]) -> Response:
         elif isinstance(result, BaseException):
             raise result
         else:
-            queues.extend(_listed(board, result))
+            queues.extend(result)
     return JSONResponse({"queues": queues, "total": len(queues), "unreachable": unreachable})
 
 
@@ -121,8 +139,8 @@ COUNTS = {
 openapi = {
     "/api/queues": {
         "get": {
-            "summary": "Every queue with its job counts, or a page of them (9 commands per "
-            "queue returned).",
+            "summary": "Every queue with its job counts and latency, or a page of them (9 "
+            "commands per queue returned, and 1 or 2 for each with jobs waiting).",
             "parameters": [
                 CONNECTION,
                 query("q", {"type": "string"}, "Only queues whose names contain this, any case."),
@@ -163,6 +181,12 @@ openapi = {
                                         "connection": {"type": "string", "nullable": True},
                                         "counts": COUNTS,
                                         "isPaused": {"type": "boolean"},
+                                        "latency": {
+                                            "type": ["number", "null"],
+                                            "minimum": 0,
+                                            "description": "Seconds the oldest waiting job has "
+                                            "waited; null when none waits (or paused).",
+                                        },
                                     },
                                 },
                             },

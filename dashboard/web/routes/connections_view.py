@@ -36,6 +36,8 @@ class Group:
     base: str
     queues: list[QueueSummary]
     unserved: set[str]
+    # When each queue's oldest waiting job became due (ms): its latency.
+    due: dict[str, int]
     queue_total: int
     commands: int
     problem: str | None
@@ -54,7 +56,12 @@ async def home(request: Request) -> Response:
     return render(
         request,
         "connections.html",
-        {"groups": groups, "title": "Queues", "page_size": OVERVIEW_PAGE_SIZE},
+        {
+            "groups": groups,
+            "title": "Queues",
+            "page_size": OVERVIEW_PAGE_SIZE,
+            "now_ms": int(time.time() * 1000),
+        },
     )
 
 
@@ -64,6 +71,7 @@ async def _group(board: Board, base: str) -> Group:
     names: list[str] = []
     summaries: list[QueueSummary] = []
     unserved: set[str] = set()
+    due: dict[str, int] = {}
     problem = None
     with tally() as own:
         try:
@@ -71,10 +79,11 @@ async def _group(board: Board, base: str) -> Group:
                 names = await board.catalog.names()
                 summaries = await board.summaries(names[:OVERVIEW_PAGE_SIZE], live=False)
                 unserved = set(await board.service_check.unserved(summaries, names, ask=True))
+                due = await board.oldest_due(summaries, live=False)
         except (RedisError, OSError, TimeoutError) as err:
             problem = unreachable_text(err)
     count_caused(own.commands)
-    return Group(board, base, summaries, unserved, len(names), own.commands, problem)
+    return Group(board, base, summaries, unserved, due, len(names), own.commands, problem)
 
 
 async def _ping(board: Board) -> tuple[float | None, str | None]:
