@@ -37,7 +37,8 @@ from dashboard.web import create_app
 
 QUEUES = [f"q{i}" for i in range(5)]
 # Every kind: the watcher's own (failed, backlog, paused, stalled) and those that read a little
-# more (latency, unserved, quota, redis), with their default windows.
+# more (latency, unserved, quota, redis with memory: an INFO memory a minute), with their
+# default windows.
 RULES = """
 [destination.ops]
 url = "http://127.0.0.1:9/hook"
@@ -53,7 +54,7 @@ format = "json"
         ("stalled", 'queues = "*"'),
         ("unserved", 'queues = "*"'),
         ("quota", "percent = 100"),
-        ("redis", "minutes = 1"),
+        ("redis", "minutes = 1\npercent = 90"),
         ("backlog", 'queues = "q[0-2]"\ncount = 10'),
     ]
 )

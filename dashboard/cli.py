@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 
-from dashboard import i18n
+from dashboard import access, i18n
 from dashboard.config import ANY_HOST, ConfigError, Settings, hosts_for_bind, is_loopback
 from dashboard.drain.engine import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
@@ -56,7 +56,8 @@ MAX_SERVE_WORKERS = 64
 
 REDIS_URL_HELP = (
     "the Redis holding the queues: redis://[:password@]host:port/db, rediss://… (TLS) or "
-    "redis+sentinel://… (env REDIS_URL; no default)"
+    "redis+sentinel://… (env REDIS_URL; no default). Several servers: give it once per server "
+    "as name=URL (env DRAINBOARD_REDIS_URLS=prod=redis://…,staging=redis://…)"
 )
 CREDENTIALS = """credentials (from the environment only, never flags, so they stay out of `ps`):
   DRAINBOARD_USERNAME and DRAINBOARD_PASSWORD   sign-in for people (a login form)
@@ -70,7 +71,19 @@ Without credentials the dashboard listens on loopback only, unless --no-auth is 
 def _parents() -> dict[str, argparse.ArgumentParser]:
     """Flags shared by several commands, each defined once."""
     redis = argparse.ArgumentParser(add_help=False)
-    redis.add_argument("--redis-url", help=REDIS_URL_HELP)
+    redis.add_argument("--redis-url", action="append", help=REDIS_URL_HELP)
+    redis.add_argument(
+        "--connections",
+        metavar="FILE",
+        help="a TOML file of named Redis connections (env DRAINBOARD_CONNECTIONS; README; "
+        "default none)",
+    )
+    redis.add_argument(
+        "--connection",
+        metavar="NAME",
+        help="with several named connections: the one to drain, work on or measure "
+        "(default: the only one)",
+    )
     redis.add_argument(
         "--cluster",
         action="store_true",
@@ -139,6 +152,13 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         "--hide",
         help="comma-separated queue name patterns never shown, fnmatch style "
         "(env DRAINBOARD_HIDE; default none)",
+    )
+    server.add_argument(
+        "--users",
+        metavar="FILE",
+        help="a TOML file of users, API tokens and single sign-on rules, each with roles on "
+        "queue patterns; see examples/users.toml (env DRAINBOARD_USERS; default: the single "
+        "username, password and token, admin on every queue)",
     )
     server.add_argument(
         "--group-delimiter",
@@ -321,6 +341,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MINUTES",
         help="how often a cron drain would run, for the cron mode's line (default 5)",
     )
+    hashing = command(
+        "hash-password",
+        "print the hash of a password (or, with --token, of an API token) for the users file",
+    )
+    hashing.add_argument(
+        "--token",
+        action="store_true",
+        help="hash an API token; with nothing typed, make a new random token and print both",
+    )
     cost.add_argument(
         "--quota",
         type=int,
@@ -330,9 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
+def _settings(args: argparse.Namespace, redis_url: list[str] | str | None) -> Settings:
     settings = Settings.from_env(
         redis_url=redis_url,
+        connections_file=getattr(args, "connections", None),
         prefix=args.prefix,
         queues=args.queues,
         base_path=getattr(args, "base_path", None),
@@ -349,6 +379,7 @@ def _settings(args: argparse.Namespace, redis_url: str | None) -> Settings:
         alerts=getattr(args, "alerts", None),
         quota=getattr(args, "quota", None),
         price_per_100k=getattr(args, "price_per_100k", None),
+        users=getattr(args, "users", None),
     )
     # Alerts this command sends (a drain's, a worker's) speak the server's language.
     i18n.set_server_default(settings.locale)
@@ -494,7 +525,7 @@ def _check_drain_flags(args: argparse.Namespace) -> None:
 def drain(args: argparse.Namespace) -> int:
     """Exit 0 when every job succeeded, 1 when some failed or lost their lock, 3 when Redis
     could not be reached, 2 on a bad flag."""
-    settings = _settings(args, args.redis_url)
+    settings = _settings(args, args.redis_url).chosen(args.connection)
     if settings.redis_url is None:
         print("drainboard: no Redis to drain: give --redis-url or set REDIS_URL.", file=sys.stderr)
         return 2
@@ -588,7 +619,7 @@ def _progress_line(queue: str, run: QueueRun) -> None:
 def worker(args: argparse.Namespace) -> int:
     """Run until SIGTERM or SIGINT; running jobs finish before the process exits."""
     mode = worker_mode(args.mode, os.environ)
-    settings = _settings(args, args.redis_url)
+    settings = _settings(args, args.redis_url).chosen(args.connection)
     if mode == "cron":
         print(
             "drainboard: cron mode runs no worker; jobs are processed by POST "
@@ -680,7 +711,7 @@ def _alert_after_drains(engine: DrainEngine, client: Client, prefix: str, path: 
 
 def cost(args: argparse.Namespace) -> int:
     """The cost panel in the terminal: the model's projection, and a measurement if asked."""
-    settings = _settings(args, args.redis_url)
+    settings = _settings(args, args.redis_url).chosen(args.connection)
     measured = None
     queue_count = 5
     if args.measure:
@@ -740,11 +771,38 @@ async def _measure(settings: Settings, seconds: float) -> tuple[Measurement, int
         await client.aclose()
 
 
+def hash_password(args: argparse.Namespace) -> int:
+    """Reads the secret from the terminal without echo (or one line of stdin), never a flag:
+    a flag would show in `ps` and the shell's history."""
+    if sys.stdin.isatty():
+        secret = getpass.getpass("Token (Enter for a new one): " if args.token else "Password: ")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    if args.token:
+        if not secret:
+            secret = secrets.token_urlsafe(32)
+            print(f"token: {secret}")
+        print(access.hash_token(secret))
+        return 0
+    if not secret:
+        print("drainboard: an empty password cannot be hashed.", file=sys.stderr)
+        return 2
+    print(access.hash_password(secret))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        commands = {"serve": serve, "demo": demo, "drain": drain, "worker": worker, "cost": cost}
+        commands = {
+            "serve": serve,
+            "demo": demo,
+            "drain": drain,
+            "worker": worker,
+            "cost": cost,
+            "hash-password": hash_password,
+        }
         return commands[args.command](args)
     except ConfigError as err:
         print(f"drainboard: {err}", file=sys.stderr)

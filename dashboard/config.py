@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
+import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from dashboard import i18n
+from dashboard import access, i18n
 from dashboard.bullmq.keys import DEFAULT_PREFIX
 from dashboard.redact import RedactionError, load_formatter, parse_paths
 from dashboard.redis_client.connection import SENTINEL_SCHEME, SentinelUrlError, parse_sentinel_url
@@ -30,6 +32,23 @@ class ConfigError(ValueError):
 
 # The settings single sign-on takes: Settings.oidc_<part>, DRAINBOARD_OIDC_<PART>.
 OIDC_PARTS = ("issuer", "client_id", "client_secret")
+
+
+# A connection's name: it appears in URLs (`/c/<name>/`) and Prometheus labels as it is.
+_CONNECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+
+
+@dataclass(frozen=True)
+class NamedConnection:
+    """One of several Redis servers the dashboard shows, with the settings that are its own."""
+
+    name: str
+    redis_url: str
+    prefix: str = DEFAULT_PREFIX
+    queues: tuple[str, ...] = ()
+    hide: tuple[str, ...] = ()
+    cluster: bool | None = None
+    read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,22 +95,68 @@ class Settings:
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
+    # The users file (dashboard/access.py): password users, API tokens and single sign-on rules,
+    # each with roles on queue patterns; None: the single username, password and token above.
+    users: str | None = None
     # Serving `drainboard demo`: the overview says how the demo's queues get processed.
     demo: bool = False
     # The language of alerts (a team channel) and of requests that ask for none we speak.
     locale: str = i18n.DEFAULT_LOCALE
+    # Several named Redis servers (--redis-url name=URL, DRAINBOARD_REDIS_URLS, --connections
+    # FILE); empty for one unnamed URL, which keeps today's URLs. With names, `redis_url` and
+    # the other per-connection settings are the first connection's.
+    connections: tuple[NamedConnection, ...] = ()
 
     @property
     def auth_required(self) -> bool:
         """People or scripts must sign in: some credential is configured."""
-        return bool(self.token or (self.username and self.password) or self.oidc_issuer)
+        return bool(
+            self.token or (self.username and self.password) or self.oidc_issuer or self.users
+        )
+
+    def for_connection(self, connection: NamedConnection) -> Settings:
+        """The settings one connection's board runs with: its own Redis, prefix, queue list and
+        cluster setting; hide patterns added to the global ones; read-only if either says so."""
+        return replace(
+            self,
+            redis_url=connection.redis_url,
+            prefix=connection.prefix,
+            queues=connection.queues,
+            hide=tuple(dict.fromkeys((*self.hide, *connection.hide))),
+            cluster=self.cluster if connection.cluster is None else connection.cluster,
+            read_only=self.read_only or connection.read_only,
+            connections=(),
+        )
+
+    def chosen(self, name: str | None) -> Settings:
+        """The settings for the connection `name` (the drain's --connection); with one unnamed
+        URL, these settings."""
+        if not self.connections:
+            if name is not None:
+                raise ConfigError(
+                    "--connection chooses among named Redis connections; only one URL is given."
+                )
+            return self
+        names = [c.name for c in self.connections]
+        if name is None and len(names) > 1:
+            raise ConfigError(
+                f"Several Redis connections are configured; choose one with --connection "
+                f"({', '.join(names)})."
+            )
+        for connection in self.connections:
+            if name in (None, connection.name):
+                return self.for_connection(connection)
+        raise ConfigError(f"There is no connection named {name!r}; known: {', '.join(names)}.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Environment first, then explicit overrides (CLI flags) where they are not None."""
         env = os.environ if env is None else env
         values: dict[str, object] = {
-            "redis_url": env.get("REDIS_URL") or None,
+            "redis_url": _url_list(env.get("DRAINBOARD_REDIS_URLS", ""))
+            or env.get("REDIS_URL")
+            or None,
+            "connections_file": env.get("DRAINBOARD_CONNECTIONS") or None,
             "prefix": env.get("BULLMQ_PREFIX") or DEFAULT_PREFIX,
             "queues": env.get("QUEUES", ""),
             "base_path": env.get("DRAINBOARD_BASE_PATH") or DEFAULT_BASE_PATH,
@@ -120,16 +185,25 @@ class Settings:
             "quota": env.get("DRAINBOARD_QUOTA") or None,
             "price_per_100k": env.get("DRAINBOARD_PRICE_PER_100K") or None,
             "locale": env.get("DRAINBOARD_LOCALE") or None,
+            "users": env.get("DRAINBOARD_USERS") or None,
             **{
                 f"oidc_{part}": env.get(f"DRAINBOARD_OIDC_{part.upper()}") or None
                 for part in OIDC_PARTS
             },
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        prefix = _prefix(str(values["prefix"]))
+        queues = _queue_list(values["queues"])
+        redis_url, connections = _connections(
+            values["redis_url"], values["connections_file"], prefix, queues
+        )
+        if connections:
+            prefix, queues = connections[0].prefix, connections[0].queues
         return cls(
-            redis_url=_redis_url(values["redis_url"]),
-            prefix=_prefix(str(values["prefix"])),
-            queues=_queue_list(values["queues"]),
+            redis_url=redis_url,
+            connections=connections,
+            prefix=prefix,
+            queues=queues,
             base_path=_base_path(str(values["base_path"])),
             read_only=_flag(values["read_only"]),
             token=values["token"] or None,  # type: ignore[arg-type]
@@ -155,6 +229,7 @@ class Settings:
             oidc_client_id=values["oidc_client_id"] or None,  # type: ignore[arg-type]
             oidc_client_secret=values["oidc_client_secret"] or None,  # type: ignore[arg-type]
             locale=_locale(values.get("locale")),
+            users=_users(values["users"]),
         ).checked()
 
     def dumps(self) -> str:
@@ -169,6 +244,10 @@ class Settings:
         restored: dict[str, Any] = {
             k: tuple(v) if k in tuples and v is not None else v for k, v in values.items()
         }
+        restored["connections"] = tuple(
+            NamedConnection(**{**c, "queues": tuple(c["queues"]), "hide": tuple(c["hide"])})
+            for c in restored.get("connections", ())
+        )
         return cls(**restored).checked()
 
     def checked(self) -> Settings:
@@ -183,6 +262,17 @@ class Settings:
                 "and DRAINBOARD_OIDC_CLIENT_SECRET, or none of them."
             )
         return self
+
+
+def _users(value: object) -> str | None:
+    """--users: read now, so that a bad file stops the start with the sentence saying why."""
+    if value in (None, ""):
+        return None
+    try:
+        access.load(str(value))
+    except access.UsersFileError as err:
+        raise ConfigError(str(err)) from None
+    return str(value)
 
 
 def _issuer(value: object) -> str | None:
@@ -216,6 +306,123 @@ def _redis_url(value: object) -> str | None:
         except SentinelUrlError as err:
             raise ConfigError(str(err)) from None
     return url.replace("valkey", "redis", 1) if url.startswith("valkey") else url
+
+
+def _connections(
+    urls: object, file: object, prefix: str, queues: tuple[str, ...]
+) -> tuple[str | None, tuple[NamedConnection, ...]]:
+    """The Redis URL and the named connections, from --redis-url (once, or several times as
+    name=URL), DRAINBOARD_REDIS_URLS (name=URL,name=URL) or a connections file, never two of
+    these at once. Named connections from flags share the global prefix and queue list."""
+    items = urls if isinstance(urls, list | tuple) else [urls]
+    given = [str(item).strip() for item in items if item and str(item).strip()]
+    if file:
+        if given:
+            raise ConfigError(
+                "Give the Redis servers either in a connections file or as --redis-url, not both."
+            )
+        return _first_url(connections := _connections_file(str(file))), connections
+    named = [_named(item) for item in given]
+    if len(given) <= 1 and all(name is None for name, _ in named):
+        return (_redis_url(given[0]) if given else None), ()
+    if any(name is None for name, _ in named):
+        raise ConfigError(
+            "With several Redis servers, name each one: --redis-url prod=redis://… "
+            "(DRAINBOARD_REDIS_URLS=prod=redis://…,staging=redis://…)."
+        )
+    connections = tuple(
+        NamedConnection(
+            name=str(name), redis_url=str(_redis_url(url)), prefix=prefix, queues=queues
+        )
+        for name, url in named
+    )
+    return _first_url(_unique(connections)), connections
+
+
+def _url_list(value: str) -> list[str]:
+    """DRAINBOARD_REDIS_URLS: name=URL items split at the commas that start a new `name=`, so a
+    Sentinel URL's own commas (host1:26379,host2:26379) stay inside it."""
+    return [item for item in re.split(r",(?=\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,39}=)", value) if item]
+
+
+def _named(item: str) -> tuple[str | None, str]:
+    """`prod=redis://h` → ("prod", "redis://h"); a plain URL has no name (its `=` come after
+    the scheme's `://`)."""
+    name, sep, url = item.partition("=")
+    if sep and "://" not in name:
+        return _connection_name(name.strip()), url.strip()
+    return None, item
+
+
+def _connection_name(name: str) -> str:
+    if not _CONNECTION_NAME.fullmatch(name):
+        raise ConfigError(
+            "A connection name is 1 to 40 letters, digits, '.', '_' or '-', starting with a letter"
+            f" or digit, not {name[:60]!r}."
+        )
+    return name
+
+
+def _unique(connections: tuple[NamedConnection, ...]) -> tuple[NamedConnection, ...]:
+    names = [c.name for c in connections]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise ConfigError(f"Two Redis connections are named {twice[0]!r}; give each its own name.")
+    return connections
+
+
+def _first_url(connections: tuple[NamedConnection, ...]) -> str:
+    return connections[0].redis_url
+
+
+# The keys a connection may have in a connections file, and what each holds.
+_CONNECTION_KEYS = {"url", "prefix", "queues", "hide", "cluster", "read_only"}
+
+
+def read_toml(path: str, what: str) -> dict[str, Any]:
+    """A settings file (`what`: "alerts", "connections"), or a ConfigError of one sentence."""
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except OSError as err:
+        raise ConfigError(f"The {what} file {path!r} cannot be read: {err.strerror}.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"The {what} file {path!r} is not valid TOML: {err}.") from None
+
+
+def _connections_file(path: str) -> tuple[NamedConnection, ...]:
+    """A TOML file of `[connection.<name>]` tables, in the order written."""
+    tables = read_toml(path, "connections").get("connection")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(
+            f"The connections file {path} has no [connection.<name>] table with a url."
+        )
+    connections = []
+    for name, table in tables.items():
+        where = f"[connection.{name}] in {path}"
+        if not isinstance(table, dict) or "url" not in table:
+            raise ConfigError(f'{where} needs a url = "redis://…".')
+        if unknown := sorted(set(table) - _CONNECTION_KEYS):
+            raise ConfigError(
+                f"{where} has an unknown key {unknown[0]!r}; known: "
+                f"{', '.join(sorted(_CONNECTION_KEYS))}."
+            )
+        cluster = table.get("cluster")
+        if not isinstance(cluster, bool | None) or not isinstance(
+            table.get("read_only", False), bool
+        ):
+            raise ConfigError(f"{where}: cluster and read_only are true or false.")
+        connections.append(
+            NamedConnection(
+                name=_connection_name(str(name)),
+                redis_url=str(_redis_url(table["url"])),
+                prefix=_prefix(str(table.get("prefix", DEFAULT_PREFIX))),
+                queues=_queue_list(table.get("queues", ())),
+                hide=_list(table.get("hide", ())),
+                cluster=cluster,
+                read_only=table.get("read_only", False),
+            )
+        )
+    return _unique(tuple(connections))
 
 
 def _prefix(value: str) -> str:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import uvicorn
 from bullmq import Queue, Worker
 from playwright.sync_api import Page
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import AbstractConnection
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -269,7 +271,8 @@ class AppClient(httpx.AsyncClient):
 
     async def __aexit__(self, *exc: Any) -> None:
         await super().__aexit__(*exc)
-        await self.app.state.board.exporter.counts.close()
+        for board in self.app.state.boards.values():
+            await board.exporter.counts.close()
 
 
 def make_client(settings: Settings) -> AppClient:
@@ -407,6 +410,18 @@ def axe_violations(page: Page) -> list[str]:
 JOB_FIELDS: tuple[str, ...] = tuple(json.loads((INTEROP / "job_fields.json").read_text()))
 
 
+def sso_settings(redis_url: str, port: int, **extra: Any) -> Settings:
+    """A dashboard signing people in through the provider openid_provider(port, …) starts."""
+    return Settings(
+        redis_url=redis_url,
+        secret_key="k",
+        oidc_issuer=f"http://127.0.0.1:{port}",
+        oidc_client_id="drainboard",
+        oidc_client_secret="drainboard-secret",
+        **extra,
+    )
+
+
 @contextmanager
 def openid_provider(port: int, redirect_uri: str, id_token_ttl_s: int = 3600) -> Iterator[str]:
     """npm's oidc-provider (tests/interop/oidc_provider.mjs) on `port`; yields its issuer URL."""
@@ -535,3 +550,45 @@ def fits(page: Page) -> None:
     """The page never scrolls sideways, and every control in it can take keyboard focus."""
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.evaluate(UNREACHABLE) == []
+
+
+_counting_trips: ContextVar[list[int] | None] = ContextVar("counting_trips", default=None)
+
+
+@contextmanager
+def round_trips() -> Iterator[list[int]]:
+    """Round trips to Redis made inside the block, by this task and the tasks it starts (an
+    in-process app's request; not its watcher, started before): `[n]`. Every redis-py
+    connection writes once per round trip (a pipeline's commands in one write, per node on a
+    cluster), Drainboard's batched reads too, so the writes are counted."""
+    counted = [0]
+    token = _counting_trips.set(counted)
+    send = AbstractConnection.send_packed_command
+
+    async def counting_send(self: AbstractConnection, *args: Any, **kwargs: Any) -> None:
+        trips = _counting_trips.get()
+        if trips is not None:
+            trips[0] += 1
+        await send(self, *args, **kwargs)
+
+    AbstractConnection.send_packed_command = counting_send  # type: ignore[method-assign]
+    try:
+        yield counted
+    finally:
+        AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
+        _counting_trips.reset(token)
+
+
+def primaries_of(url: str, cluster: bool = False) -> list[redis.Redis]:
+    """A client on the server, or on each primary of a cluster, kept open by the caller: a new
+    connection's handshake would count in what the server executed."""
+    if not cluster:
+        return [redis.Redis.from_url(url)]
+    with redis.RedisCluster.from_url(url) as rc:
+        return [redis.Redis(host=n.host, port=n.port) for n in rc.get_primaries()]
+
+
+def executed_calls(nodes: list[redis.Redis]) -> int:
+    """Commands the nodes executed so far (INFO commandstats), scripts' inner commands
+    included; each reading counts in the next one, so subtract one per node between two."""
+    return sum(s["calls"] for node in nodes for s in node.info("commandstats").values())

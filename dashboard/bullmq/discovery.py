@@ -7,7 +7,7 @@ server starts (or first reaches Redis) and when someone presses "Rescan", never 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 
 from dashboard.bullmq.keys import meta_pattern, queue_from_meta_key, shares_one_slot
@@ -79,6 +79,11 @@ class QueueCatalog:
     async def contains(self, queue: str) -> bool:
         return queue in await self.names()
 
+    def seen_by(self, sees: Callable[[str], bool]) -> QueueCatalog:
+        """This catalog as one person sees it: the queues `sees` refuses are left out as a --hide
+        pattern leaves them out, everywhere a request looks (a view sharing this cache)."""
+        return SeenBy(self, sees)
+
     def _shown(self, names: Iterable[str]) -> list[str]:
         """Names not matched by a --hide pattern."""
         return [n for n in names if not any(fnmatchcase(n, p) for p in self.hidden)]
@@ -101,3 +106,33 @@ class QueueCatalog:
                     "uses a prefix such as {bull}. Is --prefix the one your code uses?"
                 )
         return self._shown(names)
+
+
+class SeenBy(QueueCatalog):
+    """A QueueCatalog filtered for one request; reads and rescans go to the shared one."""
+
+    def __init__(self, shared: QueueCatalog, sees: Callable[[str], bool]) -> None:
+        self.shared = shared
+        self.sees = sees
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.shared, name)
+
+    @property
+    def fixed(self) -> bool:
+        return self.shared.fixed
+
+    def cached(self) -> list[str]:
+        return self._shown(self.shared.cached())
+
+    async def names(self) -> list[str]:
+        return self._shown(await self.shared.names())
+
+    async def rescan(self) -> list[str]:
+        return self._shown(await self.shared.rescan())
+
+    def forget(self, queue: str) -> None:
+        self.shared.forget(queue)
+
+    def _shown(self, names: Iterable[str]) -> list[str]:
+        return [name for name in names if self.sees(name)]

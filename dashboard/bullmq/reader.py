@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,6 +34,8 @@ BIG_DECODES = 2
 SET_STATES = ("completed", "failed", "delayed", "prioritized", "waiting-children")
 # The states kept in lists, probed with LPOS only when no sorted set holds the job.
 LIST_STATES = ("active", "waiting", "paused")
+# What Reader.selection_states says of a job no sorted set holds, the lists left unprobed.
+IN_A_LIST = "in a list"
 
 # A summary counts every state but `paused` at once: that list holds jobs only while a queue is
 # paused, and only under BullMQ 5 and the Python package (BullMQ 6 leaves them in `wait`), so it
@@ -317,23 +319,10 @@ class Reader:
         """job_state for a selection of jobs in two round trips whatever its size: the probes
         of every job in one pipeline, then the list probes of those no sorted set holds."""
         keys = self.keys(queue)
-        ids = [job_id for job_id in job_ids if is_job_id(job_id)]
         states: dict[str, str | None] = dict.fromkeys(job_ids)
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.exists(keys.job(job_id))
-            set_probes(pipe, keys, job_id)
-            probe_scheduler(pipe, keys, job_id)
-        replies = await execute(pipe) if ids else []
-        found: dict[str, list[Any]] = {}
-        at = 0
-        for job_id in ids:
-            width = 1 + len(SET_STATES) + (scheduler_hash_of(job_id) is not None)
-            probed, is_scheduler = scheduler_probed(job_id, replies[at : at + width])
-            at += width
-            exists, *set_hits = probed
-            if exists and not is_scheduler:
-                found[job_id] = set_hits
+        found = {
+            job_id: hits for job_id, (hits, _) in (await self._set_probed(queue, job_ids)).items()
+        }
         in_lists = [job_id for job_id, hits in found.items() if needs_list_probes(hits)]
         pipe = self.redis.pipeline(transaction=False)
         for job_id in in_lists:
@@ -346,6 +335,63 @@ class Reader:
         for job_id, hits in found.items():
             states[job_id] = state_from_probes(hits, listed.get(job_id))
         return states
+
+    async def selection_states(
+        self, queue: str, job_ids: list[str], *, active: bool = False, field: str | None = None
+    ) -> tuple[dict[str, str | None], dict[str, Any]]:
+        """The states of a selection in one round trip, the lists left unprobed (LPOS takes as
+        long as the list is long): a job no sorted set holds is IN_A_LIST, or "active" when
+        `active` asks for that list's probe (as long as the jobs workers hold). None: no such
+        job. With `field`, that field of each job's hash too."""
+        keys = self.keys(queue)
+        states: dict[str, str | None] = dict.fromkeys(job_ids)
+        fields: dict[str, Any] = {}
+
+        def extra(pipe: Any, job_id: str) -> None:
+            if active:
+                pipe.lpos(keys.state("active"), job_id)
+            if field is not None:
+                pipe.hget(keys.job(job_id), field)
+
+        probed = await self._set_probed(queue, job_ids, extra, active + (field is not None))
+        for job_id, (hits, extras) in probed.items():
+            if not needs_list_probes(hits):
+                states[job_id] = state_from_probes(hits, None)
+            else:
+                states[job_id] = "active" if active and extras[0] is not None else IN_A_LIST
+            if field is not None:
+                fields[job_id] = extras[-1]
+        return states, fields
+
+    async def _set_probed(
+        self,
+        queue: str,
+        job_ids: list[str],
+        extra: Callable[[Any, str], None] | None = None,
+        extras: int = 0,
+    ) -> dict[str, tuple[list[Any], list[Any]]]:
+        """One pipeline: for each job, whether it exists, `extra`'s `extras` commands and the
+        sorted-set probes. Each job that exists (and is no scheduler's hash): its set hits and
+        the extra replies."""
+        keys = self.keys(queue)
+        ids = [job_id for job_id in job_ids if is_job_id(job_id)]
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.exists(keys.job(job_id))
+            if extra is not None:
+                extra(pipe, job_id)
+            set_probes(pipe, keys, job_id)
+            probe_scheduler(pipe, keys, job_id)
+        replies = await execute(pipe) if ids else []
+        found: dict[str, tuple[list[Any], list[Any]]] = {}
+        at = 0
+        for job_id in ids:
+            width = 1 + extras + len(SET_STATES) + (scheduler_hash_of(job_id) is not None)
+            probed, is_scheduler = scheduler_probed(job_id, replies[at : at + width])
+            at += width
+            if probed[0] and not is_scheduler:
+                found[job_id] = (probed[1 + extras :], probed[1 : 1 + extras])
+        return found
 
     async def _state(self, queue: str, job_id: str, set_hits: list[Any]) -> str:
         """Node BullMQ's getState. The sorted-set probes are O(log n) and go first; the LPOS scans

@@ -73,6 +73,8 @@ class QueueRun:
     # Jobs whose lock lapsed while their handler ran (it blocked past lockDuration): BullMQ's
     # stalled check puts them back in wait; this drain neither completed nor failed them.
     lost_locks: int = 0
+    # Jobs BullMQ's stalled check, run as the drain began, found stalled (for the alert rules).
+    stalled: int = 0
 
     def as_json(self) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -95,6 +97,8 @@ class DrainResult:
     duration_ms: int
     queues: dict[str, QueueRun] = field(default_factory=dict)
     trigger: str = "api"
+    # Each probed queue as last seen: by the probe, or for a drained queue as the drain left it.
+    seen: dict[str, drain_probe.Seen] = field(default_factory=dict)
 
     @property
     def total_processed(self) -> int:
@@ -118,6 +122,9 @@ class DrainResult:
             "totalFailed": self.total_failed,
             "queues": {name: run.as_json() for name, run in self.queues.items()},
         }
+
+
+NO_PROCESSOR = "no processor registered"
 
 
 class JobBudget:
@@ -211,7 +218,7 @@ class DrainEngine:
         runs = {queue: QueueRun() for queue in options.queues}
         for queue in options.queues:
             if queue not in self.processors:
-                runs[queue].skipped = "no processor registered"
+                runs[queue].skipped = NO_PROCESSOR
         candidates = [q for q in options.queues if not runs[q].skipped]
         found = await self.probe(candidates)
         for queue in found.held:
@@ -226,12 +233,20 @@ class DrainEngine:
 
         await asyncio.gather(*(one(queue) for queue in busy))
         # What this drain left behind, noted now: the next tick need not look at these queues.
-        await drain_probe.note_drained(self.redis, self.prefix, busy)
+        still = await drain_probe.note_drained(self.redis, self.prefix, busy)
+        seen = dict(found.seen)
+        for queue in busy:
+            before = seen.get(queue)
+            paused = before.paused if before else None
+            # Emptied: its waiting and prioritized jobs were taken; otherwise not known.
+            left = None if queue in still else 0
+            seen[queue] = drain_probe.Seen(left, left, paused, None)
         result = DrainResult(
             started_ms=started_ms,
             duration_ms=int((time.monotonic() - started) * 1000),
             queues=runs,
             trigger=options.trigger,
+            seen=seen,
         )
         await self._record(result, idle=not busy)
         for observe in self.observers:
@@ -253,7 +268,7 @@ class DrainEngine:
                 **metrics_option(options.metrics_max_data_points),
             },
         )
-        await self._recover_stalled(worker)
+        run.stalled = await self._recover_stalled(worker)
         worker.lockManager.start()
         budget = JobBudget(options.max_jobs_per_queue, deadline, run, self)
 
@@ -342,17 +357,21 @@ class DrainEngine:
         finally:
             worker.lockManager.untrack_job(job.id)
 
-    async def _recover_stalled(self, worker: Worker) -> None:
+    async def _recover_stalled(self, worker: Worker) -> int:
         """BullMQ's stalled check, twice: the first marks the active jobs, the second moves those
         whose lock has lapsed back to wait (or to failed past maxStalledCount). A short check
-        interval lets both run now; an always-on worker's longer throttle, if any, still wins."""
+        interval lets both run now; an always-on worker's longer throttle, if any, still wins.
+        Returns how many jobs it found stalled."""
         if not await self.redis.llen(QueueKeys(self.prefix, worker.name).state("active")):
-            return
+            return 0
+        stalled = 0
         for _ in range(2):
-            await worker.backend.moveStalledJobsToWait(
+            found = await worker.backend.moveStalledJobsToWait(
                 worker.opts["maxStalledCount"], STALLED_CHECK_MS
             )
+            stalled += len(found or [])
             await asyncio.sleep(STALLED_CHECK_MS / 1000 * 2)
+        return stalled
 
     def _count(self, queue: str, run: QueueRun, failed: bool) -> None:
         run.jobs_processed += 1

@@ -22,12 +22,15 @@ A drain that did work notes the queues it emptied itself (`note_drained`), so th
 costs what an idle tick costs, instead of looking again at each queue the drain touched.
 BullMQ's `marker` key is not used: workers pop it and promotions leave it stale, so it can say
 "nothing due" while a job is due. Everything here only reads BullMQ's keys.
+
+What the probe saw of each queue (`Probe.seen`: jobs waiting, paused, the time of its last event)
+is handed on, for a tick's alert rules to judge without reading again.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dashboard.bullmq.keys import QueueKeys, drain_probe_key
@@ -47,6 +50,29 @@ class Note:
     event: str
     due: int | None
     held: bool = False
+    # What the look saw besides, for the alert rules (notes written before these default).
+    paused: bool = False
+    waiting: int = 0
+    prioritized: int = 0
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A queue as the probe knows it without reading more: jobs in `wait` and `prioritized`,
+    whether it is paused, and when its last event was (ms; a pause appends one, so a pause is
+    at least that old). None: not known (the first EXISTS found every queue empty, so no meta
+    was read; or a drain stopped before emptying the queue)."""
+
+    waiting: int | None
+    prioritized: int | None
+    paused: bool | None
+    last_event_ms: int | None
+
+
+def event_ms(event_id: str) -> int | None:
+    """The time a stream entry was added, from its id (`<ms>-<n>`)."""
+    ms = int(event_id.partition("-")[0] or 0)
+    return ms or None
 
 
 @dataclass(frozen=True)
@@ -55,6 +81,7 @@ class Probe:
 
     busy: list[str]
     held: list[str]
+    seen: dict[str, Seen] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -146,7 +173,7 @@ async def probe(redis: Client, prefix: str, queues: list[str], now_ms: int) -> P
         for s in ("waiting", "prioritized", "active", "delayed", "paused")
     ]
     if not await redis.exists(*watched):
-        return Probe([], [])
+        return Probe([], [], {q: Seen(0, 0, None, None) for q in queues})
     key = drain_probe_key(prefix)
     notes = _parse_notes(await redis.get(key))
     idle_noted = {q: notes[q] for q in queues if q in notes}
@@ -166,28 +193,41 @@ async def probe(redis: Client, prefix: str, queues: list[str], now_ms: int) -> P
         if (looks[q].held(now_ms) if q in looks else q in idle_noted and idle_noted[q].held)
     ]
     updated = dict(notes)
+    seen = {}
     for queue, look in looks.items():
+        seen[queue] = Seen(look.waiting, look.prioritized, look.paused, event_ms(look.event))
         if look.busy(now_ms) or not look.events_on:
             updated.pop(queue, None)  # looked at again next time
         else:
-            updated[queue] = Note(look.event, look.due, look.held(now_ms))
+            updated[queue] = Note(
+                look.event,
+                look.due,
+                look.held(now_ms),
+                look.paused,
+                look.waiting,
+                look.prioritized,
+            )
+    for queue, note in idle_noted.items():
+        if queue not in looks:
+            seen[queue] = Seen(note.waiting, note.prioritized, note.paused, event_ms(note.event))
     if updated != notes:
         await redis.set(
             key,
             json.dumps({q: asdict(n) for q, n in updated.items()}, separators=(",", ":")),
         )
-    return Probe(busy, held)
+    return Probe(busy, held, seen)
 
 
-async def note_drained(redis: Client, prefix: str, queues: list[str]) -> None:
+async def note_drained(redis: Client, prefix: str, queues: list[str]) -> set[str]:
     """Note the queues a drain just worked on as idle where they are: the drain saw them empty
     when it stopped (its last moveToActive found no job), so 4 commands a queue tell what the
     next tick's look would (7), in the same round trip as the notes. The stream's last id is read
     first, then emptiness: whatever arrives after that id shows up as a newer event, and a job
     that arrived before it is in the lists read after it. Still-busy, paused-with-jobs and
-    events-off queues get no note: the next tick looks at them."""
+    events-off queues get no note: the next tick looks at them. Returns the queues still
+    holding jobs."""
     if not queues:
-        return
+        return set()
     pipe = redis.pipeline(transaction=False)
     for queue in queues:
         keys = QueueKeys(prefix, queue)
@@ -200,9 +240,12 @@ async def note_drained(redis: Client, prefix: str, queues: list[str]) -> None:
     replies = await pipe.execute()
     notes = _parse_notes(replies[-1])
     updated = dict(notes)
+    still = set()
     for i, queue in enumerate(queues):
         last, queued, delayed, max_len = replies[i * 4 : i * 4 + 4]
         events_on = max_len is None or _text(max_len).strip() != "0"
+        if queued:
+            still.add(queue)
         if queued or not events_on:
             updated.pop(queue, None)
             continue
@@ -213,3 +256,4 @@ async def note_drained(redis: Client, prefix: str, queues: list[str]) -> None:
         await redis.set(
             key, json.dumps({q: asdict(n) for q, n in updated.items()}, separators=(",", ":"))
         )
+    return still

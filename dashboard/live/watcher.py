@@ -429,7 +429,7 @@ class ChangeWatcher:
                 block_ms = max(1, min(block_ms, due_ms))
             self._spend(1)  # counted when sent: a bill counts it even if abandoned while blocked
             # Redis 7.0 counts a blocking read when it starts; later servers when it returns.
-            pending = blocked_reads_counted_on_return(client)
+            pending = blocked_reads_counted_on_return(client, next(iter(streams)))
             self._blocked += pending
             try:
                 reply: Any = await client.xread(last, count=BATCH, block=block_ms)

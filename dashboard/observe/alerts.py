@@ -4,7 +4,8 @@ In `drainboard serve` the rules ride on the change watcher (dashboard/live/watch
 and its running totals of failed and stalled events are kept in memory, so a check reads nothing
 from Redis. While rules exist the watcher keeps running with no page open: one blocking XREAD a
 minute on idle queues, plus its counts re-read when events arrive (what one open overview
-costs). `drainboard drain` evaluates the `failed` rules from the failures its tick counted.
+costs). A drain tick (`drainboard drain`, on-demand workers) judges every kind it can from what
+it read (`after_drain`; the README says what each kind costs there).
 
 A few kinds need one read beyond the watcher's memory, each bounded and never spent per check:
 - `backlog` with `age_seconds` (latency): the oldest waiting job's time is read once (2-4
@@ -18,7 +19,9 @@ A few kinds need one read beyond the watcher's memory, each bounded and never sp
   server executed between two readings, projected over the month, against --quota.
 - `redis`: Redis unreachable, seen from the watcher (its counts dropped, its reconnects). Its
   state cannot live in the Redis that is down: it is kept by the process (each dashboard sends
-  its own), and its sends are recorded in the stream once Redis is back.
+  its own), and its sends are recorded in the stream once Redis is back. With `percent`, also
+  memory over that share of maxmemory or an eviction policy other than noeviction: one INFO
+  memory (per primary) a minute at most, its state in Redis like the other kinds'.
 
 State lives in one Redis hash (bullmq/keys.alert_state_key): a field per firing rule and queue.
 A process changes it only by a compare-and-set script, and sends only when its change won: two
@@ -34,7 +37,6 @@ import fnmatch
 import json
 import logging
 import time
-import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,15 +47,17 @@ from redis.exceptions import RedisError, ResponseError
 from dashboard.bullmq.keys import QueueKeys, alert_sends_key, alert_state_key
 from dashboard.bullmq.latency import latency_s, oldest_waiting
 from dashboard.bullmq.reader import QueueSummary
-from dashboard.config import ConfigError
-from dashboard.drain.engine import DrainResult
+from dashboard.config import ConfigError, read_toml
+from dashboard.drain.engine import NO_PROCESSOR, DrainResult, QueueRun
+from dashboard.drain.probe import Seen, event_ms
 from dashboard.i18n import T_, Tp_
 from dashboard.live.watcher import ChangeWatcher
+from dashboard.observe import clients
 from dashboard.observe.alert_delivery import Delivery, Destination, destination
 from dashboard.observe.cost import DEFAULT_QUOTA, MINUTES_PER_MONTH
 from dashboard.observe.measure import executed_so_far
 from dashboard.observe.unserved import ServiceCheck, takeable
-from dashboard.redis_client.connection import Client
+from dashboard.redis_client.connection import Client, on_primaries
 from dashboard.redis_client.counting import execute, spend
 
 log = logging.getLogger("drainboard.alerts")
@@ -66,9 +70,13 @@ DEFAULT_MINUTES = 10
 REDIS_MINUTES = 1  # a `redis` rule's default: an outage is news well before 10 minutes
 AGE_RECHECK_S = 30.0  # a firing latency rule re-reads its queue at most this often
 QUOTA_MIN_S = 60.0  # the shortest window a quota rule measures: at most one INFO a minute
+MEMORY_EVERY_S = 60.0  # a redis rule's memory and eviction policy: one INFO memory a minute
 DEFAULT_REPEAT = 60
 CHECK_S = 5.0  # time-based conditions (a window passing, a pause lasting) are re-checked so often
 SENDS_KEPT = 100
+# A drain tick: the queues it has no processor for are read (4 commands each) only for these.
+UNSERVED_KINDS = ("backlog", "paused", "unserved")
+UNJUDGED = "unjudged"  # a tick read too little to say whether the rule holds for the queue
 
 # Set the field only if it still holds what this process last saw: the winner sends.
 COMPARE_AND_SET = """
@@ -87,7 +95,7 @@ class Rule:
     count: int | None = None
     minutes: float = DEFAULT_MINUTES
     age_seconds: float | None = None
-    percent: float = 100
+    percent: float | None = None  # quota: 100 when not given; redis: no memory check
     repeat: float = DEFAULT_REPEAT
     send: tuple[str, ...] = ()
 
@@ -97,8 +105,15 @@ class Rule:
         if self.age_seconds is not None:
             rule_id += f":{self.age_seconds:g}s"
         if self.kind == "quota":
+            rule_id += f":{self.share:g}%"
+        elif self.percent is not None:  # a redis rule that watches memory too
             rule_id += f":{self.percent:g}%"
         return rule_id
+
+    @property
+    def share(self) -> float:
+        """A quota rule's percent of the quota (100 unless given)."""
+        return 100 if self.percent is None else self.percent
 
     @property
     def threshold(self) -> int:
@@ -124,11 +139,18 @@ class Rule:
                 "jobs waiting and none taken by a worker or drain for %(m)s minutes", m=minutes
             )
         if self.kind == "redis":
-            return T_("Redis unreachable for %(m)s minutes", m=minutes)
+            text = T_("Redis unreachable for %(m)s minutes", m=minutes)
+            if self.percent is not None:
+                text += T_(
+                    ", memory over %(percent)s%% of maxmemory or an eviction policy other than "
+                    "noeviction",
+                    percent=format(self.percent, "g"),
+                )
+            return text
         if self.kind == "quota":
             return T_(
                 "the month's projected commands over %(percent)s%% of the quota",
-                percent=format(self.percent, "g"),
+                percent=format(self.share, "g"),
             )
         return T_("paused longer than %(m)s minutes", m=minutes)
 
@@ -141,14 +163,7 @@ class AlertConfig:
 
 def load(path: str) -> AlertConfig:
     """The file's rules and destinations, or a ConfigError of one sentence."""
-    try:
-        with open(path, "rb") as file:
-            data = tomllib.load(file)
-    except OSError as err:
-        raise ConfigError(f"The alerts file {path!r} cannot be read: {err.strerror}.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"The alerts file {path!r} is not valid TOML: {err}.") from None
-    return parse(data, path)
+    return parse(read_toml(path, "alerts"), path)
 
 
 def parse(data: dict[str, Any], path: str = "alerts") -> AlertConfig:
@@ -201,9 +216,8 @@ def _rule(path: str, number: int, table: Any, destinations: dict[str, Destinatio
         raise ConfigError(f"{where}: count must be a whole number.")
     if "age_seconds" in numbers and kind != "backlog":
         raise ConfigError(f"{where}: age_seconds is a backlog rule's setting, not {kind}'s.")
-    if "percent" in numbers and kind != "quota":
-        # The issue's `redis` memory share would need INFO polled: only unreachable is built.
-        raise ConfigError(f"{where}: percent is a quota rule's setting, not {kind}'s.")
+    if "percent" in numbers and kind not in SERVER_KINDS:
+        raise ConfigError(f"{where}: percent is a quota or redis rule's setting, not {kind}'s.")
     if kind == "redis":
         numbers.setdefault("minutes", REDIS_MINUTES)
     send = table.get("send", list(destinations))
@@ -276,6 +290,11 @@ class Alerts:
         # and the sends not yet recorded in the (unreachable) sends stream.
         self._unreachable_since: float | None = None
         self.local: dict[str, dict[str, Any]] = {}
+        # redis memory: the last INFO memory (one per primary) and when it was read.
+        self.memory_every_s = MEMORY_EVERY_S
+        self._memory: list[dict[str, Any]] = []
+        self._memory_at: float | None = None
+        self._memory_refused = False
         self._unrecorded: deque[dict[str, Any]] = deque(maxlen=SENDS_KEPT)
 
     @property
@@ -514,22 +533,155 @@ class Alerts:
     # Where rules run.
 
     async def after_drain(self, result: DrainResult) -> int:
-        """A drain tick: its failures per queue are the `failed` rules' window (a tick cannot
-        tell how long a pause lasted nor what waits: the other kinds need serve's watcher)."""
-        failed = {queue: run.jobs_failed for queue, run in result.queues.items()}
+        """A drain tick: each kind judged from what the tick read (the module's docstring says
+        what each costs). A queue the tick cannot judge for a kind keeps that kind's state."""
         now = self.clock()
+        seen = dict(result.seen)
+        unprocessed = [
+            queue
+            for queue, run in result.queues.items()
+            if run.skipped == NO_PROCESSOR
+            and any(r.kind in UNSERVED_KINDS and r.matches(queue) for r in self.config.rules)
+        ]
+        if unprocessed:
+            seen.update(await self._look(unprocessed))
+        summaries = {
+            queue: QueueSummary(
+                queue, {"waiting": s.waiting, "prioritized": s.prioritized}, bool(s.paused)
+            )
+            for queue, s in seen.items()
+            if s.waiting is not None and s.prioritized is not None
+        }
+        aged = [
+            summary
+            for summary in summaries.values()
+            if any(
+                (r.kind == "backlog" and r.age_seconds is not None)
+                or (r.kind == "unserved" and summary.name in unprocessed)
+                for r in self.config.rules
+                if r.matches(summary.name)
+            )
+        ]
+        due = await oldest_waiting(
+            self.redis, {s.name: QueueKeys(self.prefix, s.name) for s in aged}, aged, "alerts"
+        )
+        waiting_unserved = [
+            q
+            for q in unprocessed
+            if q in summaries
+            and takeable(summaries[q])
+            and any(r.matches(q) for r in self._rules("unserved"))
+        ]
+        workers: list[clients.Client] | str = (
+            await clients.read_clients(self.redis, self.prefix, list(result.queues))
+            if waiting_unserved
+            else []
+        )
         holding: dict[str, str] = {}
-        for queue, count in failed.items():
+        judged: dict[str, set[str]] = {}
+        for queue, run in result.queues.items():
             for rule in self.config.rules:
-                if rule.kind == "failed" and rule.matches(queue) and count > rule.threshold:
-                    text = T_(
-                        "%(queue)s: %(n)s jobs failed in a drain (%(rule)s)",
-                        queue=queue,
-                        n=count,
-                        rule=rule.describe(),
-                    )
-                    holding[f"{rule.id}|{queue}"] = text
-        return await self.settle(holding, failed, now, kinds={"failed"})
+                if rule.kind in SERVER_KINDS or not rule.matches(queue):
+                    continue
+                summary = summaries.get(queue)
+                age = latency_s(due.get(queue), now)
+                if rule.kind == "unserved":
+                    text = self._tick_unserved(rule, run, summary, age, workers)
+                else:
+                    text = self._tick_check(rule, run, seen.get(queue), summary, age, now)
+                if text is UNJUDGED:
+                    continue
+                judged.setdefault(rule.kind, set()).add(queue)
+                if text:
+                    holding[f"{rule.id}|{queue}"] = f"{queue}: {text} ({rule.describe()})"
+        sent = await self._judge_memory(now)
+        for kind, queues in judged.items():
+            of_kind = {k: v for k, v in holding.items() if k.startswith(f"{kind}:")}
+            sent += await self.settle(of_kind, queues, now, kinds={kind})
+        return sent
+
+    def _tick_check(
+        self,
+        rule: Rule,
+        run: QueueRun,
+        seen: Seen | None,
+        summary: QueueSummary | None,
+        age: float | None,
+        now: float,
+    ) -> str | None:
+        if rule.kind in ("failed", "stalled"):
+            count = run.jobs_failed if rule.kind == "failed" else run.stalled
+            if count <= rule.threshold:
+                return None
+            if rule.kind == "failed":
+                return Tp_(
+                    "%(count)s job failed in a drain", "%(count)s jobs failed in a drain", count
+                )
+            return Tp_(
+                "%(count)s job stalled in a drain", "%(count)s jobs stalled in a drain", count
+            )
+        if rule.kind == "backlog":
+            if summary is None:
+                return UNJUDGED
+            found = []
+            waiting = summary.counts["waiting"] + summary.counts["prioritized"]
+            if rule.count is not None and waiting > rule.count:
+                found.append(Tp_("%(count)s job waiting", "%(count)s jobs waiting", waiting))
+            if rule.age_seconds is not None and age is not None and age > rule.age_seconds:
+                found.append(T_("the oldest has waited %(age)s s", age=round(age)))
+            return ", ".join(found) or None
+        # paused: since its last event at least (the pause's own, or a later one).
+        if seen is None or seen.paused is None:
+            return UNJUDGED
+        if not seen.paused or seen.last_event_ms is None:
+            return None
+        lasted = now - seen.last_event_ms / 1000
+        if lasted < rule.minutes * 60:
+            return None
+        return T_("paused for at least %(m)s minutes", m=round(lasted / 60))
+
+    def _tick_unserved(
+        self,
+        rule: Rule,
+        run: QueueRun,
+        summary: QueueSummary | None,
+        age: float | None,
+        workers: list[clients.Client] | str,
+    ) -> str | None:
+        """A drain serves the queues it has a processor for; another's waiting jobs are
+        unserved once the oldest has waited `minutes` and no worker is connected."""
+        if run.skipped != NO_PROCESSOR:
+            return None
+        if summary is None or isinstance(workers, str):
+            return UNJUDGED  # not read, or CLIENT LIST refused: nothing can be said
+        if not takeable(summary) or age is None or age < rule.minutes * 60:
+            return None
+        if clients.has_worker(workers, summary.name):
+            return None
+        return T_(
+            "%(n)s jobs waiting, the oldest for %(m)s minutes; no processor for the drain and "
+            "no worker connected",
+            n=takeable(summary),
+            m=round(age / 60),
+        )
+
+    async def _look(self, queues: list[str]) -> dict[str, Seen]:
+        """Queues a drain skipped (no processor), as its probe sees the others: 4 commands each."""
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            keys = QueueKeys(self.prefix, queue)
+            pipe.llen(keys.state("waiting"))
+            pipe.zcard(keys.state("prioritized"))
+            pipe.hget(keys.meta, "paused")
+            pipe.xrevrange(keys.events, count=1)
+        spend("alerts", len(pipe))
+        replies = await pipe.execute()
+        seen = {}
+        for i, queue in enumerate(queues):
+            waiting, prioritized, paused, last = replies[i * 4 : i * 4 + 4]
+            last_ms = event_ms(str(last[0][0])) if last else None
+            seen[queue] = Seen(int(waiting), int(prioritized), paused is not None, last_ms)
+        return seen
 
     async def watch(self, watcher: ChangeWatcher) -> None:
         """Serve's loop: a subscription to every queue keeps the watcher running; each notice
@@ -567,11 +719,56 @@ class Alerts:
         await self._read_latency(watcher, summaries, now)
         await self._confirm_unserved(summaries, names or [], now)
         holding = self.holding(summaries, now)
-        evaluated = [s.name for s in summaries]
+        sent += await self.settle(holding, [s.name for s in summaries], now)
+        # The server-wide fields, judged only when read again (a quota window, a minute).
         if await self._sample_quota(now):
-            evaluated.append("")  # the server-wide field, now that a projection exists
-            holding.update(self._quota_holding())
-        return sent + await self.settle(holding, evaluated, now)
+            sent += await self.settle(self._quota_holding(), [""], now, kinds={"quota"})
+        return sent + await self._judge_memory(now)
+
+    async def _judge_memory(self, now: float) -> int:
+        if not await self._sample_memory(now):
+            return 0
+        return await self.settle(self._memory_holding(), [""], now, kinds={"redis"})
+
+    async def _sample_memory(self, now: float) -> bool:
+        """One INFO memory (per primary) at most every `memory_every_s`, and only while a
+        `redis` rule watches memory; True when read now."""
+        if self._memory_refused or not any(r.percent is not None for r in self._rules("redis")):
+            return False
+        if self._memory_at is not None and now - self._memory_at < self.memory_every_s:
+            return False
+        try:
+            self._memory = await on_primaries(self.redis, "info", "memory")
+        except ResponseError as err:  # a managed Redis may refuse INFO: say so once
+            log.warning("redis memory rules cannot run: this Redis refused INFO (%s)", err)
+            self._memory_refused = True
+            return False
+        spend("alerts", len(self._memory))
+        self._memory_at = now
+        return True
+
+    def _memory_holding(self) -> dict[str, str]:
+        found = {}
+        for rule in self._rules("redis"):
+            if rule.percent is None:
+                continue
+            problems: list[str] = []
+            for info in self._memory:
+                used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+                policy = str(info.get("maxmemory_policy", "noeviction"))
+                if limit and used > limit * rule.percent / 100:
+                    problems.append(
+                        T_("memory at %(share)s%% of maxmemory", share=round(100 * used / limit))
+                    )
+                if policy != "noeviction":
+                    # BullMQ's keys must not be evicted: a job would vanish mid-flight.
+                    problems.append(T_("eviction policy %(policy)s", policy=policy))
+            if problems:
+                said = "; ".join(dict.fromkeys(problems))
+                found[f"{rule.id}|"] = T_(
+                    "Redis: %(problems)s (%(rule)s)", problems=said, rule=rule.describe()
+                )
+        return found
 
     async def _read_latency(
         self, watcher: ChangeWatcher, summaries: list[QueueSummary], now: float
@@ -602,8 +799,9 @@ class Alerts:
             due[summary.name] = version
         if not due:
             return
-        keys = [QueueKeys(self.prefix, queue) for queue in due]
-        oldest = await oldest_waiting(self.redis, keys, lambda n: spend("alerts", n))
+        keys = {queue: QueueKeys(self.prefix, queue) for queue in due}
+        asked = [summary for summary in summaries if summary.name in due]
+        oldest = await oldest_waiting(self.redis, keys, asked, "alerts")
         for queue, due_ms in oldest.items():
             self._oldest[queue] = (due_ms, now, due[queue])
 
@@ -652,7 +850,7 @@ class Alerts:
     def _quota_holding(self) -> dict[str, str]:
         found = {}
         for rule in self._rules("quota"):
-            allowed = self.quota * rule.percent / 100
+            allowed = self.quota * rule.share / 100
             if self.projected is not None and self.projected > allowed:
                 found[f"{rule.id}|"] = T_(
                     "Redis: %(n)s commands projected this month at the last window's rate, "

@@ -85,6 +85,9 @@ class Measurement:
     # This process's own commands over the same window, by what sent them (the change watcher,
     # page reads, alerts), from its own counts; None when the caller keeps none.
     own: dict[str, int] | None = None
+    # Connections showing that a connection of the same client closed in the window (see
+    # `closing`): the commands of closed connections are theirs.
+    closing: list[Connection] = field(default_factory=list)
 
     @property
     def total_per_minute(self) -> float:
@@ -230,7 +233,21 @@ async def measure(
     after = await _connections(redis, prefix, known, result)
     result.connections = merged(before, after)
     result.executed_by_connection = executed_by_connection(before, after)
+    result.closing = closing(before, after)
     return result
+
+
+def closing(before: list[Connection], after: list[Connection]) -> list[Connection]:
+    """The connections that show a connection of their client closed in the window: those open
+    at its start and gone at its end, and, at either end, a worker's connections while it has no
+    blocking one (the Python `bullmq` package closes its blocking connection after each wait
+    and opens a new one about 2 s later)."""
+    ids = {c.id for c in after}
+    shown = [c for c in before if c.id not in ids]
+    for end in (before, after):
+        blocking = {c.name for c in end if c.kind == "worker"}
+        shown += [c for c in end if c.queue and c.kind == "client" and c.name not in blocking]
+    return shown
 
 
 def executed_by_connection(

@@ -5,7 +5,9 @@ It reads one `measure()` (INFO commandstats and CLIENT LIST on each side of the 
 client, the figure is measured where the server counts commands per connection (CLIENT LIST's
 `tot-cmds`: Valkey, Redis 7.4+, scripts' inner commands included); elsewhere (Redis 7.0) it is
 the cost model's idle rate for that kind of client, and the report says so. Connections are
-named by the one classifier, clients.identify.
+named by the one classifier, clients.identify. A connection that closed in the window leaves no
+count behind; when only one client's connections closed, what Redis executed beyond the open
+connections' counts is that client's (see `closed_by`), else it stays unaccounted, naming them.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Spender:
     # Node BullMQ names a Worker's blocking connection only; its command connection (the
     # scripts) is unnamed. Those paired with it are counted here (see _pair_unnamed).
     paired: float = 0
+    # Of `executed`, what its connections closed in the window ran (see _attribute_closed).
+    closed: float = 0
     last_commands: set[str] = field(default_factory=set)
 
 
@@ -65,18 +69,25 @@ def _identity(c: Connection, prefix: str, queues: set[str]) -> tuple[str, str | 
     return who.kind, who.queue
 
 
+Key = tuple[str, str | None, str]  # kind, queue, and the name of an "other" client
+
+
+def _key(c: Connection, prefix: str, queues: set[str]) -> Key:
+    kind, queue = _identity(c, prefix, queues)
+    return kind, queue, c.name if kind == "other" else ""
+
+
 def spenders(m: Measurement, prefix: str, queues: set[str]) -> list[Spender]:
     """The connections at the window's end grouped by client name: a Node worker's blocking
     and command connections are one client."""
     measured = m.executed_by_connection
-    groups: dict[tuple[str, str | None, str], Spender] = {}
+    groups: dict[Key, Spender] = {}
     unnamed = _pair_unnamed(m.connections, measured, prefix, queues, groups)
     for c in m.connections:
         if not c.name and c not in unnamed:
             continue
-        kind, queue = _identity(c, prefix, queues)
-        key = (kind, queue, c.name if kind == "other" else "")
-        row = groups.setdefault(key, Spender(kind, queue, c.name if kind == "other" else ""))
+        key = _key(c, prefix, queues)
+        row = groups.setdefault(key, Spender(*key))
         row.connections += 1
         row.workers += c.kind == "worker"
         if c.command:
@@ -87,7 +98,28 @@ def spenders(m: Measurement, prefix: str, queues: set[str]) -> list[Spender]:
         own = groups.get(("drainboard", None, ""))
         if own is not None and own.executed is not None:
             own.executed = max(0, own.executed - OWN_IN_WINDOW * m.primaries)
+        owner = closed_by(m, prefix, queues)
+        closed = m.total_per_minute * m.elapsed / 60 - sum(
+            row.executed or 0 for row in groups.values()
+        )
+        if owner is not None and closed > 0:
+            row = groups.setdefault(owner, Spender(*owner))
+            row.executed = (row.executed or 0) + closed
+            row.closed = closed
     return list(groups.values())
+
+
+def closing_clients(m: Measurement, prefix: str, queues: set[str]) -> set[Key]:
+    """The clients of which a connection closed in the window (Measurement.closing)."""
+    return {_key(c, prefix, queues) for c in m.closing}
+
+
+def closed_by(m: Measurement, prefix: str, queues: set[str]) -> Key | None:
+    """The one client whose connections closed in the window, if only one's did: what Redis
+    executed less what every open connection executed is theirs. CLIENT LIST keeps no count for
+    a closed connection, but a client's name outlives its reconnections."""
+    closing = closing_clients(m, prefix, queues)
+    return next(iter(closing)) if len(closing) == 1 else None
 
 
 def _pair_unnamed(
@@ -95,7 +127,7 @@ def _pair_unnamed(
     measured: dict[str, int] | None,
     prefix: str,
     queues: set[str],
-    groups: dict[tuple[str, str | None, str], Spender],
+    groups: dict[Key, Spender],
 ) -> list[Connection]:
     """Give each Node worker the unnamed connections opened from its host in the same second
     as its named blocking connection (BullMQ opens both as the Worker starts): their commands
@@ -205,8 +237,13 @@ def report(m: Measurement, prefix: str, queues: list[str], a: Assumptions) -> di
                 "name": spender.name,
                 "connections": spender.connections + round(spender.paired),
                 "workers": spender.workers,
-                "source": "measured" if spender.executed is not None else "model",
+                "source": "model"
+                if spender.executed is None
+                else "measured, with its closed connections"
+                if spender.closed
+                else "measured",
                 "executedPerMinute": None if per_minute is None else round(per_minute, 1),
+                "closedPerMinute": round(spender.closed / minutes, 1),
                 "perMonth": None if per_minute is None else _month(per_minute),
                 "lastCommands": sorted(spender.last_commands),
             }
@@ -225,7 +262,10 @@ def report(m: Measurement, prefix: str, queues: list[str], a: Assumptions) -> di
             N_(
                 "Each client's figure is what Redis counted for its connections (CLIENT LIST "
                 "tot-cmds). A Node worker's command connection has no name: it is the unnamed "
-                "one opened from the worker's host in the same second as its named one."
+                "one opened from the worker's host in the same second as its named one. Redis "
+                "keeps no count for a connection that closed in the window: when one client's "
+                "connections closed (the Python `bullmq` worker reopens its blocking one every "
+                "few seconds), Redis' total less every open connection's count is that client's."
             )
             if measured
             else N_(
@@ -238,6 +278,14 @@ def report(m: Measurement, prefix: str, queues: list[str], a: Assumptions) -> di
         "redisPerMinute": round(total, 1),
         "clientsPerMinute": round(clients, 1),
         "unaccountedPerMinute": round(total - clients, 1),
+        # Clients whose connections closed in the window, when there were several: what
+        # those connections ran stays unaccounted, since Redis cannot say whose it was.
+        "closedConnectionsOf": []
+        if not measured or closed_by(m, prefix, set(queues))
+        else sorted(
+            f"{KIND_LABELS[kind]}{f' on {queue}' if queue else ''}{f' ({name})' if name else ''}"
+            for kind, queue, name in closing_clients(m, prefix, set(queues))
+        ),
         "topCommands": [
             {"command": name, "perMinute": round(rate, 1)}
             for name, rate in sorted(m.per_minute.items(), key=lambda kv: -kv[1])[:10]

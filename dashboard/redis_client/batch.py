@@ -70,6 +70,14 @@ class Batch:
     def zrevrange(self, key: str, start: int, end: int) -> None:
         self.commands.append(("ZREVRANGE", key, start, end))
 
+    def zrange(self, key: str, start: int, end: int) -> None:
+        self.commands.append(("ZRANGE", key, start, end))
+
+    def sort_first(self, key: str, *options: str) -> None:
+        """The first element's GET values of a list or sorted set in its own order (see
+        bullmq/latency.py): SORT reads, and stores nothing without STORE."""
+        self.commands.append(("SORT", key, "BY", "nosort", "LIMIT", 0, 1, *options))
+
     def lpos(self, key: str, element: str) -> None:
         self.commands.append(("LPOS", key, element))
 
@@ -103,12 +111,13 @@ class _Fallback(Exception):
         self.sent = sent
 
 
-async def read(client: Client, batch: Batch) -> list[Any]:
-    """The replies, in order, counted as the current request's reads, under one deadline.
-    A command Redis refuses raises its error, as redis-py's pipeline would."""
+async def read(client: Client, batch: Batch, source: str = "reads") -> list[Any]:
+    """The replies, in order, counted as the current request's reads (and under `source` for
+    /metrics), under one deadline. A command Redis refuses raises its error, as redis-py's
+    pipeline would."""
     if not batch.commands:
         return []
-    count_reads(len(batch))
+    count_reads(len(batch), source)
     async with asyncio.timeout(READ_TIMEOUT_S):
         try:
             if isinstance(client, RedisCluster):
@@ -117,7 +126,7 @@ async def read(client: Client, batch: Batch) -> list[Any]:
                 replies = await _on_one(client, batch.commands)
         except _Fallback as fallback:
             if fallback.sent:
-                count_reads(len(batch))
+                count_reads(len(batch), source)
             # redis-py's response callbacks shape its replies themselves.
             replies = await _by_pipeline(client, batch.commands)
         else:

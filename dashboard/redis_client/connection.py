@@ -77,6 +77,37 @@ class HiredisPackingConnection(Connection):
         )
 
 
+# What redis-py's cluster client sends of its own accord: the slots' map (CLUSTER SLOTS), the
+# commands' key positions (COMMAND, COMMAND GETKEYS), a redirect's ASKING, a replica read's
+# READONLY. Redis executes each: counted for whoever caused them, as a handshake is.
+CLUSTER_CLIENT_OWN = {"CLUSTER SLOTS", "COMMAND", "COMMAND GETKEYS", "ASKING", "READONLY"}
+
+
+class ClusterNodeConnection(HiredisPackingConnection):
+    """A cluster node's connection, counting what the cluster client sends by itself: the
+    dashboard's own commands are counted where it sends them."""
+
+    own_sent = 0  # CLUSTER_CLIENT_OWN commands sent, their replies not read yet
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str) and args[0].upper() in CLUSTER_CLIENT_OWN:
+            self.own_sent += 1
+        return super().pack_command(*args)
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().read_response(*args, **kwargs)
+        except redis.ResponseError:  # executed, with an error for an answer: Redis counts it
+            raise
+        except BaseException:
+            self.own_sent = 0  # the connection is closed: its commands may never have run
+            raise
+        finally:
+            if self.own_sent:
+                self.own_sent -= 1
+                count_connect(1)
+
+
 # Per server (host, port), from the HELLO answer of a connection to it: whether INFO
 # commandstats counts a blocking command when it returns (Redis 7.2 on, Valkey) or when it
 # starts blocking (Redis 7.0 and older).
@@ -91,18 +122,39 @@ def _counts_blocked_on_return(hello: Any) -> bool:
     return numbers >= (7, 2) or not numbers
 
 
-def blocked_reads_counted_on_return(client: Client) -> bool:
-    """Whether the server behind this single-server client counts a blocking read when it
-    returns; True when unknown (and on a cluster)."""
-    if is_cluster(client):
-        return True
-    options = client.connection_pool.connection_kwargs  # type: ignore[union-attr]
-    return counts_blocked_on_return.get((options.get("host", ""), options.get("port", 0)), True)
+def blocked_reads_counted_on_return(client: Client, key: str) -> bool:
+    """Whether the server holding `key` counts a blocking read of it when it returns; True when
+    unknown."""
+    if isinstance(client, RedisCluster):
+        node = client.get_node_from_key(key)
+        address = (node.host, int(node.port)) if node is not None else ("", 0)
+    else:
+        options = client.connection_pool.connection_kwargs
+        address = (options.get("host", ""), options.get("port", 0))
+    return counts_blocked_on_return.get(address, True)
 
 
 @functools.cache  # one class per label: connect() runs at every watcher (re)start
 def named(label: str) -> type[HiredisPackingConnection]:
     return type("NamedConnection", (HiredisPackingConnection,), {"label": label})
+
+
+@functools.cache
+def named_cluster_node(label: str) -> type[ClusterNodeConnection]:
+    return type("NamedClusterNodeConnection", (ClusterNodeConnection,), {"label": label})
+
+
+class CountedCluster(RedisCluster):
+    """A cluster client whose nodes' connections are named and count what the client sends by
+    itself (redis-py's RedisCluster takes no connection class)."""
+
+    def __init__(self, *args: Any, label: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        connection_class = named_cluster_node(label)
+        # The nodes found later are made from these options; the starting ones already exist.
+        self.nodes_manager.connection_kwargs["connection_class"] = connection_class
+        for node in self.nodes_manager.startup_nodes.values():
+            node.connection_class = connection_class
 
 
 @functools.cache
@@ -237,6 +289,8 @@ def connect(
     if cluster:
         if blocking:
             options["retry"] = Retry(NoBackoff(), 0)
+        if url.startswith("redis://"):  # as below: TLS keeps redis-py's own connection class
+            return CountedCluster.from_url(url, require_full_coverage=False, label=name, **options)
         return RedisCluster.from_url(url, require_full_coverage=False, **options)
     options["retry"] = resending()
     if url.startswith(SENTINEL_SCHEME):

@@ -65,7 +65,8 @@ def count_caused(commands: int) -> None:
 
 
 def count_connect(commands: int) -> None:
-    """A new connection's handshake: for whoever opened it (the current request, or the task
+    """A new connection's handshake, or what a cluster client sends by itself (its map of the
+    slots, its commands' key positions): for whoever caused it (the current request, or the task
     it started) and for /metrics."""
     count_caused(commands)
     spend("connections", commands)

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.exceptions import NoScriptError
 
 from dashboard.redis_client.connection import Client, is_cluster
@@ -57,11 +57,11 @@ class ReadScript:
         object.__setattr__(self, "sha", hashlib.sha1(sent.encode()).hexdigest())
 
 
-def _answers(replies: list[Any]) -> list[Any]:
-    """Each script's own answer; the commands it ran are counted for the request."""
-    count_reads(sum(int(reply[0]) for reply in replies))
+def _unwrapped(reply: Any) -> Any:
+    """A wrapped script's own answer; the commands it ran are counted for the request."""
+    count_reads(int(reply[0]))
     # A script answering nil leaves a one-item table: Lua tables end at their first nil.
-    return [reply[1] if len(reply) > 1 else None for reply in replies]
+    return reply[1] if len(reply) > 1 else None
 
 
 async def run(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]:
@@ -73,7 +73,7 @@ async def run(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]
             pipe = redis.pipeline(transaction=False)
             for keys, args in calls:
                 pipe.evalsha(script.sha, len(keys), *keys, *args)
-            return _answers(await execute(pipe))
+            return [_unwrapped(reply) for reply in await execute(pipe)]
         except NoScriptError:
             if attempt == 2:
                 raise
@@ -86,11 +86,10 @@ async def run(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]
 async def _each(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]:
     count_reads(len(calls))
     async with asyncio.timeout(READ_TIMEOUT_S):
-        return _answers(
-            await asyncio.gather(
-                *(redis.evalsha(script.sha, len(keys), *keys, *args) for keys, args in calls)
-            )
+        replies = await asyncio.gather(
+            *(redis.evalsha(script.sha, len(keys), *keys, *args) for keys, args in calls)
         )
+    return [_unwrapped(reply) for reply in replies]
 
 
 # The `bullmq` package's scripts alias redis.call (`local rcall = redis.call`): every mention is
@@ -106,19 +105,26 @@ def counted_source(source: str) -> str:
 class CountedScript:
     """A `bullmq` package script (redis-py's AsyncScript, registered on the writes' client),
     sent wrapped so that it answers how many commands it ran; its caller gets the script's own
-    answer. A call queued on a pipeline goes as it is, since its answer is read elsewhere: only
-    the EVALSHA is counted then, not what runs inside."""
+    answer. On a pipeline of `counting_client`'s (adding jobs in bulk, a flow), the pipeline
+    unwraps it when it runs."""
 
     def __init__(self, original: Any) -> None:
         self.original = original
         self.wrapped = original.registered_client.register_script(counted_source(original.script))
+        # Whether a cluster's primaries have the script (see `__call__`).
+        self.on_cluster = False
 
     async def __call__(self, keys: Any = None, args: Any = None, client: Any = None) -> Any:
         if client is not None:
-            return await self.original(keys, args, client)
-        reply = await self.wrapped(keys, args)
-        count_reads(int(reply[0]))
-        answer = reply[1] if len(reply) > 1 else None
+            if isinstance(client, ClusterPipeline) and not self.on_cluster:
+                # A cluster's pipeline sends a bare EVALSHA, with no SCRIPT EXISTS before it
+                # as a single server's sends: the script is loaded on every primary first.
+                await self.wrapped.registered_client.script_load(self.wrapped.script)
+                self.on_cluster = True
+            queued = await self.wrapped(keys, args, client)
+            client.counted_scripts.append((len(client) - 1, self))
+            return queued
+        answer = _unwrapped(await self.wrapped(keys, args))
         if isinstance(answer, Exception):  # the script answered an error: raise it, as Redis would
             raise answer
         return answer
@@ -146,17 +152,43 @@ def counting_client(client: Client) -> Client:
         return await send(*args, **options)
 
     def pipeline(*args: Any, **options: Any) -> Any:
-        pipe = make_pipeline(*args, **options)
+        pipe: Any = make_pipeline(*args, **options)
         run = pipe.execute
+        # Where CountedScripts were queued: their replies are unwrapped after the run.
+        pipe.counted_scripts = []
+        if hasattr(pipe, "immediate_execute_command"):
+            # A single server's pipeline sends some commands at once, outside the batch: the
+            # SCRIPT EXISTS (and SCRIPT LOADs) before a batch carrying scripts, WATCHed reads.
+            immediate = pipe.immediate_execute_command
 
-        async def execute(*run_args: Any, **run_options: Any) -> Any:
+            async def immediate_execute_command(*command: Any, **command_options: Any) -> Any:
+                count_reads(1)
+                return await immediate(*command, **command_options)
+
+            pipe.immediate_execute_command = immediate_execute_command
+
+        async def execute(raise_on_error: bool = True) -> Any:
             transaction = bool(
                 getattr(pipe, "is_transaction", getattr(pipe, "_transaction", False))
             )
             count_reads(len(pipe) + (2 if transaction and len(pipe) else 0))
-            return await run(*run_args, **run_options)
+            scripts, pipe.counted_scripts = pipe.counted_scripts, []
+            try:
+                replies = list(await run(raise_on_error))
+            except NoScriptError:
+                for _, script in scripts:  # flushed, or a node restarted: loaded at next call
+                    script.on_cluster = False
+                raise
+            for at, _ in scripts:
+                if not isinstance(replies[at], Exception):  # a script an error stopped says nothing
+                    replies[at] = _unwrapped(replies[at])
+            if raise_on_error:
+                for at, _ in scripts:
+                    if isinstance(replies[at], Exception):
+                        raise replies[at]
+            return replies
 
-        pipe.execute = execute  # type: ignore[method-assign]
+        pipe.execute = execute
         return pipe
 
     counted.execute_command = execute_command  # type: ignore[method-assign]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dashboard.access import UsersFile
 from dashboard.bullmq.discovery import QueueCatalog
+from dashboard.bullmq.latency import oldest_waiting, waiting_lists
 from dashboard.bullmq.reader import QueueSummary, Reader
 from dashboard.config import Settings
 from dashboard.drain.engine import DrainEngine
@@ -21,6 +23,8 @@ from dashboard.writes.actions import Actions
 
 @dataclass
 class Board:
+    # The connection's name (--redis-url name=URL); None for one unnamed URL.
+    connection: str | None
     settings: Settings
     redis: Client
     reader: Reader
@@ -34,8 +38,13 @@ class Board:
     alerts: Alerts
     # Single sign-on, when an OpenID provider is configured.
     oidc: OpenIdProvider | None = None
+    # The users file (roles per queue), when --users names one.
+    users: UsersFile | None = None
     # Commands the pages spent in the last minute (loads and refreshes), for the cost panel.
     pages_spent: MinuteWindow[int] = field(default_factory=MinuteWindow)
+    # The overview's latency readings: per queue, its oldest waiting job's due time (ms) and the
+    # watcher's version of the queue when read.
+    latency_kept: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     async def summaries(self, names: list[str], live: bool) -> list[QueueSummary]:
         """These queues' counts: kept by the watcher when `live` asks for them and it has them all
@@ -50,3 +59,26 @@ class Board:
         for summary, version in zip(summaries, versions, strict=True):
             watcher.offer(summary, version)
         return summaries
+
+    async def oldest_due(self, summaries: list[QueueSummary], live: bool) -> dict[str, int]:
+        """When each queue's oldest waiting job became due (ms), for the queues with jobs
+        waiting: read on a load (1 command a queue, 2 with prioritized jobs too), and on a live
+        refresh (which reads nothing) the reading kept, while no event came since from the
+        queue (any event may have taken or removed that job). A queue without it shows none."""
+        watcher = self.watcher
+        if live:
+            kept = {s.name: self.latency_kept.get(s.name) for s in summaries if waiting_lists(s)}
+            return {
+                name: reading[0]
+                for name, reading in kept.items()
+                if reading is not None and reading[1] == watcher.version(name)
+            }
+        versions = {s.name: watcher.version(s.name) for s in summaries}
+        keys = {s.name: self.reader.keys(s.name) for s in summaries}
+        found = await oldest_waiting(self.redis, keys, summaries)
+        for name, due in found.items():
+            if due is None:
+                self.latency_kept.pop(name, None)
+            else:
+                self.latency_kept[name] = (due, versions[name])
+        return {name: due for name, due in found.items() if due is not None}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -10,9 +12,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from dashboard.i18n import N_
+from dashboard.access import EVERYWHERE
+from dashboard.i18n import N_, Text
+from dashboard.text import quoted
 from dashboard.web.board import Board
-from dashboard.web.paths import path_value, root_of
+from dashboard.web.paths import connection_in, path_value, root_of
 from dashboard.writes.actions import (
     ActionInterrupted,
     ActionRefused,
@@ -22,11 +26,76 @@ from dashboard.writes.actions import (
 )
 from dashboard.writes.manage import JobOutcome
 
+# How long one connection may take to answer before it is said to be unreachable, so that a
+# Redis that is down never holds up the others on a page or in an answer.
+CONNECTION_DEADLINE_S = 3.0
+
 QueueHandler = Callable[[Request, Board, str], Awaitable[Response]]
 
 
+def boards_of(request: Request) -> dict[str | None, Board]:
+    """Every connection's board as this request's caller sees it, in the order configured (one,
+    named None, for one URL)."""
+    return {name: _as_seen(request, board) for name, board in request.app.state.boards.items()}
+
+
 def board_of(request: Request) -> Board:
-    return request.app.state.board
+    """The board of the connection the URL names (the first one's when it names none), as
+    this request's caller sees it."""
+    name = connection_in(request.scope)
+    if name is None:
+        return _as_seen(request, request.app.state.board)
+    board = request.app.state.boards.get(name)
+    if board is None:
+        raise HTTPException(
+            404, detail=N_("There is no Redis connection named %(name)s.", name=quoted(name))
+        )
+    return _as_seen(request, board)
+
+
+def _as_seen(request: Request, board: Board) -> Board:
+    """A board as this request's caller sees it: queues outside their grants are left out of
+    its catalog, as --hide leaves them out, on every page and answer alike."""
+    state = request.scope.setdefault("state", {})
+    seen_boards = state.setdefault("boards", {})
+    seen = seen_boards.get(board.connection)
+    if seen is None:
+        access = state.get("access")
+        seen = board
+        if access is not None and access.lists != (EVERYWHERE,):
+            seen = dataclasses.replace(board, catalog=board.catalog.seen_by(access.sees))
+        seen_boards[board.connection] = seen
+    return seen
+
+
+async def queue_board(request: Request, queue: str) -> Board:
+    """The board holding `queue`. A URL without a connection (today's bookmarks, the API's
+    short form) finds it on whichever connection has it, if only one does."""
+    boards = boards_of(request)
+    if connection_in(request.scope) is not None or len(boards) == 1:
+        board = board_of(request)
+        if await board.catalog.contains(queue):
+            return board
+        holders: list[Board] = []
+    else:
+        found = await asyncio.gather(
+            *(each.catalog.contains(queue) for each in boards.values()), return_exceptions=True
+        )
+        holders = [each for each, has in zip(boards.values(), found, strict=True) if has is True]
+        if len(holders) == 1:
+            return holders[0]
+    if holders:
+        names = ", ".join(str(each.connection) for each in holders)
+        raise HTTPException(
+            409,
+            detail=N_(
+                "Queue %(queue)s exists on several connections (%(names)s): name one with "
+                "/c/<name>/ or ?connection=name.",
+                queue=quoted(queue),
+                names=names,
+            ),
+        )
+    raise HTTPException(404, detail=no_such_queue(queue))
 
 
 def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response]]:
@@ -34,11 +103,8 @@ def queue_route(handler: QueueHandler) -> Callable[[Request], Awaitable[Response
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        board = board_of(request)
         queue = path_value(request.path_params["queue"])
-        if not await board.catalog.contains(queue):
-            raise HTTPException(404, detail=no_such_queue(queue))
-        return await handler(request, board, queue)
+        return await handler(request, await queue_board(request, queue), queue)
 
     return endpoint
 
@@ -47,13 +113,13 @@ ActionHandler = Callable[[Request, Board, str], Awaitable[Outcome]]
 
 
 def queue_action(handler: ActionHandler) -> Callable[[Request], Awaitable[Response]]:
-    """A state-changing queue route: refused in read-only mode, answered as JSON or, for htmx,
-    as a one-line notice that also tells the page to refresh its counts."""
+    """A state-changing queue route (whom it is open to is the guard's call: the role table in
+    web/registry.py), answered as JSON or, for htmx, as a one-line notice that also tells the
+    page to refresh its counts."""
 
     @queue_route
     @functools.wraps(handler)
     async def endpoint(request: Request, board: Board, queue: str) -> Response:
-        refuse_if_read_only(board)
         return await answer(request, handler(request, board, queue))
 
     return endpoint
@@ -84,12 +150,6 @@ async def answer(request: Request, action: Awaitable[Outcome]) -> Response:
     return JSONResponse(outcome.as_json())
 
 
-def refuse_if_read_only(board: Board) -> None:
-    """The one read-only check, used by every route that changes or processes jobs."""
-    if board.settings.read_only:
-        raise HTTPException(403, detail=N_("This dashboard is read-only; actions are disabled."))
-
-
 def notice(
     request: Request, message: str, ok: bool, job: tuple[str, str] | None = None
 ) -> Response:
@@ -113,3 +173,14 @@ def job_id_of(request: Request) -> str:
 
 def job_not_found(queue: str, job_id: str) -> HTTPException:
     return HTTPException(404, detail=no_such_job(queue, job_id))
+
+
+def unreachable_text(err: BaseException) -> Text:
+    """Why a connection could not be read, in one sentence."""
+    detail = str(err).strip() or type(err).__name__
+    if isinstance(err, TimeoutError):
+        return N_(
+            "This Redis is not reachable: no answer within %(s)s s",
+            s=format(CONNECTION_DEADLINE_S, "g"),
+        )
+    return N_("This Redis is not reachable: %(detail)s", detail=detail[:200])

@@ -204,6 +204,18 @@ class OpenIdProvider:
         return jwt.decode(id_token, keys, algorithms=list(SIGNING_ALGORITHMS))
 
 
+def rule_claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """The claims the users file's [[oidc]] rules look at, kept in the session so that the
+    rules are applied again on each request: the email, and the groups (up to 100)."""
+    kept: dict[str, Any] = {}
+    if isinstance(claims.get("email"), str):
+        kept["email"] = claims["email"]
+    groups = claims.get("groups")
+    if isinstance(groups, list):
+        kept["groups"] = [group for group in groups if isinstance(group, str)][:100]
+    return kept
+
+
 def user_name(claims: dict[str, Any]) -> str:
     """Who signed in, as the dashboard shows and records them: email, else a name, else sub."""
     for claim in ("email", "preferred_username", "sub"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -29,6 +29,24 @@ def root_of(scope: Scope) -> str:
     """Where the dashboard's routes are: the host app's mount point plus the base path. Every
     URL the dashboard writes starts here, so links follow it when it is mounted elsewhere."""
     return str(scope.get("root_path", ""))
+
+
+def connection_in(scope: Scope) -> str | None:
+    """The Redis connection a URL names, in its path (`/c/<name>/…`) or its query
+    (`?connection=name`, the JSON API's form); None when it names none."""
+    name = scope.get("path_params", {}).get("connection")
+    if name is None:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        name = query.get("connection", [None])[0]
+    return name or None
+
+
+def dashboard_root(scope: Scope) -> str:
+    """The dashboard's own root, above any connection's `/c/<name>` (names need no escaping)."""
+    root = root_of(scope)
+    name = scope.get("path_params", {}).get("connection")
+    suffix = f"/c/{name}"
+    return root[: -len(suffix)] if name and root.endswith(suffix) else root
 
 
 def url_builder(routes: list[BaseRoute]) -> Callable[..., str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -23,13 +23,15 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from dashboard import i18n
+from dashboard.access import Role, admin
 from dashboard.bullmq.jobs import preview_json
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.i18n import N_, gettext, ngettext
 from dashboard.observe.cost import MINUTES_PER_MONTH
 from dashboard.redis_client.counting import commands_spent
+from dashboard.web.board import Board
 from dashboard.web.lookup import board_of
-from dashboard.web.paths import root_of, segment
+from dashboard.web.paths import dashboard_root, path_value, root_of, segment
 from dashboard.web.switcher import switcher_for
 
 
@@ -230,15 +232,40 @@ def count_links(counts: dict[str, int], queue_url: str) -> Markup:
 
 
 @pass_context
-def queue_cards(context: Context, queues: list[QueueSummary], unserved: Container[str]) -> Markup:
-    """The overview's queue cards. Built here, not in the template: at 50 cards a page, Jinja's
-    output, escaping and url() calls for each card were most of the overview's render (about
-    1.3 of its 1.9 ms of CPU, issue 28's profile at 1,000 queues)."""
+def queue_cards(
+    context: Context,
+    queues: list[QueueSummary],
+    unserved: Container[str],
+    due: Mapping[str, int],
+    now_ms: int,
+    base: str | None = None,
+) -> Markup:
+    """The overview's queue cards, linking under `base` when given (a connection's group on the
+    front page). Built here, not in the template: at 50 cards a page, Jinja's output, escaping
+    and url() calls for each card were most of the overview's render (about 1.3 of its 1.9 ms
+    of CPU, issue 28's profile at 1,000 queues)."""
     url = context["url"]
-    return Markup("".join(_queue_card(context, url, q, q.name in unserved) for q in queues))
+    where: Any = context if base is None else {**context.get_all(), "base": base}
+    return Markup(
+        "".join(
+            _queue_card(where, url, q, q.name in unserved, _latency(due.get(q.name), now_ms))
+            for q in queues
+        )
+    )
 
 
-def _queue_card(context: Context, url: Any, q: QueueSummary, unserved: bool) -> str:
+def _latency(due: int | None, now_ms: int) -> str:
+    if due is None:
+        return ""
+    waited = max(now_ms - due, 0)
+    title = escape(gettext("How long the oldest waiting job has waited"))
+    shown = escape(gettext("latency %(duration)s") % {"duration": duration(waited)})
+    return f'<p class="latency" title="{title}" data-latency-ms="{waited}">{shown}</p>'
+
+
+def _queue_card(
+    context: Mapping[str, Any], url: Any, q: QueueSummary, unserved: bool, latency: str
+) -> str:
     name = escape(q.name)
     queue_url = url(context, "queue_page", queue=q.name)
     paused_word = gettext("paused")
@@ -273,7 +300,7 @@ def _queue_card(context: Context, url: Any, q: QueueSummary, unserved: bool) -> 
         "</span></header>"
         '<svg class="bar" viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true">'
         f'<rect class="track" width="1000" height="10"/>{bar_rects(q.counts)}</svg>'
-        f'<dl class="counts">{count_links(q.counts, queue_url)}</dl>{reason}{schedulers}'
+        f'<dl class="counts">{count_links(q.counts, queue_url)}</dl>{latency}{reason}{schedulers}'
         "</article>\n"
     )
 
@@ -394,16 +421,35 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
             per_change += commands
         per_minute += watcher.changes_per_minute(context["live_queue"]) * per_change
         context["open_cost"] = int(per_minute * MINUTES_PER_MONTH)
+    several = len(request.app.state.boards) > 1
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
         base=root_of(request.scope),
-        read_only=board.settings.read_only,
+        **_may(request, board),
+        # With several Redis connections, the one this page reads (none on the grouped front
+        # page), and the front page that shows them all.
+        connection=board.connection if several and template != "connections.html" else None,
+        front=dashboard_root(request.scope) + "/",
         csrf=request.scope.get("state", {}).get("csrf", ""),
         user=request.scope.get("state", {}).get("user"),
         auth=board.settings.auth_required,
         commands=commands,
     )
     return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+def _may(request: Request, board: Board) -> dict[str, bool]:
+    """What the page may offer its reader: `read_only` hides the operator's controls and
+    `admin` shows the admin's, judged on the page's queue or, on a page of several, on every
+    queue the reader sees (the guard refuses the rest anyway)."""
+    access = request.scope.get("state", {}).get("access") or admin("anonymous")
+    queue = request.path_params.get("queue")
+    names = [path_value(queue)] if queue else board.catalog.cached()
+    return {
+        "read_only": not access.may_everywhere(Role.OPERATOR, names),
+        "admin": access.may_everywhere(Role.ADMIN, names),
+        "started_read_only": board.settings.read_only,
+    }
 
 
 def live_url(

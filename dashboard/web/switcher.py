@@ -15,7 +15,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 
 from dashboard.web.board import Board
-from dashboard.web.paths import path_value, root_of, segment
+from dashboard.web.lookup import boards_of
+from dashboard.web.paths import dashboard_root, path_value, root_of, segment
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,21 @@ def grouped(names: list[str], delimiter: str) -> list[tuple[str, list[str]]]:
     return sorted(groups.items(), key=lambda item: (item[0] != "", item[0]))
 
 
-@lru_cache(maxsize=4)
-def _items(env: Environment, names: tuple[str, ...], delimiter: str, base: str) -> str:
+@lru_cache(maxsize=32)
+def _items(
+    env: Environment, names: tuple[str, ...], delimiter: str, base: str, connection: str = ""
+) -> str:
     template = env.get_template("partials/switcher_items.html")
-    return template.render(groups=grouped(list(names), delimiter), delimiter=delimiter, base=base)
+    return template.render(
+        groups=grouped(list(names), delimiter), delimiter=delimiter, base=base,
+        connection=connection,
+    )  # fmt: skip
 
 
 def switcher_for(request: Request, board: Board) -> Switcher | None:
+    boards = boards_of(request)
+    if len(boards) > 1:
+        return _by_connection(request, boards)
     names = board.catalog.cached()
     if not names:
         return None
@@ -56,3 +65,24 @@ def switcher_for(request: Request, board: Board) -> Switcher | None:
         link = f'href="{base}/queue/{segment(path_value(current))}"'
         items = items.replace(f"{link}>", f'{link} aria-current="page">', 1)
     return Switcher(len(names), Markup(items))  # escaped when the template rendered it
+
+
+def _by_connection(request: Request, boards: dict[str | None, Board]) -> Switcher | None:
+    """Several connections: each one's queues under its name, linking into its `/c/<name>/`."""
+    root = dashboard_root(request.scope)
+    env = request.app.state.templates.env
+    parts, count = [], 0
+    for name, each in boards.items():
+        names = each.catalog.cached()
+        count += len(names)
+        delimiter = each.settings.group_delimiter or ""
+        base = f"{root}/c/{segment(name)}"
+        parts.append(_items(env, tuple(names), delimiter, base, str(name)))
+    if not count:
+        return None
+    items = "".join(parts)
+    current = request.path_params.get("queue")
+    if current:
+        link = f'href="{root_of(request.scope)}/queue/{segment(path_value(current))}"'
+        items = items.replace(f"{link}>", f'{link} aria-current="page">', 1)
+    return Switcher(count, Markup(items))  # escaped when the template rendered it

@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bullmq import Job, Queue
+from bullmq.error_code import ErrorCode
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 
 from dashboard.bullmq import schedulers
 from dashboard.bullmq.keys import scheduler_job_id
@@ -22,12 +23,15 @@ from dashboard.i18n import N_, Np_, Text
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.lua import count_scripts, counting_client
 from dashboard.text import quoted
+from dashboard.writes import batched
 
 CHUNK = 1000
 RETRYABLE = ("failed", "completed")
 CLEANABLE = ("completed", "failed", "delayed", "waiting", "prioritized", "paused")
 # The names BullMQ's clean script uses for a state's key.
 _CLEAN_SET = {"waiting": "wait"}
+# removeJob's answer for a job scheduler's pending job, which only removing the scheduler removes.
+SCHEDULER_JOB = -8
 
 
 # What a selection's action applies to: (which states, past tense, the rule in words).
@@ -99,6 +103,54 @@ def no_such_queue(queue: str) -> Text:
     return N_("There is no queue named %(queue)s under this prefix.", queue=quoted(queue))
 
 
+@dataclass(frozen=True)
+class SelectedOutcome(Outcome):
+    """A selection's outcome, with each job its script did not move and why."""
+
+    failed: tuple[tuple[str, str], ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        failed = [{"id": job_id, "reason": why} for job_id, why in self.failed]
+        return {**super().as_json(), "failed": failed}
+
+
+# Job.retry's options on the job page and its row button: attempts start again from zero.
+RESET = {"resetAttemptsMade": True, "resetAttemptsStarted": True}
+
+
+def _retry(job: Job, state: str) -> Callable[[Any], Awaitable[Any]]:
+    return lambda scripts: scripts.reprocessJob(job, state, RESET)
+
+
+def _promote(job_id: str) -> Callable[[Any], Awaitable[Any]]:
+    return lambda scripts: scripts.promote(job_id)
+
+
+def _remove(job_id: str) -> Callable[[Any], Awaitable[Any]]:
+    # Queue.remove's default, as the row's Remove button: the job's children go with it.
+    return lambda scripts: scripts.remove(job_id, True)
+
+
+def _failure(action: str, state: str, answer: Any) -> str | None:
+    """Why a job's script left it alone, in a few words; None when it did its work. The
+    scripts answer a negative code (BullMQ's ErrorCode) where the package would raise."""
+    if isinstance(answer, Exception):
+        return f"Redis answered {quoted(str(answer))}"
+    if action == "remove":
+        if answer == 1:
+            return None
+        if answer == SCHEDULER_JOB:
+            return "a job scheduler's next job; remove the scheduler instead"
+        return "a worker holds its lock"
+    if not isinstance(answer, int) or answer >= 0:
+        return None
+    if answer == ErrorCode.JobNotExist.value:
+        return "no longer exists"
+    if answer == ErrorCode.JobNotInState.value:
+        return f"no longer {state}"
+    return f"BullMQ error code {answer}"
+
+
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -159,7 +211,7 @@ class Actions:
                 ),
             )
         job = await Job.fromId(self.bull_queue(queue), job_id)
-        await job.retry(state, {"resetAttemptsMade": True, "resetAttemptsStarted": True})
+        await job.retry(state, RESET)
         return Outcome(
             N_("Job %(id)s moved from %(state)s back to waiting.", id=job_id, state=state)
         )
@@ -197,62 +249,64 @@ class Actions:
         return Outcome(N_("Job %(id)s removed (it was %(state)s).", id=job_id, state=state))
 
     async def act_on_selected(self, queue: str, action: str, job_ids: list[str]) -> Outcome:
-        """Retry, promote or remove the jobs a user ticked on one page. Every job's state is
-        read first (two round trips for the whole selection); if any job is gone or in a state
-        the action does not apply to, all are refused (409) and nothing is written, as the
-        selection no longer matches what the user saw. Then each job goes through the same
-        bullmq call as its own button, so a job that changes state in between is left alone
-        and the answer says which."""
+        """Retry, promote or remove the jobs a user ticked on one page, in two round trips
+        whatever their number. Every job's state is read first, in one: if any job is gone or
+        in a state the action does not apply to, all are refused (409) and nothing is written,
+        as the selection no longer matches what the user saw. Then every job's BullMQ script
+        call (the one its own button makes) goes out on one pipeline (writes/batched.py); a job
+        that changed state in between is left alone by its script, and the answer names it and
+        says why."""
         if action not in SELECTED:
             raise ActionRefused(
                 400, f"action must be one of {', '.join(SELECTED)}; got {quoted(action)}."
             )
         allowed, past, rule = SELECTED[action]
         ids = list(dict.fromkeys(job_ids))
-        states = await self.reader.job_states(queue, ids)
+        states, opts = await self.reader.selection_states(
+            queue, ids, active=action == "remove", field="opts" if action == "retry" else None
+        )
         refused = [
-            (job_id, state)
-            for job_id, state in states.items()
-            if state is None or not allowed(state)
+            job_id for job_id, state in states.items() if state is None or not allowed(state)
         ]
         if refused:
+            # Only now are the lists probed, to name the states of the jobs refused.
+            named = await self.reader.job_states(queue, refused)
             raise ActionRefused(
                 409,
-                f"Nothing was {past.lower()}: {_refusals(refused)}; {rule} "
+                f"Nothing was {past.lower()}: {_refusals(list(named.items()))}; {rule} "
                 f"Reload the page and select again.",
             )
-        raced: list[str] = []
+        bull_queue = self.bull_queue(queue)
+        calls = []
         for job_id in ids:
-            try:
-                await self._apply(action, queue, job_id, states[job_id] or "")
-            except ActionRefused:
-                raced.append(job_id)
-        done = len(ids) - len(raced)
+            state = states[job_id] or ""
+            if action == "retry":
+                # What Job.fromId would read of the job for Job.retry: its options (lifo).
+                job = Job.fromJSON(bull_queue, {"opts": opts[job_id] or "{}"}, job_id)
+                step = _retry(job, state)
+            elif action == "promote":
+                step = _promote(job_id)
+            else:
+                step = _remove(job_id)
+            calls.append(await batched.record(bull_queue.scripts, step))
+        answers = await batched.send(self._counted, calls)
+        failed = [
+            (job_id, why)
+            for job_id, answer in zip(ids, answers, strict=True)
+            if (why := _failure(action, states[job_id] or "", answer)) is not None
+        ]
+        done = len(ids) - len(failed)
         message = f"{past} {plural(done, 'selected job')}."
-        if raced:
-            was = "was" if len(raced) == 1 else "were"
+        if failed:
+            by_reason: dict[str, list[str]] = {}
+            for job_id, why in failed:
+                by_reason.setdefault(why, []).append(job_id)
+            reasons = "; ".join(f"{_listed(group)}: {why}" for why, group in by_reason.items())
             message = (
                 f"{past} {done:,} of {plural(len(ids), 'selected job')}; "
-                f"{_listed(raced)} changed state meanwhile and {was} not {past.lower()}."
+                f"not {past.lower()} (changed meanwhile): {reasons}."
             )
-        return Outcome(message, done)
-
-    async def _apply(self, action: str, queue: str, job_id: str, state: str) -> None:
-        """One job of a selection, by the same bullmq call as its own button; ActionRefused
-        when the job moved since its state was read."""
-        try:
-            if action == "retry":
-                job = await Job.fromId(self.bull_queue(queue), job_id)
-                if job is None:
-                    raise ActionRefused(404, job_id)
-                await job.retry(state, {"resetAttemptsMade": True, "resetAttemptsStarted": True})
-            elif action == "promote":
-                await self.bull_queue(queue).scripts.promote(job_id)
-            elif not await self.bull_queue(queue).remove(job_id):
-                raise ActionRefused(409, job_id)
-        except (ResponseError, TypeError):
-            # The bullmq package raises TypeError for its scripts' "job not in that state".
-            raise ActionRefused(409, job_id) from None
+        return SelectedOutcome(message, done, tuple(failed))
 
     async def retry_all(self, queue: str, state: str) -> Outcome:
         """Move every job that finished in `state` before now back to wait, CHUNK at a time."""

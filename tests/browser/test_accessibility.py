@@ -27,6 +27,7 @@ Opener = Callable[..., Watched]
 SCHEMES = ("light", "dark")
 REPORTS = SCREENSHOTS.parent
 QUEUE = "batch-jobs"  # every state has jobs, and the schedulers live here
+SIZES = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height": 844}}
 
 
 def pages(live: LiveDashboard) -> list[str]:
@@ -115,4 +116,88 @@ def test_keyboard_opens_a_count_tile(live: LiveDashboard, open_page: Opener) -> 
         pytest.fail("Tab never reached the Failed tile")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/queue/{QUEUE}?status=failed")
+    watched.assert_clean()
+
+
+# Every control a page shows (links, buttons, fields, menus' summaries, anything given a
+# tabindex), each with a key (radios by group: Tab enters a group once, arrows move within it)
+# and its look unfocused: it and its three nearest ancestors' outline, shadow, colours.
+CONTROLS = """() => {
+  const look = e => {
+    const out = [];
+    for (let n = e, i = 0; n && n !== document.body && i < 4; n = n.parentElement, i++) {
+      const s = getComputedStyle(n);
+      out.push(s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow, s.backgroundColor,
+               s.borderColor, s.textDecorationLine, s.color);
+    }
+    return out.join("|");
+  };
+  const native = "a[href], button, input:not([type=hidden]), select, textarea, summary";
+  // Inside a closed <details> (but not its own summary), a control is not shown, whatever
+  // boxes Chromium still gives it.
+  const folded = e => {
+    for (let d = e.closest("details:not([open])"); d;
+         d = d.parentElement && d.parentElement.closest("details:not([open])")) {
+      const summary = d.querySelector(":scope > summary");
+      if (!summary || !summary.contains(e)) return true;
+    }
+    return false;
+  };
+  const shown = e => e.getClientRects().length && getComputedStyle(e).visibility !== "hidden"
+    && !folded(e);
+  const controls = [...document.querySelectorAll(`${native}, [tabindex]`)]
+    .filter(e => !e.disabled && shown(e) && (e.matches(native) || e.tabIndex >= 0));
+  const kb = {look, keys: new Map(), before: new Map()};
+  controls.forEach((e, n) => {
+    const key = e.type === "radio" && e.name ? `radio group ${e.name}`
+      : `${n}: ${e.outerHTML.slice(0, 110)}`;
+    kb.keys.set(e, key);
+    kb.before.set(e, look(e));
+  });
+  window.__kb = kb;
+  return [...new Set(kb.keys.values())];
+}"""
+
+# The focused control's key (null for none of them), and whether it shows its focus: it
+# matches :focus-visible and it or an ancestor looks different from before.
+FOCUSED = """() => {
+  const e = document.activeElement, kb = window.__kb;
+  if (!e || !kb.keys.has(e)) return null;
+  return [kb.keys.get(e), e.matches(":focus-visible") && kb.look(e) !== kb.before.get(e)];
+}"""
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_control_on_every_page_takes_focus_from_tab(
+    live: LiveDashboard, open_page: Opener, size: str
+) -> None:
+    """On every page axe checks, on a desktop and a phone: Tab, pressed until focus comes round
+    again, reaches every control the page shows, and each shows that it has focus."""
+    watched = open_page(viewport=SIZES[size])
+    page = watched.page
+    problems: dict[str, list[str]] = {}
+    for path in pages(live):
+        page.goto(live.url(path))
+        # Whatever loads when scrolled into view is loaded first.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        page.evaluate("window.scrollTo(0, 0)")
+        controls = page.evaluate(CONTROLS)
+        shown: dict[str, bool] = {}
+        first = None
+        for _ in range(2 * len(controls) + 40):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(FOCUSED)
+            if focused is None:
+                continue
+            key, visible = focused
+            if key == first:
+                break
+            first = first or key
+            shown[key] = shown.get(key, False) or visible
+        missed = [f"not reached: {key}" for key in controls if key not in shown]
+        unseen = [f"no visible focus: {key}" for key, visible in shown.items() if not visible]
+        if missed or unseen:
+            problems[path] = missed + unseen
+    assert problems == {}, json.dumps(problems, indent=1)
     watched.assert_clean()

@@ -8,9 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.config import Settings
 from dashboard.web import create_app
-from tests.helpers import Watched, free_port, openid_provider, serving
+from tests.helpers import Watched, free_port, openid_provider, serving, sso_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.interop]
 
@@ -20,13 +19,7 @@ BASE = "/admin/queues"
 @pytest.fixture(scope="module")
 def origin(valkey_url: str) -> Iterator[str]:
     port = free_port()
-    settings = Settings(
-        redis_url=valkey_url,
-        secret_key="k",
-        oidc_issuer=f"http://127.0.0.1:{port}",
-        oidc_client_id="drainboard",
-        oidc_client_secret="drainboard-secret",
-    )
+    settings = sso_settings(valkey_url, port)
     with (
         serving(create_app(settings)) as origin,
         openid_provider(port, f"{origin}{BASE}/login/oidc/callback"),

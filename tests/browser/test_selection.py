@@ -85,3 +85,41 @@ def test_select_rows_and_retry_them(live: LiveDashboard, open_page: Opener, sche
     expect(count).to_have_text("1 selected")
     watched.screenshot(f"selection-bar-phone-{scheme}", full_page=False)
     watched.assert_clean()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_disabled_action_looks_disabled_on_a_phone(
+    live: LiveDashboard, open_page: Opener, scheme: str
+) -> None:
+    """Before a row is ticked, "Retry selected" has neither the accent's fill nor its white
+    text; ticking one gives them back; axe finds nothing either way."""
+    node_counts(live, "fail", "1")
+    watched = open_page(color_scheme=scheme, viewport={"width": 390, "height": 844})
+    page = watched.page
+    page.goto(live.url(f"/queue/{QUEUE}?status=failed"))
+    retry = page.get_by_role("button", name="Retry selected")
+    expect(retry).to_be_disabled()
+
+    def look() -> tuple[str, str, str]:
+        return retry.evaluate(
+            "b => { const s = getComputedStyle(b); return [s.backgroundColor, s.color, s.cursor]; }"
+        )
+
+    def accent() -> str:
+        return page.evaluate(
+            "() => { const b = document.createElement('button'); b.className = 'button';"
+            " document.body.append(b); const c = getComputedStyle(b).backgroundColor;"
+            " b.remove(); return c; }"
+        )
+
+    disabled = look()
+    assert axe_violations(page) == []
+    watched.screenshot(f"selection-disabled-phone-{scheme}", full_page=False)
+    page.locator("table.jobs tbody td.pick input").first.check()
+    expect(retry).to_be_enabled()
+    enabled = look()
+    assert enabled[0] == accent()
+    assert disabled[0] != enabled[0] and disabled[1] != enabled[1], (disabled, enabled)
+    assert disabled[2] == "not-allowed"
+    assert axe_violations(page) == []
+    watched.assert_clean()

@@ -136,6 +136,44 @@ def test_redis_unreachable_fires_and_resolves_once(alert_receiver, tmp_path) -> 
     assert [s["event"] for s in sent["sent"]] == ["resolved", "firing"]
 
 
+def test_redis_memory_and_eviction_policy_fire_once_from_two_processes(
+    own_server_url, alert_receiver, tmp_path
+) -> None:
+    """CONFIG SET gives the server an eviction policy, then memory near its maxmemory: two
+    dashboards read INFO memory (here every 0.3 s instead of a minute), one message each time
+    the state changes."""
+    hook, hook_url = alert_receiver
+    alerts = alert_rules_file(tmp_path, hook_url, '[[rule]]\nkind = "redis"\npercent = 50\n')
+    server = redis.Redis.from_url(own_server_url)
+    asyncio.run(add(own_server_url, "mail"))
+    try:
+        with alert_dashboards(own_server_url, alerts, count=2) as apps:
+            for app in apps:
+                app.state.board.alerts.memory_every_s = 0.3
+            time.sleep(1.0)
+            assert hook.texts() == []
+            server.config_set("maxmemory-policy", "allkeys-lru")
+            hook.wait(lambda t: alert_kinds(t, "firing") == 1)
+            server.config_set("maxmemory-policy", "noeviction")
+            hook.wait(lambda t: alert_kinds(t, "resolved") == 1)
+            # 2/3 of maxmemory used: over the rule's 50%, and writes still fit.
+            used = int(server.info("memory")["used_memory"])
+            server.config_set("maxmemory", used * 3 // 2)
+            hook.wait(lambda t: alert_kinds(t, "firing") == 2)
+            server.config_set("maxmemory", 0)
+            hook.wait(lambda t: alert_kinds(t, "resolved") == 2)
+            time.sleep(1.5)  # the other process's readings, which must not send again
+    finally:
+        server.config_set("maxmemory", 0)
+        server.config_set("maxmemory-policy", "noeviction")
+        server.close()
+    texts = hook.texts()
+    assert [t.split("]")[0] for t in texts] == ["[firing", "[resolved"] * 2, texts
+    assert texts[0].startswith("[firing] Redis: eviction policy allkeys-lru ("), texts
+    assert texts[2].startswith("[firing] Redis: memory at 6"), texts
+    assert "% of maxmemory (" in texts[2]
+
+
 def test_quota_fires_and_resolves_once(server_url, alert_receiver, tmp_path) -> None:
     """A burst of commands projects past a 100M quota over a 1 s window; the quiet window
     after it does not (the watcher and the INFO readings alone: a few commands a second)."""

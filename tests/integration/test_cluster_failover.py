@@ -32,6 +32,12 @@ async def served(http: httpx.AsyncClient, timeout: float = 30) -> httpx.Response
         await asyncio.sleep(0.2)
 
 
+def without_latency(answer: dict) -> dict:
+    """The answer less each queue's latency, which grows while the test runs."""
+    queues = [{k: v for k, v in q.items() if k != "latency"} for q in answer["queues"]]
+    return {**answer, "queues": queues}
+
+
 async def test_failover_serves_without_a_bystander_503s_without_the_holder_then_recovers(
     redis_cluster: RedisClusterForTests, cluster_url: str
 ) -> None:
@@ -57,7 +63,7 @@ async def test_failover_serves_without_a_bystander_503s_without_the_holder_then_
             for _ in range(5):
                 during = await http.get(QUEUES, headers=BEARER)
                 assert during.status_code == 200, during.text
-                assert during.json() == before.json()
+                assert without_latency(during.json()) == without_latency(before.json())
             bystander.start()
             redis_cluster.wait_healthy()
 
@@ -72,7 +78,7 @@ async def test_failover_serves_without_a_bystander_503s_without_the_holder_then_
             redis_cluster.wait_healthy()
             after = await served(http)
             assert after.status_code == 200, after.text
-            assert after.json() == before.json()
+            assert without_latency(after.json()) == without_latency(before.json())
     finally:
         for node in redis_cluster.nodes:
             if node.process is None:

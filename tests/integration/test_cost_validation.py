@@ -1,5 +1,7 @@
 """The cost model against reality: idle workers on real Redis 7 servers for 60 s each, and a
-cron drain over seed 004's queues whose scheduled jobs keep falling due.
+cron drain over seed 004's queues whose scheduled jobs keep falling due. The quota view against
+reality: every kind of client at once on one Valkey, each kind's figure against what that kind
+executed, measured apart.
 
 Executed commands come from INFO commandstats (commands inside scripts included), client
 commands from MONITOR (everything not run by a script). The three worker setups run at once,
@@ -9,6 +11,7 @@ each on its own server, so the suite pays for one minute, not three.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import threading
@@ -16,17 +19,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 import redis.asyncio as aioredis
 from bullmq import Queue
 
+from dashboard.config import Settings
 from dashboard.drain.engine import DrainEngine, DrainOptions
 from dashboard.observe.cost import Assumptions, always_on, cron_drain
 from dashboard.observe.measure import measure
 from dashboard.redis_client.connection import connect
+from dashboard.web.app import create_app
 from tests import drain_processors
-from tests.helpers import free_port, start_redis, wait_for
+from tests.helpers import free_port, serving, start_redis, start_valkey, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW_S = 90
@@ -217,3 +223,187 @@ async def test_cron_drain_with_scheduled_jobs_within_15_percent() -> None:
         assert error <= TOLERANCE, (
             f"{count}: model {getattr(model, count):.0f}, measured {measured} ({error:.0%} off)"
         )
+
+
+QUOTA_WINDOW_S = 120
+CRON_EVERY_S = 5
+CRON_TOKEN = "validation-cron-token"
+
+
+def commandstats_calls(client: redis.Redis) -> int:
+    return sum(v["calls"] for v in client.info("commandstats").values())
+
+
+def tot_cmds(client: redis.Redis, name_suffix: str) -> int:
+    return sum(int(c["tot-cmds"]) for c in client.client_list() if c["name"].endswith(name_suffix))
+
+
+class Alone:
+    """What clients on a server of their own execute (INFO commandstats), and what the ones
+    whose connection names end with `part` execute of it (their connections' tot-cmds): those
+    connections stay open, so Valkey's count per connection holds all of theirs."""
+
+    def __init__(self, url: str, part: str | None = None) -> None:
+        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        self.part = part
+
+    def __enter__(self) -> Alone:
+        self.started = time.monotonic()
+        self.part_before = tot_cmds(self.redis, self.part) if self.part else 0
+        self.before = commandstats_calls(self.redis)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Less the INFO read at the start; the CLIENT LISTs are outside the two INFO.
+        self.executed = commandstats_calls(self.redis) - self.before - 1
+        self.minutes = (time.monotonic() - self.started) / 60
+        self.part_executed = tot_cmds(self.redis, self.part) - self.part_before if self.part else 0
+        self.redis.close()
+
+
+class Monitored:
+    """What the connections named `drainboard…` executed between the quota view's two INFO
+    commandstats, from MONITOR: every command they sent, and the commands their scripts ran
+    (MONITOR shows those as `lua`, right after the script's call). Their addresses are taken
+    from CLIENT LIST before MONITOR starts: the dashboard's connections stay open."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=None)
+        self.commands = 0
+        self.stop = threading.Event()
+
+    def _watch(self, ours: set[str], ready: threading.Event) -> None:
+        infos, last = 0, ""
+        # MONITOR's connection stays open until the block is left, after the quota view's
+        # last CLIENT LIST: one closing in its window would count as another client's closing.
+        with self.redis.monitor() as monitor:
+            ready.set()
+            for line in monitor.listen():
+                if self.stop.is_set():
+                    return
+                if line["client_type"] != "lua":
+                    last = f"{line['client_address']}:{line['client_port']}"
+                if last not in ours:
+                    continue
+                if line["command"].upper().startswith("INFO COMMANDSTATS"):
+                    infos += 1
+                elif infos == 1:
+                    self.commands += 1
+
+    def __enter__(self) -> Monitored:
+        named = self.redis.client_list()
+        ours = {c["addr"] for c in named if c["name"].startswith("drainboard")}
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._watch, args=(ours, ready), daemon=True)
+        self.thread.start()
+        ready.wait(5)
+        time.sleep(0.2)  # MONITOR is on
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()  # seen at the next command anyone sends: the workers' come every second
+        self.thread.join(10)
+        self.redis.close()
+
+
+def keep_open(origin: str, stop: threading.Event) -> None:
+    """An open dashboard tab: the overview's live-update stream, read until told to stop or
+    until the server, shutting down, closes it."""
+    on = "&".join(f"on={q}" for q in ("batch", "mail", "pyq"))
+    with (
+        contextlib.suppress(httpx.RemoteProtocolError),
+        httpx.stream("GET", f"{origin}/admin/queues/live?{on}", timeout=None) as stream,
+    ):
+        for _ in stream.iter_raw():
+            if stop.is_set():
+                return
+
+
+def cron(origin: str, stop: threading.Event) -> None:
+    """A cron calling the drain endpoint every CRON_EVERY_S."""
+    while not stop.wait(CRON_EVERY_S):
+        answer = httpx.post(
+            f"{origin}/api/v1/cron/drain-queues",
+            headers={"x-cron-token": CRON_TOKEN},
+            timeout=30,
+        )
+        answer.raise_for_status()
+
+
+def test_quota_view_every_client_kind_within_15_percent_at_once() -> None:
+    """Node workers, a Node QueueEvents, a Python `bullmq` worker (which reopens its blocking
+    connection every few seconds), a cron calling the drain endpoint and an open dashboard tab,
+    all at once on one Valkey: each kind's figure in the quota view against what it executed,
+    measured apart (the Node clients and the Python worker each on a Valkey of their own, in
+    the same window; the dashboard's connections by MONITOR), and the part no client accounts
+    for."""
+    servers = [start_valkey() for _ in range(3)]
+    mix, node_alone, python_alone = (server.connection_url for server in servers)
+    life = WARM_UP_S + QUOTA_WINDOW_S + 30
+    processes = [
+        start_workers("node", url, ["batch", "mail:events"], life) for url in (mix, node_alone)
+    ] + [start_workers("python", url, ["pyq"], life) for url in (mix, python_alone)]
+    stop = threading.Event()
+    settings = Settings(
+        redis_url=mix,
+        queues=("batch", "mail", "pyq"),
+        cron_tokens=(CRON_TOKEN,),
+        processors="tests.drain_processors:PROCESSORS",  # the cron drains `mail`
+        quota=1_000_000,
+    )
+    try:
+        with serving(create_app(settings)) as origin:
+            threads = [
+                threading.Thread(target=keep_open, args=(origin, stop), daemon=True),
+                threading.Thread(target=cron, args=(origin, stop), daemon=True),
+            ]
+            for thread in threads:
+                thread.start()
+            time.sleep(WARM_UP_S)
+            with (
+                Alone(node_alone, ":qe") as node,
+                Alone(python_alone) as python,
+                Monitored(mix) as dashboard,
+            ):
+                answer = httpx.get(
+                    f"{origin}/admin/queues/api/quota",
+                    params={"seconds": QUOTA_WINDOW_S},
+                    timeout=QUOTA_WINDOW_S + 30,
+                )
+            stop.set()
+        for thread in threads:  # the server has closed the tab's stream
+            thread.join(10)
+    finally:
+        for process in processes:
+            process.kill()
+        for server in servers:
+            server.stop()
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    minutes = report["seconds"] / 60
+    shown: dict[str, float] = {}
+    for row in report["clients"]:
+        shown[row["kind"]] = shown.get(row["kind"], 0) + (row["executedPerMinute"] or 0)
+    truth = {
+        "node-worker": (node.executed - node.part_executed) / node.minutes,
+        "queue-events": node.part_executed / node.minutes,
+        "python-worker": python.executed / python.minutes,
+        "drainboard": dashboard.commands / minutes,
+    }
+    table = [
+        (kind, shown.get(kind, 0.0), real, (shown.get(kind, 0.0) - real) / real)
+        for kind, real in truth.items()
+    ]
+    print(f"per client: {report['perClient']}; closed: {report['closedConnectionsOf']}")
+    for kind, figure, real, off in table:
+        print(f"{kind:14} quota view {figure:7.1f}/min  measured {real:7.1f}/min  {off:+.1%}")
+    print(
+        f"Redis {report['redisPerMinute']}/min, clients {report['clientsPerMinute']}/min, "
+        f"unaccounted {report['unaccountedPerMinute']}/min"
+    )
+    assert report["perClient"] == "measured"
+    assert report["unaccountedPerMinute"] == pytest.approx(
+        report["redisPerMinute"] - report["clientsPerMinute"], abs=0.1
+    )
+    wrong = [row for row in table if abs(row[3]) > TOLERANCE]
+    assert not wrong, table

@@ -1,5 +1,6 @@
 """1,000 queues on one Redis: discovery is one SCAN pass at start-up, and an overview render
-reads the 50 queues on screen only (9 commands each), filtered, a page at a time."""
+reads the 50 queues on screen only (9 commands each, and 1 for the latency of each with a job
+waiting), filtered, a page at a time."""
 
 from __future__ import annotations
 
@@ -51,9 +52,11 @@ async def test_overview_of_1000_queues_reads_only_the_page_shown(
         last = await http.get("/admin/queues/?page=20")
         spent = await executed_commands(r) - before
         assert cards(last.text) == QUEUES[-OVERVIEW_PAGE_SIZE:]
-        # The summaries of the 50 shown (7 counts, paused flag, schedulers: 9 each), nothing
-        # else: the other 950 queues cost nothing.
-        assert spent == SUMMARY_WIDTH * OVERVIEW_PAGE_SIZE == 9 * OVERVIEW_PAGE_SIZE
+        # The summaries of the 50 shown (7 counts, paused flag, schedulers: 9 each) and, as each
+        # has a job waiting, its latency (one SORT each), nothing else: the other 950 queues
+        # cost nothing.
+        assert spent == (SUMMARY_WIDTH + 1) * OVERVIEW_PAGE_SIZE == 10 * OVERVIEW_PAGE_SIZE
+        assert await executed_commands(r, "sort") == OVERVIEW_PAGE_SIZE * 2  # and the first page
         assert await executed_commands(r, "scan") == scans  # no scan per view
 
         filtered = await http.get("/admin/queues/", params={"q": "TENANT-07"})
@@ -85,7 +88,8 @@ async def test_the_queue_api_pages_and_filters_too(r: aioredis.Redis, thousand_q
         assert [q["name"] for q in body["queues"]] == QUEUES[720:740]
         assert body["queues"][0]["counts"]["waiting"] == 1
         assert (body["total"], body["page"], body["pageSize"], body["pageCount"]) == (100, 2, 20, 5)
-        assert spent == SUMMARY_WIDTH * 20  # the queues returned, nothing else
+        assert body["queues"][0]["latency"] > 0
+        assert spent == (SUMMARY_WIDTH + 1) * 20  # the queues returned and their latency
 
         default = (await http.get("/admin/queues/api/queues", params={"page": "20"})).json()
         assert [q["name"] for q in default["queues"]] == QUEUES[-OVERVIEW_PAGE_SIZE:]

@@ -73,6 +73,7 @@ async def test_id_search_spans_queues_in_one_round_trip(server_url: str) -> None
             "id": mail["failed"],
             "state": "failed",
             "name": "welcome",
+            "connection": None,
         }
         for state in ("waiting", "delayed", "prioritized", "completed"):
             found = (await http.get(f"{API}/search", params={"id": mail[state]})).json()["jobs"]

@@ -3,6 +3,9 @@
 //   node alerting.mjs <major: 5|6> <redis-url> <queue> add <n>    n jobs left waiting
 //   node alerting.mjs <major: 5|6> <redis-url> <queue> fail <n>   n jobs a Node Worker fails
 //   node alerting.mjs <major: 5|6> <redis-url> <queue> drain 0    Queue.drain(): none waits
+//   node alerting.mjs <major: 5|6> <redis-url> <queue> aged <s> [priority]
+//                                                                   one job waiting, added <s>
+//                                                                   seconds ago (opts.timestamp)
 //
 // Prints Node's getJobCounts() afterwards, as JSON.
 
@@ -13,7 +16,11 @@ const { connection, close } = connectionFor(redisUrl);
 const queue = new Queue(queueName, { connection });
 const count = Number(n);
 
-for (let i = 0; i < count; i++) {
+if (action === "aged") {
+  const priority = Number(process.argv[7] ?? 0);
+  await queue.add("charge", {}, { timestamp: Date.now() - count * 1000, priority });
+}
+for (let i = 0; action !== "aged" && i < count; i++) {
   await queue.add("charge", { i });
 }
 if (action === "drain") {

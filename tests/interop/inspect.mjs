@@ -1,6 +1,8 @@
 // Node BullMQ's own view of jobs and counts, for the tests of jobs added and edited here.
 //
 //   node inspect.mjs <major: 5|6> <redis-url> <queue> jobs <id>...   -> {"<id>": job | null}
+//   node inspect.mjs <major: 5|6> <redis-url> <queue> views <id>...  -> {"<id>": view | null}:
+//        job_view.mjs's fields of getJob() with getState()
 //   node inspect.mjs <major: 5|6> <redis-url> <queue> counts         -> getJobCounts()
 //   node inspect.mjs <major: 5|6> <redis-url> <queue> seed <N>       -> adds N jobs: waiting,
 //        prioritized and delayed thirds; prints getJobCounts()
@@ -9,6 +11,7 @@
 
 const [major, redisUrl, queueName, mode, ...rest] = process.argv.slice(2);
 const { Queue } = await import(`bullmq${major}`);
+const { view } = await import("./job_view.mjs");
 const url = new URL(redisUrl);
 const connection = { host: url.hostname, port: Number(url.port || 6379) };
 const queue = new Queue(queueName, { connection });
@@ -28,6 +31,12 @@ if (mode === "jobs") {
           state: await job.getState(),
         }
       : null;
+  }
+} else if (mode === "views") {
+  answer = {};
+  for (const id of rest) {
+    const job = await queue.getJob(id);
+    answer[id] = job ? { ...view(job), state: await job.getState() } : null;
   }
 } else {
   if (mode === "seed") {

@@ -10,15 +10,24 @@ import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from authlib.integrations.httpx_client import OAuth2Client
 
 from dashboard.config import Settings
 from dashboard.web import create_app
 from dashboard.web.oidc import FLOW_COOKIE, LEEWAY_S, OpenIdProvider, SignInError
-from tests.helpers import free_port, openid_provider, serving, sign_in_at_provider
+from tests.helpers import (
+    free_port,
+    make_jobs,
+    openid_provider,
+    serving,
+    sign_in_at_provider,
+    sso_settings,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -144,3 +153,45 @@ def test_hostile_id_tokens_are_refused(sso: SignIn) -> None:
     after_expiry = claims["exp"] + LEEWAY_S + 1
     assert "expired" in checked(ours, token, nonce, now=after_expiry)
     assert "ID token was refused" in checked(ours, token, "another nonce")
+
+
+def test_the_providers_groups_and_email_claims_give_roles_per_queue(
+    valkey_url: str, tmp_path: Path
+) -> None:
+    """The provider puts everyone in the group "ops", with an @example.com address: the users
+    file makes "ops" operator on billing-*, and example.com a viewer everywhere."""
+    redis.Redis.from_url(valkey_url).flushall()
+    for queue in ("billing-eu", "mail"):
+        asyncio.run(make_jobs(valkey_url, queue))
+    users = tmp_path / "users.toml"
+    users.write_text(
+        '[[oidc]]\ngroup = "ops"\ngrants = [{ queues = "billing-*", role = "operator" }]\n'
+        '[[oidc]]\nemail_domain = "example.com"\ngrants = [{ queues = "*", role = "viewer" }]\n'
+    )
+    port = free_port()
+    settings = sso_settings(valkey_url, port, users=str(users))
+    app = create_app(settings)
+    with (
+        serving(app) as origin,
+        openid_provider(port, f"{origin}{BASE}/login/oidc/callback"),
+        httpx.Client(base_url=origin) as http,
+    ):
+        landed = http.get(sign_in_at_provider(http, f"{origin}{BASE}/login/oidc", "erin"))
+        assert landed.status_code == 200
+        page = http.get(f"{BASE}/queue/billing-eu")
+        csrf = page.text.split('"X-CSRF-Token": "')[1].split('"')[0]
+        headers = {"X-CSRF-Token": csrf, "Origin": origin}
+        assert 'hx-post="' + f"{BASE}/api/queues/billing-eu/pause" in page.text
+        paused = http.post(f"{BASE}/api/queues/billing-eu/pause", headers=headers)
+        assert paused.status_code == 200, paused.text
+        refused = http.post(f"{BASE}/api/queues/mail/pause", headers=headers)
+        assert refused.status_code == 403
+        assert refused.json()["error"] == (
+            "This needs the operator role on queue 'mail', and you are viewer there."
+        )
+        emptied = http.post(f"{BASE}/api/queues/billing-eu/empty", headers=headers)
+        assert emptied.status_code == 403  # operator, not admin
+        trail = http.get(f"{BASE}/api/audit").json()["entries"]
+    assert ("erin@example.com", "operator", "pause", "done") in [
+        (e["user"], e["role"], e["action"], e["outcome"]) for e in trail
+    ]

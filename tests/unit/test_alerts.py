@@ -45,7 +45,7 @@ def test_the_issue_form_parses(tmp_path: Path) -> None:
         ("[[rule]]\nkind = 'nope'", "kind must be one of"),
         ("[[rule]]\nkind = 'backlog'", "needs count"),
         ("[[rule]]\nkind = 'failed'\nage_seconds = 5", "age_seconds is a backlog rule's"),
-        ("[[rule]]\nkind = 'redis'\npercent = 90", "percent is a quota rule's"),
+        ("[[rule]]\nkind = 'paused'\npercent = 90", "percent is a quota or redis rule's"),
         ("[[rule]]\nkind = 'quota'\nqueues = 'mail'", "watches the server, not queues"),
         ("[destination.m]\nurl = 'smtp://mail.example'", "needs to, e.g."),
         ("[destination.m]\nurl = 'smtp://h'\nto = 'a@b'\nfrom = 'me'", "from must be an email"),

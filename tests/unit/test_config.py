@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from dashboard import cli
@@ -122,3 +124,86 @@ def test_single_sign_on_takes_all_three_settings_and_a_safe_issuer() -> None:
         Settings.from_env({**env, "DRAINBOARD_OIDC_ISSUER": "http://login.example.com"})
     local = Settings.from_env({**env, "DRAINBOARD_OIDC_ISSUER": "http://127.0.0.1:8080"})
     assert local.oidc_issuer == "http://127.0.0.1:8080"
+
+
+# Several Redis servers (issue 27).
+
+
+def test_one_unnamed_url_keeps_todays_settings() -> None:
+    settings = Settings.from_env({"REDIS_URL": "redis+sentinel://h1:26379,h2:26379/main"})
+    assert settings.connections == ()
+    assert settings.redis_url == "redis+sentinel://h1:26379,h2:26379/main"
+    assert settings.chosen(None) is settings
+
+
+def test_named_urls_from_flags_and_environment() -> None:
+    flags = Settings.from_env({}, redis_url=["prod=redis://p:6379", "staging=redis://s:6379/2"])
+    env = Settings.from_env(
+        {"DRAINBOARD_REDIS_URLS": "prod=redis://p:6379, staging=redis+sentinel://a:1,b:2/m"}
+    )
+    assert [(c.name, c.redis_url) for c in flags.connections] == [
+        ("prod", "redis://p:6379"),
+        ("staging", "redis://s:6379/2"),
+    ]
+    assert [c.redis_url for c in env.connections][1] == "redis+sentinel://a:1,b:2/m"
+    assert flags.redis_url == "redis://p:6379"  # the first connection's
+    assert Settings.loads(flags.dumps()) == flags
+
+
+def test_a_connections_file_gives_each_its_own_settings(tmp_path: Path) -> None:
+    file = tmp_path / "connections.toml"
+    file.write_text(
+        '[connection.prod]\nurl = "rediss://p:6380"\nqueues = ["billing"]\nhide = ["x-*"]\n'
+        'read_only = true\n\n[connection.big]\nurl = "redis://c:7000"\ncluster = true\n'
+        'prefix = "{bull}"\n'
+    )
+    settings = Settings.from_env({"DRAINBOARD_HIDE": "secret"}, connections_file=str(file))
+    prod = settings.chosen("prod")
+    assert (prod.redis_url, prod.queues, prod.read_only) == ("rediss://p:6380", ("billing",), True)
+    assert prod.hide == ("secret", "x-*")
+    big = settings.chosen("big")
+    assert (big.cluster, big.prefix, big.read_only) == (True, "{bull}", False)
+
+
+@pytest.mark.parametrize(
+    ("urls", "says"),
+    [
+        (["redis://a", "redis://b"], "name each one"),
+        (["a=redis://x", "a=redis://y"], "Two Redis connections are named 'a'"),
+        (["-x=redis://a", "b=redis://c"], "A connection name is 1 to 40"),
+        (["a=http://x", "b=redis://c"], "must start with redis://"),
+    ],
+)
+def test_bad_connection_lists_are_one_sentence(urls: list[str], says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({}, redis_url=urls)
+    assert says in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("not toml [", "is not valid TOML"),
+        ("[other]\nx = 1\n", "has no [connection.<name>] table"),
+        ("[connection.a]\nprefix = 'p'\n", "needs a url"),
+        ("[connection.a]\nurl = 'redis://x'\nport = 1\n", "unknown key 'port'"),
+        ("[connection.a]\nurl = 'redis://x'\ncluster = 'yes'\n", "true or false"),
+    ],
+)
+def test_bad_connections_files_are_one_sentence(tmp_path: Path, text: str, says: str) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({}, connections_file=str(file))
+    assert says in str(err.value)
+
+
+def test_choosing_a_connection() -> None:
+    settings = Settings.from_env({}, redis_url=["a=redis://x", "b=redis://y"])
+    assert settings.chosen("b").redis_url == "redis://y"
+    for name, says in ((None, "choose one with --connection (a, b)"), ("c", "no connection")):
+        with pytest.raises(ConfigError) as err:
+            settings.chosen(name)
+        assert says in str(err.value)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"REDIS_URL": "redis://x"}).chosen("a")

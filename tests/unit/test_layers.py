@@ -15,7 +15,7 @@ LAYERS = (
     "redact text i18n",  # pure: the job fields never shown; user values cut; languages
     "redis_client",  # connections, command counting, the Lua helper
     "bullmq",  # the key layout and every read
-    "config",  # settings, validated against the key layout and the URL kinds
+    "config access",  # settings, validated against the key layout and the URL kinds; roles
     "writes",  # changes through the bullmq package's scripts
     "drain",  # the drain engine, workers
     "live",  # the change watcher and the counts it keeps

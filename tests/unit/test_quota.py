@@ -5,9 +5,10 @@ and the advice."""
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 from dashboard.observe.cost import Assumptions
-from dashboard.observe.measure import Connection, Measurement
+from dashboard.observe.measure import Connection, Measurement, closing
 from dashboard.observe.quota import report
 
 
@@ -72,3 +73,45 @@ def test_modelled_where_redis_has_no_per_connection_count() -> None:
     assert rows[("other", None)]["connections"] == 1
     assert rows[("other", None)]["executedPerMinute"] is None
     assert data["unaccountedPerMinute"] == round(566 - 537.5 - 6, 1)
+
+
+def python_worker(id: str, *, blocking: bool) -> Connection:
+    """A Python `bullmq` worker's connection on pyq: its blocking one, or its command one."""
+    return Connection("pyq", "worker" if blocking else "client", "python", "bull:pyq", 0,
+                      "bzpopmin" if blocking else "evalsha", blocking, id, 4, 3)  # fmt: skip
+
+
+def test_closing_shows_a_connection_gone_and_a_worker_between_blocking_connections() -> None:
+    command = python_worker("0:p", blocking=False)
+    first, second = python_worker("0:b1", blocking=True), python_worker("0:b2", blocking=True)
+    node = conn(node_name("batch-jobs"), "0:n", 12, kind="worker", command="bzpopmin")
+    node = replace(node, queue="batch-jobs")
+    # The blocking connection open at the start is gone at the end, where a new one is open.
+    assert closing([command, first, node], [command, second, node]) == [first]
+    # At the end the worker is between two blocking connections: one closed in the window.
+    assert closing([command, first, node], [command, node]) == [first, command]
+    # Nothing closed: the same connections at both ends.
+    assert closing([command, first, node], [command, first, node]) == []
+
+
+def test_closed_connections_of_one_client_take_the_rest_and_of_two_stay_unaccounted() -> None:
+    m = measurement(True)
+    m.per_minute["bzpopmin"] = 30
+    command = python_worker("0:p", blocking=False)
+    m.connections.append(command)
+    m.executed_by_connection = {**(m.executed_by_connection or {}), "0:p": 0}
+    m.closing = [python_worker("0:b1", blocking=True)]
+    data = report(m, "bull", ["batch-jobs", "pyq"], Assumptions())
+    rows = {(r["kind"], r["queue"]): r for r in data["clients"]}
+    worker = rows[("python-worker", "pyq")]
+    # 596 executed, 581 by open connections (less the measurement's own): 15 by the
+    # worker's closed ones.
+    assert worker["executedPerMinute"] == 15 and worker["closedPerMinute"] == 15
+    assert data["unaccountedPerMinute"] == 0 and data["closedConnectionsOf"] == []
+
+    m.closing.append(conn("", "0:gone", 7))  # an unnamed client's connection closed too
+    data = report(m, "bull", ["batch-jobs", "pyq"], Assumptions())
+    rows = {(r["kind"], r["queue"]): r for r in data["clients"]}
+    assert rows[("python-worker", "pyq")]["executedPerMinute"] == 0
+    assert data["unaccountedPerMinute"] == 15
+    assert data["closedConnectionsOf"] == ["Python worker on pyq", "other"]

@@ -18,11 +18,12 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.access import NOBODY
 from dashboard.config import Settings
 from dashboard.observe.audit import outcome_of, record
 from dashboard.web.middleware.guard import SAFE_METHODS, bearer_token
 from dashboard.web.middleware.throttle import client_of
-from dashboard.web.paths import path_value
+from dashboard.web.paths import connection_in, path_value
 
 # Body kept for the entry's parameters: enough for any action's options, never a job's data.
 BODY_KEPT = 4096
@@ -83,16 +84,19 @@ class AuditTrail:
         if action is None:
             return  # refused before any route: nothing changed
         request = Request(scope)
-        board = scope["app"].state.board
+        state = scope["app"].state
+        board = state.boards.get(connection_in(scope), state.board)
         path_params = scope.get("path_params", {})
         said = _json_answer(answer)
+        queue = path_value(path_params["queue"]) if "queue" in path_params else None
         entry: dict[str, Any] = {
             "at": int(time.time() * 1000),
             "user": _who(request, action, body),
-            "role": "viewer" if self.settings.read_only else "admin",
+            "role": _role(request, board, queue),
             "action": action,
+            "connection": board.connection,
             "method": scope["method"],
-            "queue": path_value(path_params["queue"]) if "queue" in path_params else None,
+            "queue": queue,
             "job": path_value(path_params["job_id"]) if "job_id" in path_params else None,
             "params": {
                 **{k: path_value(v) for k, v in path_params.items() if k not in NAMED_PARAMS},
@@ -108,7 +112,7 @@ class AuditTrail:
         if action in DRAINS:
             entry["trigger"] = _trigger(request, action)
             store = store and not _idle_drain(status, said)
-        await record(board.redis, self.settings.prefix, entry, store=store)
+        await record(board.redis, board.settings.prefix, entry, store=store)
 
 
 def _who(request: Request, action: str, body: bytes) -> str:
@@ -120,9 +124,19 @@ def _who(request: Request, action: str, body: bytes) -> str:
     if action == "cron_drain":
         return "cron token"
     if bearer_token(request) is not None:
-        return "API token"
+        return request.scope.get("state", {}).get("access", NOBODY).who
     user = request.scope.get("state", {}).get("user")
     return str(user) if user else "anonymous"
+
+
+def _role(request: Request, board: Any, queue: str | None) -> str | None:
+    """The role the change was made with: the caller's on its queue (or its `?queue=`), else the
+    highest they hold on any queue known now (no command). A sign-in and the cron endpoint
+    (its own tokens, outside the roles) have none."""
+    access = request.scope.get("state", {}).get("access", NOBODY)
+    queue = queue or request.query_params.get("queue")
+    held = access.role_on(queue) if queue else access.top(board.catalog.cached())
+    return held.label if held else None
 
 
 def _trigger(request: Request, action: str) -> str:

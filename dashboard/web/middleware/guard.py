@@ -1,6 +1,14 @@
 """Who may do what, decided once for every dashboard request before any handler runs.
 
-- `Authorization: Bearer <DRAINBOARD_TOKEN>`: scripts. No session, no CSRF check.
+Who: the bearer token or the session, turned into an Access (dashboard/access.py): admin on
+every queue for DRAINBOARD_USERNAME/PASSWORD and DRAINBOARD_TOKEN (and for everyone when no
+credential is set), the users file's grants otherwise, worked out again on every request.
+What: the route the router will pick, looked up here. A queue outside the caller's grants is a
+404 on every route; a change needs the role the route table (web/registry.py, WRITE_ROLES) names
+for it, on its queue, else a 403 of one sentence. `--read-only` caps every role at viewer.
+
+- `Authorization: Bearer <DRAINBOARD_TOKEN>` (or a users-file token): scripts. No session, no
+  CSRF check.
 - A signed session cookie: people, signed in through the login form when credentials are set.
   Every visitor gets a session (anonymous when no credentials are configured) so that every
   state-changing browser request carries a session-bound CSRF token, sent by htmx as
@@ -20,21 +28,26 @@ needs `Authorization: Bearer` with the API token or DRAINBOARD_METRICS_TOKEN.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.access import NOBODY, Access, Role, UsersFile, admin
+from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.config import Settings
 from dashboard.i18n import N_
+from dashboard.text import quoted
 from dashboard.web.errors import problem
 from dashboard.web.middleware.hosts import host_allowed
 from dashboard.web.middleware.sessions import COOKIE, SessionSigner, new_session
 from dashboard.web.middleware.throttle import PerMinute, client_of
-from dashboard.web.paths import root_of
+from dashboard.web.paths import connection_in, path_value, root_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = ("/login", "/static/")
@@ -49,18 +62,41 @@ def same_secret(given: str | None, expected: str | None) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def check_login(settings: Settings, username: str, password: str) -> bool:
-    """Username and password, or the API token typed as the password."""
+def check_login(
+    settings: Settings, users: UsersFile | None, username: str, password: str
+) -> str | None:
+    """The kind of session a sign-in opens: "env" for DRAINBOARD_USERNAME/PASSWORD (or the API
+    token typed as the password), "user" for a user of the users file; None: refused."""
     user_ok = same_secret(username, settings.username)
     password_ok = same_secret(password, settings.password)
-    return (user_ok and password_ok) or same_secret(password, settings.token)
+    if (user_ok and password_ok) or same_secret(password, settings.token):
+        return "env"
+    if users is not None and users.current().sign_in(username, password):
+        return "user"
+    return None
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, settings: Settings, signer: SessionSigner) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        signer: SessionSigner,
+        needs: Mapping[str, Role | None],
+        routes: Sequence[BaseRoute],
+        catalogs: Mapping[str | None, QueueCatalog],
+        users: UsersFile | None,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.signer = signer
+        self.needs = needs  # route name -> the role its writes need (web/registry.py)
+        # Routes and mounts (a named connection's `/c/{connection}`), in the router's order.
+        self.routes = [route for route in routes if isinstance(route, Route | Mount)]
+        # Each connection's catalog (None: one unnamed Redis); the first answers a URL naming none.
+        self.catalogs = catalogs
+        self.users = users
+        self.cap = Role.VIEWER if settings.read_only else Role.ADMIN
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,15 +108,23 @@ class Guard:
         session = self.signer.loads(request.cookies.get(COOKIE))
         fresh = session is None
         session = session or new_session()
-        scope.setdefault("state", {}).update(csrf=session["c"], user=session.get("u"))
-
-        refusal = self._refusal(request, route_path, session)
+        given = bearer_token(request)
+        if given is not None:
+            access, refusal = self._bearer(request, given)
+        else:
+            access = self._session_access(session)
+            refusal = self._refusal(request, route_path, session, access is not None)
+        if refusal is None and access is not None:
+            refusal = await self._forbidden(request, access)
+        scope.setdefault("state", {}).update(
+            csrf=session["c"], user=session.get("u"), access=access or NOBODY
+        )
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         # A script signed in with its bearer token needs no session: signing a cookie for each
         # of its calls costs more than the rest of a small JSON answer.
-        if not fresh or bearer_token(request) is not None:
+        if not fresh or given is not None:
             await self.app(scope, receive, send)
             return
         cookie = self.signer.cookie(request, session)
@@ -96,13 +140,117 @@ class Guard:
 
         await self.app(scope, receive, send_with_cookie)
 
-    def _refusal(
-        self, request: Request, route_path: str, session: dict[str, Any]
+    def _bearer(self, request: Request, given: str) -> tuple[Access | None, Response | None]:
+        """DRAINBOARD_TOKEN is admin everywhere; a token of the users file has its grants."""
+        refusal = locked_out(request)
+        if refusal is not None:
+            return None, refusal
+        if same_secret(given, self.settings.token):
+            return admin("API token", self.cap), None
+        found = self.users.current().token(given, self.cap) if self.users else None
+        if found is not None:
+            return found, None
+        failed_secrets(request).add(client_of(request))
+        return None, problem(request, 401, N_("The bearer token is not valid."), _challenge())
+
+    def _session_access(self, session: dict[str, Any]) -> Access | None:
+        """The session's rights, recomputed from the users file on every request (a user taken
+        out of it is signed out at once); None when nobody (or nobody still known) signed in."""
+        user, kind = session.get("u"), session.get("k")
+        if not self.settings.auth_required:
+            return admin(user or "anonymous", self.cap)
+        if not user:
+            return None
+        if kind == "env":
+            return admin(user, self.cap)
+        if self.users is None:
+            # Single sign-on without a users file: everyone it lets in is admin, as before roles.
+            return admin(user, self.cap) if kind == "oidc" else None
+        directory = self.users.current()
+        if kind == "user":
+            return directory.user(user, self.cap, session.get("h") or "")
+        if kind == "oidc":
+            return directory.person(user, session.get("claims") or {}, self.cap)
+        return None
+
+    async def _forbidden(self, request: Request, access: Access) -> Response | None:
+        """The role check, for every route: a queue outside the caller's grants does not exist
+        for them (404, as for an unknown one); a change beyond their role there is a 403."""
+        matched = self._route(request.scope)
+        if matched is None:
+            return None  # the router answers: 404, or 405 for a method the path does not take
+        route, path_params = matched
+        refusal = await self._beyond(request, access, route.name, path_params)
+        if refusal is not None:
+            # Refused with the route known: the audit trail records who tried what (a stranger's
+            # refusal, before any sign-in, is not recorded; this one's author is known).
+            request.scope.update(endpoint=route.endpoint, path_params=path_params)
+        return refusal
+
+    async def _beyond(
+        self, request: Request, access: Access, name: str, path_params: dict[str, Any]
     ) -> Response | None:
-        given = bearer_token(request)
-        if given is not None:
-            return check_bearer(request, given, (self.settings.token,))
-        if self.settings.auth_required and not session.get("u"):
+        queue = path_value(path_params["queue"]) if "queue" in path_params else None
+        if queue is not None and not access.sees(queue):
+            return problem(
+                request,
+                404,
+                N_("There is no queue named %(queue)s under this prefix.", queue=quoted(queue)),
+            )
+        if request.method in SAFE_METHODS:
+            return None
+        # A write route the table forgot needs the highest role: nothing escapes by omission.
+        need = self.needs.get(name, Role.ADMIN)
+        if need is None:
+            return None
+        queue = queue or request.query_params.get("queue")
+        if queue is not None:
+            # A queue it cannot see is the route's to refuse, as it refuses an unknown one.
+            if not access.sees(queue) or access.may(need, queue):
+                return None
+            held, on_queue = access.role_on(queue), quoted(queue)
+        else:
+            # A change that names no queue acts on every queue the caller sees.
+            catalog = self.catalogs.get(connection_in(request.scope))
+            catalog = catalog or next(iter(self.catalogs.values()))
+            seen = [name for name in await catalog.names() if access.sees(name)]
+            if access.may_everywhere(need, seen):
+                return None
+            held, on_queue = access.top(seen), None
+        if self.settings.read_only:
+            return problem(request, 403, N_("This dashboard is read-only; actions are disabled."))
+        role = held.label if held else N_("no role")
+        if on_queue is None:
+            return problem(
+                request,
+                403,
+                N_(
+                    "This needs the %(need)s role on every queue you can see, and you are "
+                    "%(role)s there.",
+                    need=need.label,
+                    role=role,
+                ),
+            )
+        return problem(
+            request,
+            403,
+            N_(
+                "This needs the %(need)s role on queue %(queue)s, and you are %(role)s there.",
+                need=need.label,
+                queue=on_queue,
+                role=role,
+            ),
+        )
+
+    def _route(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:
+        """The route the router will pick (its first full match, inside a connection's mount
+        too) and its path parameters."""
+        return _first_match(self.routes, scope)
+
+    def _refusal(
+        self, request: Request, route_path: str, session: dict[str, Any], signed_in: bool
+    ) -> Response | None:
+        if self.settings.auth_required and not signed_in:
             if route_path.startswith(OPEN_PATHS):
                 return self._cross_site(request)
             if request.method in SAFE_METHODS and not _is_api(route_path, request):
@@ -178,7 +326,7 @@ def check_bearer(request: Request, given: str, accepted: tuple[str | None, ...])
     if any(same_secret(given, token) for token in accepted):
         return None
     failed_secrets(request).add(client_of(request))
-    return problem(request, 401, "The bearer token is not valid.", _challenge())
+    return problem(request, 401, N_("The bearer token is not valid."), _challenge())
 
 
 class ServiceGuard:
@@ -199,6 +347,19 @@ class ServiceGuard:
                 await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _first_match(routes: Sequence[BaseRoute], scope: Scope) -> tuple[Route, dict[str, Any]] | None:
+    for route in routes:
+        match, child = route.matches(scope)
+        if match != Match.FULL:
+            continue
+        if isinstance(route, Mount):
+            # As the router does: the mount's routes, on the path under it.
+            return _first_match(route.routes, {**scope, **child})
+        if isinstance(route, Route):
+            return route, child.get("path_params", {})
+    return None
 
 
 def _route_path(scope: Scope) -> str:

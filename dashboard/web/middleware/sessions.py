@@ -94,5 +94,13 @@ class SessionSigner:
         )
 
 
-def new_session(user: str | None = None) -> dict[str, Any]:
-    return {"u": user, "c": secrets.token_urlsafe(32)}
+def new_session(
+    user: str | None = None, kind: str | None = None, claims: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`kind` says where the user's rights come from on each request (web/middleware/guard.py):
+    "env" (the single username and password), "user" (the users file) or "oidc" (single
+    sign-on, with the `claims` the users file's [[oidc]] rules look at)."""
+    session: dict[str, Any] = {"u": user, "k": kind, "c": secrets.token_urlsafe(32)}
+    if claims:
+        session["claims"] = claims
+    return session

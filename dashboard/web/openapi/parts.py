@@ -21,9 +21,12 @@ ERROR = {
 ERROR_TEXT = {
     400: "A parameter is wrong; the sentence says which.",
     401: "No valid credentials.",
-    403: "Refused: read-only mode, CSRF, or a cross-site request.",
-    404: "No such queue or job.",
-    409: "The job is in the wrong state for this action.",
+    403: "Refused: the caller's role on the queue is too low for this (the sentence names the"
+    " role needed), read-only mode, CSRF, or a cross-site request.",
+    404: "No such queue, job or Redis connection (a queue outside the caller's grants does not"
+    " exist for them).",
+    409: "The job is in the wrong state for this action, or the queue is on several Redis "
+    "connections and none is named.",
     413: "The request body is too large.",
     414: "The URL is too long.",
     429: "Too many calls, or too many wrong secrets, from this client.",
@@ -39,6 +42,14 @@ QUEUE = {
     "in": "path",
     "required": True,
     "description": "The queue's name, percent-encoded as one path segment (`/` as `%2F`).",
+    "schema": {"type": "string", "minLength": 1},
+}
+CONNECTION = {
+    "name": "connection",
+    "in": "query",
+    "required": False,
+    "description": "With several Redis connections, the one to use (`GET api/connections` lists"
+    " them); a queue on one connection only needs none.",
     "schema": {"type": "string", "minLength": 1},
 }
 JOB_ID = {

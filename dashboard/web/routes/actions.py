@@ -16,9 +16,16 @@ from dashboard.web.lookup import (
     queue_action,
     queue_route,
     refusals_as_http,
-    refuse_if_read_only,
 )
-from dashboard.web.openapi.parts import JOB_ID, OUTCOME, QUEUE, errors, query
+from dashboard.web.openapi.parts import (
+    JOB_ID,
+    OUTCOME,
+    OUTCOME_SCHEMA,
+    QUEUE,
+    errors,
+    json_body,
+    query,
+)
 from dashboard.web.paths import segment
 from dashboard.writes.actions import Outcome
 
@@ -42,7 +49,6 @@ async def remove_job(request: Request, board: Board, queue: str) -> Outcome:
 async def remove_job_from_its_page(request: Request, board: Board, queue: str) -> Response:
     """Remove on the job page: that page is gone afterwards, so htmx is sent back to the queue,
     on the tab the job was in, where the notice says what was removed."""
-    refuse_if_read_only(board)
     job_id = job_id_of(request)
     status = params.status(request.query_params, "waiting")
     with refusals_as_http():
@@ -168,6 +174,24 @@ _SELECTION = {
         },
     },
 }
+# A selection's answer names each job its script left alone (it changed state meanwhile).
+_SELECTED_OUTCOME = json_body(
+    {
+        **OUTCOME_SCHEMA,
+        "required": [*OUTCOME_SCHEMA["required"], "failed"],
+        "properties": {
+            **OUTCOME_SCHEMA["properties"],
+            "failed": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "reason"],
+                    "properties": {"id": {"type": "string"}, "reason": {"type": "string"}},
+                },
+            },
+        },
+    }
+)
 openapi = {
     "/api/queues/{queue}/jobs/{job_id}/retry": {
         "post": _action("A failed or completed job back to waiting.", [QUEUE, JOB_ID], 409)
@@ -188,6 +212,7 @@ openapi = {
                 400,
                 409,
             ),
+            "responses": {**errors(403, 404, 400, 409), "200": _SELECTED_OUTCOME},
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": _SELECTION}},

@@ -15,21 +15,24 @@ from starlette.routing import Route
 
 from dashboard import i18n
 from dashboard.i18n import N_
-from dashboard.observe.alerts import Alerts
 from dashboard.web.lookup import board_of, notice
 from dashboard.web.openapi.parts import errors, json_body
 from dashboard.web.render import render
 
 
-async def _view(alerts: Alerts) -> dict[str, Any]:
+async def _view(request: Request) -> dict[str, Any]:
+    alerts = board_of(request).alerts
     stored, sent = await alerts.read()
     stored.update(alerts.local)  # `redis` rules: state kept by this process, not in Redis
+    # Alerts about queues outside the reader's grants are as invisible as those queues.
+    hidden = set(request.app.state.board.catalog.cached()) - set(board_of(request).catalog.cached())
+    sent = [entry for entry in sent if entry.get("queue") not in hidden]
     rules = []
     for rule in alerts.config.rules:
         firing = {
             key.partition("|")[2]: value
             for key, value in stored.items()
-            if key.partition("|")[0] == rule.id
+            if key.partition("|")[0] == rule.id and key.partition("|")[2] not in hidden
         }
         rules.append(
             {
@@ -55,7 +58,7 @@ async def _view(alerts: Alerts) -> dict[str, Any]:
 async def alerts_page(request: Request) -> Response:
     board = board_of(request)
     context = {
-        **await _view(board.alerts),
+        **await _view(request),
         "watcher_per_minute": board.watcher.commands_per_minute(),
         "watching": board.watcher.running,
         "title": N_("Alerts"),
@@ -65,7 +68,7 @@ async def alerts_page(request: Request) -> Response:
 
 async def alerts_json(request: Request) -> Response:
     with i18n.speaking(i18n.DEFAULT_LOCALE):  # the JSON API is English, whoever asks
-        return JSONResponse(await _view(board_of(request).alerts))
+        return JSONResponse(await _view(request))
 
 
 async def send_test(request: Request) -> Response:

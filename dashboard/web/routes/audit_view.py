@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.bullmq.discovery import SeenBy
 from dashboard.i18n import N_
 from dashboard.observe.audit import FILTERS, OUTCOMES, TrailPage, read
 from dashboard.web import params
@@ -51,7 +52,14 @@ def _stream_id(text: str) -> bool:
 async def _page(request: Request) -> tuple[dict[str, str], TrailPage]:
     filters, before = _filters(request), _before(request)
     board = board_of(request)
-    return filters, await read(board.redis, board.settings.prefix, filters, before)
+    page = await read(board.redis, board.settings.prefix, filters, before)
+    # Changes to queues outside the reader's grants are as invisible as those queues.
+    catalog = board.catalog
+    if isinstance(catalog, SeenBy):
+        page.entries = [
+            e for e in page.entries if e.get("queue") is None or catalog.sees(e["queue"])
+        ]
+    return filters, page
 
 
 async def audit_page(request: Request) -> Response:

@@ -3,6 +3,8 @@ README's "Draining queues on demand"), the dashboard's "Drain now", and the run 
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,10 +20,12 @@ from dashboard.drain.engine import (
 from dashboard.i18n import N_, T_, Tp_
 from dashboard.text import quoted
 from dashboard.web import params
-from dashboard.web.lookup import board_of, notice, refuse_if_read_only
+from dashboard.web.board import Board
+from dashboard.web.lookup import board_of, boards_of, notice
 from dashboard.web.middleware.guard import bearer_token, same_secret
 from dashboard.web.middleware.throttle import client_of
-from dashboard.web.openapi.parts import errors, json_body, query
+from dashboard.web.openapi.parts import CONNECTION, errors, json_body, query
+from dashboard.web.paths import connection_in
 from dashboard.web.render import render
 
 CRON_CALLS_PER_MINUTE = 12
@@ -29,7 +33,7 @@ MAX_CONCURRENT_QUEUES = 16
 TOKEN_HEADERS = ("x-cron-secret", "x-cron-token")
 
 
-async def drain_options(request: Request, trigger: str) -> DrainOptions:
+async def drain_options(request: Request, trigger: str, board: Board) -> DrainOptions:
     """The cron endpoint's query parameters (`queue`, `maxDurationMs`, `maxConcurrentQueues`,
     `maxJobsPerQueue`), each checked; a bad one is a 400 naming it.
 
@@ -43,7 +47,7 @@ async def drain_options(request: Request, trigger: str) -> DrainOptions:
             " not in a request body."
         )
     query = request.query_params
-    known = await board_of(request).catalog.names()
+    known = await board.catalog.names()
     queue = query.get("queue")
     if queue is not None and queue not in known:
         allowed = ", ".join(known) or "none found"
@@ -58,7 +62,7 @@ async def drain_options(request: Request, trigger: str) -> DrainOptions:
         ),
         max_jobs_per_queue=_optional_positive(query, "maxJobsPerQueue"),
         trigger=trigger,
-        metrics_max_data_points=board_of(request).settings.metrics_max_data_points,
+        metrics_max_data_points=board.settings.metrics_max_data_points,
     )
 
 
@@ -84,15 +88,50 @@ async def cron_drain(request: Request) -> Response:
         same_secret(given, token) for given in offered for token in board.settings.cron_tokens
     ):
         raise HTTPException(401, detail="Missing or invalid drain token.")
-    result = await board.engine.drain(await drain_options(request, "cron"))
+    boards = boards_of(request)
+    if len(boards) > 1 and connection_in(request.scope) is None:
+        return JSONResponse(await _drain_every_connection(request, list(boards.values())))
+    result = await board.engine.drain(await drain_options(request, "cron", board))
     return JSONResponse(result.as_json())
+
+
+async def _drain_every_connection(request: Request, boards: list[Board]) -> dict[str, object]:
+    """One cron call for every connection: their drains run at once, so the same maxDurationMs
+    bounds the whole call. `queue=` drains that queue wherever it is. Queues are keyed
+    `<connection>:<queue>` (queue names have no `:`), each connection's totals beside them."""
+    queue = request.query_params.get("queue")
+    chosen = [b for b in boards if queue is None or queue in await b.catalog.names()]
+    if not chosen:
+        raise params.bad_request(f"No connection has a queue named {quoted(queue or '')}.")
+    options = [await drain_options(request, "cron", board) for board in chosen]
+    results = await asyncio.gather(
+        *(board.engine.drain(each) for board, each in zip(chosen, options, strict=True))
+    )
+    return {
+        "ok": True,
+        "durationMs": max(result.duration_ms for result in results),
+        "totalProcessed": sum(result.total_processed for result in results),
+        "totalFailed": sum(result.total_failed for result in results),
+        "queues": {
+            f"{board.connection}:{name}": run.as_json()
+            for board, result in zip(chosen, results, strict=True)
+            for name, run in result.queues.items()
+        },
+        "connections": {
+            str(board.connection): {
+                "durationMs": result.duration_ms,
+                "totalProcessed": result.total_processed,
+                "totalFailed": result.total_failed,
+            }
+            for board, result in zip(chosen, results, strict=True)
+        },
+    }
 
 
 async def drain_now(request: Request) -> Response:
     """The dashboard's button and `POST api/drain`: the same engine, the same answer."""
     board = board_of(request)
-    refuse_if_read_only(board)
-    result = await board.engine.drain(await drain_options(request, "dashboard"))
+    result = await board.engine.drain(await drain_options(request, "dashboard", board))
     if "hx-request" not in request.headers:
         return JSONResponse(result.as_json())
     # Failed jobs are among the processed ones: say it as completed + failed = processed. A
@@ -183,8 +222,8 @@ openapi_outside_base = {
         "post": {
             "summary": "Drains what is queued now, then stops; 12 calls a minute per client.",
             "security": [{"cron": []}],
-            "parameters": DRAIN_PARAMETERS,
-            "responses": {"200": DRAIN_RESULT, **errors(400, 500)},
+            "parameters": [*DRAIN_PARAMETERS, CONNECTION],
+            "responses": {"200": DRAIN_RESULT, **errors(400, 404, 500)},
         }
     },
 }

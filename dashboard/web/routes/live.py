@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from dashboard.bullmq.discovery import SeenBy
 from dashboard.observe.unserved import takeable
 from dashboard.web import params
 from dashboard.web.board import Board
@@ -37,8 +38,12 @@ async def live(request: Request) -> Response:
     on = request.query_params.getlist("on")
     if len(on) > params.MAX_PAGE_SIZE:
         raise params.bad_request(f"on names at most {params.MAX_PAGE_SIZE} queues.")
-    # The queues an overview page shows; names no longer known simply never change.
+    # The queues an overview page shows; names no longer known simply never change. A reader
+    # whose grants leave queues out hears only of the ones they see.
     among = frozenset(on) if on and queue is None else None
+    if queue is None and isinstance(board.catalog, SeenBy):
+        seen = frozenset(await board.catalog.names())
+        among = seen if among is None else among & seen
 
     async def events() -> AsyncIterator[str]:
         async with board.watcher.subscribe(queue, job_id, among=among) as subscription:

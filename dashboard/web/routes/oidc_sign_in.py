@@ -21,6 +21,7 @@ from dashboard.web.oidc import (
     OpenIdProvider,
     ProviderUnreachable,
     SignInError,
+    rule_claims,
     user_name,
 )
 from dashboard.web.paths import local_path, root_of
@@ -86,7 +87,7 @@ async def callback(request: Request) -> Response:
         claims = await provider.finish(_callback_url(request), query["code"], flow)
     except SignInError as err:
         raise _refusal(err) from err
-    session = new_session(user_name(claims))
+    session = new_session(user_name(claims), "oidc", rule_claims(claims))
     # The session cookie is SameSite=Strict, so a redirect from here (still the provider's
     # navigation) would arrive without it: this page moves on from the dashboard's own origin.
     target = escape(flow.next, quote=True)

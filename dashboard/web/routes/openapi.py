@@ -19,7 +19,8 @@ async def openapi_json(request: Request) -> Response:
     # The app keeps the registry's documented modules: importing the registry here would be a
     # cycle, since the registry lists this module.
     modules = request.app.state.documented_modules
-    return JSONResponse(document(root, board.settings.base_path, modules, queues))
+    roles = request.app.state.roles_by_operation
+    return JSONResponse(document(root, board.settings.base_path, modules, queues, roles))
 
 
 openapi = {

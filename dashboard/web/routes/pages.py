@@ -15,7 +15,6 @@ from starlette.staticfiles import StaticFiles
 from dashboard.bullmq.flows import child_counts
 from dashboard.bullmq.latency import oldest_waiting
 from dashboard.i18n import N_, Np_
-from dashboard.observe.unserved import takeable
 from dashboard.web import params
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, job_id_of, job_not_found, notice, queue_route
@@ -26,26 +25,31 @@ from dashboard.web.paths import local_path, root_of
 from dashboard.web.render import STATIC_DIR, VALUE_LIMIT, render
 from dashboard.writes.manage import EDITABLE
 
-# Queues per overview page: 450 commands a render at most, whatever the number of queues.
+# Queues per overview page: 550 commands a render at most (650 on a cluster), whatever the number
+# of queues (9 each, and 1 or 2 for the latency of each that has jobs waiting; 2 or 4 there).
 OVERVIEW_PAGE_SIZE = 50
 RAW_FIELDS = ("data", "returnvalue", "opts", "stacktrace", "parent")
 
 
 async def overview(request: Request) -> Response:
     """The queues, a page at a time and filtered by name: a render reads the queues on screen
-    only (9 commands each), however many the catalog holds."""
+    only (9 commands each, and 1 or 2 for the latency of each with jobs waiting), however many
+    the catalog holds."""
     board = board_of(request)
     names = await board.catalog.names()
     window = params.queue_window(request.query_params, names, OVERVIEW_PAGE_SIZE)
     # `?live=1` is the page's own refresh on a change notice: counts from the watcher.
     live = request.query_params.get("live") == "1"
     summaries = await board.summaries(window.shown, live=live)
+    due = await board.oldest_due(summaries, live=live)
     paged = len(names) > OVERVIEW_PAGE_SIZE or bool(window.name_filter)
     return render(
         request,
         "overview.html",
         {
             "queues": summaries,
+            "due": due,
+            "now_ms": int(time.time() * 1000),
             "unserved": await board.service_check.unserved(summaries, names, ask=not live),
             "queue_total": len(names),
             "matching": len(window.matching),
@@ -90,14 +94,18 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode(errors="replace"))
     username = form.get("username", [""])[0]
     password = form.get("password", [""])[0]
-    if not check_login(board.settings, username, password):
+    kind = check_login(board.settings, board.users, username, password)
+    if kind is None:
         failed_secrets(request).add(client_of(request))
         response = render(request, "login.html", _login_context(board, target, failed=True))
         response.status_code = 401
         return response
     response = RedirectResponse(target, status_code=303)
-    signer = board_of(request).signer
-    response.headers.append("set-cookie", signer.cookie(request, new_session(username or "token")))
+    session = new_session(username or "token", kind)
+    if kind == "user" and board.users is not None:
+        # Which password it was: a password changed in the file ends this session.
+        session["h"] = board.users.current().seal_of(username)
+    response.headers.append("set-cookie", board.signer.cookie(request, session))
     return response
 
 
@@ -108,7 +116,7 @@ def _login_context(board: Board, target: str, failed: bool) -> dict[str, object]
         "next": target,
         "failed": failed,
         "sso": board.oidc is not None,
-        "passwords": bool(settings.username or settings.token),
+        "passwords": bool(settings.username or settings.token or settings.users),
     }
 
 
@@ -137,13 +145,12 @@ async def queue_page(request: Request, board: Board, queue: str) -> Response:
         # Past the last page (a stale link, or jobs removed since): show the last one instead.
         last = request.url.include_query_params(page=result.page_count)
         return RedirectResponse(f"{last.path}?{last.query}", status_code=303)
-    # The latency (the oldest waiting job's age): 2 to 4 commands, none when nothing waits.
+    # The latency (the oldest waiting job's age): 1 or 2 commands, none when nothing waits.
     latency = None
-    if takeable(result.queue):
-        keys = board.reader.keys(queue)
-        due = (await oldest_waiting(board.redis, [keys]))[queue]
-        if due is not None:
-            latency = {"due": due, "taken": watcher.arrivals(queue, "active")}
+    keys = {queue: board.reader.keys(queue)}
+    due = (await oldest_waiting(board.redis, keys, [result.queue]))[queue]
+    if due is not None:
+        latency = {"due": due, "taken": watcher.arrivals(queue, "active")}
     children = {}
     if status == "waiting-children":  # "3 of 5 children done": four counts a row
         ids = [job["id"] for job in result.jobs]
@@ -228,7 +235,6 @@ class StaticAssets(StaticFiles):
 
 
 routes = [
-    Route("/", overview, name="overview"),
     Route("/rescan", rescan, methods=["POST"], name="rescan"),
     Route("/login", login, methods=["GET", "POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),

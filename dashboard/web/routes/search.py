@@ -6,6 +6,9 @@ what one slice found and what it cost; "Search further" fetches the next slice a
 
 from __future__ import annotations
 
+import asyncio
+
+from redis.exceptions import RedisError
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -16,9 +19,9 @@ from dashboard.bullmq.keys import STATES
 from dashboard.i18n import N_
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import board_of, queue_route
+from dashboard.web.lookup import board_of, boards_of, queue_route
 from dashboard.web.openapi.parts import QUEUE, errors, json_body, query
-from dashboard.web.paths import root_of, segment
+from dashboard.web.paths import connection_in, dashboard_root, root_of, segment
 from dashboard.web.render import render
 
 MAX_TEXT = 1_000
@@ -47,6 +50,34 @@ async def _find_id(board: Board, job_id: str) -> list[search.IdHit]:
     return await search.find_id(board.redis, board.settings.prefix, queues, job_id)
 
 
+async def _find_everywhere(request: Request, job_id: str) -> list[tuple[Board, search.IdHit]]:
+    """The id in every queue of the connection the URL names or, naming none, of every
+    connection at once (one round trip each); a connection that is down is left out, unless
+    every one is."""
+    boards = boards_of(request)
+    named = connection_in(request.scope) is not None
+    chosen = [board_of(request)] if named or len(boards) == 1 else list(boards.values())
+    found = await asyncio.gather(
+        *(_find_id(board, job_id) for board in chosen), return_exceptions=True
+    )
+    hits = [
+        (board, hit)
+        for board, result in zip(chosen, found, strict=True)
+        if not isinstance(result, BaseException)
+        for hit in result
+    ]
+    failures = [result for result in found if isinstance(result, BaseException)]
+    if failures and (len(failures) == len(found) or not isinstance(failures[0], RedisError)):
+        raise failures[0]
+    return hits
+
+
+def _job_link(request: Request, board: Board, hit: search.IdHit) -> str:
+    root = dashboard_root(request.scope)
+    base = f"{root}/c/{segment(board.connection)}" if board.connection else root
+    return f"{base}/queue/{segment(hit.queue)}/jobs/{segment(hit.id)}"
+
+
 async def _slice(
     request: Request, board: Board, queue: str, default_status: str, matches: int
 ) -> search.SearchSlice:
@@ -66,9 +97,10 @@ async def _slice(
 
 
 async def api_find_id(request: Request) -> Response:
-    board = board_of(request)
-    hits = await _find_id(board, _job_id(request.query_params))
-    return JSONResponse({"jobs": [hit.as_json() for hit in hits]})
+    hits = await _find_everywhere(request, _job_id(request.query_params))
+    return JSONResponse(
+        {"jobs": [{**hit.as_json(), "connection": board.connection} for board, hit in hits]}
+    )
 
 
 @queue_route
@@ -79,15 +111,18 @@ async def api_search(request: Request, board: Board, queue: str) -> Response:
 
 async def find_id_page(request: Request) -> Response:
     """The top bar's search box: straight to the job when exactly one queue has it."""
-    board = board_of(request)
     job_id = _job_id(request.query_params)
-    hits = await _find_id(board, job_id)
+    hits = await _find_everywhere(request, job_id)
     if len(hits) == 1:
-        base = root_of(request.scope)
-        hit = hits[0]
-        target = f"{base}/queue/{segment(hit.queue)}/jobs/{segment(hit.id)}"
-        return RedirectResponse(target, status_code=303)
-    context = {"hits": hits, "job_id": job_id, "title": N_("Job id %(id)s", id=job_id)}
+        return RedirectResponse(_job_link(request, *hits[0]), status_code=303)
+    rows = [(hit, board.connection, _job_link(request, board, hit)) for board, hit in hits]
+    named = any(connection for _, connection, _ in rows)
+    context = {
+        "rows": rows,
+        "named": named,
+        "job_id": job_id,
+        "title": N_("Job id %(id)s", id=job_id),
+    }
     return render(request, "search_id.html", context)
 
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dashboard.web.lookup import board_of
+from dashboard.web.lookup import board_of, boards_of
 
 
 async def healthz(request: Request) -> Response:
@@ -26,8 +26,10 @@ async def healthz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     """Prometheus text. Idle queues cost no Redis command: counts are kept in memory and
-    re-read only for the queues whose events stream moved since the last scrape."""
-    body = await board_of(request).exporter.scrape()
+    re-read only for the queues whose events stream moved since the last scrape. With several
+    Redis connections, every connection's, labelled `connection`."""
+    exporters = [board.exporter for board in boards_of(request).values()]
+    body = await request.app.state.metrics.scrape(exporters)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

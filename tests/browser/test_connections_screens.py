@@ -1,0 +1,109 @@
+"""Several Redis servers in the browser (issue 27): the front page groups queues by connection
+and the switcher lists each connection's queues under its name, at 1280 by 800 and 390 by 844,
+light and dark. Each view fits its width, takes keyboard focus everywhere, passes axe-core, and
+is saved as a screenshot; a group's PING button shows that connection's round trip."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+import redis
+from bullmq import Queue
+from playwright.sync_api import expect
+
+from dashboard import demo
+from dashboard.config import DEFAULT_BASE_PATH, NamedConnection, Settings, hosts_for_bind
+from dashboard.web.app import create_app
+from tests.helpers import (
+    LiveDashboard,
+    Watched,
+    axe_violations,
+    in_thread,
+    serving,
+    start_valkey,
+)
+
+pytestmark = pytest.mark.browser
+
+Opener = Callable[..., Watched]
+SIZES = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height": 844}}
+SECOND_QUEUES = ("billing-invoices", "billing-refunds")
+
+# Controls a keyboard cannot reach (as in test_triage_screens.py): visible, enabled, not in a
+# closed menu, yet out of the tab order.
+UNREACHABLE = """() => [...document.querySelectorAll("main a[href], main button, main input")]
+  .filter(e => !e.disabled && e.getClientRects().length && e.tabIndex < 0)
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
+async def fill_second(url: str) -> None:
+    for name in SECOND_QUEUES:
+        queue = Queue(name, {"connection": url})
+        for n in range(3):
+            await queue.add("charge", {"n": n})
+        await queue.close()
+
+
+@pytest.fixture(scope="module")
+def live(valkey_url: str) -> Iterator[LiveDashboard]:
+    client = redis.Redis.from_url(valkey_url)
+    client.flushall()
+    client.close()
+    in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
+    second = start_valkey()
+    in_thread(lambda: asyncio.run(fill_second(second.connection_url)))
+    settings = Settings(
+        redis_url=valkey_url,
+        allowed_hosts=hosts_for_bind("127.0.0.1"),
+        connections=(
+            NamedConnection(name="production", redis_url=valkey_url),
+            NamedConnection(name="staging", redis_url=second.connection_url),
+        ),
+    )
+    app = create_app(settings)
+    with serving(app) as origin:
+        httpx.get(f"{origin}{DEFAULT_BASE_PATH}/api/queues", timeout=10).raise_for_status()
+        yield LiveDashboard(origin=origin, redis_url=valkey_url, app=app)
+    second.stop()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_grouped_overview_and_switcher(
+    live: LiveDashboard, open_page: Opener, size: str, scheme: str
+) -> None:
+    watched = open_page(color_scheme=scheme, viewport=SIZES[size])
+    page = watched.page
+    page.goto(live.url("/"))
+    groups = page.locator("section.connection-group")
+    expect(groups).to_have_count(2)
+    staging = page.locator('section.connection-group[data-connection="staging"]')
+    expect(staging.locator("[data-state=reachable]")).to_be_visible()
+    for name in SECOND_QUEUES:
+        expect(staging.locator(f'article.queue-card[data-queue="{name}"]')).to_be_visible()
+    staging.get_by_role("button", name="PING").click()
+    expect(staging.locator(".ping-result")).to_contain_text("PING")
+    expect(staging.locator(".ping-result")).to_contain_text("ms")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate(UNREACHABLE) == []
+    assert axe_violations(page) == []
+    page.evaluate("window.scrollTo(0, 0)")  # a sticky top bar is drawn where it was scrolled
+    watched.screenshot(f"connections-overview-{size}-{scheme}")
+
+    # The switcher: each connection's queues under its name, linking into that connection.
+    if size == "390":
+        page.locator(".switcher-toggle").click()
+    switcher = page.locator("nav.switcher")
+    heads = switcher.locator(".switcher-connection-head")
+    expect(heads).to_have_text(["production", "staging"])
+    link = switcher.locator('[data-connection="staging"] a', has_text="billing-refunds")
+    expect(link).to_be_visible()
+    assert link.get_attribute("href") == f"{DEFAULT_BASE_PATH}/c/staging/queue/billing-refunds"
+    watched.screenshot(f"connections-switcher-{size}-{scheme}", full_page=False)
+    link.click()
+    expect(page.locator("a.navlink.connection")).to_have_text("staging")
+    expect(page.locator("h1")).to_contain_text("billing-refunds")
+    watched.assert_clean()
