@@ -71,11 +71,13 @@ UNDER_BASE: tuple[ModuleType, ...] = (
 # cron tokens (CRON_SECRET, …), which can drain and do nothing else, whatever the roles.
 # A route that names no queue (pause all, a drain of all, a rescan) needs the role on every
 # queue the caller sees. None: open to anyone.
-OPERATOR, ADMIN = Role.OPERATOR, Role.ADMIN
+VIEWER, OPERATOR, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
 WRITE_ROLES: dict[str, Role | None] = {
     # Signing in and out: anyone.
     "login": None,
     "logout": None,
+    # This browser's language (a cookie; nothing in Redis): anyone signed in.
+    "set_language": VIEWER,
     # operator: retry, promote, remove, clean, pause and resume, Drain now, selected actions.
     "retry_job": OPERATOR,
     "promote_job": OPERATOR,

@@ -174,7 +174,7 @@ def test_a_drain_tick_fires_and_the_next_resolves(server_url, receiver, tmp_path
     tick()
     texts = hook.texts()
     assert [t.split("]")[0] for t in texts] == ["[firing", "[resolved"], texts
-    assert "1 jobs failed in a drain" in texts[0]
+    assert "1 job failed in a drain" in texts[0]
 
 
 def test_a_bad_rules_file_stops_the_start_with_one_sentence(tmp_path) -> None:
@@ -214,7 +214,7 @@ def test_an_on_demand_worker_alerts_after_its_drains(server_url, receiver, tmp_p
     finally:
         process.terminate()
         process.wait(15)
-    assert "mail: 1 jobs failed in a drain" in texts[0]
+    assert "mail: 1 job failed in a drain" in texts[0]
 
 
 def test_always_on_workers_refuse_alerts_with_a_sentence(tmp_path) -> None:

@@ -104,7 +104,7 @@ CASES: dict[str, tuple[str, Callable[[str], None], Callable[[str], None], str]] 
     ),
     "paused": ('queues = "mail"\nminutes = 0.02', pause, resume, "mail: paused for at least 0"),
     # The next tick's stalled check finds none: the rule stops holding by itself.
-    "stalled": ('queues = "mail"', stall, nothing, "mail: 1 jobs stalled in a drain"),
+    "stalled": ('queues = "mail"', stall, nothing, "mail: 1 job stalled in a drain"),
 }
 
 

@@ -44,13 +44,16 @@ from tests.helpers import (
 BASE = "/admin/queues"
 IN, OUT = "in-q", "out-q"  # the grants say `in-*`: the second queue is outside every pattern
 PASSWORD = "correct horse"
-# What the roles mean, written here rather than read from the table under test: an operator may
-# do these, everything else that writes needs an admin, and signing in and out is open.
+# What the roles mean, written here rather than read from the table under test: a viewer may
+# choose a language, an operator may do these, everything else that writes needs an admin, and
+# signing in and out is open.
 OPERATOR_ROUTES = {
     *("retry_job", "promote_job", "remove_job", "remove_job_from_its_page", "act_on_selected"),
     *("retry_all", "promote_all", "clean", "pause", "resume", "pause_all", "resume_all"),
     *("drain_now", "rescan"),
 }
+# Anyone signed in: this browser's language, kept in a cookie.
+VIEWER_ROUTES = {"set_language"}
 OPEN_ROUTES = {"login", "logout"}
 ROLES = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
 KINDS = ("session", "token")
@@ -285,7 +288,13 @@ async def test_the_role_matrix(world: World) -> None:
     for name, route in sorted(routes.items()):
         if name in OPEN_ROUTES:
             continue  # open to anyone, as the test above checks
-        need = Role.OPERATOR if name in OPERATOR_ROUTES else Role.ADMIN
+        need = (
+            Role.VIEWER
+            if name in VIEWER_ROUTES
+            else Role.OPERATOR
+            if name in OPERATOR_ROUTES
+            else Role.ADMIN
+        )
         names_queue = "{queue}" in route.path or name == "drain_now"
         for queue in (IN, OUT) if names_queue else (None,):
             call = call_for(name, route, queue or IN, world.ids)
