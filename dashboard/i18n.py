@@ -132,7 +132,18 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def number(n: int | float | None, locale: str | None = None) -> str:
-    return format_decimal(n or 0, locale=locale or current())
+    value = n or 0
+    if isinstance(value, int) and 0 <= value < 1000:
+        # No locale we ship groups or changes digits below 1,000: most counts on a page are
+        # these, and Babel's formatting was most of an overview's render (issue 28's bench).
+        return str(value)
+    return _formatted(value, locale or current())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: int | float, locale: str) -> str:
+    """Babel's number, kept: a page shows the same counts render after render."""
+    return format_decimal(value, locale=locale)
 
 
 class Text(str):
