@@ -382,6 +382,13 @@ def _fold(open_: str, close: str, label: str, items: list[str], depth: int, comm
     )
 
 
+def row_text(msgid: str, /, **params: object) -> Markup:
+    """`N_("Open job %(id)s here", id=…)` in a template: what `_()` gives (the message in the
+    reader's language, its parameters escaped), without Jinja's context call, which made a
+    25-row page's three texts a row a tenth of its render. `make messages` extracts N_ too."""
+    return Markup(gettext(msgid)) % params
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
@@ -410,6 +417,7 @@ def make_templates() -> Jinja2Templates:
         t=i18n.translated,
     )
     env.globals.update(
+        N_=row_text,
         STATE_LABELS=STATE_LABELS,
         STATE_ORDER=STATE_ORDER,
         VALUE_LIMIT=VALUE_LIMIT,
