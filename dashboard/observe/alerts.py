@@ -257,9 +257,12 @@ class Alerts:
         clock: Callable[[], float] = time.time,
         service: ServiceCheck | None = None,
         quota: int = DEFAULT_QUOTA,
+        connection: str | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
+        # With several Redis connections, the one these rules watch: every message names it.
+        self.connection = connection
         self.config = config
         self.delivery = delivery or Delivery()
         self.clock = clock
@@ -467,11 +470,19 @@ class Alerts:
                 "event": event,
                 "rule": rule.id if rule else key,
                 "queue": queue,
-                "text": f"[{event}] {text}",
+                "text": self._said(event, text),
                 "at": int(self.clock()),
+                **self._where(),
             },
         )
         return 1
+
+    def _said(self, event: str, text: str) -> str:
+        where = f"{self.connection}: " if self.connection else ""
+        return f"[{event}] {where}{text}"
+
+    def _where(self) -> dict[str, str]:
+        return {"connection": self.connection} if self.connection else {}
 
     async def deliver(self, names: Iterable[str], message: dict[str, Any]) -> list[str]:
         """Send to each destination; record each result in the capped sends stream."""
@@ -894,6 +905,8 @@ class Alerts:
             else:
                 continue
             message = {"event": event, "rule": rule.id, "queue": "", "at": int(self.clock())}
-            await self.deliver(rule.send, {**message, "text": f"[{event}] {text}"})
+            await self.deliver(
+                rule.send, {**message, **self._where(), "text": self._said(event, text)}
+            )
             sent += 1
         return sent

@@ -221,6 +221,7 @@ def _board(
             alert_rules.load(settings.alerts) if settings.alerts else alert_rules.AlertConfig(),
             service=service_check,
             quota=settings.quota,
+            connection=name,
         ),
         oidc=oidc,
         users=users,
