@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian machine, idempotently:
 # Debian packages (python3-venv where Python lacks ensurepip; for the tests also redis-server,
-# redis-cli, openssl, chromium and, when npm is missing, Node from Debian), a virtualenv with
-# the package and its test extras, and the pinned Node BullMQ versions of the interop tests.
+# redis-cli, openssl, chromium, CJK fonts, podman, buildah, debootstrap and, when npm is
+# missing, Node from Debian), a virtualenv with the package and its test extras, and the pinned
+# Node packages of tests/interop (BullMQ 5 and 6, axe-core, oidc-provider).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -19,6 +19,7 @@ from dashboard.config import Settings
 from tests.helpers import (
     ALERT_SECRET,
     AlertReceiver,
+    OwnRedis,
     free_port,
     make_client,
     serving,
@@ -116,3 +117,13 @@ def alert_receiver() -> Iterator[tuple[AlertReceiver, str]]:
     hook = AlertReceiver()
     with serving(hook.app) as origin:
         yield hook, f"{origin}/hooks/{ALERT_SECRET}"
+
+
+@pytest.fixture
+def two_redis() -> Iterator[tuple[OwnRedis, OwnRedis]]:
+    """Two Redis 7 servers of the test's own (several connections, issue 27)."""
+    both = (OwnRedis(), OwnRedis())
+    yield both
+    for server in both:
+        if server.process is not None:
+            server.stop()

@@ -592,3 +592,23 @@ def executed_calls(nodes: list[redis.Redis]) -> int:
     """Commands the nodes executed so far (INFO commandstats), scripts' inner commands
     included; each reading counts in the next one, so subtract one per node between two."""
     return sum(s["calls"] for node in nodes for s in node.info("commandstats").values())
+
+
+class OwnRedis:
+    """A Redis 7 of the test's own on a free port, which it can stop and start again there."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.process = start_redis(self.port)
+        wait_for(self.url)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(10)
+        self.process = None

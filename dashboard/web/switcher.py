@@ -60,11 +60,7 @@ def switcher_for(request: Request, board: Board) -> Switcher | None:
     delimiter = board.settings.group_delimiter or ""
     env = request.app.state.templates.env
     items = _items(env, tuple(names), delimiter, base)
-    current = request.path_params.get("queue")
-    if current:
-        link = f'href="{base}/queue/{segment(path_value(current))}"'
-        items = items.replace(f"{link}>", f'{link} aria-current="page">', 1)
-    return Switcher(len(names), Markup(items))  # escaped when the template rendered it
+    return Switcher(len(names), _marked(items, request))
 
 
 def _by_connection(request: Request, boards: dict[str | None, Board]) -> Switcher | None:
@@ -80,9 +76,14 @@ def _by_connection(request: Request, boards: dict[str | None, Board]) -> Switche
         parts.append(_items(env, tuple(names), delimiter, base, str(name)))
     if not count:
         return None
-    items = "".join(parts)
+    return Switcher(count, _marked("".join(parts), request))
+
+
+def _marked(items: str, request: Request) -> Markup:
+    """The switcher's links with the page's own queue marked `aria-current` (its link is the one
+    under this page's root: with several connections, only its own connection's)."""
     current = request.path_params.get("queue")
     if current:
         link = f'href="{root_of(request.scope)}/queue/{segment(path_value(current))}"'
         items = items.replace(f"{link}>", f'{link} aria-current="page">', 1)
-    return Switcher(count, Markup(items))  # escaped when the template rendered it
+    return Markup(items)  # escaped when the template rendered it

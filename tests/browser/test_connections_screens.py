@@ -21,6 +21,7 @@ from tests.helpers import (
     LiveDashboard,
     Watched,
     axe_violations,
+    fits,
     in_thread,
     serving,
     start_valkey,
@@ -31,12 +32,6 @@ pytestmark = pytest.mark.browser
 Opener = Callable[..., Watched]
 SIZES = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height": 844}}
 SECOND_QUEUES = ("billing-invoices", "billing-refunds")
-
-# Controls a keyboard cannot reach (as in test_triage_screens.py): visible, enabled, not in a
-# closed menu, yet out of the tab order.
-UNREACHABLE = """() => [...document.querySelectorAll("main a[href], main button, main input")]
-  .filter(e => !e.disabled && e.getClientRects().length && e.tabIndex < 0)
-  .map(e => e.outerHTML.slice(0, 120))"""
 
 
 async def fill_second(url: str) -> None:
@@ -87,8 +82,7 @@ def test_the_grouped_overview_and_switcher(
     staging.get_by_role("button", name="PING").click()
     expect(staging.locator(".ping-result")).to_contain_text("PING")
     expect(staging.locator(".ping-result")).to_contain_text("ms")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    assert page.evaluate(UNREACHABLE) == []
+    fits(page)
     assert axe_violations(page) == []
     page.evaluate("window.scrollTo(0, 0)")  # a sticky top bar is drawn where it was scrolled
     watched.screenshot(f"connections-overview-{size}-{scheme}")

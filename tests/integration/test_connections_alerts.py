@@ -5,27 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
-import pytest
 from bullmq import Queue
 
 from dashboard.config import NamedConnection, Settings
 from dashboard.web.app import create_app
-from tests.helpers import AlertReceiver, alert_rules_file, free_port, serving, start_redis, wait_for
-
-
-@pytest.fixture
-def two_servers() -> Iterator[tuple[str, str]]:
-    ports = [free_port(), free_port()]
-    processes = [start_redis(port) for port in ports]
-    urls = [f"redis://127.0.0.1:{port}" for port in ports]
-    for url in urls:
-        wait_for(url)
-    yield urls[0], urls[1]
-    for process in processes:
-        process.terminate()
-        process.wait(10)
+from tests.helpers import AlertReceiver, OwnRedis, alert_rules_file, serving
 
 
 async def waiting(url: str, queue_name: str, count: int) -> None:
@@ -36,9 +21,9 @@ async def waiting(url: str, queue_name: str, count: int) -> None:
 
 
 def test_a_connections_alert_names_it(
-    two_servers: tuple[str, str], alert_receiver: tuple[AlertReceiver, str], tmp_path
+    two_redis: tuple[OwnRedis, OwnRedis], alert_receiver: tuple[AlertReceiver, str], tmp_path
 ) -> None:
-    alpha, beta = two_servers
+    alpha, beta = (server.url for server in two_redis)
     hook, hook_url = alert_receiver
     asyncio.run(waiting(alpha, "mail", 1))  # under the threshold: alpha stays quiet
     asyncio.run(waiting(beta, "mail", 3))

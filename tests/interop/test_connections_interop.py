@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -23,14 +21,12 @@ from dashboard.bullmq.keys import STATES
 from dashboard.config import NamedConnection, Settings
 from dashboard.web.registry import base_routes
 from tests.helpers import (
+    OwnRedis,
     executed_calls,
-    free_port,
     make_client,
     make_jobs,
     node_json,
     primaries_of,
-    start_redis,
-    wait_for,
 )
 
 pytestmark = pytest.mark.interop
@@ -41,36 +37,7 @@ BEARER = {"Authorization": "Bearer t"}
 CLUSTER_PREFIX = "{bull}"
 
 
-class Server:
-    """A Redis 7 of the test's own, which it can stop and start again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.start()
-
-    def start(self) -> None:
-        self.process = start_redis(self.port)
-        wait_for(self.url)
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(10)
-        self.process = None
-
-
-@pytest.fixture
-def servers() -> Iterator[tuple[Server, Server]]:
-    both = (Server(), Server())
-    yield both
-    for server in both:
-        if server.process is not None:
-            server.stop()
-
-
-def settings_for(a: Server, b: Server, cluster_url: str | None = None) -> Settings:
+def settings_for(a: OwnRedis, b: OwnRedis, cluster_url: str | None = None) -> Settings:
     connections = [
         NamedConnection(name="alpha", redis_url=a.url),
         NamedConnection(name="beta", redis_url=b.url),
@@ -96,9 +63,9 @@ async def add_plain(url: str, queue: str, job_id: str) -> None:
 
 
 async def test_counts_actions_and_search_per_connection(
-    node: str, servers: tuple[Server, Server], cluster_url: str
+    node: str, two_redis: tuple[OwnRedis, OwnRedis], cluster_url: str
 ) -> None:
-    a, b = servers
+    a, b = two_redis
     made = {
         "alpha": produce(node, a.url, "north"),
         "beta": produce(node, b.url, "south"),
@@ -197,9 +164,9 @@ async def test_counts_actions_and_search_per_connection(
 
 
 async def test_a_server_that_stops_takes_only_its_own_pages_down(
-    servers: tuple[Server, Server],
+    two_redis: tuple[OwnRedis, OwnRedis],
 ) -> None:
-    a, b = servers
+    a, b = two_redis
     await add_plain(a.url, "kept", "k1")
     await add_plain(b.url, "lost", "l1")
     async with make_client(settings_for(a, b)) as http:
@@ -228,8 +195,8 @@ async def test_a_server_that_stops_takes_only_its_own_pages_down(
         assert re.search(r'data-connection="beta".*?data-state="reachable"', front.text, re.S)
 
 
-async def test_drains_and_metrics_per_connection(servers: tuple[Server, Server]) -> None:
-    a, b = servers
+async def test_drains_and_metrics_per_connection(two_redis: tuple[OwnRedis, OwnRedis]) -> None:
+    a, b = two_redis
     for url, count in ((a.url, 3), (b.url, 2)):
         for n in range(count):
             await add_plain(url, "mail", f"m{n}")
@@ -269,11 +236,11 @@ async def test_drains_and_metrics_per_connection(servers: tuple[Server, Server])
 
 
 async def test_every_page_works_on_a_named_connection_and_costs_only_its_server(
-    servers: tuple[Server, Server],
+    two_redis: tuple[OwnRedis, OwnRedis],
 ) -> None:
     """Every GET route under /c/beta/: answered as on a dashboard of its own, its figure equal
     to what beta's server executed, and nothing spent on alpha's (nobody looks at it)."""
-    a, b = servers
+    a, b = two_redis
     ids = await make_jobs(b.url, "mail", "bull")
     queue = Queue("mail", {"connection": b.url})
     await queue.upsertJobScheduler("nightly", {"pattern": "0 2 * * *"}, "report", {})
