@@ -572,7 +572,7 @@ class ChangeWatcher:
                 kept = self._counts[queue]
                 if queue in expected:
                     said = expected[queue].items()
-                    drifted = any(fresh.get(state, n) != n for state, n in said)
+                    drifted = any(_drifted(state, fresh.get(state, n), n) for state, n in said)
                     every = self._recount_every.get(queue, self.recount_s)
                     backed_off = min(every * 2, self.recount_max_s)
                     self._recount_every[queue] = self.recount_s if drifted else backed_off
@@ -623,6 +623,19 @@ class ChangeWatcher:
 def _stream_ms(entry_id: str) -> int:
     """When Redis wrote a stream entry: its id's first part, in ms since the epoch."""
     return int(str(entry_id).split("-", 1)[0])
+
+
+def _drifted(state: str, fresh: int, said: int) -> bool:
+    """Whether a re-read of an uncertain state found it off from what the events said, and not
+    only ahead of them: events still on their way raise `completed` and `failed` and move
+    `waiting` either way, while trims only ever lower the finished states, and a wrong split
+    of the waiting jobs shows in `prioritized`. Judged so, a busy queue that never drifts backs
+    off however late its events arrive."""
+    if state in ("completed", "failed"):
+        return fresh < said
+    if state == "waiting":
+        return False
+    return fresh != said
 
 
 def _moved(counts: Mapping[str, int], deltas: Mapping[str, int]) -> tuple[dict[str, int], set[str]]:
