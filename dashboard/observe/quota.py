@@ -60,6 +60,8 @@ class Spender:
     # Of `executed`, what its connections closed in the window ran (see _attribute_closed).
     closed: float = 0
     last_commands: set[str] = field(default_factory=set)
+    # `executed` is this dashboard's own count of what it sent, where Redis counts no client.
+    self_counted: bool = False
 
 
 def _identity(c: Connection, prefix: str, queues: set[str]) -> tuple[str, str | None]:
@@ -70,6 +72,7 @@ def _identity(c: Connection, prefix: str, queues: set[str]) -> tuple[str, str | 
 
 
 Key = tuple[str, str | None, str]  # kind, queue, and the name of an "other" client
+DASHBOARD: Key = ("drainboard", None, "")  # Drainboard's dashboards: no queue of their own
 
 
 def _key(c: Connection, prefix: str, queues: set[str]) -> Key:
@@ -94,8 +97,12 @@ def spenders(m: Measurement, prefix: str, queues: set[str]) -> list[Spender]:
             row.last_commands.add(c.command)
         if measured is not None and c.id in measured:
             row.executed = (row.executed or 0) + measured[c.id]
+    own = groups.get(DASHBOARD)
+    if measured is None and m.own is not None and own is not None:
+        # No count per connection here, but this dashboard keeps its own.
+        own.executed = sum(m.own.values())
+        own.self_counted = True
     if measured is not None:
-        own = groups.get(("drainboard", None, ""))
         if own is not None and own.executed is not None:
             own.executed = max(0, own.executed - OWN_IN_WINDOW * m.primaries)
         owner = closed_by(m, prefix, queues)
@@ -154,6 +161,15 @@ def _pair_unnamed(
             row.paired += 1 / len(claims)
             row.last_commands.add(c.command)
     return left
+
+
+def _source(row: Spender) -> str:
+    """Where a client's figure comes from, as the table names it."""
+    if row.executed is None:
+        return "model"
+    if row.self_counted:
+        return "counted by this dashboard"
+    return "measured, with its closed connections" if row.closed else "measured"
 
 
 def _model_per_minute(row: Spender) -> float | None:
@@ -237,11 +253,7 @@ def report(m: Measurement, prefix: str, queues: list[str], a: Assumptions) -> di
                 "name": spender.name,
                 "connections": spender.connections + round(spender.paired),
                 "workers": spender.workers,
-                "source": "model"
-                if spender.executed is None
-                else "measured, with its closed connections"
-                if spender.closed
-                else "measured",
+                "source": _source(spender),
                 "executedPerMinute": None if per_minute is None else round(per_minute, 1),
                 "closedPerMinute": round(spender.closed / minutes, 1),
                 "perMonth": None if per_minute is None else _month(per_minute),
@@ -271,7 +283,8 @@ def report(m: Measurement, prefix: str, queues: list[str], a: Assumptions) -> di
             else N_(
                 "This server does not count commands per connection (CLIENT LIST has no "
                 "tot-cmds before Redis 7.4): each client's figure is the cost model's idle rate "
-                "for its kind, and busy clients spend more."
+                "for its kind, and busy clients spend more. Drainboard's is what this dashboard "
+                "counted itself sending (another dashboard on this Redis is not in it)."
             )
         ),
         "clients": rows,

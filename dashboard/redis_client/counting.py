@@ -52,6 +52,11 @@ def commands_spent() -> int:
     return current.commands if current is not None else 0
 
 
+def spent_so_far() -> dict[str, int]:
+    """This process's commands since start-up, by what sent them."""
+    return dict(SPENT)
+
+
 def spend(source: str, commands: int) -> None:
     SPENT[source] += commands
 

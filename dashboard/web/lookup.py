@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from dashboard.access import EVERYWHERE
 from dashboard.i18n import N_, Text
+from dashboard.redis_client.counting import spent_so_far
 from dashboard.text import quoted
 from dashboard.web.board import Board
 from dashboard.web.paths import connection_in, path_value, root_of
@@ -42,15 +43,25 @@ def boards_of(request: Request) -> dict[str | None, Board]:
 def board_of(request: Request) -> Board:
     """The board of the connection the URL names (the first one's when it names none), as
     this request's caller sees it."""
+    return _as_seen(request, whole_board(request))
+
+
+def own_counts(request: Request) -> Callable[[], dict[str, int]] | None:
+    """This process's own running command counts, for a measured window, where they are one
+    connection's: a process serving several Redis servers counts them all together."""
+    return spent_so_far if len(request.app.state.boards) == 1 else None
+
+
+def whole_board(request: Request) -> Board:
+    """The board of the connection the URL names with all its queues, whoever asks: to tell
+    the clients of queues outside the caller's grants from strangers."""
     name = connection_in(request.scope)
-    if name is None:
-        return _as_seen(request, request.app.state.board)
-    board = request.app.state.boards.get(name)
+    board: Board | None = request.app.state.boards.get(name) if name else request.app.state.board
     if board is None:
         raise HTTPException(
             404, detail=N_("There is no Redis connection named %(name)s.", name=quoted(name))
         )
-    return _as_seen(request, board)
+    return board
 
 
 def _as_seen(request: Request, board: Board) -> Board:

@@ -8,14 +8,15 @@ QueueEvents listener is the only client running XREAD, and the workers run every
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from dashboard.config import Settings
-from tests.helpers import make_client
+from dashboard.config import NamedConnection, Settings
+from tests.helpers import OwnRedis, make_client, make_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 API = "/admin/queues/api/quota"
@@ -142,3 +143,62 @@ async def test_on_a_cluster_every_primary_is_measured(cluster_url: str) -> None:
     assert report["primaries"] == 3 and report["measurementCost"] == 12
     # Nothing but the measurement runs: Redis' total and the clients' sum are both about 0.
     assert abs(report["unaccountedPerMinute"]) <= 1, report
+
+
+async def test_drainboards_own_row_is_what_it_spent_in_the_window(own_server_url: str) -> None:
+    """Pages served during the window are Drainboard's row: Valkey counts them per connection;
+    Redis 7.0 counts no client, and there the row is what the dashboard counted itself."""
+    await make_jobs(own_server_url)
+    settings = Settings(redis_url=own_server_url, queues=("mail",))
+    async with make_client(settings) as http:
+        await http.get("/admin/queues/")  # the first request's one-offs (connection, catalog)
+        measuring = asyncio.create_task(http.get(API, params={"seconds": 10}, timeout=40))
+        await asyncio.sleep(1)  # inside the window
+        spent = 0
+        for _ in range(20):
+            page = await http.get("/admin/queues/queue/mail")
+            spent += int(page.headers["x-redis-commands"])
+            await asyncio.sleep(0.2)
+        answer = await measuring
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    row = next(r for r in report["clients"] if r["kind"] == "drainboard" and r["queue"] is None)
+    expected = spent * 60 / report["seconds"]
+    print(report["perClient"], row, expected)
+    assert row["source"] == (
+        "measured" if report["perClient"] == "measured" else "counted by this dashboard"
+    )
+    assert row["executedPerMinute"] == pytest.approx(expected, rel=0.05)
+
+
+async def test_a_named_connections_quota_view_knows_its_own_queues(
+    two_redis: tuple[OwnRedis, OwnRedis],
+) -> None:
+    """On /c/beta/…, beta's clients are told apart by beta's queue names, not the first
+    connection's: a Node worker on a queue only beta has is that queue's worker."""
+    alpha, beta = (server.url for server in two_redis)
+    process = subprocess.Popen(
+        ["node", "idle.mjs", "5", beta, "40", "sms"],
+        cwd=ROOT / "tests" / "interop",
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        settings = Settings(
+            redis_url=alpha,
+            connections=(
+                NamedConnection(name="alpha", redis_url=alpha, queues=("mail",)),
+                NamedConnection(name="beta", redis_url=beta, queues=("sms",)),
+            ),
+        )
+        async with make_client(settings) as http:
+            answer = await http.get(
+                "/admin/queues/c/beta/api/quota", params={"seconds": 10}, timeout=40
+            )
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert answer.status_code == 200, answer.text
+    kinds = {(r["kind"], r["queue"]) for r in answer.json()["clients"]}
+    assert ("node-worker", "sms") in kinds, kinds

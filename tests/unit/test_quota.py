@@ -75,6 +75,21 @@ def test_modelled_where_redis_has_no_per_connection_count() -> None:
     assert data["unaccountedPerMinute"] == round(566 - 537.5 - 6, 1)
 
 
+def test_drainboard_counts_itself_where_redis_counts_no_client() -> None:
+    m = measurement(False)
+    m.own = {"watcher": 2, "reads": 18}
+    data = report(m, "bull", ["batch-jobs"], Assumptions())
+    rows = {(r["kind"], r["queue"]): r for r in data["clients"]}
+    own = rows[("drainboard", None)]
+    assert own["executedPerMinute"] == 20 and own["source"] == "counted by this dashboard"
+    assert data["unaccountedPerMinute"] == round(566 - 537.5 - 6 - 20, 1)
+    # Where Redis counts per connection, its count wins over the dashboard's own.
+    m = measurement(True)
+    m.own = {"reads": 500}
+    rows = {(r["kind"], r["queue"]): r for r in report(m, "bull", [], Assumptions())["clients"]}
+    assert rows[("drainboard", None)]["source"] == "measured"
+
+
 def python_worker(id: str, *, blocking: bool) -> Connection:
     """A Python `bullmq` worker's connection on pyq: its blocking one, or its command one."""
     return Connection("pyq", "worker" if blocking else "client", "python", "bull:pyq", 0,

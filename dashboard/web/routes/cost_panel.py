@@ -21,11 +21,10 @@ from dashboard.observe.cost import (
     recommendation,
 )
 from dashboard.observe.measure import measure
-from dashboard.redis_client.counting import SPENT
 from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import board_of
+from dashboard.web.lookup import board_of, own_counts
 from dashboard.web.openapi.parts import errors, json_body, query
 from dashboard.web.render import render
 
@@ -73,16 +72,10 @@ async def live_measurement(request: Request, a: Assumptions) -> dict[str, Any] |
         return None
     duration = params.positive_int(request.query_params, "measure", 10, MAX_MEASURE_S)
     board = board_of(request)
-    result = await measure(
-        board.redis, board.settings.prefix, await board.catalog.names(), duration, own=own_counts
-    )
+    names = await board.catalog.names()
+    own = own_counts(request)
+    result = await measure(board.redis, board.settings.prefix, names, duration, own=own)
     return result.as_json(a)
-
-
-def own_counts() -> dict[str, int]:
-    """This process's commands since start-up, by what sent them: the change watcher, page and
-    fragment reads, alerts."""
-    return dict(SPENT)
 
 
 def open_dashboard(board: Board) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dashboard.observe.cost import DEFAULT_PRICE_PER_100K, DEFAULT_QUOTA, Assump
 from dashboard.observe.measure import MEASUREMENT_COST, measure
 from dashboard.observe.quota import MAX_SECONDS, MIN_SECONDS, report
 from dashboard.web import params
-from dashboard.web.lookup import board_of
+from dashboard.web.lookup import board_of, own_counts, whole_board
 from dashboard.web.openapi.parts import errors, json_body, query
 from dashboard.web.render import render
 
@@ -45,8 +45,9 @@ async def _measured(request: Request, seconds: int, a: Assumptions) -> dict[str,
     board = board_of(request)
     # Connections are told apart by every queue's name, then those of queues outside the
     # reader's grants left out: unrecognised, they would be listed under their own names.
-    queues = await request.app.state.board.catalog.names()
-    result = await measure(board.redis, board.settings.prefix, queues, seconds)
+    queues = await whole_board(request).catalog.names()
+    own = own_counts(request)
+    result = await measure(board.redis, board.settings.prefix, queues, seconds, own=own)
     data = report(result, board.settings.prefix, queues, a)
     seen = {None, *await board.catalog.names()}
     data["clients"] = [row for row in data["clients"] if row["queue"] in seen]
