@@ -29,12 +29,13 @@ from starlette.routing import Route
 
 from dashboard.access import Role, hash_password, hash_token
 from dashboard.bullmq.keys import alert_sends_key, alert_state_key, audit_key
-from dashboard.config import ConfigError, Settings
+from dashboard.config import ConfigError, NamedConnection, Settings
 from dashboard.web import create_app, registry
 from tests.helpers import (
     ALERT_SECRET,
     AlertReceiver,
     AppClient,
+    OwnRedis,
     alert_rules_file,
     make_client,
     make_jobs,
@@ -609,3 +610,69 @@ async def test_the_quota_and_workers_views_leave_out_clients_of_hidden_queues(
         await worker.aclose()
     assert "secret-q" in as_root.text
     assert as_ana.status_code == 200 and "secret-q" not in as_ana.text
+
+
+async def test_grants_hold_on_every_connection(
+    two_redis: tuple[OwnRedis, OwnRedis], tmp_path: Path
+) -> None:
+    """With several Redis servers, one users file's grants name queues on any of them: Ana sees
+    billing-* and mail wherever they are, and neither secret queue (alpha's secret-q, beta's
+    secret-b), on each connection's pages, its alerts included; she retries on billing-* on
+    beta, and not on mail."""
+    alpha, beta = (server.url for server in two_redis)
+    for url, names in (
+        (alpha, ("billing-eu", "mail", "secret-q")),
+        (beta, ("billing-us", "mail", "secret-b")),
+    ):
+        for name in names:
+            ids = await make_jobs(url, name)
+    settings = Settings(
+        redis_url=alpha,
+        users=team_file(tmp_path / "users.toml"),
+        username="root",
+        password="root-pw",
+        alerts=alert_rules_file(
+            tmp_path, "http://127.0.0.1:9/", '[[rule]]\nkind = "backlog"\ncount = 1000\n'
+        ),
+        connections=(
+            NamedConnection(name="alpha", redis_url=alpha),
+            NamedConnection(name="beta", redis_url=beta),
+        ),
+    )
+    app = create_app(settings)
+    rule = app.state.boards["beta"].alerts.config.rules[0].id
+    r = aioredis.Redis.from_url(beta)
+    for queue in ("mail", "secret-b"):  # as if it had fired on beta
+        said = json.dumps({"since": 1, "text": f"[firing] {queue}: backlog"})
+        await r.hset(alert_state_key("bull"), f"{rule}|{queue}", said)
+        entry = {"queue": queue, "event": "firing", "text": f"[firing] {queue}: backlog"}
+        sent = {**entry, "at": 1, "destination": "ops", "result": "200"}
+        await r.xadd(alert_sends_key("bull"), {"entry": json.dumps(sent)})
+    await r.aclose()
+    try:
+        async with signed_in(app, "ana", ANA) as (ana, headers):
+            listed = (await ana.get(f"{BASE}/api/queues")).json()["queues"]
+            assert sorted((q["connection"], q["name"]) for q in listed) == [
+                ("alpha", "billing-eu"),
+                ("alpha", "mail"),
+                ("beta", "billing-us"),
+                ("beta", "mail"),
+            ]
+            for path in ("/", "/c/beta/", "/c/beta/workers", "/c/beta/alerts",
+                         "/c/beta/api/alerts", "/c/beta/cost", f"/search?id={ids['failed']}",
+                         f"/c/beta/api/search?id={ids['failed']}"):  # fmt: skip
+                page = await ana.get(BASE + path)
+                assert page.status_code == 200, (path, page.text[:200])
+                assert "secret-q" not in page.text and "secret-b" not in page.text, path
+            said = (await ana.get(f"{BASE}/c/beta/api/alerts")).json()
+            assert [f["queue"] for f in said["rules"][0]["firing"]] == ["mail"]
+            assert [e["queue"] for e in said["sent"]] == ["mail"]
+            hidden = await ana.get(f"{BASE}/c/beta/queue/secret-b")
+            assert hidden.status_code == 404 and "There is no queue named" in hidden.text
+            job = f"{BASE}/c/beta/api/queues/%s/jobs/{ids['failed']}/retry"
+            assert (await ana.post(job % "billing-us", headers=headers)).status_code == 200
+            assert (await ana.post(job % "mail", headers=headers)).status_code == 403
+            assert (await ana.post(job % "secret-b", headers=headers)).status_code == 404
+    finally:
+        for board in app.state.boards.values():
+            await board.exporter.counts.close()

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from dashboard import i18n
 from dashboard.i18n import N_
-from dashboard.web.lookup import board_of, notice
+from dashboard.web.lookup import board_of, notice, whole_board
 from dashboard.web.openapi.parts import errors, json_body
 from dashboard.web.render import render
 
@@ -25,7 +25,7 @@ async def _view(request: Request) -> dict[str, Any]:
     stored, sent = await alerts.read()
     stored.update(alerts.local)  # `redis` rules: state kept by this process, not in Redis
     # Alerts about queues outside the reader's grants are as invisible as those queues.
-    hidden = set(request.app.state.board.catalog.cached()) - set(board_of(request).catalog.cached())
+    hidden = set(whole_board(request).catalog.cached()) - set(board_of(request).catalog.cached())
     sent = [entry for entry in sent if entry.get("queue") not in hidden]
     rules = []
     for rule in alerts.config.rules:
