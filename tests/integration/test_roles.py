@@ -388,6 +388,20 @@ async def signed_in(
         await person.aclose()
 
 
+async def fired(url: str, rule: str, queues: tuple[str, ...]) -> None:
+    """Alerts about `queues` as if `rule` had fired for them and been sent."""
+    r = aioredis.Redis.from_url(url)
+    for queue in queues:
+        said = json.dumps({"since": 1, "text": f"[firing] {queue}: backlog"})
+        await r.hset(alert_state_key("bull"), f"{rule}|{queue}", said)
+        entry = {
+            **{"queue": queue, "event": "firing", "text": f"[firing] {queue}: backlog"},
+            **{"at": 1, "destination": "ops", "result": "200"},
+        }
+        await r.xadd(alert_sends_key("bull"), {"entry": json.dumps(entry)})
+    await r.aclose()
+
+
 @pytest.fixture
 async def team(server_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, dict[str, str]]]:
     ids = {}
@@ -405,17 +419,7 @@ async def team(server_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, dict
         ),
     )
     app = create_app(settings)
-    rule = app.state.board.alerts.config.rules[0].id
-    r = aioredis.Redis.from_url(server_url)
-    for queue in ("mail", "secret-q"):
-        said = json.dumps({"since": 1, "text": f"[firing] {queue}: backlog"})
-        await r.hset(alert_state_key("bull"), f"{rule}|{queue}", said)
-        entry = {
-            **{"queue": queue, "event": "firing", "text": f"[firing] {queue}: backlog"},
-            **{"at": 1, "destination": "ops", "result": "200"},
-        }
-        await r.xadd(alert_sends_key("bull"), {"entry": json.dumps(entry)})
-    await r.aclose()
+    await fired(server_url, app.state.board.alerts.config.rules[0].id, ("mail", "secret-q"))
     try:
         yield app, ids
     finally:
@@ -640,15 +644,7 @@ async def test_grants_hold_on_every_connection(
         ),
     )
     app = create_app(settings)
-    rule = app.state.boards["beta"].alerts.config.rules[0].id
-    r = aioredis.Redis.from_url(beta)
-    for queue in ("mail", "secret-b"):  # as if it had fired on beta
-        said = json.dumps({"since": 1, "text": f"[firing] {queue}: backlog"})
-        await r.hset(alert_state_key("bull"), f"{rule}|{queue}", said)
-        entry = {"queue": queue, "event": "firing", "text": f"[firing] {queue}: backlog"}
-        sent = {**entry, "at": 1, "destination": "ops", "result": "200"}
-        await r.xadd(alert_sends_key("bull"), {"entry": json.dumps(sent)})
-    await r.aclose()
+    await fired(beta, app.state.boards["beta"].alerts.config.rules[0].id, ("mail", "secret-b"))
     try:
         async with signed_in(app, "ana", ANA) as (ana, headers):
             listed = (await ana.get(f"{BASE}/api/queues")).json()["queues"]
