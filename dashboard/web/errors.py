@@ -82,6 +82,9 @@ TITLES = {
 }
 
 
+_CONNECTION_MOUNT = re.compile(r"^/c/[^/]+(?=/)")
+
+
 def wants_json(request: Request) -> bool:
     """API paths (under the base path, or the cron endpoint's) and clients asking for JSON. Also
     for a path no route matched (a newline in it defeats the base path's Mount): it is judged
@@ -90,8 +93,12 @@ def wants_json(request: Request) -> bool:
     base = request.app.state.board.settings.base_path
     outer = root[: len(root) - len(base)] if base and root.endswith(base) else root
     path = request.scope["path"][len(outer) :]
+    if base and path.startswith(base + "/"):
+        path = path[len(base) :]
+    # A named connection's API (`/c/<name>/api/…`), refused before its mount is entered.
+    path = _CONNECTION_MOUNT.sub("", path, count=1)
     return (
-        path.startswith(("/api/", f"{base}/api/"))
+        path.startswith("/api/")
         or "application/json" in request.headers.get("accept", "").split(",")[0]
     )
 

@@ -61,7 +61,8 @@ def url_builder(routes: list[BaseRoute]) -> Callable[..., str]:
             paths.setdefault(route.name, route.path + "/{path}")
 
     @pass_context
-    def url(context: Context, name: str, **params: object) -> str:
+    def url(context: Context, name: str, _under: str | None = None, **params: object) -> str:
+        """`_under`: another root than the page's (a connection's, on the front page)."""
         path = paths[name]
         for key, value in params.items():
             placeholder = "{" + key + "}"
@@ -70,7 +71,7 @@ def url_builder(routes: list[BaseRoute]) -> Callable[..., str]:
             path = path.replace(placeholder, segment(value))
         if "{" in path:
             raise KeyError(f"route {name} needs more parameters: {path}")
-        return str(context.get("base", "")) + path
+        return (str(context.get("base", "")) if _under is None else _under) + path
 
     return url
 

@@ -455,7 +455,7 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     context.update(
         switcher=None if template == "login.html" else switcher_for(request, board),
         base=root_of(request.scope),
-        **_may(request, board),
+        **may(request, board),
         # With several Redis connections, the one this page reads (none on the grouped front
         # page), and the front page that shows them all.
         connection=board.connection if several and template != "connections.html" else None,
@@ -468,7 +468,7 @@ def render(request: Request, template: str, context: dict[str, Any]) -> Response
     return request.app.state.templates.TemplateResponse(request, template, context)
 
 
-def _may(request: Request, board: Board) -> dict[str, bool]:
+def may(request: Request, board: Board) -> dict[str, bool]:
     """What the page may offer its reader: `read_only` hides the operator's controls and
     `admin` shows the admin's, judged on the page's queue or, on a page of several, on every
     queue the reader sees (the guard refuses the rest anyway)."""
@@ -476,7 +476,7 @@ def _may(request: Request, board: Board) -> dict[str, bool]:
     queue = request.path_params.get("queue")
     names = [path_value(queue)] if queue else board.catalog.cached()
     return {
-        "read_only": not access.may_everywhere(Role.OPERATOR, names),
+        "read_only": board.settings.read_only or not access.may_everywhere(Role.OPERATOR, names),
         "admin": access.may_everywhere(Role.ADMIN, names),
         "started_read_only": board.settings.read_only,
     }

@@ -6,6 +6,7 @@ is saved as a screenshot; a group's PING button shows that connection's round tr
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -100,4 +101,23 @@ def test_the_grouped_overview_and_switcher(
     link.click()
     expect(page.locator("a.navlink.connection")).to_have_text("staging")
     expect(page.locator("h1")).to_contain_text("billing-refunds")
+    watched.assert_clean()
+
+
+def test_a_groups_drain_now_drains_that_connection(live: LiveDashboard, open_page: Opener) -> None:
+    """Each group offers Drain now for its own connection; its notice comes back on the front
+    page."""
+    watched = open_page()
+    page = watched.page
+    page.goto(live.url("/"))
+    staging = page.locator('section.connection-group[data-connection="staging"]')
+    watched.answer = "accept"
+    staging.get_by_role("button", name="Drain now").click()
+    # This dashboard registers no processor: the notice says so, naming staging's queues only.
+    expect(page.locator("#notices .notice-line")).to_have_text(
+        re.compile(
+            r"^Drained 0 jobs in \d+ ms \(2 queues have no processor registered: "
+            r"billing-invoices, billing-refunds\)\.$"
+        )
+    )
     watched.assert_clean()

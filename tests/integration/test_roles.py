@@ -672,3 +672,43 @@ async def test_grants_hold_on_every_connection(
     finally:
         for board in app.state.boards.values():
             await board.exporter.counts.close()
+
+
+async def test_a_read_only_connection_refuses_changes_and_offers_none(
+    two_redis: tuple[OwnRedis, OwnRedis],
+) -> None:
+    """`read_only` on one connection: its writes are refused (403, one sentence) by any URL,
+    a bookmark naming no connection included, and its pages offer none; the other connection
+    keeps its actions."""
+    alpha, beta = (server.url for server in two_redis)
+    ids = await make_jobs(alpha, "mail")
+    await make_jobs(beta, "sms")
+    settings = Settings(
+        redis_url=alpha,
+        connections=(
+            NamedConnection(name="alpha", redis_url=alpha),
+            NamedConnection(name="beta", redis_url=beta, read_only=True),
+        ),
+    )
+    failed = ids["failed"]
+    async with make_client(settings) as http:
+        for path in (
+            f"/c/beta/api/queues/sms/jobs/{failed}/retry",
+            f"/api/queues/sms/jobs/{failed}/retry",
+            f"/api/queues/sms/jobs/{failed}/retry?connection=beta",
+            "/c/beta/api/drain",
+            "/c/beta/api/queues/sms/pause",
+        ):
+            refused = await http.post(BASE + path)
+            assert refused.status_code == 403, (path, refused.text)
+            said = refused.json()["error"]
+            assert said == "The connection 'beta' is read-only; actions are disabled there."
+        job = (await http.get(f"{BASE}/c/beta/api/queues/sms/jobs/{failed}")).json()
+        assert job["state"] == "failed"
+        on_beta = (await http.get(f"{BASE}/c/beta/queue/sms?status=failed")).text
+        on_alpha = (await http.get(f"{BASE}/c/alpha/queue/mail?status=failed")).text
+        assert "Retry all" in on_alpha and "Retry all" not in on_beta
+        front = (await http.get(f"{BASE}/")).text
+        assert front.count(">Drain now</button>") == 1 and f"{BASE}/c/alpha/api/drain" in front
+        retried = await http.post(f"{BASE}/c/alpha/api/queues/mail/jobs/{failed}/retry")
+        assert retried.status_code == 200, retried.text

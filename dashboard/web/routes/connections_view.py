@@ -26,7 +26,7 @@ from dashboard.web.board import Board
 from dashboard.web.lookup import CONNECTION_DEADLINE_S, board_of, boards_of, unreachable_text
 from dashboard.web.openapi.parts import errors, json_body
 from dashboard.web.paths import connection_in, dashboard_root, segment
-from dashboard.web.render import render
+from dashboard.web.render import may, render
 from dashboard.web.routes.pages import OVERVIEW_PAGE_SIZE, overview
 
 
@@ -43,6 +43,8 @@ class Group:
     queue_total: int
     commands: int
     problem: str | None
+    # The caller may drain this connection's queues from the front page.
+    drainable: bool = False
 
 
 async def home(request: Request) -> Response:
@@ -55,6 +57,8 @@ async def home(request: Request) -> Response:
     groups = await asyncio.gather(
         *(_group(board, f"{root}/c/{segment(board.connection)}") for board in boards.values())
     )
+    for group in groups:
+        group.drainable = bool(group.queues) and not may(request, group.board)["read_only"]
     return render(
         request,
         "connections.html",

@@ -15,6 +15,7 @@ from dashboard.drain.engine import (
     DEFAULT_MAX_CONCURRENT_QUEUES,
     DEFAULT_MAX_DURATION_MS,
     MAX_DURATION_MS,
+    NO_PROCESSOR,
     DrainOptions,
 )
 from dashboard.i18n import N_, T_, Tp_
@@ -128,6 +129,10 @@ async def _drain_every_connection(request: Request, boards: list[Board]) -> dict
     }
 
 
+# Queues a Drain now notice names among those it could not drain; the rest are counted.
+NAMED = 3
+
+
 async def drain_now(request: Request) -> Response:
     """The dashboard's button and `POST api/drain`: the same engine, the same answer."""
     board = board_of(request)
@@ -147,6 +152,18 @@ async def drain_now(request: Request) -> Response:
     paused = [q for q, r in result.queues.items() if r.skipped == "paused"]
     if paused:
         busy.append(T_("skipped, paused with jobs held: %(queues)s", queues=", ".join(paused)))
+    unprocessed = [q for q, r in result.queues.items() if r.skipped == NO_PROCESSOR]
+    if unprocessed:
+        # Why a drain took nothing from queues whose jobs wait: say it, naming a few of them.
+        named = ", ".join(unprocessed[:NAMED]) + ("…" if len(unprocessed) > NAMED else "")
+        busy.append(
+            Tp_(
+                "%(count)s queue has no processor registered: %(queues)s",
+                "%(count)s queues have no processor registered: %(queues)s",
+                len(unprocessed),
+                queues=named,
+            )
+        )
     message = Tp_(
         "Drained %(count)s job in %(ms)s ms (%(summary)s).",
         "Drained %(count)s jobs in %(ms)s ms (%(summary)s).",
