@@ -483,10 +483,14 @@ def may(request: Request, board: Board) -> dict[str, bool]:
 
 
 def live_url(
-    request: Request, queue: str | None, job_id: str | None, among: list[str] | None = None
+    request: Request,
+    queue: str | None,
+    job_id: str | None,
+    among: list[str] | None = None,
+    root: str | None = None,
 ) -> str:
     """Where the page listens for changes: every queue (or `among` them: those on screen), one
-    queue, or one job of it."""
+    queue, or one job of it; under `root`, another connection's, for a front-page group."""
     query = [("queue", queue), ("job", job_id), *(("on", name) for name in among or ())]
     suffix = urlencode([(k, v) for k, v in query if v is not None])
-    return f"{root_of(request.scope)}/live{'?' + suffix if suffix else ''}"
+    return f"{root or root_of(request.scope)}/live{'?' + suffix if suffix else ''}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -120,4 +121,30 @@ def test_a_groups_drain_now_drains_that_connection(live: LiveDashboard, open_pag
             r"billing-invoices, billing-refunds\)\.$"
         )
     )
+    watched.assert_clean()
+
+
+def test_each_group_follows_its_own_connection(live: LiveDashboard, open_page: Opener) -> None:
+    """Each group listens to its own connection's changes, as that connection's overview does:
+    a job added on staging shows in staging's card without a reload, production's stay."""
+    watched = open_page()
+    page = watched.page
+    page.goto(live.url("/"))
+    boards = live.app.state.boards
+    deadline = time.monotonic() + 5
+    while not (boards["staging"].watcher.running and boards["production"].watcher.running):
+        assert time.monotonic() < deadline, "the groups' change streams did not start"
+        time.sleep(0.05)
+    page.evaluate("window.__sameDocument = true")
+    card = 'section[data-connection="staging"] [data-queue="billing-invoices"]'
+    count = f'{card} .count[data-state="waiting"] dd'
+    before = int(page.inner_text(count))
+    staging_url = boards["staging"].settings.redis_url
+    in_thread(lambda: asyncio.run(fill_second(staging_url)))  # 3 more in each queue
+    expect(page.locator(count)).to_have_text(str(before + 3), timeout=5_000)
+    assert page.evaluate("window.__sameDocument") is True
+    # The group's PING still answers with the group's own target after the swap.
+    staging = page.locator('section.connection-group[data-connection="staging"]')
+    staging.get_by_role("button", name="PING").click()
+    expect(staging.locator(".ping-result")).to_contain_text("ms")
     watched.assert_clean()

@@ -26,7 +26,7 @@ from dashboard.web.board import Board
 from dashboard.web.lookup import CONNECTION_DEADLINE_S, board_of, boards_of, unreachable_text
 from dashboard.web.openapi.parts import errors, json_body
 from dashboard.web.paths import connection_in, dashboard_root, segment
-from dashboard.web.render import may, render
+from dashboard.web.render import live_url, may, render
 from dashboard.web.routes.pages import OVERVIEW_PAGE_SIZE, overview
 
 
@@ -45,6 +45,8 @@ class Group:
     problem: str | None
     # The caller may drain this connection's queues from the front page.
     drainable: bool = False
+    # The change stream the group listens to, as that connection's own overview does.
+    live: str = ""
 
 
 async def home(request: Request) -> Response:
@@ -59,6 +61,9 @@ async def home(request: Request) -> Response:
     )
     for group in groups:
         group.drainable = bool(group.queues) and not may(request, group.board)["read_only"]
+        # A group showing part of its connection's queues listens to those only.
+        among = [s.name for s in group.queues] if group.queue_total > OVERVIEW_PAGE_SIZE else None
+        group.live = live_url(request, None, None, among, root=group.base)
     return render(
         request,
         "connections.html",
