@@ -48,7 +48,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
     monkeypatch.setattr(
         quota_view,
         "measure",
-        lambda redis, prefix, queues, seconds: measure(redis, prefix, queues, 0.05),
+        lambda redis, prefix, queues, seconds, own=None: measure(redis, prefix, queues, 0.05, own),
     )
     redis.Redis.from_url(valkey_url).flushall()
     fill_demo(valkey_url)
