@@ -1,56 +1,58 @@
-// Live updates: while this page is visible, listen to the server's change streams and fire an
-// event when a queue changes; the parts of the page that listen for it (counts, the "N new
-// jobs: show" offer, a job page) fetch themselves again. A page has its own stream
-// (#content's data-live: "drainboard:live" on the body); on the front page of several Redis
-// servers each connection's group has one (data-live-stream: "drainboard:group-live" on the
-// group). A hidden tab closes them, so it costs nothing.
+// Live updates: while this page is visible, listen to the server's change stream and fire
+// "drainboard:live" when a queue changes; the parts of the page that listen for it (counts, the
+// "N new jobs: show" offer, a job page) fetch themselves again. On the front page of several
+// Redis servers the stream names the connection that changed, and only that connection's group
+// hears "drainboard:group-live". A hidden tab closes the stream, so it costs nothing.
 (function () {
   "use strict";
-  const open = new Map(); // stream URL -> its EventSource
+  let source = null;
+  let url = null;
 
   function wanted() {
-    const urls = new Set();
-    if (document.visibilityState !== "visible") return urls;
     const content = document.getElementById("content");
-    if (content && content.dataset.live) urls.add(content.dataset.live);
-    document.querySelectorAll("[data-live-stream]").forEach(function (element) {
-      urls.add(element.dataset.liveStream);
-    });
-    return urls;
+    if (content && content.dataset.live) return content.dataset.live;
+    const groups = document.querySelector("[data-live-groups]");
+    return groups ? groups.dataset.liveGroups : null;
   }
 
-  function tell(url) {
-    const content = document.getElementById("content");
-    if (content && content.dataset.live === url) {
+  // `connection`: the one that changed; none: everything may have (a tab shown again).
+  function refresh(connection) {
+    const groups = document.querySelectorAll("[data-live-group]");
+    if (!groups.length) {
       window.htmx.trigger(document.body, "drainboard:live");
+      return;
     }
-    document.querySelectorAll("[data-live-stream]").forEach(function (element) {
-      if (element.dataset.liveStream === url) window.htmx.trigger(element, "drainboard:group-live");
+    groups.forEach(function (group) {
+      if (connection === undefined || group.dataset.liveGroup === connection) {
+        window.htmx.trigger(group, "drainboard:group-live");
+      }
     });
+  }
+
+  function close() {
+    if (source) {
+      source.close();
+      source = null;
+    }
   }
 
   function sync() {
-    const next = wanted();
-    open.forEach(function (source, url) {
-      if (!next.has(url)) {
-        source.close();
-        open.delete(url);
-      }
-    });
-    next.forEach(function (url) {
-      if (open.has(url)) return;
-      const source = new EventSource(url);
-      source.addEventListener("changed", function () {
-        tell(url);
+    const next = document.visibilityState === "visible" ? wanted() : null;
+    if (next === url && source) return;
+    close();
+    url = next;
+    if (url) {
+      source = new EventSource(url);
+      source.addEventListener("changed", function (event) {
+        refresh(event.data);
       });
-      open.set(url, source);
-    });
+    }
   }
 
   document.addEventListener("visibilitychange", function () {
-    const wasClosed = open.size === 0;
+    const wasClosed = !source;
     sync();
-    if (wasClosed) open.forEach(function (_, url) { tell(url); }); // what changed while hidden
+    if (wasClosed && source) refresh(); // catch up on what changed while hidden
   });
   document.addEventListener("htmx:afterSettle", sync);
   document.addEventListener("DOMContentLoaded", sync);

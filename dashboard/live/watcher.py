@@ -76,6 +76,8 @@ SETTLE_S = 2.0  # a full re-read this long after a queue's last event: exact at 
 SETTLE_MAX_S = 8.0
 RETRY_S = 5.0
 BATCH = 1000  # entries per XREAD; a full batch may mean the stream was trimmed past us
+# The states only trims take jobs from with no event (removeOnComplete, removeOnFail).
+FINISHED = ("completed", "failed")
 
 
 class Subscription:
@@ -573,6 +575,11 @@ class ChangeWatcher:
                 if queue in expected:
                     said = expected[queue].items()
                     drifted = any(_drifted(state, fresh.get(state, n), n) for state, n in said)
+                    for state, n in said:
+                        if state in FINISHED and fresh.get(state, n) > n:
+                            # Ahead of the events: those still on their way will add their
+                            # jobs, which a count taken from this read would hold twice.
+                            fresh[state] = n
                     every = self._recount_every.get(queue, self.recount_s)
                     backed_off = min(every * 2, self.recount_max_s)
                     self._recount_every[queue] = self.recount_s if drifted else backed_off
@@ -631,7 +638,7 @@ def _drifted(state: str, fresh: int, said: int) -> bool:
     `waiting` either way, while trims only ever lower the finished states, and a wrong split
     of the waiting jobs shows in `prioritized`. Judged so, a busy queue that never drifts backs
     off however late its events arrive."""
-    if state in ("completed", "failed"):
+    if state in FINISHED:
         return fresh < said
     if state == "waiting":
         return False

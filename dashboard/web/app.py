@@ -132,7 +132,6 @@ def create_app(
                     routes=[*by_connection, *base_routes],
                     catalogs={name: each.catalog for name, each in boards.items()},
                     users=users,
-                    read_only=frozenset(c.name for c in settings.connections if c.read_only),
                 )
             ],
         ),

@@ -43,7 +43,22 @@ def boards_of(request: Request) -> dict[str | None, Board]:
 def board_of(request: Request) -> Board:
     """The board of the connection the URL names (the first one's when it names none), as
     this request's caller sees it."""
-    return _as_seen(request, whole_board(request))
+    return _writable(request, _as_seen(request, whole_board(request)))
+
+
+def _writable(request: Request, board: Board) -> Board:
+    """`board`, unless the request is a change (the guard says which are) and the board's
+    connection is read-only on its own: refused here, where every route picks its board, so
+    that no form of URL reaches the connection past it."""
+    if board.settings.read_only and request.scope.get("state", {}).get("changes"):
+        raise HTTPException(
+            403,
+            detail=N_(
+                "The connection %(name)s is read-only; actions are disabled there.",
+                name=quoted(str(board.connection)),
+            ),
+        )
+    return board
 
 
 def own_counts(request: Request) -> Callable[[], dict[str, int]] | None:
@@ -84,9 +99,9 @@ async def queue_board(request: Request, queue: str) -> Board:
     short form) finds it on whichever connection has it, if only one does."""
     boards = boards_of(request)
     if connection_in(request.scope) is not None or len(boards) == 1:
-        board = board_of(request)
+        board = _as_seen(request, whole_board(request))
         if await board.catalog.contains(queue):
-            return board
+            return _writable(request, board)
         holders: list[Board] = []
     else:
         found = await asyncio.gather(
@@ -94,7 +109,7 @@ async def queue_board(request: Request, queue: str) -> Board:
         )
         holders = [each for each, has in zip(boards.values(), found, strict=True) if has is True]
         if len(holders) == 1:
-            return holders[0]
+            return _writable(request, holders[0])
     if holders:
         names = ", ".join(str(each.connection) for each in holders)
         raise HTTPException(

@@ -477,20 +477,16 @@ def may(request: Request, board: Board) -> dict[str, bool]:
     names = [path_value(queue)] if queue else board.catalog.cached()
     return {
         "read_only": board.settings.read_only or not access.may_everywhere(Role.OPERATOR, names),
-        "admin": access.may_everywhere(Role.ADMIN, names),
+        "admin": not board.settings.read_only and access.may_everywhere(Role.ADMIN, names),
         "started_read_only": board.settings.read_only,
     }
 
 
 def live_url(
-    request: Request,
-    queue: str | None,
-    job_id: str | None,
-    among: list[str] | None = None,
-    root: str | None = None,
+    request: Request, queue: str | None, job_id: str | None, among: list[str] | None = None
 ) -> str:
     """Where the page listens for changes: every queue (or `among` them: those on screen), one
-    queue, or one job of it; under `root`, another connection's, for a front-page group."""
+    queue, or one job of it."""
     query = [("queue", queue), ("job", job_id), *(("on", name) for name in among or ())]
     suffix = urlencode([(k, v) for k, v in query if v is not None])
-    return f"{root or root_of(request.scope)}/live{'?' + suffix if suffix else ''}"
+    return f"{root_of(request.scope)}/live{'?' + suffix if suffix else ''}"

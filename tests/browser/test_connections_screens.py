@@ -129,6 +129,8 @@ def test_each_group_follows_its_own_connection(live: LiveDashboard, open_page: O
     a job added on staging shows in staging's card without a reload, production's stay."""
     watched = open_page()
     page = watched.page
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/live/" in r.url else None)
     page.goto(live.url("/"))
     boards = live.app.state.boards
     deadline = time.monotonic() + 5
@@ -143,8 +145,13 @@ def test_each_group_follows_its_own_connection(live: LiveDashboard, open_page: O
     in_thread(lambda: asyncio.run(fill_second(staging_url)))  # 3 more in each queue
     expect(page.locator(count)).to_have_text(str(before + 3), timeout=5_000)
     assert page.evaluate("window.__sameDocument") is True
+    # One stream for every group: a browser keeps at most six connections to a server.
+    assert len(streams) == 1 and streams[0].endswith("/live/connections"), streams
     # The group's PING still answers with the group's own target after the swap.
     staging = page.locator('section.connection-group[data-connection="staging"]')
     staging.get_by_role("button", name="PING").click()
     expect(staging.locator(".ping-result")).to_contain_text("ms")
+    # A card's link opens its page (the group's own swap settings stay with the group).
+    page.locator(f"{card} a").first.click()
+    expect(page.locator("h1")).to_contain_text("billing-invoices")
     watched.assert_clean()

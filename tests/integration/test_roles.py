@@ -712,3 +712,57 @@ async def test_a_read_only_connection_refuses_changes_and_offers_none(
         assert front.count(">Drain now</button>") == 1 and f"{BASE}/c/alpha/api/drain" in front
         retried = await http.post(f"{BASE}/c/alpha/api/queues/mail/jobs/{failed}/retry")
         assert retried.status_code == 200, retried.text
+
+
+async def test_the_first_connection_read_only_is_refused_by_urls_naming_none(
+    two_redis: tuple[OwnRedis, OwnRedis],
+) -> None:
+    """A URL naming no connection acts on the first one, or on the one holding its queue: a
+    read-only first connection is refused there too; a queue on both is a 409 to name one; a
+    connection that is down leaves the writes of the others alone; its manage page says why
+    it offers nothing."""
+    alpha, beta = (server.url for server in two_redis)
+    ids = await make_jobs(alpha, "mail")
+    await make_jobs(beta, "mail")
+    await make_jobs(beta, "sms")
+    settings = Settings(
+        redis_url=alpha,
+        connections=(
+            NamedConnection(name="alpha", redis_url=alpha, read_only=True),
+            NamedConnection(name="beta", redis_url=beta),
+        ),
+    )
+    failed = ids["failed"]
+    async with make_client(settings) as http:
+        for path in ("/api/pause-all", "/api/resume-all", "/api/drain", "/rescan"):
+            refused = await http.post(BASE + path, headers={"accept": "application/json"})
+            assert refused.status_code == 403, (path, refused.text)
+            assert "The connection 'alpha' is read-only" in refused.json()["error"], path
+        both = await http.post(f"{BASE}/api/drain?queue=mail")
+        assert both.status_code == 409 and "several connections" in both.json()["error"]
+        manage = (await http.get(f"{BASE}/c/alpha/queue/mail/manage")).text
+        assert "This connection is read-only" in manage and "/empty" not in manage
+        retried = await http.post(f"{BASE}/api/queues/sms/jobs/{failed}/retry")
+        assert retried.status_code == 200, retried.text
+        # Nothing under a connection's mount that no route matches is an error of ours.
+        assert (await http.post(f"{BASE}/c/beta/api/nope")).status_code == 404
+        assert (await http.post(f"{BASE}/c/nope/zzz")).status_code == 404
+    two_redis[0].stop()  # alpha down: beta's writes naming no connection still go through
+    async with make_client(settings) as http:
+        paused = await http.post(f"{BASE}/api/queues/sms/pause")
+        assert paused.status_code == 200, paused.text
+
+
+async def test_a_read_only_single_named_connection_refuses_changes(valkey_url: str) -> None:
+    """One connection from a connections file, read-only on its own: its pages link with no
+    /c/<name>/, and those URLs are refused as the named ones are."""
+    ids = await make_jobs(valkey_url, "mail")
+    settings = Settings(
+        redis_url=valkey_url,
+        connections=(NamedConnection(name="prod", redis_url=valkey_url, read_only=True),),
+    )
+    async with make_client(settings) as http:
+        for path in (f"/api/queues/mail/jobs/{ids['failed']}/retry", "/api/queues/mail/pause"):
+            refused = await http.post(BASE + path)
+            assert refused.status_code == 403, (path, refused.text)
+            assert "The connection 'prod' is read-only" in refused.json()["error"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Hashable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -80,7 +81,10 @@ class AuditTrail:
             raise
 
     async def _record(self, scope: Scope, body: bytes, status: int, answer: bytes) -> None:
-        action = self.actions.get(scope.get("endpoint"))
+        endpoint = scope.get("endpoint")
+        # Under a connection's mount with no route matched, the mount's router stands there:
+        # no action, and not hashable.
+        action = self.actions.get(endpoint) if isinstance(endpoint, Hashable) else None
         if action is None:
             return  # refused before any route: nothing changed
         request = Request(scope)

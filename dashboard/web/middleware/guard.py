@@ -86,7 +86,6 @@ class Guard:
         routes: Sequence[BaseRoute],
         catalogs: Mapping[str | None, QueueCatalog],
         users: UsersFile | None,
-        read_only: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.settings = settings
@@ -98,8 +97,6 @@ class Guard:
         self.catalogs = catalogs
         self.users = users
         self.cap = Role.VIEWER if settings.read_only else Role.ADMIN
-        # Connections read-only on their own (`read_only` in the connections file).
-        self.read_only = read_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -206,19 +203,11 @@ class Guard:
         need = self.needs.get(name, Role.ADMIN)
         if need is None:
             return None
+        # A connection read-only on its own refuses it where the route picks the connection's
+        # board (web/lookup.py), by whatever URL the connection was reached.
+        request.scope.setdefault("state", {})["changes"] = need > Role.VIEWER
         queue = queue or request.query_params.get("queue")
         connection = path_params.get("connection") or connection_in(request.scope)
-        if connection is None and queue is not None and len(self.catalogs) > 1:
-            connection = await self._holder(queue)
-        if need > Role.VIEWER and connection in self.read_only:
-            return problem(
-                request,
-                403,
-                N_(
-                    "The connection %(name)s is read-only; actions are disabled there.",
-                    name=quoted(str(connection)),
-                ),
-            )
         if queue is not None:
             # A queue it cannot see is the route's to refuse, as it refuses an unknown one.
             if not access.sees(queue) or access.may(need, queue):
@@ -255,14 +244,6 @@ class Guard:
                 role=role,
             ),
         )
-
-    async def _holder(self, queue: str) -> str | None:
-        """The connection a URL naming none acts on for `queue`: the one holding it, if only
-        one does (the route refuses the others: 404, or 409 naming them)."""
-        holders = [
-            name for name, catalog in self.catalogs.items() if queue in await catalog.names()
-        ]
-        return holders[0] if len(holders) == 1 else None
 
     def _route(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:
         """The route the router will pick (its first full match, inside a connection's mount

@@ -8,14 +8,17 @@ group and never holds the others up; a connection nobody looks at is never read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from asyncio import FIRST_COMPLETED
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from markupsafe import escape
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from dashboard.bullmq.reader import QueueSummary
@@ -26,7 +29,8 @@ from dashboard.web.board import Board
 from dashboard.web.lookup import CONNECTION_DEADLINE_S, board_of, boards_of, unreachable_text
 from dashboard.web.openapi.parts import errors, json_body
 from dashboard.web.paths import connection_in, dashboard_root, segment
-from dashboard.web.render import live_url, may, render
+from dashboard.web.render import may, render
+from dashboard.web.routes.live import KEEP_ALIVE_S
 from dashboard.web.routes.pages import OVERVIEW_PAGE_SIZE, overview
 
 
@@ -44,9 +48,7 @@ class Group:
     commands: int
     problem: str | None
     # The caller may drain this connection's queues from the front page.
-    drainable: bool = False
-    # The change stream the group listens to, as that connection's own overview does.
-    live: str = ""
+    drainable: bool
 
 
 async def home(request: Request) -> Response:
@@ -57,13 +59,11 @@ async def home(request: Request) -> Response:
         return await overview(request)
     root = dashboard_root(request.scope)
     groups = await asyncio.gather(
-        *(_group(board, f"{root}/c/{segment(board.connection)}") for board in boards.values())
+        *(
+            _group(board, f"{root}/c/{segment(board.connection)}", may(request, board))
+            for board in boards.values()
+        )
     )
-    for group in groups:
-        group.drainable = bool(group.queues) and not may(request, group.board)["read_only"]
-        # A group showing part of its connection's queues listens to those only.
-        among = [s.name for s in group.queues] if group.queue_total > OVERVIEW_PAGE_SIZE else None
-        group.live = live_url(request, None, None, among, root=group.base)
     return render(
         request,
         "connections.html",
@@ -76,7 +76,7 @@ async def home(request: Request) -> Response:
     )
 
 
-async def _group(board: Board, base: str) -> Group:
+async def _group(board: Board, base: str, allowed: dict[str, bool]) -> Group:
     """A connection's first page of queues (9 commands a queue, as on its own overview), or
     why it cannot be read; its commands are counted on their own and then for the page."""
     names: list[str] = []
@@ -94,7 +94,53 @@ async def _group(board: Board, base: str) -> Group:
         except (RedisError, OSError, TimeoutError) as err:
             problem = unreachable_text(err)
     count_caused(own.commands)
-    return Group(board, base, summaries, unserved, due, len(names), own.commands, problem)
+    drainable = bool(summaries) and not allowed["read_only"]
+    return Group(
+        board, base, summaries, unserved, due, len(names), own.commands, problem, drainable
+    )
+
+
+async def live_groups(request: Request) -> Response:
+    """The front page's one change stream: every connection's watcher, each change told with
+    its connection's name, so that its group alone reads itself again. One stream, not one a
+    connection: a browser keeps at most six connections to a server over HTTP/1.1."""
+    listening: list[tuple[str, frozenset[str] | None, Board]] = []
+    for board in boards_of(request).values():
+        try:
+            async with asyncio.timeout(CONNECTION_DEADLINE_S):
+                names = await board.catalog.names()
+        except (RedisError, OSError, TimeoutError):
+            continue  # unreachable: its group says so, and a reload tries it again
+        # A group shows its connection's first page of queues, and hears of those only.
+        among = frozenset(names[:OVERVIEW_PAGE_SIZE])
+        listening.append((str(board.connection), among, board))
+
+    async def events() -> AsyncIterator[str]:
+        async with contextlib.AsyncExitStack() as stack:
+            heard = [
+                (name, await stack.enter_async_context(board.watcher.subscribe(among=among)))
+                for name, among, board in listening
+            ]
+            yield "retry: 5000\n: listening\n\n"
+            while True:
+                waits = [asyncio.ensure_future(s.changed.wait()) for _, s in heard]
+                try:
+                    await asyncio.wait(waits, timeout=KEEP_ALIVE_S, return_when=FIRST_COMPLETED)
+                finally:
+                    for wait in waits:
+                        wait.cancel()
+                told = False
+                for name, subscription in heard:
+                    if subscription.changed.is_set():
+                        subscription.changed.clear()
+                        told = True
+                        yield f"event: changed\ndata: {name}\n\n"
+                if not told:
+                    yield ": keep-alive\n\n"
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+    )
 
 
 async def _ping(board: Board) -> tuple[float | None, str | None]:
@@ -148,6 +194,7 @@ async def api_connections(request: Request) -> Response:
 
 routes = [
     Route("/", home, name="overview"),
+    Route("/live/connections", live_groups, name="live_groups"),
     Route("/connections/ping", ping, name="connection_ping"),
     Route("/api/connections", api_connections, name="api_connections"),
 ]

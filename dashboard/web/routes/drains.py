@@ -22,7 +22,7 @@ from dashboard.i18n import N_, T_, Tp_
 from dashboard.text import quoted
 from dashboard.web import params
 from dashboard.web.board import Board
-from dashboard.web.lookup import board_of, boards_of, notice
+from dashboard.web.lookup import board_of, boards_of, notice, queue_board
 from dashboard.web.middleware.guard import bearer_token, same_secret
 from dashboard.web.middleware.throttle import client_of
 from dashboard.web.openapi.parts import CONNECTION, errors, json_body, query
@@ -130,12 +130,15 @@ async def _drain_every_connection(request: Request, boards: list[Board]) -> dict
 
 
 # Queues a Drain now notice names among those it could not drain; the rest are counted.
-NAMED = 3
+QUEUES_NAMED_IN_NOTICE = 3
 
 
 async def drain_now(request: Request) -> Response:
-    """The dashboard's button and `POST api/drain`: the same engine, the same answer."""
-    board = board_of(request)
+    """The dashboard's button and `POST api/drain`: the same engine, the same answer. A
+    `?queue=` with no connection named drains it where it is (409 when several have it)."""
+    queue = request.query_params.get("queue")
+    chosen = connection_in(request.scope) is not None or len(request.app.state.boards) == 1
+    board = board_of(request) if queue is None or chosen else await queue_board(request, queue)
     result = await board.engine.drain(await drain_options(request, "dashboard", board))
     if "hx-request" not in request.headers:
         return JSONResponse(result.as_json())
@@ -155,7 +158,8 @@ async def drain_now(request: Request) -> Response:
     unprocessed = [q for q, r in result.queues.items() if r.skipped == NO_PROCESSOR]
     if unprocessed:
         # Why a drain took nothing from queues whose jobs wait: say it, naming a few of them.
-        named = ", ".join(unprocessed[:NAMED]) + ("…" if len(unprocessed) > NAMED else "")
+        cut = QUEUES_NAMED_IN_NOTICE
+        named = ", ".join(unprocessed[:cut]) + ("…" if len(unprocessed) > cut else "")
         busy.append(
             Tp_(
                 "%(count)s queue has no processor registered: %(queues)s",
