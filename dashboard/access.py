@@ -79,6 +79,12 @@ class Access:
     def sees(self, queue: str) -> bool:
         return self.role_on(queue) is not None
 
+    @property
+    def sees_all(self) -> bool:
+        """Every queue, whatever its name: a grant list holds `*` (admins, and any list ending
+        in a catch-all)."""
+        return any(pattern == "*" for grants in self.lists for pattern, _ in grants)
+
     def may(self, role: Role, queue: str) -> bool:
         held = self.role_on(queue)
         return held is not None and held >= role

@@ -12,7 +12,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from dashboard.access import EVERYWHERE
 from dashboard.i18n import N_, Text
 from dashboard.text import quoted
 from dashboard.web.board import Board
@@ -62,7 +61,7 @@ def _as_seen(request: Request, board: Board) -> Board:
     if seen is None:
         access = state.get("access")
         seen = board
-        if access is not None and access.lists != (EVERYWHERE,):
+        if access is not None and not access.sees_all:
             seen = dataclasses.replace(board, catalog=board.catalog.seen_by(access.sees))
         seen_boards[board.connection] = seen
     return seen
