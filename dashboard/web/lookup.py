@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from dashboard.i18n import N_, Text
 from dashboard.text import quoted
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.paths import connection_in, path_value, root_of
 from dashboard.writes.actions import (
