@@ -42,13 +42,18 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+# One decoder for every value: json.loads with an option builds a new one per call, which cost
+# more than decoding a small value.
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+
+
 def json_or_text(raw: str | None, default: Any = None) -> Any:
     """A JSON value as Node's JSON.parse reads it; text JSON.parse would refuse stays text
     (NaN and Infinity included: they could not be answered as JSON again)."""
     if raw is None:
         return default
     try:
-        return json.loads(raw, parse_constant=_not_json)
+        return _DECODER.decode(raw)
     except ValueError:
         return raw
 

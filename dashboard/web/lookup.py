@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from dashboard.access import EVERYWHERE
 from dashboard.i18n import N_, Text
 from dashboard.redis_client.counting import spent_so_far
 from dashboard.text import quoted
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.paths import connection_in, path_value, root_of
 from dashboard.writes.actions import (
@@ -88,7 +88,7 @@ def _as_seen(request: Request, board: Board) -> Board:
     if seen is None:
         access = state.get("access")
         seen = board
-        if access is not None and access.lists != (EVERYWHERE,):
+        if access is not None and not access.sees_all:
             seen = dataclasses.replace(board, catalog=board.catalog.seen_by(access.sees))
         seen_boards[board.connection] = seen
     return seen

@@ -138,3 +138,17 @@ async def test_a_script_with_its_bearer_token_gets_no_session_cookie(server_url:
     assert answer.status_code == 200
     assert "set-cookie" not in answer.headers
     assert "set-cookie" in page.headers  # a browser still gets its session (and CSRF token)
+
+
+async def test_a_script_reading_the_api_gets_no_session_cookie(server_url: str) -> None:
+    """No credentials: a script's GETs of the JSON API need no session (no CSRF token to use),
+    so none is signed for them; a page and an htmx request still get one."""
+    async with make_client(Settings(redis_url=server_url)) as http:
+        answer = await http.get("/admin/queues/api/queues")
+        htmx = await http.get("/admin/queues/api/queues", headers={"HX-Request": "true"})
+        http.cookies.clear()
+        page = await http.get("/admin/queues/")
+    assert answer.status_code == htmx.status_code == page.status_code == 200
+    assert "set-cookie" not in answer.headers
+    assert "set-cookie" in htmx.headers
+    assert "set-cookie" in page.headers

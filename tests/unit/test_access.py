@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from dashboard.access import (
+    NOBODY,
     Access,
     Role,
     UsersFile,
     UsersFileError,
+    admin,
     check_password,
     hash_password,
     hash_token,
@@ -53,6 +55,35 @@ def test_the_first_matching_grant_gives_the_role_and_no_match_hides_the_queue() 
     narrow = Access("bo", ((("billing-*", Role.OPERATOR),),))
     assert narrow.role_on("mail") is None and not narrow.sees("mail")
     assert narrow.may(Role.OPERATOR, "billing-eu") and not narrow.may(Role.ADMIN, "billing-eu")
+
+
+def test_a_catch_all_grant_anywhere_in_a_list_sees_every_queue() -> None:
+    ana = parse(FILE, "users.toml").user("ana", Role.ADMIN)
+    assert ana is not None and ana.sees_all  # billing-* first, then * as viewer
+    assert admin("ops").sees_all
+    assert not Access("bo", ((("billing-*", Role.OPERATOR),),)).sees_all
+    assert not NOBODY.sees_all
+
+
+def test_roles_on_many_queues_at_once_agree_with_each_queue_s_role() -> None:
+    """may_everywhere and top answer without a pattern when the grants start with `*`: the same
+    answers as asking each queue, with --read-only's cap too."""
+    accesses = [
+        admin("ops"),
+        admin("ops", Role.VIEWER),
+        Access("a", ((("*", Role.OPERATOR), ("mail", Role.ADMIN)), (("*", Role.VIEWER),))),
+        Access("b", ((("billing-*", Role.ADMIN), ("*", Role.VIEWER)),)),
+        Access("c", ((("*", Role.VIEWER),), (("billing-*", Role.ADMIN),))),
+    ]
+    for access in accesses:
+        for queues in (["mail"], ["billing-eu", "mail"], ["billing-eu"]):
+            held = [access.role_on(queue) for queue in queues]
+            assert access.top(queues) == max(r for r in held if r is not None)
+            for role in Role:
+                assert access.may_everywhere(role, queues) == all(
+                    r is not None and r >= role for r in held
+                ), (access, queues, role)
+        assert access.top([]) is None
 
 
 def test_read_only_caps_every_role_at_viewer() -> None:

@@ -20,7 +20,7 @@ LAYERS = (
     "drain",  # the drain engine, workers
     "live",  # the change watcher and the counts it keeps
     "observe",  # cost, measurement, health, Prometheus
-    "web.errors web.paths web.params",  # the web layer's own foundations
+    "web.answers web.errors web.paths web.params",  # the web layer's own foundations
     "web.middleware",
     "web.oidc",
     "web.board web.lookup web.switcher web.charts web.render",

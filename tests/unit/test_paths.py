@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from dashboard.web.paths import EncodedSlashes, path_value, routing_path, segment
+from dashboard.web.paths import EncodedSlashes, connection_in, path_value, routing_path, segment
 
 
 def test_segment_encodes_everything_but_unreserved_characters() -> None:
@@ -104,3 +104,15 @@ async def test_encoded_slashes_leaves_non_ascii_and_missing_raw_paths_alone() ->
 async def test_encoded_slashes_passes_lifespan_through() -> None:
     scope = {"type": "lifespan"}
     assert await _route(scope) is scope
+
+
+def test_the_connection_a_query_names_however_it_is_spelled() -> None:
+    def named(query: bytes) -> str | None:
+        return connection_in({"query_string": query})
+
+    assert named(b"") is None
+    assert named(b"status=failed&page=2") is None
+    assert named(b"status=failed&connection=beta") == "beta"
+    assert named(b"%63onnection=beta") == "beta"  # an escaped name is still the parameter
+    assert named(b"connection=") is None
+    assert connection_in({"path_params": {"connection": "alpha"}, "query_string": b""}) == "alpha"

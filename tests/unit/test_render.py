@@ -1,3 +1,9 @@
+from datetime import timedelta
+
+from babel import Locale
+from babel.dates import format_timedelta
+
+from dashboard import i18n
 from dashboard.web.render import (
     TREE_NODE_LIMIT,
     bar_segments,
@@ -6,6 +12,24 @@ from dashboard.web.render import (
     relative_time,
     size,
 )
+
+
+def test_relative_times_kept_by_unit_and_count_say_what_babel_says() -> None:
+    """Around every unit's rounding edges, both ways, in every language, one after another (so
+    a text kept for one language or delta is never given for another)."""
+    now = 1_800_000_000_000
+    edges = [1_000, 1_499, 1_500, 2_500, 59_499, 59_500, 89_999, 90_000, 3_569_999, 3_570_000]
+    edges += [86_399_000, 129_600_000, 604_800_000, 2_592_000_000, 31_536_000_000 * 3]
+    for locale in i18n.LOCALES:
+        with i18n.speaking(locale):
+            for delta in [*edges, *(-d for d in edges)]:
+                said = format_timedelta(
+                    timedelta(seconds=delta / 1000),
+                    threshold=1,
+                    add_direction=True,
+                    locale=Locale.parse(locale),
+                )
+                assert relative_time(now + delta, now) == said, (locale, delta)
 
 
 def test_relative_time() -> None:

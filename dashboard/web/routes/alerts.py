@@ -10,11 +10,12 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard import i18n
 from dashboard.i18n import N_
+from dashboard.web.answers import JSONResponse
 from dashboard.web.lookup import board_of, notice, whole_board
 from dashboard.web.openapi.parts import errors, json_body
 from dashboard.web.render import render

@@ -9,12 +9,13 @@ from typing import Any
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.bullmq.latency import latency_s
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.web import params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import (
     CONNECTION_DEADLINE_S,

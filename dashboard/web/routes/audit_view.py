@@ -7,13 +7,14 @@ import re
 from dataclasses import asdict
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.bullmq.discovery import SeenBy
 from dashboard.i18n import N_
 from dashboard.observe.audit import FILTERS, OUTCOMES, TrailPage, read
 from dashboard.web import params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.lookup import board_of
 from dashboard.web.openapi.parts import errors, json_body, query
 from dashboard.web.render import render

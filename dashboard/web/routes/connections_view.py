@@ -18,13 +18,14 @@ from markupsafe import escape
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from dashboard.bullmq.reader import QueueSummary
 from dashboard.i18n import translated
 from dashboard.redis_client.connection import is_cluster
 from dashboard.redis_client.counting import count_caused, count_reads, tally
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import CONNECTION_DEADLINE_S, board_of, boards_of, unreachable_text
 from dashboard.web.openapi.parts import errors, json_body

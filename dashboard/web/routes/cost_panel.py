@@ -9,7 +9,7 @@ from typing import Any
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.i18n import N_
@@ -23,6 +23,7 @@ from dashboard.observe.cost import (
 from dashboard.observe.measure import measure
 from dashboard.text import quoted
 from dashboard.web import params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, own_counts
 from dashboard.web.openapi.parts import errors, json_body, query

@@ -8,7 +8,7 @@ import asyncio
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.drain.engine import (
@@ -21,6 +21,7 @@ from dashboard.drain.engine import (
 from dashboard.i18n import N_, T_, Tp_
 from dashboard.text import quoted
 from dashboard.web import params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, boards_of, notice, queue_board
 from dashboard.web.middleware.guard import bearer_token, same_secret

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.bullmq import flows
 from dashboard.web import params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import job_id_of, job_not_found, queue_route
 from dashboard.web.openapi.parts import JOB_ID, QUEUE, errors, json_body, query

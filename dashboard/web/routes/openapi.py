@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from dashboard.web.answers import JSONResponse
 from dashboard.web.lookup import board_of
 from dashboard.web.openapi.document import document
 from dashboard.web.openapi.parts import errors, json_body

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.i18n import N_
@@ -15,6 +15,7 @@ from dashboard.observe.cost import DEFAULT_PRICE_PER_100K, DEFAULT_QUOTA, Assump
 from dashboard.observe.measure import MEASUREMENT_COST, measure
 from dashboard.observe.quota import MAX_SECONDS, MIN_SECONDS, report
 from dashboard.web import params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.lookup import board_of, own_counts, whole_board
 from dashboard.web.openapi.parts import errors, json_body, query
 from dashboard.web.render import render

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.i18n import N_
 from dashboard.observe.redis_health import read_health
+from dashboard.web.answers import JSONResponse
 from dashboard.web.lookup import board_of
 from dashboard.web.openapi.parts import errors, json_body
 from dashboard.web.render import render

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.bullmq import schedulers
 from dashboard.i18n import N_
 from dashboard.web import params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import queue_action, queue_route
 from dashboard.web.openapi.parts import OUTCOME, QUEUE, errors, json_body, query

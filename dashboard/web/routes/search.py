@@ -11,13 +11,14 @@ import asyncio
 from redis.exceptions import RedisError
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard.bullmq import search
 from dashboard.bullmq.keys import STATES
 from dashboard.i18n import N_
 from dashboard.web import params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, boards_of, queue_route
 from dashboard.web.openapi.parts import QUEUE, errors, json_body, query

@@ -6,9 +6,10 @@ import os
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from dashboard.web.answers import JSONResponse
 from dashboard.web.lookup import board_of, boards_of
 
 

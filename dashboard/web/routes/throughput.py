@@ -8,7 +8,7 @@ chart in one of 2."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.bullmq import metrics as bullmq_metrics
@@ -16,6 +16,7 @@ from dashboard.bullmq.keys import METRIC_KINDS
 from dashboard.drain.engine import HISTORY_LENGTH
 from dashboard.i18n import N_
 from dashboard.web import charts, params
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import queue_route
 from dashboard.web.openapi.parts import QUEUE, errors, json_body, query

@@ -9,12 +9,13 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.i18n import N_
 from dashboard.observe import clients
 from dashboard.observe.unserved import cron_drained_recently, nothing_takes
+from dashboard.web.answers import JSONResponse
 from dashboard.web.board import Board
 from dashboard.web.lookup import board_of, queue_route
 from dashboard.web.openapi.parts import QUEUE, errors, json_body
