@@ -10,6 +10,10 @@ What stays BullMQ's: the script is the package's own moveToFinished (its sha, lo
 and its keys and arguments are the ones `Scripts.moveToCompletedArgs` builds. That is called
 once per kind of job; later jobs of the same kind re-use its output with their own id, time
 and return value (tests/integration/test_drain_finish.py holds the two to the same answer).
+
+What Redis executes is counted as everywhere else (dashboard/redis_client/lua.py): the script
+sent is the package's, wrapped so that its answer also says how many commands it ran, so the
+count costs no command and no round trip.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from bullmq import Job, Worker
 from bullmq.scripts import raw2NextJobData
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
-from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from dashboard.drain.job import DrainJob
+from dashboard.redis_client.counting import count_reads
+from dashboard.redis_client.lua import CountedScript, unwrapped
 
 # Where moveToCompletedArgs puts what differs between two jobs of one kind: the job's hash
 # among the keys; its id, the finishing time, the return value and "fetch next" among the args.
@@ -84,7 +89,10 @@ class Finisher:
     def __init__(self, worker: Worker, client: Any, slots: int = 1) -> None:
         self.scripts = worker.scripts
         self.args = CompletionArgs(worker)
-        self.script: AsyncScript = worker.scripts.commands["moveToFinished"]
+        script = worker.scripts.commands["moveToFinished"]
+        if not isinstance(script, CountedScript):
+            raise TypeError("the Worker's scripts must be counted (lua.count_scripts) first")
+        self.script = script
         self.pool = client.connection_pool if isinstance(client, Redis) else None
         # A pool without a bound (the CLI's, the on-demand workers') lets a slot keep its
         # connection from one job to the next. A bounded one (the web app's) is shared with the
@@ -157,13 +165,16 @@ class Line:
             # What the pool does at each checkout, so that the kept connection is checked as
             # if taken afresh for each job: connected again if it was closed meanwhile.
             await finisher.pool.ensure_connection(connection)
-        command = ("EVALSHA", finisher.script.sha, len(keys), *keys, *args)
+        command = ("EVALSHA", finisher.script.wrapped.sha, len(keys), *keys, *args)
         try:
-            return await connection.retry.call_with_retry(
-                lambda: _send_and_read(connection, command), lambda _error: connection.disconnect()
+            return unwrapped(
+                await connection.retry.call_with_retry(
+                    lambda: _send_and_read(connection, command),
+                    lambda _error: connection.disconnect(),
+                )
             )
         except NoScriptError:
-            pass  # loaded below by the script object, which then runs it
+            pass  # loaded below by the counted script object, which then runs it
         finally:
             if not finisher.hold:
                 await finisher.pool.release(connection)
@@ -171,5 +182,6 @@ class Line:
 
 
 async def _send_and_read(connection: AbstractConnection, command: tuple[Any, ...]) -> Any:
+    count_reads(1)  # each time it is sent: Redis counts a NOSCRIPT answer too
     await connection.send_packed_command(connection.pack_command(*command))
     return await connection.read_response()
