@@ -152,7 +152,7 @@ class CompletionArgs:
         wire = known.wire or known.pack(sha, self.job_key_prefix)
         job_id = job.id.encode()
         now = b"%d" % round(time.time() * 1000)
-        returned = _to_json(value).encode()
+        returned = b"null" if value is None else _to_json(value).encode()  # most handlers
         return wire % (
             len(self.job_key_prefix) + len(job_id),
             job_id,
@@ -218,11 +218,19 @@ class Line:
         self, job: DrainJob | Job, value: Any, token: str, fetch_next: bool
     ) -> list[Any]:
         """The next job's data as bullmq's moveToActive answers it ([None] * 4 for none).
-        Raises bullmq's own TypeError when the job is no longer ours (lost lock, removed)."""
+        Raises bullmq's own TypeError when the job is no longer ours (lost lock, removed).
+
+        One coroutine from the slot's job to the socket: at concurrency 1 each layer in
+        between is paid at every job."""
         finisher = self.finisher
         last = True
         try:
-            result = await self._run(job, value, token, fetch_next)
+            if finisher.pool is None:
+                result = await finisher.script(*finisher.args.build(job, value, token, fetch_next))
+            else:
+                result = await self._send(
+                    finisher.args.packed(finisher.sha, job, value, token, fetch_next)
+                )
             if isinstance(result, int) and result < 0:
                 raise finisher.scripts.finishedErrors(
                     dict(code=result, jobId=job.id, command="moveToFinished", state="active")
@@ -239,24 +247,29 @@ class Line:
         if connection is not None and self.finisher.pool is not None:
             await self.finisher.pool.release(connection)
 
-    async def _run(self, job: DrainJob | Job, value: Any, token: str, fetch_next: bool) -> Any:
+    async def _send(self, command: bytes) -> Any:
+        """The script's own answer to `command`, sent on the slot's connection with redis-py's
+        send and read, its retry policy and its disconnect on error."""
         finisher = self.finisher
-        if finisher.pool is None:
-            return await finisher.script(*finisher.args.build(job, value, token, fetch_next))
+        pool = finisher.pool
+        assert pool is not None
         connection = self.connection
         if connection is None:
             # redis-py leaves this method unannotated.
-            connection = await finisher.pool.get_connection()  # type: ignore[no-untyped-call]
+            connection = await pool.get_connection()  # type: ignore[no-untyped-call]
             if finisher.hold:
                 self.connection = connection
-        else:
-            # What the pool does at each checkout, so that the kept connection is checked as
-            # if taken afresh for each job: connected again if it was closed meanwhile.
-            await finisher.pool.ensure_connection(connection)
-        command = finisher.args.packed(finisher.sha, job, value, token, fetch_next)
+        elif not connection.is_connected:
+            # Closed while the handler ran (a shutdown's disconnect): connected again, as the
+            # pool's checkout would. A connection the server closed meanwhile fails the send or
+            # the read, and the retry policy sends the command again on a new one.
+            await pool.ensure_connection(connection)
         try:
             try:
-                reply = await _call(connection, command)
+                reply = await connection.retry.call_with_retry(
+                    lambda: _send_and_read(connection, command),
+                    lambda _error: connection.disconnect(),
+                )
             except NoScriptError:
                 # The server's first drain, or one after a restart or SCRIPT FLUSH: loaded on
                 # this same connection (another would cost a handshake), then sent again.
@@ -265,12 +278,10 @@ class Line:
             return unwrapped(reply)
         finally:
             if not finisher.hold:
-                await finisher.pool.release(connection)
+                await pool.release(connection)
 
 
 async def _call(connection: AbstractConnection, command: bytes) -> Any:
-    """Send a packed command and read its answer, as redis-py's command path does, with the
-    connection's retry policy and its disconnect on error."""
     return await connection.retry.call_with_retry(
         lambda: _send_and_read(connection, command), lambda _error: connection.disconnect()
     )
