@@ -26,10 +26,9 @@ from typing import Any
 
 import hiredis
 from bullmq import Job, Worker
-from bullmq.scripts import raw2NextJobData
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from dashboard.drain.job import DrainJob
 from dashboard.redis_client.counting import count_reads
@@ -60,6 +59,16 @@ def _packed(*parts: Any) -> bytes:
 def _resp(*parts: Any) -> bytes:
     """Command arguments in Redis' wire format, without the count that heads a whole command."""
     return _packed(*parts).partition(b"\r\n")[2] if parts else b""
+
+
+def next_job_data(raw: Any) -> list[Any]:
+    """bullmq's raw2NextJobData: [the job's hash as a dict, its id, limit until, delay until],
+    the hash's field/value list made a dict by zip, in C, not pair by pair in Python."""
+    if not raw:
+        return [None, None, None, None]
+    fields = raw[0]
+    data = dict(zip(fields[::2], fields[1::2], strict=True)) if fields else None
+    return [data, raw[1], None, None] if len(raw) == 2 else [data, raw[1], raw[2], raw[3]]
 
 
 class Kind:
@@ -235,7 +244,7 @@ class Line:
                 raise finisher.scripts.finishedErrors(
                     dict(code=result, jobId=job.id, command="moveToFinished", state="active")
                 )
-            taken: list[Any] = raw2NextJobData(result)
+            taken = next_job_data(result)
             last = not taken[0]
             return taken
         finally:
@@ -274,8 +283,9 @@ class Line:
                 # The server's first drain, or one after a restart or SCRIPT FLUSH: loaded on
                 # this same connection (another would cost a handshake), then sent again.
                 await _call(connection, finisher.load)
+                count_reads(1)
                 reply = await _call(connection, command)
-            return unwrapped(reply)
+            return unwrapped(reply, calls=1)
         finally:
             if not finisher.hold:
                 await pool.release(connection)
@@ -288,6 +298,11 @@ async def _call(connection: AbstractConnection, command: bytes) -> Any:
 
 
 async def _send_and_read(connection: AbstractConnection, command: bytes) -> Any:
-    count_reads(1)  # each time it is sent: Redis counts a NOSCRIPT answer too
+    """An answer means Redis executed the command: the caller counts it (with the commands the
+    script ran). An error answer, NOSCRIPT among them, is counted here."""
     await connection.send_packed_command(command)
-    return await connection.read_response()
+    try:
+        return await connection.read_response()
+    except ResponseError:
+        count_reads(1)
+        raise
