@@ -170,18 +170,27 @@ def _lost_lock(error: TypeError, run: QueueRun) -> None:
     run.lost_locks += 1
 
 
+def _thin_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | None:
+    """The handed-over job as a thin DrainJob, with no coroutine to run for it; None when no
+    job was handed over, and for one that needs the bullmq Worker (`_next_job`)."""
+    data = taken[0] if taken else None
+    if not data or data.get("rjk"):
+        return None
+    assert taken is not None
+    worker.limitUntil = max(taken[2] or 0, 0)
+    return DrainJob(worker, data, str(taken[1]), token)
+
+
 async def _next_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | Job | None:
     """The job BullMQ's moveToActive or moveToFinished handed over, as the handler gets it.
 
     A job made by a job scheduler or a repeatable job goes through the bullmq Worker, which
     schedules the next iteration through its scripts; any other job is a thin DrainJob."""
+    thin = _thin_job(worker, taken, token)
+    if thin is not None:
+        return thin
     data, job_id, limit_until, delay_until = taken or (None,) * 4
-    if not data or data.get("rjk"):
-        return await worker.nextJobFromJobData(
-            data, job_id, limit_until or 0, delay_until or 0, token
-        )
-    worker.limitUntil = max(limit_until or 0, 0)
-    return DrainJob(worker, data, str(job_id), token)
+    return await worker.nextJobFromJobData(data, job_id, limit_until or 0, delay_until or 0, token)
 
 
 def metrics_option(max_data_points: int | None) -> dict[str, Any]:
@@ -355,7 +364,9 @@ class DrainEngine:
             self._count(queue, run, failed=False)
             next_job = None
             if fetch_next:
-                next_job = await _next_job(worker, taken, token)
+                next_job = _thin_job(worker, taken, token)  # the usual case, without a coroutine
+                if next_job is None:
+                    next_job = await _next_job(worker, taken, token)
                 if next_job is None:
                     budget.give_back()
             return next_job
