@@ -28,7 +28,7 @@ import hiredis
 from bullmq import Job, Worker
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError
 
 from dashboard.drain.job import DrainJob
 from dashboard.redis_client.counting import count_reads
@@ -283,9 +283,8 @@ class Line:
                 # The server's first drain, or one after a restart or SCRIPT FLUSH: loaded on
                 # this same connection (another would cost a handshake), then sent again.
                 await _call(connection, finisher.load)
-                count_reads(1)
                 reply = await _call(connection, command)
-            return unwrapped(reply, calls=1)
+            return unwrapped(reply)
         finally:
             if not finisher.hold:
                 await pool.release(connection)
@@ -298,11 +297,8 @@ async def _call(connection: AbstractConnection, command: bytes) -> Any:
 
 
 async def _send_and_read(connection: AbstractConnection, command: bytes) -> Any:
-    """An answer means Redis executed the command: the caller counts it (with the commands the
-    script ran). An error answer, NOSCRIPT among them, is counted here."""
     await connection.send_packed_command(command)
-    try:
-        return await connection.read_response()
-    except ResponseError:
-        count_reads(1)
-        raise
+    # Sent, so Redis runs it, even if its answer is never read (a drain past maxDurationMs
+    # abandons its running jobs) or is NOSCRIPT.
+    count_reads(1)
+    return await connection.read_response()

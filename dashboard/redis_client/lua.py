@@ -58,10 +58,9 @@ class ReadScript:
         object.__setattr__(self, "sha", hashlib.sha1(sent.encode()).hexdigest())
 
 
-def unwrapped(reply: Any, calls: int = 0) -> Any:
-    """A wrapped script's own answer; the commands it ran are counted for the request, with
-    `calls` more: the script calls themselves, when the caller counts them here."""
-    count_reads(calls + int(reply[0]))
+def unwrapped(reply: Any) -> Any:
+    """A wrapped script's own answer; the commands it ran are counted for the request."""
+    count_reads(int(reply[0]))
     # A script answering nil leaves a one-item table: Lua tables end at their first nil.
     return reply[1] if len(reply) > 1 else None
 
