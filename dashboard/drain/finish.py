@@ -6,13 +6,14 @@ job's time. Per no-op job the bullmq package spent about 15 µs rebuilding argum
 hardly change from one job to the next, and redis-py about 40 µs in its command machinery
 (pool checkout, retry wrapper, observability hooks, response callbacks) around one EVALSHA.
 
-What stays BullMQ's: the script is the package's own moveToFinished (its sha, loaded by it),
-and its keys and arguments are the ones `Scripts.moveToCompletedArgs` builds. That is called
-once per kind of job; later jobs of the same kind re-use its output with their own id, time
-and return value (tests/integration/test_drain_finish.py holds the two to the same answer).
+What stays BullMQ's: the script is the package's own moveToFinished, and its keys and
+arguments are the ones `Scripts.moveToCompletedArgs` builds. That is called once per kind of
+job, and its output packed once for the wire; later jobs of the same kind fill in their own
+job key, id, time, return value and fetch-next (tests/integration/test_drain_finish.py holds the
+bytes sent to hiredis' packing of bullmq's own arguments, job by job).
 
 What Redis executes is counted as everywhere else (dashboard/redis_client/lua.py): the script
-sent is the package's, wrapped so that its answer also says how many commands it ran, so the
+sent is the package's wrapped so that its answer also says how many commands it ran, so the
 count costs no command and no round trip.
 """
 
