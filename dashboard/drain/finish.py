@@ -27,6 +27,7 @@ from typing import Any
 
 import hiredis
 from bullmq import Job, Worker
+from bullmq.scripts import raw2NextJobData
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
 from redis.exceptions import NoScriptError
@@ -60,16 +61,6 @@ def _packed(*parts: Any) -> bytes:
 def _resp(*parts: Any) -> bytes:
     """Command arguments in Redis' wire format, without the count that heads a whole command."""
     return _packed(*parts).partition(b"\r\n")[2] if parts else b""
-
-
-def next_job_data(raw: Any) -> list[Any]:
-    """bullmq's raw2NextJobData: [the job's hash as a dict, its id, limit until, delay until],
-    the hash's field/value list made a dict by zip, in C, not pair by pair in Python."""
-    if not raw:
-        return [None, None, None, None]
-    fields = raw[0]
-    data = dict(zip(fields[::2], fields[1::2], strict=True)) if fields else None
-    return [data, raw[1], None, None] if len(raw) == 2 else [data, raw[1], raw[2], raw[3]]
 
 
 class Kind:
@@ -245,7 +236,7 @@ class Line:
                 raise finisher.scripts.finishedErrors(
                     dict(code=result, jobId=job.id, command="moveToFinished", state="active")
                 )
-            taken = next_job_data(result)
+            taken: list[Any] = raw2NextJobData(result)
             last = not taken[0]
             return taken
         finally:

@@ -10,10 +10,9 @@ from typing import Any
 import hiredis
 import pytest
 from bullmq import Queue, Worker
-from bullmq.scripts import raw2NextJobData
 
 from dashboard.drain.engine import DrainEngine, DrainOptions
-from dashboard.drain.finish import ARG_TIMESTAMP, CompletionArgs, next_job_data
+from dashboard.drain.finish import ARG_TIMESTAMP, CompletionArgs
 from dashboard.drain.job import DrainJob
 from dashboard.redis_client.connection import connect
 
@@ -89,22 +88,6 @@ def unpacked(command: bytes) -> list[bytes]:
     arguments = reader.gets()
     assert isinstance(arguments, list) and reader.gets() is False
     return arguments
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        None,
-        [],
-        [["name", "j", "data", '{"n":1}', "atm", "0"], "7", 0, 0],
-        [None, None, 1_700_000_000_000, 0],
-        [[], "3"],
-        [["name", "j"], "3"],
-    ],
-)
-def test_the_next_job_is_read_as_bullmq_reads_it(raw: Any) -> None:
-    """What a completion hands over: no job, a job, a rate limit, the short answer."""
-    assert next_job_data(raw) == raw2NextJobData(raw)
 
 
 async def test_a_handler_changing_its_job_options_is_heard(r, server_url: str) -> None:
