@@ -40,6 +40,7 @@ import redis
 from bullmq import Queue, Worker
 
 from bench.harness import REPO, CommandMeter, RedisServer, command_diff, table
+from dashboard.cli import run_async
 from dashboard.config import DEFAULT_REDIS_MAX_CONNECTIONS
 from dashboard.drain.engine import DrainEngine, DrainOptions
 from dashboard.redis_client.connection import connect
@@ -438,10 +439,10 @@ def measure(server: RedisServer, meter: CommandMeter, impl: str, jobs: int, conc
     before_stats, before = meter.per_command(), meter.start()
     if impl == "node":
         seconds = time_node(server.url, jobs, conc)
-    elif impl == "ours":
-        seconds = asyncio.run(time_ours(server.url, jobs, conc))
+    elif impl == "ours":  # on the loop `drainboard drain` and `drainboard serve` run on
+        seconds = run_async(time_ours(server.url, jobs, conc))
     elif impl == "pool":
-        seconds = asyncio.run(time_ours(server.url, jobs, conc, DEFAULT_REDIS_MAX_CONNECTIONS))
+        seconds = run_async(time_ours(server.url, jobs, conc, DEFAULT_REDIS_MAX_CONNECTIONS))
     else:
         seconds = asyncio.run(time_python_worker(server.url, jobs, conc))
     executed = meter.since(before)
@@ -562,7 +563,9 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
     print(
         "Timed: Node and the Python Worker from constructing the Worker until the last "
         "'completed' event (Node's clock runs inside Node, so its start-up is not counted); "
-        "ours, the drain() call (probe, Worker set-up, every job, history write). "
+        "ours, the drain() call (probe, Worker set-up, every job, history write), on the event "
+        "loop the CLI and `drainboard serve` run on (uvloop where installed; the Python Worker "
+        "on asyncio's own, as its users run it). "
         "cmds/job: executed Redis commands per job, scripts' inner commands included, "
         "the worker's connect and close too; evalsha/job: client round trips to a script; "
         "Redis CPU: the server's user+sys CPU over the run (INFO cpu) per job.",

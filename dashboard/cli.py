@@ -15,8 +15,9 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -534,12 +535,26 @@ def drain(args: argparse.Namespace) -> int:
         load_alerts(settings.alerts)  # a bad file stops the start with its sentence, before any job
     processors = load_processors(settings.processors)
     try:
-        result = asyncio.run(_drain(settings, args, processors))
+        result = run_async(_drain(settings, args, processors))
     except (RedisConnectionError, RedisTimeoutError) as err:
         print(f"drainboard: Redis is unreachable at {settings.redis_url}: {err}", file=sys.stderr)
         return 3
     print(json.dumps(result.as_json()))
     return 1 if result.total_failed or result.total_lost_locks else 0
+
+
+Result = TypeVar("Result")
+
+
+def run_async(main: Coroutine[Any, Any, Result]) -> Result:
+    """Run a drain or the workers on the event loop `drainboard serve` runs on: uvloop, which
+    uvicorn[standard] installs (asyncio's own where it is missing). Its loop and transports are
+    C: a drained job's round trip spends less time in Python around the script call."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 async def _drain(settings: Settings, args: argparse.Namespace, processors: dict) -> DrainResult:
@@ -643,7 +658,7 @@ def worker(args: argparse.Namespace) -> int:
     idle_ms = args.idle_timeout_ms or int(
         os.environ.get("WORKER_IDLE_TIMEOUT_MS") or DEFAULT_IDLE_TIMEOUT_MS
     )
-    asyncio.run(_work(mode, settings, args, processors, idle_ms))
+    run_async(_work(mode, settings, args, processors, idle_ms))
     return 0
 
 

@@ -37,6 +37,7 @@ from dashboard.drain.job import DrainJob
 from dashboard.drain.processors import Processor
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
+from dashboard.redis_client.lua import count_scripts, counting_client
 
 ProgressHook = Callable[[str, "QueueRun"], None]
 
@@ -169,18 +170,27 @@ def _lost_lock(error: TypeError, run: QueueRun) -> None:
     run.lost_locks += 1
 
 
+def _thin_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | None:
+    """The handed-over job as a thin DrainJob, with no coroutine to run for it; None when no
+    job was handed over, and for one that needs the bullmq Worker (`_next_job`)."""
+    data = taken[0] if taken else None
+    if not data or data.get("rjk"):
+        return None
+    assert taken is not None
+    worker.limitUntil = max(taken[2] or 0, 0)
+    return DrainJob(worker, data, str(taken[1]), token)
+
+
 async def _next_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | Job | None:
     """The job BullMQ's moveToActive or moveToFinished handed over, as the handler gets it.
 
     A job made by a job scheduler or a repeatable job goes through the bullmq Worker, which
     schedules the next iteration through its scripts; any other job is a thin DrainJob."""
+    thin = _thin_job(worker, taken, token)
+    if thin is not None:
+        return thin
     data, job_id, limit_until, delay_until = taken or (None,) * 4
-    if not data or data.get("rjk"):
-        return await worker.nextJobFromJobData(
-            data, job_id, limit_until or 0, delay_until or 0, token
-        )
-    worker.limitUntil = max(limit_until or 0, 0)
-    return DrainJob(worker, data, str(job_id), token)
+    return await worker.nextJobFromJobData(data, job_id, limit_until or 0, delay_until or 0, token)
 
 
 def metrics_option(max_data_points: int | None) -> dict[str, Any]:
@@ -197,6 +207,9 @@ class DrainEngine:
         progress: ProgressHook | None = None,
     ) -> None:
         self.redis = redis
+        # What a drain sends is counted as Redis counts it, scripts' insides too: in the figure
+        # of the request that drains (the cron endpoint's, Drain now's) and for /metrics.
+        self.counted = counting_client(redis)
         self.prefix = prefix
         self.processors = processors
         self.progress = progress
@@ -209,7 +222,7 @@ class DrainEngine:
         """The queues that have work now, and those a pause holds (dashboard/drain/probe.py):
         one EXISTS when every queue is empty, three commands when idle queues hold delayed or
         repeatable jobs."""
-        return await drain_probe.probe(self.redis, self.prefix, queues, int(time.time() * 1000))
+        return await drain_probe.probe(self.counted, self.prefix, queues, int(time.time() * 1000))
 
     async def drain(self, options: DrainOptions) -> DrainResult:
         started = time.monotonic()
@@ -233,7 +246,7 @@ class DrainEngine:
 
         await asyncio.gather(*(one(queue) for queue in busy))
         # What this drain left behind, noted now: the next tick need not look at these queues.
-        still = await drain_probe.note_drained(self.redis, self.prefix, busy)
+        still = await drain_probe.note_drained(self.counted, self.prefix, busy)
         seen = dict(found.seen)
         for queue in busy:
             before = seen.get(queue)
@@ -260,7 +273,7 @@ class DrainEngine:
             queue,
             None,
             {
-                "connection": self.redis,
+                "connection": self.counted,
                 "prefix": self.prefix,
                 "autorun": False,
                 "concurrency": options.concurrency,
@@ -268,13 +281,14 @@ class DrainEngine:
                 **metrics_option(options.metrics_max_data_points),
             },
         )
+        count_scripts(worker.scripts.commands)
         run.stalled = await self._recover_stalled(worker)
         worker.lockManager.start()
         budget = JobBudget(options.max_jobs_per_queue, deadline, run, self)
 
         # Every slot of every queue this drain may run at once.
         slot_count = options.concurrency * max(1, options.max_concurrent_queues)
-        finisher = Finisher(worker, self.redis, slot_count)
+        finisher = Finisher(worker, self.counted, slot_count)
 
         async def slot(number: int) -> None:
             token = f"{worker.id}:{number}"
@@ -350,7 +364,9 @@ class DrainEngine:
             self._count(queue, run, failed=False)
             next_job = None
             if fetch_next:
-                next_job = await _next_job(worker, taken, token)
+                next_job = _thin_job(worker, taken, token)  # the usual case, without a coroutine
+                if next_job is None:
+                    next_job = await _next_job(worker, taken, token)
                 if next_job is None:
                     budget.give_back()
             return next_job
@@ -362,7 +378,7 @@ class DrainEngine:
         whose lock has lapsed back to wait (or to failed past maxStalledCount). A short check
         interval lets both run now; an always-on worker's longer throttle, if any, still wins.
         Returns how many jobs it found stalled."""
-        if not await self.redis.llen(QueueKeys(self.prefix, worker.name).state("active")):
+        if not await self.counted.llen(QueueKeys(self.prefix, worker.name).state("active")):
             return 0
         stalled = 0
         for _ in range(2):
@@ -389,9 +405,9 @@ class DrainEngine:
             separators=(",", ":"),
         )
         if idle:
-            await self.redis.set(last_idle_drain_key(self.prefix), entry)
+            await self.counted.set(last_idle_drain_key(self.prefix), entry)
             return
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.counted.pipeline(transaction=False)
         pipe.lpush(drain_history_key(self.prefix), entry)
         pipe.ltrim(drain_history_key(self.prefix), 0, HISTORY_LENGTH - 1)
         await pipe.execute()

@@ -6,10 +6,15 @@ job's time. Per no-op job the bullmq package spent about 15 µs rebuilding argum
 hardly change from one job to the next, and redis-py about 40 µs in its command machinery
 (pool checkout, retry wrapper, observability hooks, response callbacks) around one EVALSHA.
 
-What stays BullMQ's: the script is the package's own moveToFinished (its sha, loaded by it),
-and its keys and arguments are the ones `Scripts.moveToCompletedArgs` builds. That is called
-once per kind of job; later jobs of the same kind re-use its output with their own id, time
-and return value (tests/integration/test_drain_finish.py holds the two to the same answer).
+What stays BullMQ's: the script is the package's own moveToFinished, and its keys and
+arguments are the ones `Scripts.moveToCompletedArgs` builds. That is called once per kind of
+job, and its output packed once for the wire; later jobs of the same kind fill in their own
+job key, id, time, return value and fetch-next (tests/integration/test_drain_finish.py holds the
+bytes sent to hiredis' packing of bullmq's own arguments, job by job).
+
+What Redis executes is counted as everywhere else (dashboard/redis_client/lua.py): the script
+sent is the package's wrapped so that its answer also says how many commands it ran, so the
+count costs no command and no round trip.
 """
 
 from __future__ import annotations
@@ -20,14 +25,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import hiredis
 from bullmq import Job, Worker
 from bullmq.scripts import raw2NextJobData
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
-from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from dashboard.drain.job import DrainJob
+from dashboard.redis_client.counting import count_reads
+from dashboard.redis_client.lua import CountedScript, unwrapped
 
 # Where moveToCompletedArgs puts what differs between two jobs of one kind: the job's hash
 # among the keys; its id, the finishing time, the return value and "fetch next" among the args.
@@ -40,6 +47,56 @@ HELD_SHARE = 4
 MAX_KINDS = 256
 
 
+# The return value as bullmq's moveToCompletedArgs writes it, with an encoder made once.
+_to_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_FETCH_NEXT = {True: b"$1\r\n1\r\n", False: b"$0\r\n\r\n"}
+
+
+def _packed(*parts: Any) -> bytes:
+    """A command in Redis' wire format, as hiredis packs it."""
+    command: bytes = hiredis.pack_command(parts)
+    return command
+
+
+def _resp(*parts: Any) -> bytes:
+    """Command arguments in Redis' wire format, without the count that heads a whole command."""
+    return _packed(*parts).partition(b"\r\n")[2] if parts else b""
+
+
+class Kind:
+    """A kind of job's completion: bullmq's keys and arguments for its first job, and the
+    EVALSHA as sent, packed once with holes for what differs from one job to the next."""
+
+    __slots__ = ("args", "keys", "wire")
+
+    def __init__(self, keys: list[Any], args: list[Any]) -> None:
+        self.keys = keys
+        self.args = args
+        self.wire: bytes | None = None
+
+    def pack(self, sha: str, job_key_prefix: str) -> bytes:
+        """The command as a bytes %-format: the job's key, id, time, return value and "fetch
+        next" fill its holes (`CompletionArgs.packed`), every other argument packed here."""
+        keys, args = self.keys, self.args
+        head = b"*%d\r\n" % (3 + len(keys) + len(args))
+        parts = [
+            head + _resp("EVALSHA", sha, len(keys), *keys[:JOB_KEY]),
+            b"$%d\r\n" + job_key_prefix.encode() + b"%b\r\n",
+            _resp(*keys[JOB_KEY + 1 :]),
+            b"$%d\r\n%b\r\n$%d\r\n%b\r\n",  # id, time
+            _resp(*args[ARG_TIMESTAMP + 1 : ARG_VALUE]),
+            b"$%d\r\n%b\r\n",  # value
+            _resp(*args[ARG_VALUE + 1 : ARG_FETCH_NEXT]),
+            b"%b",  # fetch next
+            _resp(*args[ARG_FETCH_NEXT + 1 :]),
+        ]
+        # The packed arguments (a job's msgpack options among them) may hold a `%`.
+        self.wire = b"".join(
+            part if n % 2 else part.replace(b"%", b"%%") for n, part in enumerate(parts)
+        )
+        return self.wire
+
+
 class CompletionArgs:
     """moveToFinished's keys and arguments for completing a job, as the bullmq package builds
     them, built by it once per kind of job: same slot token, same stored options (removeOnComplete,
@@ -48,29 +105,66 @@ class CompletionArgs:
 
     def __init__(self, worker: Worker) -> None:
         self.scripts = worker.scripts
-        self.kinds: dict[tuple[str, str | None, int], tuple[list[Any], list[Any]]] = {}
+        self.job_key_prefix = worker.scripts.toKey("")
+        self.kinds: dict[tuple[str, str | None, int], Kind] = {}
+
+    def _kind(
+        self, job: DrainJob | Job, value: Any, token: str, fetch_next: bool
+    ) -> tuple[Kind | None, tuple[list[Any], list[Any]] | None]:
+        """The job's kind when known, else bullmq's keys and arguments for this job."""
+        kind = job.kind if isinstance(job, DrainJob) else None
+        known = self.kinds.get(kind) if kind else None
+        if known is not None:
+            return known, None
+        built = self.scripts.moveToCompletedArgs(
+            job, value, job.opts.get("removeOnComplete", False), token, fetch_next
+        )
+        if kind:
+            if len(self.kinds) >= MAX_KINDS:
+                self.kinds.clear()
+            self.kinds[kind] = Kind(*built)
+        return None, built
 
     def build(
         self, job: DrainJob | Job, value: Any, token: str, fetch_next: bool
     ) -> tuple[list[Any], list[Any]]:
-        kind = job.kind if isinstance(job, DrainJob) else None
-        known = self.kinds.get(kind) if kind else None
+        known, built = self._kind(job, value, token, fetch_next)
         if known is None:
-            keys, args = self.scripts.moveToCompletedArgs(
-                job, value, job.opts.get("removeOnComplete", False), token, fetch_next
-            )
-            if kind:
-                if len(self.kinds) >= MAX_KINDS:
-                    self.kinds.clear()
-                self.kinds[kind] = (keys, args)
-            return keys, args
-        keys, args = known[0].copy(), known[1].copy()
+            assert built is not None
+            return built
+        keys, args = known.keys.copy(), known.args.copy()
         keys[JOB_KEY] = self.scripts.toKey(job.id)
         args[ARG_ID] = job.id
         args[ARG_TIMESTAMP] = round(time.time() * 1000)
-        args[ARG_VALUE] = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        args[ARG_VALUE] = _to_json(value)
         args[ARG_FETCH_NEXT] = "1" if fetch_next else ""
         return keys, args
+
+    def packed(
+        self, sha: str, job: DrainJob | Job, value: Any, token: str, fetch_next: bool
+    ) -> bytes:
+        """The EVALSHA of script `sha` that completes the job, in Redis' wire format: what
+        hiredis would pack from `build`'s keys and arguments, without building them."""
+        known, built = self._kind(job, value, token, fetch_next)
+        if known is None:
+            assert built is not None
+            keys, args = built
+            return _packed("EVALSHA", sha, len(keys), *keys, *args)
+        wire = known.wire or known.pack(sha, self.job_key_prefix)
+        job_id = job.id.encode()
+        now = b"%d" % round(time.time() * 1000)
+        returned = b"null" if value is None else _to_json(value).encode()  # most handlers
+        return wire % (
+            len(self.job_key_prefix) + len(job_id),
+            job_id,
+            len(job_id),
+            job_id,
+            len(now),
+            now,
+            len(returned),
+            returned,
+            _FETCH_NEXT[fetch_next],
+        )
 
 
 class Finisher:
@@ -78,13 +172,17 @@ class Finisher:
 
     The script runs by EVALSHA on a connection of the client's pool: the send and the read of
     redis-py's own command path, with its retry policy and its disconnect on error, without its
-    per-command bookkeeping. A cluster client, and a server that has not loaded the script
-    (restarted, SCRIPT FLUSH), go through redis-py's script object as before."""
+    per-command bookkeeping. A cluster client goes through redis-py's script object."""
 
     def __init__(self, worker: Worker, client: Any, slots: int = 1) -> None:
         self.scripts = worker.scripts
         self.args = CompletionArgs(worker)
-        self.script: AsyncScript = worker.scripts.commands["moveToFinished"]
+        script = worker.scripts.commands["moveToFinished"]
+        if not isinstance(script, CountedScript):
+            raise TypeError("the Worker's scripts must be counted (lua.count_scripts) first")
+        self.script = script
+        self.sha = script.wrapped.sha
+        self.load = _packed("SCRIPT", "LOAD", script.wrapped.script)
         self.pool = client.connection_pool if isinstance(client, Redis) else None
         # A pool without a bound (the CLI's, the on-demand workers') lets a slot keep its
         # connection from one job to the next. A bounded one (the web app's) is shared with the
@@ -121,12 +219,19 @@ class Line:
         self, job: DrainJob | Job, value: Any, token: str, fetch_next: bool
     ) -> list[Any]:
         """The next job's data as bullmq's moveToActive answers it ([None] * 4 for none).
-        Raises bullmq's own TypeError when the job is no longer ours (lost lock, removed)."""
+        Raises bullmq's own TypeError when the job is no longer ours (lost lock, removed).
+
+        One coroutine from the slot's job to the socket: at concurrency 1 each layer in
+        between is paid at every job."""
         finisher = self.finisher
-        keys, args = finisher.args.build(job, value, token, fetch_next)
         last = True
         try:
-            result = await self._run(keys, args)
+            if finisher.pool is None:
+                result = await finisher.script(*finisher.args.build(job, value, token, fetch_next))
+            else:
+                result = await self._send(
+                    finisher.args.packed(finisher.sha, job, value, token, fetch_next)
+                )
             if isinstance(result, int) and result < 0:
                 raise finisher.scripts.finishedErrors(
                     dict(code=result, jobId=job.id, command="moveToFinished", state="active")
@@ -143,33 +248,49 @@ class Line:
         if connection is not None and self.finisher.pool is not None:
             await self.finisher.pool.release(connection)
 
-    async def _run(self, keys: list[Any], args: list[Any]) -> Any:
+    async def _send(self, command: bytes) -> Any:
+        """The script's own answer to `command`, sent on the slot's connection with redis-py's
+        send and read, its retry policy and its disconnect on error."""
         finisher = self.finisher
-        if finisher.pool is None:
-            return await finisher.script(keys=keys, args=args)
+        pool = finisher.pool
+        assert pool is not None
         connection = self.connection
         if connection is None:
             # redis-py leaves this method unannotated.
-            connection = await finisher.pool.get_connection()  # type: ignore[no-untyped-call]
+            connection = await pool.get_connection()  # type: ignore[no-untyped-call]
             if finisher.hold:
                 self.connection = connection
-        else:
-            # What the pool does at each checkout, so that the kept connection is checked as
-            # if taken afresh for each job: connected again if it was closed meanwhile.
-            await finisher.pool.ensure_connection(connection)
-        command = ("EVALSHA", finisher.script.sha, len(keys), *keys, *args)
+        elif not connection.is_connected:
+            # Closed while the handler ran (a shutdown's disconnect): connected again, as the
+            # pool's checkout would. A connection the server closed meanwhile fails the send or
+            # the read, and the retry policy sends the command again on a new one.
+            await pool.ensure_connection(connection)
         try:
-            return await connection.retry.call_with_retry(
-                lambda: _send_and_read(connection, command), lambda _error: connection.disconnect()
-            )
-        except NoScriptError:
-            pass  # loaded below by the script object, which then runs it
+            try:
+                reply = await connection.retry.call_with_retry(
+                    lambda: _send_and_read(connection, command),
+                    lambda _error: connection.disconnect(),
+                )
+            except NoScriptError:
+                # The server's first drain, or one after a restart or SCRIPT FLUSH: loaded on
+                # this same connection (another would cost a handshake), then sent again.
+                await _call(connection, finisher.load)
+                reply = await _call(connection, command)
+            return unwrapped(reply)
         finally:
             if not finisher.hold:
-                await finisher.pool.release(connection)
-        return await finisher.script(keys=keys, args=args)
+                await pool.release(connection)
 
 
-async def _send_and_read(connection: AbstractConnection, command: tuple[Any, ...]) -> Any:
-    await connection.send_packed_command(connection.pack_command(*command))
+async def _call(connection: AbstractConnection, command: bytes) -> Any:
+    return await connection.retry.call_with_retry(
+        lambda: _send_and_read(connection, command), lambda _error: connection.disconnect()
+    )
+
+
+async def _send_and_read(connection: AbstractConnection, command: bytes) -> Any:
+    await connection.send_packed_command(command)
+    # Sent, so Redis runs it, even if its answer is never read (a drain past maxDurationMs
+    # abandons its running jobs) or is NOSCRIPT.
+    count_reads(1)
     return await connection.read_response()

@@ -4,8 +4,10 @@ are bullmq's own, and the direct script call survives what redis-py's command pa
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
+import hiredis
 import pytest
 from bullmq import Queue, Worker
 
@@ -54,7 +56,8 @@ async def test_arguments_are_what_bullmq_builds_for_every_job(r, server_url: str
         raw = await r.hgetall(f"bull:kinds:{job_id}")
         if n % 3 == 0:
             raw["atm"] = "2"  # a retried job: attempts made is part of its kind
-        for token, fetch_next in (("w:0", True), ("w:1", False)):
+        # A `%` in the token: the packed arguments are a %-format.
+        for token, fetch_next in (("w:0", True), ("w:%1", False)):
             value = values[n % len(values)]
             ours = built.build(DrainJob(worker, raw, job_id, token), value, token, fetch_next)
             reference = DrainJob(worker, raw, job_id, token)
@@ -65,7 +68,26 @@ async def test_arguments_are_what_bullmq_builds_for_every_job(r, server_url: str
             for args in (ours[1], theirs[1]):
                 args[ARG_TIMESTAMP] = 0  # each read the clock
             assert ours[1] == theirs[1], (job_id, token)
+            # The EVALSHA as sent: what hiredis packs from bullmq's own keys and arguments.
+            job = DrainJob(worker, raw, job_id, token)
+            sent = unpacked(built.packed("sha", job, value, token, fetch_next))
+            expected = unpacked(
+                hiredis.pack_command(("EVALSHA", "sha", len(theirs[0]), *theirs[0], *theirs[1]))
+            )
+            stamp = 3 + len(theirs[0]) + ARG_TIMESTAMP
+            assert abs(int(sent[stamp]) - time.time() * 1000) < 5000
+            sent[stamp] = b"0"
+            assert sent == expected, (job_id, token)
     assert 0 < len(built.kinds) < len(ids) * 2  # later jobs of a kind re-used the first's
+
+
+def unpacked(command: bytes) -> list[bytes]:
+    """A command in Redis' wire format, read back as its arguments (its own length checked)."""
+    reader = hiredis.Reader()
+    reader.feed(command)
+    arguments = reader.gets()
+    assert isinstance(arguments, list) and reader.gets() is False
+    return arguments
 
 
 async def test_a_handler_changing_its_job_options_is_heard(r, server_url: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -205,3 +206,57 @@ async def test_pipelined_bullmq_scripts_count_what_redis_executed(target: tuple[
         node.close()
     print("\n".join(f"{label:12} counted={n} executed={e}" for label, n, e in table))
     assert all(counted_ == executed for _, counted_, executed in table), table
+
+
+async def test_the_drain_says_what_redis_executed(target: tuple[str, bool]) -> None:
+    """The cron endpoint and Drain now: what the drain's probe, Worker, job scripts (their
+    inner commands included), handlers and history write executed, in the answer's header.
+    From the first drain on a server that has not loaded BullMQ's scripts, through drains that
+    complete and fail jobs, to a call that finds nothing."""
+    url, cluster = target
+    # On a cluster the prefix carries the hash tag: every queue's keys in one slot.
+    prefix = "{bull}" if cluster else "bull"
+    connection = redis.asyncio.RedisCluster.from_url(url, decode_responses=True) if cluster else url
+    queue = Queue("mail", {"connection": connection, "prefix": prefix})
+    await queue.add("warm", {})  # the queue exists: the catalog knows it from the start
+    settings = Settings(
+        redis_url=url,
+        prefix=prefix,
+        cluster=cluster,
+        processors="tests.drain_processors:PROCESSORS",
+        cron_tokens=("cron-token",),
+    )
+    nodes = nodes_of(url, cluster)
+    cron = {"X-Cron-Token": "cron-token"}
+    table = []
+    async with make_client(settings) as http:
+        token = await csrf_token(http)
+        htmx = {"X-CSRF-Token": token, "HX-Request": "true"}
+        steps: list[tuple[str, str, dict[str, str], list[dict[str, Any]]]] = [
+            ("cron, first drain", "/api/v1/cron/drain-queues", cron, [{}]),
+            ("cron, 3 jobs, 1 failing", "/api/v1/cron/drain-queues", cron, [{}, {"fail": "x"}, {}]),
+            ("cron, nothing to do", "/api/v1/cron/drain-queues", cron, []),
+            ("cron, nothing again", "/api/v1/cron/drain-queues?queue=mail", cron, []),
+            ("Drain now, 2 jobs", f"{BASE}/api/drain", htmx, [{}, {}]),
+            ("Drain now, nothing", f"{BASE}/api/drain", htmx, []),
+            ("cron, 3 jobs again", "/api/v1/cron/drain-queues", cron, [{}, {}, {}]),
+        ]
+        for name, path, headers, jobs in steps:
+            if jobs:
+                await queue.addBulk([{"name": "m", "data": data} for data in jobs])
+            before = calls(nodes)
+            answer = await http.post(path, headers=headers)
+            executed = calls(nodes) - before - len(nodes)
+            assert answer.status_code == 200, answer.text
+            processed = answer.text if "HX-Request" in headers else answer.json()["totalProcessed"]
+            header = answer.headers.get("x-redis-commands")
+            table.append((name, header, executed, processed))
+    await queue.close()
+    if cluster:
+        await connection.aclose()  # type: ignore[union-attr]
+    for node in nodes:
+        node.close()
+    report = "\n".join(f"{n:26} header={h} executed={e}  {p}" for n, h, e, p in table)
+    print(report)
+    assert [row[3] for row in table if isinstance(row[3], int)] == [2, 3, 0, 0, 3], report
+    assert all(header == str(executed) for _, header, executed, _ in table), report
