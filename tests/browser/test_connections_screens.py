@@ -12,11 +12,9 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-import redis
 from bullmq import Queue
 from playwright.sync_api import expect
 
-from dashboard import demo
 from dashboard.config import DEFAULT_BASE_PATH, NamedConnection, Settings, hosts_for_bind
 from dashboard.web.app import create_app
 from tests.helpers import (
@@ -25,6 +23,7 @@ from tests.helpers import (
     axe_violations,
     fits,
     in_thread,
+    only_demo_jobs,
     serving,
     start_valkey,
 )
@@ -46,10 +45,7 @@ async def fill_second(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def live(valkey_url: str) -> Iterator[LiveDashboard]:
-    client = redis.Redis.from_url(valkey_url)
-    client.flushall()
-    client.close()
-    in_thread(lambda: asyncio.run(demo.fill(valkey_url)))
+    only_demo_jobs(valkey_url)
     second = start_valkey()
     in_thread(lambda: asyncio.run(fill_second(second.connection_url)))
     settings = Settings(

@@ -4,23 +4,20 @@ are exactly {"error", "status"}). Bounded: a fixed seed and a few examples per o
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
-from dashboard import demo
 from dashboard.config import Settings
 from dashboard.observe.measure import measure
 from dashboard.web import create_app
 from dashboard.web.routes import quota_view
+from tests.helpers import only_demo_jobs
 from tests.uvicorn_thread import serving
 
 CHECKS = (
@@ -33,13 +30,6 @@ SEED = 11
 PHASES = "examples,coverage,fuzzing"
 
 
-def fill_demo(url: str) -> None:
-    """Demo jobs in every state (its own event loop, in a thread: pytest's loop may be running)."""
-    thread = threading.Thread(target=lambda: asyncio.run(demo.fill(url)))
-    thread.start()
-    thread.join(120)
-
-
 def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
     valkey_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -50,8 +40,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
         "measure",
         lambda redis, prefix, queues, seconds, own=None: measure(redis, prefix, queues, 0.05, own),
     )
-    redis.Redis.from_url(valkey_url).flushall()
-    fill_demo(valkey_url)
+    only_demo_jobs(valkey_url)
     settings = Settings(redis_url=valkey_url, token="t", cron_tokens=("c",))
     with serving(create_app(settings)) as origin:
         document = httpx.get(

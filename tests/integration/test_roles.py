@@ -402,22 +402,27 @@ async def fired(url: str, rule: str, queues: tuple[str, ...]) -> None:
     await r.aclose()
 
 
+def team_settings(tmp_path: Path, redis_url: str, **more: Any) -> Settings:
+    """The team's users file, root's password, and a rule for alerts about a hidden queue
+    (written by `fired` as if it had fired)."""
+    return Settings(
+        redis_url=redis_url,
+        users=team_file(tmp_path / "users.toml"),
+        username="root",
+        password="root-pw",
+        alerts=alert_rules_file(
+            tmp_path, "http://127.0.0.1:9/", '[[rule]]\nkind = "backlog"\ncount = 1000\n'
+        ),
+        **more,
+    )
+
+
 @pytest.fixture
 async def team(server_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, dict[str, str]]]:
     ids = {}
     for name in ("billing-eu", "mail", "secret-q"):
         ids = await make_jobs(server_url, name)
-    settings = Settings(
-        redis_url=server_url,
-        users=team_file(tmp_path / "users.toml"),
-        username="root",
-        password="root-pw",
-        cron_tokens=("cron-secret",),
-        # A rule, for alerts about a hidden queue (written below as if it had fired).
-        alerts=alert_rules_file(
-            tmp_path, "http://127.0.0.1:9/", '[[rule]]\nkind = "backlog"\ncount = 1000\n'
-        ),
-    )
+    settings = team_settings(tmp_path, server_url, cron_tokens=("cron-secret",))
     app = create_app(settings)
     await fired(server_url, app.state.board.alerts.config.rules[0].id, ("mail", "secret-q"))
     try:
@@ -630,14 +635,9 @@ async def test_grants_hold_on_every_connection(
     ):
         for name in names:
             ids = await make_jobs(url, name)
-    settings = Settings(
-        redis_url=alpha,
-        users=team_file(tmp_path / "users.toml"),
-        username="root",
-        password="root-pw",
-        alerts=alert_rules_file(
-            tmp_path, "http://127.0.0.1:9/", '[[rule]]\nkind = "backlog"\ncount = 1000\n'
-        ),
+    settings = team_settings(
+        tmp_path,
+        alpha,
         connections=(
             NamedConnection(name="alpha", redis_url=alpha),
             NamedConnection(name="beta", redis_url=beta),

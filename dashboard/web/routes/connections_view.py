@@ -105,7 +105,7 @@ async def live_groups(request: Request) -> Response:
     """The front page's one change stream: every connection's watcher, each change told with
     its connection's name, so that its group alone reads itself again. One stream, not one a
     connection: a browser keeps at most six connections to a server over HTTP/1.1."""
-    listening: list[tuple[str, frozenset[str] | None, Board]] = []
+    listening: list[tuple[str, frozenset[str], Board]] = []
     for board in boards_of(request).values():
         try:
             async with asyncio.timeout(CONNECTION_DEADLINE_S):
