@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 from bullmq import Queue
 
-from dashboard.config import Settings
-from tests.helpers import executed_commands, make_client
+from dashboard.config import NamedConnection, Settings
+from dashboard.web import create_app
+from dashboard.web.routes import connections_view
+from tests.helpers import executed_commands, free_port, make_client, serving
 
 HEAD = "/admin/queues/live/queue/mail?status=waiting&page=1&pageSize=25"
 
@@ -130,3 +132,29 @@ async def test_cost_panel_says_what_the_open_dashboard_costs(r, server_url: str)
             assert 'data-part="dashboard"' in fragment.text
             assert "commands a minute: the change watcher" in fragment.text
             assert "Total, from INFO commandstats" in fragment.text
+
+
+def test_the_front_page_stream_outlives_every_connection_being_down(monkeypatch) -> None:
+    """Opened while no connection answers, the front page's stream keeps the page's connection
+    alive (and a reload later finds them) instead of ending in an error. Served by uvicorn: an
+    in-process client waits for a stream's end."""
+    monkeypatch.setattr(connections_view, "KEEP_ALIVE_S", 0.1)
+    down = f"redis://127.0.0.1:{free_port()}"
+    settings = Settings(
+        redis_url=down,
+        connections=(
+            NamedConnection(name="alpha", redis_url=down),
+            NamedConnection(name="beta", redis_url=down),
+        ),
+    )
+    said = ""
+    with (
+        serving(create_app(settings)) as origin,
+        httpx.stream("GET", f"{origin}/admin/queues/live/connections", timeout=10) as stream,
+    ):
+        assert stream.status_code == 200
+        for chunk in stream.iter_text():
+            said += chunk
+            if said.count(": keep-alive") >= 2:
+                break
+    assert said.startswith("retry: 5000\n: listening") and said.count(": keep-alive") >= 2, said

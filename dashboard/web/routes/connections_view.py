@@ -124,6 +124,10 @@ async def live_groups(request: Request) -> Response:
             ]
             yield "retry: 5000\n: listening\n\n"
             while True:
+                if not heard:  # every connection unreachable when the page opened
+                    await asyncio.sleep(KEEP_ALIVE_S)
+                    yield ": keep-alive\n\n"
+                    continue
                 waits = [asyncio.ensure_future(s.changed.wait()) for _, s in heard]
                 try:
                     await asyncio.wait(waits, timeout=KEEP_ALIVE_S, return_when=FIRST_COMPLETED)
