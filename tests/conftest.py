@@ -96,7 +96,15 @@ async def client(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[RedisClusterForTests]:
     """Three Debian redis-server primaries joined in a Redis Cluster (one per xdist worker)."""
-    cluster = RedisClusterForTests.start([(free_port(), free_port()) for _ in range(3)])
+    # A port is free when picked and may be taken by another worker before its node binds it:
+    # then start again on new ones.
+    for attempt in range(3):
+        try:
+            cluster = RedisClusterForTests.start([(free_port(), free_port()) for _ in range(3)])
+            break
+        except redis.ConnectionError:
+            if attempt == 2:
+                raise
     try:
         yield cluster
     finally:

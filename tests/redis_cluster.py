@@ -84,12 +84,16 @@ class RedisClusterForTests:
                 for port, bus in ports
             ]
         )
-        for node in cluster.nodes:
-            node.start()
         from tests.conftest import wait_for
 
-        for node in cluster.nodes:
-            wait_for(node.url)
+        try:
+            for node in cluster.nodes:
+                node.start()
+            for node in cluster.nodes:
+                wait_for(node.url)
+        except redis.ConnectionError:
+            cluster.stop()  # a node that never came up: its port was taken after it was picked
+            raise
         subprocess.run(
             [
                 "redis-cli",
