@@ -255,3 +255,28 @@ async def test_a_queues_slots_complete_their_jobs_on_one_connection(r, server_ur
     sha = hashlib.sha1(counted_source(script).encode()).hexdigest()
     assert len(senders[sha]) == 1, senders
     assert len(set().union(*senders.values())) > 1  # the slots' own moveToActive calls
+
+
+async def test_completions_abandoned_on_the_way_leave_no_answer_behind(r, server_url) -> None:
+    """Past maxDurationMs, a completion Redis has not answered yet is abandoned: its answer,
+    coming later, must not be read as the answer to the next command on that connection."""
+    await add_jobs(server_url, "late", [{}], per_kind=3)
+    client = connect(server_url)
+    paused = False
+
+    async def handler(job: Any) -> None:
+        nonlocal paused
+        if not paused:  # the first job's completion waits out a pause of the server's writes
+            paused = True
+            await r.client_pause(600, all=False)
+
+    try:
+        engine = DrainEngine(client, "bull", {"late": handler})
+        result = await engine.drain(DrainOptions(("late",), max_duration_ms=200))
+        assert result.queues["late"].stopped == "maxDurationMs"
+        # Every connection of the pool answers its own commands, the drain's included.
+        for n in range(5):
+            await client.set(f"k{n}", n)
+        assert await client.mget([f"k{n}" for n in range(5)]) == ["0", "1", "2", "3", "4"]
+    finally:
+        await client.aclose()
