@@ -277,8 +277,7 @@ class Finisher:
             # same connection (another would cost a handshake), then sent again.
             count_reads(2)
             wire = await self._attach()
-            wire.send(self.load)
-            reply = await wire.send(command)
+            _, reply = await asyncio.gather(wire.send(self.load), wire.send(command))
         if isinstance(reply, Exception):
             raise reply
         return unwrapped(reply)
