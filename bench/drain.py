@@ -351,6 +351,7 @@ class Series:
     commands: list[int] = field(default_factory=list)
     evalsha: list[int] = field(default_factory=list)
     redis_cpu: list[float] = field(default_factory=list)
+    script_us: list[float] = field(default_factory=list)
 
     def rates(self, jobs: int) -> list[float]:
         return [jobs / s for s in self.seconds]
@@ -432,10 +433,16 @@ def redis_cpu(meter: CommandMeter) -> float:
     return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
+def evalsha_usec(meter: CommandMeter) -> int:
+    """Microseconds Redis has spent in EVALSHA calls, the scripts' own commands included."""
+    return int(meter.client.info("commandstats").get("cmdstat_evalsha", {}).get("usec", 0))
+
+
 def measure(server: RedisServer, meter: CommandMeter, impl: str, jobs: int, conc: int) -> tuple:
     load_queue(server.url, jobs)
     gc.collect()
     cpu_before = redis_cpu(meter)
+    usec_before = evalsha_usec(meter)
     before_stats, before = meter.per_command(), meter.start()
     if impl == "node":
         seconds = time_node(server.url, jobs, conc)
@@ -448,10 +455,11 @@ def measure(server: RedisServer, meter: CommandMeter, impl: str, jobs: int, conc
     executed = meter.since(before)
     evalsha = command_diff(before_stats, meter.per_command()).get("evalsha", 0)
     server_cpu = redis_cpu(meter) - cpu_before
+    script_us = (evalsha_usec(meter) - usec_before) / max(evalsha, 1)
     done = completed_count(server.url)
     if done != jobs:
         raise SystemExit(f"{impl} c{conc}: {done} of {jobs} jobs completed")
-    return seconds, executed, evalsha, server_cpu
+    return seconds, executed, evalsha, server_cpu, script_us
 
 
 IMPLS = {
@@ -480,17 +488,20 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
         for attempt in range(repeat):
             for impl in IMPLS:  # interleaved, so drift in machine load spreads over all
                 for conc in CONCURRENCIES:
-                    seconds, executed, evalsha, cpu = measure(server, meter, impl, jobs, conc)
+                    seconds, executed, evalsha, cpu, script_us = measure(
+                        server, meter, impl, jobs, conc
+                    )
                     s = series[(impl, conc)]
                     s.seconds.append(seconds)
                     s.commands.append(executed)
                     s.evalsha.append(evalsha)
                     s.redis_cpu.append(cpu)
+                    s.script_us.append(script_us)
                     print(
                         f"  run {attempt + 1}: {IMPLS[impl]:30} c={conc:<2} {seconds:7.2f} s "
                         f"{jobs / seconds:8,.0f} jobs/s  {executed / jobs:5.1f} cmds/job "
                         f"{evalsha / jobs:4.2f} evalsha/job  "
-                        f"Redis CPU {cpu / jobs * 1e6:4.0f} us/job "
+                        f"Redis CPU {cpu / jobs * 1e6:4.0f} us/job, {script_us:4.1f} us/EVALSHA "
                         f"(load {_load()})",
                         file=sys.stderr,
                         flush=True,
@@ -514,6 +525,7 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
                 f"{statistics.median(s.commands) / jobs:.1f}",
                 f"{statistics.median(s.evalsha) / jobs:.2f}",
                 f"{statistics.median(s.redis_cpu) / jobs * 1e6:.0f}",
+                f"{statistics.median(s.script_us):.1f}",
             ]
         )
     print(
@@ -527,6 +539,7 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
                 "cmds/job",
                 "evalsha/job",
                 "Redis CPU us/job",
+                "us/EVALSHA",
             ],
             rows,
         )
@@ -568,7 +581,8 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
         "on asyncio's own, as its users run it). "
         "cmds/job: executed Redis commands per job, scripts' inner commands included, "
         "the worker's connect and close too; evalsha/job: client round trips to a script; "
-        "Redis CPU: the server's user+sys CPU over the run (INFO cpu) per job.",
+        "Redis CPU: the server's user+sys CPU over the run (INFO cpu) per job; us/EVALSHA: "
+        "Redis's time in each script call, its commands included (INFO commandstats).",
         flush=True,
     )
 

@@ -32,7 +32,7 @@ from bullmq.custom_errors import DelayedError, WaitingChildrenError
 
 from dashboard.bullmq.keys import QueueKeys, drain_history_key, last_idle_drain_key
 from dashboard.drain import probe as drain_probe
-from dashboard.drain.finish import Finisher, Line
+from dashboard.drain.finish import Finisher
 from dashboard.drain.job import DrainJob
 from dashboard.drain.processors import Processor
 from dashboard.redis_client.connection import Client
@@ -286,41 +286,42 @@ class DrainEngine:
         worker.lockManager.start()
         budget = JobBudget(options.max_jobs_per_queue, deadline, run, self)
 
-        # Every slot of every queue this drain may run at once.
-        slot_count = options.concurrency * max(1, options.max_concurrent_queues)
-        finisher = Finisher(worker, self.counted, slot_count)
+        # One line of completions per queue this drain may run at once.
+        finisher = Finisher(worker, self.counted, max(1, options.max_concurrent_queues))
 
         async def slot(number: int) -> None:
             token = f"{worker.id}:{number}"
             job = None
-            async with finisher.slot() as line:
-                while True:
+            while True:
+                if job is None:
+                    if not budget.take():
+                        return
+                    taken = await worker.backend.moveToActive(token, worker.opts)
+                    job = await _next_job(worker, taken, token)
                     if job is None:
-                        if not budget.take():
-                            return
-                        taken = await worker.backend.moveToActive(token, worker.opts)
-                        job = await _next_job(worker, taken, token)
-                        if job is None:
-                            budget.give_back()
-                            wait_s = (worker.limitUntil - time.time() * 1000) / 1000
-                            if worker.limitUntil and 0 < wait_s < deadline - time.monotonic():
-                                await asyncio.sleep(wait_s)  # rate limited: wait out the window
-                                continue
-                            return
-                    job = await self._run_job(worker, queue, job, token, run, budget, line)
+                        budget.give_back()
+                        wait_s = (worker.limitUntil - time.time() * 1000) / 1000
+                        if worker.limitUntil and 0 < wait_s < deadline - time.monotonic():
+                            await asyncio.sleep(wait_s)  # rate limited: wait out the window
+                            continue
+                        return
+                job = await self._run_job(worker, queue, job, token, run, budget, finisher)
 
         slots = [asyncio.ensure_future(slot(n)) for n in range(options.concurrency)]
         remaining = deadline - time.monotonic()
-        done, pending = await asyncio.wait(slots, timeout=max(remaining, 0))
-        if pending:
-            # Past maxDurationMs: abandon the running jobs. Their locks lapse and a later
-            # drain's stalled check returns them to wait (the contract's caveat).
-            run.stopped = "maxDurationMs"
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        else:
-            run.idle_at = max(1, int((time.monotonic() - started) * 1000))
+        try:
+            done, pending = await asyncio.wait(slots, timeout=max(remaining, 0))
+            if pending:
+                # Past maxDurationMs: abandon the running jobs. Their locks lapse and a later
+                # drain's stalled check returns them to wait (the contract's caveat).
+                run.stopped = "maxDurationMs"
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+            else:
+                run.idle_at = max(1, int((time.monotonic() - started) * 1000))
+        finally:
+            await finisher.close()
         await worker.lockManager.close()
         for task in done:
             if task.exception() is not None:
@@ -334,7 +335,7 @@ class DrainEngine:
         token: str,
         run: QueueRun,
         budget: JobBudget,
-        line: Line,
+        finisher: Finisher,
     ) -> DrainJob | Job | None:
         """The bullmq Worker's job cycle (lock tracking, moveToCompleted, moveToFailed with the
         job's attempts and backoff), except that completing a job also fetches the next one in
@@ -355,7 +356,7 @@ class DrainEngine:
                 return None
             fetch_next = budget.take()
             try:
-                taken = await line.complete(job, result, token, fetch_next)
+                taken = await finisher.complete(job, result, token, fetch_next)
             except TypeError as finish_error:
                 if fetch_next:
                     budget.give_back()

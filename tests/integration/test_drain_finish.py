@@ -3,18 +3,22 @@ are bullmq's own, and the direct script call survives what redis-py's command pa
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import itertools
 import time
 from typing import Any
 
 import hiredis
 import pytest
+import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 
 from dashboard.drain.engine import DrainEngine, DrainOptions
 from dashboard.drain.finish import ARG_TIMESTAMP, CompletionArgs
 from dashboard.drain.job import DrainJob
 from dashboard.redis_client.connection import connect
+from dashboard.redis_client.lua import counted_source
 
 KINDS: list[dict[str, Any]] = [
     {},
@@ -119,8 +123,8 @@ async def test_a_flushed_script_is_loaded_again(r, server_url: str) -> None:
 
 
 async def test_connections_closed_while_a_handler_runs_are_opened_again(r, server_url: str) -> None:
-    """A slot keeps its connection through the handler; closed meanwhile (here by the client's
-    own pool, as a shutdown does), it is connected again."""
+    """The queue's completions keep their connection through the handler; closed meanwhile
+    (here by the client's own pool, as a shutdown does), it is connected again."""
     await add_jobs(server_url, "closed", [{}], per_kind=6)
     client = connect(server_url)
 
@@ -140,9 +144,9 @@ async def test_connections_closed_while_a_handler_runs_are_opened_again(r, serve
 
 
 async def test_a_drain_of_quick_jobs_opens_no_other_connection(r, server_url: str) -> None:
-    """A slot keeps its connection from one job to the next and gives it back at the end of the
-    run: the drain's other commands find it in the pool, and no second connection (whose
-    handshake costs commands) is opened for them."""
+    """The completions keep their connection from one job to the next and give it back at the
+    end of the run: the drain's other commands find it in the pool, and no second connection
+    (whose handshake costs commands) is opened for them."""
     await add_jobs(server_url, "reuse", [{}], per_kind=5)
     client = connect(server_url)
     try:
@@ -162,9 +166,9 @@ async def _quick(job: Any) -> str:
 
 @pytest.mark.parametrize("max_connections", [None, 1, 2])
 async def test_handlers_commands_find_a_connection(server_url: str, max_connections) -> None:
-    """A slot keeps a connection only where the pool has no bound: with a bounded pool (the web
-    app's), even one of a single connection, the handler's own commands and the lock renewal
-    still get one."""
+    """The completions keep a connection only where the pool allows: with a bounded pool (the
+    web app's), even one of a single connection, the handler's own commands and the lock
+    renewal still get one."""
     await add_jobs(server_url, "chatty", [{}], per_kind=5)
     client = connect(server_url, max_connections=max_connections)
 
@@ -187,9 +191,9 @@ async def test_handlers_commands_find_a_connection(server_url: str, max_connecti
 
 
 async def test_a_drain_small_beside_a_bounded_pool_keeps_its_connections(server_url: str) -> None:
-    """The web app's pool of 20 and a drain of 2 queues at concurrency 1: each slot keeps its
-    connection from one completion to the next instead of a checkout per job, and the
-    handler's own commands still find one."""
+    """The web app's pool of 20 and a drain of 2 queues: each queue keeps its completions'
+    connection from one to the next instead of a checkout per job, and the handler's own
+    commands still find one."""
     await add_jobs(server_url, "steady", [{}], per_kind=50)
     client = connect(server_url, max_connections=20)
     pool = client.connection_pool
@@ -214,5 +218,65 @@ async def test_a_drain_small_beside_a_bounded_pool_keeps_its_connections(server_
         assert await client.zcard("bull:steady:completed") == 50
         # Each handler's updateProgress takes one; the completions take none past the first.
         assert checkouts < 50 + 20, checkouts
+    finally:
+        await client.aclose()
+
+
+async def test_a_queues_slots_complete_their_jobs_on_one_connection(r, server_url: str) -> None:
+    """As Node BullMQ's Worker does: the slots' completions share one connection, so Redis
+    reads those that arrive together in one read and answers them in one write."""
+    await add_jobs(server_url, "shared", [{}], per_kind=40)
+    client = connect(server_url)
+    watcher = aioredis.Redis.from_url(server_url, decode_responses=True)
+    senders: dict[str, set[str]] = {}  # each script's, by its SHA
+
+    async def watch(monitor: Any) -> None:
+        while True:
+            command = await monitor.next_command()
+            name, sha, *_ = command["command"].split()
+            if name.upper() == "EVALSHA":
+                address = f"{command['client_address']}:{command['client_port']}"
+                senders.setdefault(sha, set()).add(address)
+
+    try:
+        async with watcher.monitor() as monitor:
+            watching = asyncio.ensure_future(watch(monitor))
+            engine = DrainEngine(client, "bull", {"shared": _quick})
+            result = await engine.drain(DrainOptions(("shared",), concurrency=4))
+            await r.ping()  # MONITOR has relayed everything the drain sent
+            await asyncio.sleep(0.1)
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
+    finally:
+        await client.aclose()
+        await watcher.aclose()
+    assert (result.queues["shared"].jobs_processed, result.total_failed) == (40, 0)
+    script = Worker("shared", None, {"connection": r}).scripts.commands["moveToFinished"].script
+    sha = hashlib.sha1(counted_source(script).encode()).hexdigest()
+    assert len(senders[sha]) == 1, senders
+    assert len(set().union(*senders.values())) > 1  # the slots' own moveToActive calls
+
+
+async def test_completions_abandoned_on_the_way_leave_no_answer_behind(r, server_url) -> None:
+    """Past maxDurationMs, a completion Redis has not answered yet is abandoned: its answer,
+    coming later, must not be read as the answer to the next command on that connection."""
+    await add_jobs(server_url, "late", [{}], per_kind=3)
+    client = connect(server_url)
+    paused = False
+
+    async def handler(job: Any) -> None:
+        nonlocal paused
+        if not paused:  # the first job's completion waits out a pause of the server's writes
+            paused = True
+            await r.client_pause(600, all=False)
+
+    try:
+        engine = DrainEngine(client, "bull", {"late": handler})
+        result = await engine.drain(DrainOptions(("late",), max_duration_ms=200))
+        assert result.queues["late"].stopped == "maxDurationMs"
+        # Every connection of the pool answers its own commands, the drain's included.
+        for n in range(5):
+            await client.set(f"k{n}", n)
+        assert await client.mget([f"k{n}" for n in range(5)]) == ["0", "1", "2", "3", "4"]
     finally:
         await client.aclose()

@@ -13,13 +13,17 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 import redis
+from bullmq import Queue
 
 from dashboard import demo
 from dashboard.config import Settings
+from dashboard.drain.engine import DrainEngine, DrainOptions
+from dashboard.redis_client.connection import connect
 from dashboard.web.errors import REDIS_TLS
 from tests.helpers import free_port, make_client, start_redis
 
@@ -123,3 +127,31 @@ async def test_a_certificate_from_another_ca_is_refused_with_a_sentence(
         page = await http.get("/admin/queues/api/queues")
     assert page.status_code == 503
     assert page.json() == {"error": REDIS_TLS, "status": 503}
+
+
+async def test_a_drain_completes_its_jobs_over_tls(tls_server: TlsServer) -> None:
+    """The drain reads its completions' answers on the TLS transport's own socket protocol
+    (dashboard/drain/finish.py's Wire), at concurrency 1 and several slots on one connection,
+    and hands the connection back for the drain's last commands."""
+    url = tls_server.url(f"ssl_ca_certs={quote(str(tls_server.ca))}")
+    queue = Queue("tls-drain", {"connection": url})
+    try:
+        for n in range(30):
+            await queue.add("j", {"n": n})
+    finally:
+        await queue.close()
+    client = connect(url)
+    try:
+        engine = DrainEngine(client, "bull", {"tls-drain": _done})
+        first = await engine.drain(DrainOptions(("tls-drain",), max_jobs_per_queue=10))
+        rest = await engine.drain(DrainOptions(("tls-drain",), concurrency=4))
+        assert (first.queues["tls-drain"].jobs_processed, first.total_failed) == (10, 0)
+        assert (rest.queues["tls-drain"].jobs_processed, rest.total_failed) == (20, 0)
+        assert await client.zcard("bull:tls-drain:completed") == 30
+        assert await client.llen("bull:tls-drain:wait") == 0
+    finally:
+        await client.aclose()
+
+
+async def _done(job: Any) -> str:
+    return "done"
