@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from dashboard.cli import refuse_open_binding
 from dashboard.config import Settings
@@ -202,3 +203,27 @@ async def test_a_script_reading_the_api_gets_no_session_cookie(server_url: str) 
     assert "set-cookie" not in answer.headers
     assert "set-cookie" in htmx.headers
     assert "set-cookie" in page.headers
+
+
+async def test_a_script_read_without_credentials_reads_no_session_generation(
+    own_server_url: str,
+) -> None:
+    """No credentials configured, no cookie, no token: the guard has nothing to decide, and a
+    script's calls do not read the session generation (a GET, once per process: only a session
+    needs it)."""
+    ids = await make_jobs(own_server_url)
+    job = f"/admin/queues/api/queues/mail/jobs/{ids['completed']}"
+    client = aioredis.Redis.from_url(own_server_url)
+
+    async def gets() -> int:
+        return int((await client.info("commandstats")).get("cmdstat_get", {}).get("calls", 0))
+
+    try:
+        async with make_client(Settings(redis_url=own_server_url)) as http:
+            before = await gets()
+            calls = [await http.get(job) for _ in range(3)]
+            after = await gets()
+    finally:
+        await client.aclose()
+    assert all(call.json()["id"] == ids["completed"] for call in calls)
+    assert after == before
