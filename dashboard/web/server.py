@@ -46,8 +46,10 @@ class HeadWithBody:
 
     def flush(self) -> None:
         self._flush = None
-        if self._held is not None:
-            held, self._held = self._held, None
+        held, self._held = self._held, None
+        # The client may have gone since the write was held: its data goes nowhere, as
+        # uvicorn's own writes after a disconnect do (uvloop raises on a closed transport).
+        if held is not None and not self._transport.is_closing():
             self._transport.write(held)
 
     def close(self) -> None:

@@ -30,6 +30,9 @@ class Recorder:
     def close(self) -> None:
         self.closed = True
 
+    def is_closing(self) -> bool:
+        return self.closed
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return ("127.0.0.1", 3000) if name in ("sockname", "peername") else default
 
@@ -65,6 +68,15 @@ async def test_closing_writes_what_is_held_first() -> None:
     transport.close()
     assert socket.sent == [HEAD] and socket.closed
     assert transport.get_extra_info("peername") == ("127.0.0.1", 3000)
+
+
+async def test_what_is_held_for_a_client_gone_meanwhile_goes_nowhere() -> None:
+    socket = Recorder()
+    transport = server.HeadWithBody(socket, asyncio.get_running_loop())  # type: ignore[arg-type]
+    transport.write(HEAD)
+    socket.close()  # the connection is lost before the end of the iteration
+    await asyncio.sleep(0)
+    assert socket.sent == []
 
 
 def test_serve_runs_uvicorn_with_the_one_write_protocol_and_no_server_header(
