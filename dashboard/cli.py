@@ -398,7 +398,7 @@ def refuse_open_binding(settings: Settings, host: str, no_auth: bool) -> str | N
 
 
 def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int = 1) -> None:
-    from dashboard.web import create_app
+    from dashboard.web import create_app, server
 
     refusal = refuse_open_binding(settings, host, no_auth)
     if refusal:
@@ -412,16 +412,8 @@ def _serve(settings: Settings, host: str, port: int, no_auth: bool, workers: int
 
     url = f"http://{_display_host(host)}:{port}{settings.base_path}/"
 
-    # Live-update streams never end by themselves: give them 3 s when the server stops.
     def run(target: Starlette | str, **extra: Any) -> None:
-        uvicorn.run(
-            target,
-            host=host,
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=3,
-            **extra,
-        )
+        uvicorn.run(target, host=host, port=port, **server.OPTIONS, **extra)
 
     if workers == 1:
         print(f"Drainboard is serving {url}", flush=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from dashboard.cli import refuse_open_binding
 from dashboard.config import Settings
-from tests.helpers import csrf_token, make_client, make_jobs
+from tests.helpers import csrf_token, free_port, make_client, make_jobs
 
 PAUSE = "/admin/queues/api/queues/mail/pause"
 # What a browser adds to a same-origin fetch: it is these that make a request a browser's.
@@ -93,13 +96,61 @@ async def test_login_form(server_url: str) -> None:
 
 async def test_security_headers(server_url: str) -> None:
     async with make_client(Settings(redis_url=server_url)) as http:
-        for path in ("/admin/queues/", "/admin/queues/api/queues"):
+        pages = ("/admin/queues/", "/admin/queues/nowhere")
+        answers = ("/admin/queues/api/queues", "/admin/queues/api/queues/nowhere/jobs/1")
+        for path in (*pages, *answers):
             response = await http.get(path)
             csp = response.headers["content-security-policy"]
-            assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+            assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
             assert response.headers["x-content-type-options"] == "nosniff"
             assert response.headers["cache-control"] == "no-store"
             assert response.headers["referrer-policy"] == "same-origin"
+            if response.headers["content-type"].startswith("text/html"):
+                assert "script-src 'self'" in csp
+                assert response.headers["x-frame-options"] == "DENY"
+            else:
+                # JSON is data: it may load nothing, run nothing, and be framed by nobody.
+                assert response.headers["content-type"] == "application/json"
+                assert csp == "default-src 'none'; frame-ancestors 'none'"
+                assert "x-frame-options" not in response.headers
+
+
+def test_served_answers_have_no_server_header_and_arrive_whole(redis7_url: str) -> None:
+    """`drainboard serve` as the Docker image runs it: no `server: uvicorn`, and answers
+    written by its one-write protocol (web/server.py) arrive whole, one after another on a
+    keep-alive connection, HEAD included."""
+    port = free_port()
+    command = [sys.executable, "-m", "dashboard", "serve", "--redis-url", redis7_url]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRAINBOARD_")}
+    process = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    http.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "drainboard serve did not start"
+                    time.sleep(0.1)
+            for _ in range(3):
+                answer = http.get("/admin/queues/api/queues")
+                page = http.get("/admin/queues/")
+                head = http.head("/admin/queues/")
+                assert "queues" in answer.json()
+                assert "</html>" in page.text and head.content == b""
+                assert "x-frame-options" not in answer.headers
+                assert page.headers["x-frame-options"] == "DENY"
+                for each in (answer, page, head):
+                    assert each.status_code == 200 and "server" not in each.headers
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def test_open_binding_without_credentials_is_refused() -> None:
@@ -152,3 +203,27 @@ async def test_a_script_reading_the_api_gets_no_session_cookie(server_url: str) 
     assert "set-cookie" not in answer.headers
     assert "set-cookie" in htmx.headers
     assert "set-cookie" in page.headers
+
+
+async def test_a_script_read_without_credentials_reads_no_session_generation(
+    own_server_url: str,
+) -> None:
+    """No credentials configured, no cookie, no token: the guard has nothing to decide, and a
+    script's calls do not read the session generation (a GET, once per process: only a session
+    needs it)."""
+    ids = await make_jobs(own_server_url)
+    job = f"/admin/queues/api/queues/mail/jobs/{ids['completed']}"
+    client = aioredis.Redis.from_url(own_server_url)
+
+    async def gets() -> int:
+        return int((await client.info("commandstats")).get("cmdstat_get", {}).get("calls", 0))
+
+    try:
+        async with make_client(Settings(redis_url=own_server_url)) as http:
+            before = await gets()
+            calls = [await http.get(job) for _ in range(3)]
+            after = await gets()
+    finally:
+        await client.aclose()
+    assert all(call.json()["id"] == ids["completed"] for call in calls)
+    assert after == before

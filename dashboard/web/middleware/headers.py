@@ -1,5 +1,5 @@
-"""Headers on every answer: security (no inline script, no sniffing), no caching, and what the
-answer cost in Redis commands."""
+"""Headers on every answer: security (no inline script, no sniffing, no framing), no caching, and
+what the answer cost in Redis commands."""
 
 from __future__ import annotations
 
@@ -13,11 +13,23 @@ CSP = (
     "form-action 'self'"
 )
 
+# Pages, fragments and anything else that is not JSON.
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
+]
+# A JSON answer is data: opened in a browser it is shown as text (nosniff: never read as HTML)
+# and runs nothing, so its policy lets it load nothing at all, and `frame-ancestors 'none'` forbids
+# framing it in every browser that reads a CSP, which is what X-Frame-Options (left to the pages,
+# for browsers older than CSP) says. The referrer policy stays: a browser's JSON viewer shows
+# URLs as links. Each header less is ~3 µs of a script's HTTP client per call (h11, in httpx).
+JSON_CSP = b"default-src 'none'; frame-ancestors 'none'"
+JSON_HEADERS = [
+    (b"content-security-policy", JSON_CSP),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
 ]
 
 
@@ -34,13 +46,21 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name for name, _ in headers}
-                headers += [h for h in HEADERS if h[0] not in present]
+                wanted = JSON_HEADERS if _is_json(headers) else HEADERS
+                headers += [h for h in wanted if h[0] not in present]
                 if b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"content-type":
+            return value.partition(b";")[0].strip() == b"application/json"
+    return False
 
 
 class CommandsHeader:
