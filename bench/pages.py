@@ -346,7 +346,7 @@ def rehash_state(r: redis.Redis) -> bool | str:
     try:
         state = rehashing(r.execute_command("DEBUG", "HTSTATS", "0"))
     except redis.ResponseError as err:
-        return f"DEBUG HTSTATS 0: {err}"
+        return f"DEBUG HTSTATS 0: {str(err).split('.')[0]}"  # its first sentence says why
     return "DEBUG HTSTATS 0 answered in a form not known here" if state is None else state
 
 
