@@ -147,13 +147,15 @@ async def test_a_dropped_connection_is_read_again_on_a_new_one(server_url: str) 
 
 
 def _timers_set(loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The times of the timers the loop is asked for from now on (asyncio.timeout and
-    call_later both end in call_at)."""
+    """The times of the timers the current task asks the loop for from now on (asyncio.timeout
+    and call_later both end in call_at); other tasks' are not counted."""
     asked: list[float] = []
     call_at = loop.call_at
+    reading = asyncio.current_task()
 
     def counted(when: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
-        asked.append(when)
+        if asyncio.current_task() is reading:
+            asked.append(when)
         return call_at(when, *args, **kwargs)
 
     monkeypatch.setattr(loop, "call_at", counted)
