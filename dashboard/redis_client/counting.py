@@ -63,7 +63,8 @@ class _Reads:
         """Cancel the reads past their deadline (each turns it into TimeoutError as it ends);
         the timer is set again for the earliest deadline left."""
         self.timer, self.due = None, math.inf
-        now = self.loop.time()
+        # A timer may fire a tick early (uvloop counts in milliseconds): not set again for it.
+        now = self.loop.time() + 0.001
         for read in list(self.running):
             if read.due <= now:
                 del self.running[read]
