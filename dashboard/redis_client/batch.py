@@ -36,7 +36,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dashboard.redis_client.connection import Client
-from dashboard.redis_client.counting import READ_TIMEOUT_S, count_reads
+from dashboard.redis_client.counting import ReadDeadline, count_reads
 
 
 class Batch:
@@ -118,7 +118,7 @@ async def read(client: Client, batch: Batch, source: str = "reads") -> list[Any]
     if not batch.commands:
         return []
     count_reads(len(batch), source)
-    async with asyncio.timeout(READ_TIMEOUT_S):
+    with ReadDeadline():
         try:
             if isinstance(client, RedisCluster):
                 replies = await _on_cluster(client, batch.commands)

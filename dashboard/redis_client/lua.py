@@ -28,7 +28,7 @@ from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.exceptions import NoScriptError
 
 from dashboard.redis_client.connection import Client, is_cluster
-from dashboard.redis_client.counting import READ_TIMEOUT_S, count_reads, execute
+from dashboard.redis_client.counting import ReadDeadline, count_reads, execute
 
 Call = tuple[tuple[str, ...], tuple[Any, ...]]  # (keys, args)
 
@@ -86,7 +86,7 @@ async def run(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]
 
 async def _each(redis: Client, script: ReadScript, calls: list[Call]) -> list[Any]:
     count_reads(len(calls))
-    async with asyncio.timeout(READ_TIMEOUT_S):
+    with ReadDeadline():
         replies = await asyncio.gather(
             *(redis.evalsha(script.sha, len(keys), *keys, *args) for keys, args in calls)
         )
