@@ -257,18 +257,29 @@ class CheckoutPool(aioredis.BlockingConnectionPool):
         # A released connection's only listener by default re-authenticates it when a
         # streaming credential provider left it a token (checked at release); the dashboard
         # registers no other.
-        dispatcher: Any = self._event_dispatcher
-        listeners = dispatcher._event_listeners_mapping.get(AsyncAfterConnectionReleasedEvent, [])
+        # The fast path reads redis-py's private state (pinned to 8.x in pyproject.toml): a
+        # release whose internals moved finds it missing here or below, and every checkout then
+        # takes redis-py's own path.
+        try:
+            dispatcher: Any = self._event_dispatcher
+            listeners = dispatcher._event_listeners_mapping.get(
+                AsyncAfterConnectionReleasedEvent, []
+            )
+        except AttributeError:
+            listeners = [None]
         self._plain_release = all(type(each) is AsyncReAuthConnectionListener for each in listeners)
 
     def _uncontended(self) -> bool:
-        return (
-            not self._condition.locked()
-            and not self._condition._waiters
-            and not self._lock.locked()
-            and recorder._async_collector_resolved
-            and recorder._async_metrics_collector is None
-        )
+        try:
+            return (
+                not self._condition.locked()
+                and not self._condition._waiters
+                and not self._lock.locked()
+                and recorder._async_collector_resolved
+                and recorder._async_metrics_collector is None
+            )
+        except AttributeError:
+            return False
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         if self._available_connections and not args and not kwargs and self._uncontended():
@@ -282,7 +293,7 @@ class CheckoutPool(aioredis.BlockingConnectionPool):
     async def release(self, connection: Any) -> None:
         if (
             self._plain_release
-            and connection._re_auth_token is None
+            and getattr(connection, "_re_auth_token", False) is None
             and not connection.should_reconnect()
             and self._uncontended()
         ):
@@ -298,18 +309,21 @@ def _ready(connection: Any) -> bool:
     without raising), asked without awaiting. False sends it through ensure_connection, which
     reconnects it or raises as redis-py does."""
     # Typed loosely: redis-py leaves the parser's stream possibly None and its buffer private.
-    parser: Any = connection._parser
+    parser: Any = getattr(connection, "_parser", None)
     if not connection.is_connected or type(parser) is not _AsyncHiredisParser:
         return False
-    stream: Any = parser._stream
-    reader: Any = parser._reader
-    return (
-        parser._connected
-        and not reader.has_data()
-        and not stream.at_eof()
-        and stream.exception() is None
-        and not stream._buffer
-    )
+    try:
+        stream: Any = parser._stream
+        reader: Any = parser._reader
+        return bool(
+            parser._connected
+            and not reader.has_data()
+            and not stream.at_eof()
+            and stream.exception() is None
+            and not stream._buffer
+        )
+    except AttributeError:
+        return False
 
 
 # Set while a write that must not run twice is on the wire (see `sent_once`).
