@@ -321,6 +321,11 @@ class DrainEngine:
             else:
                 run.idle_at = max(1, int((time.monotonic() - started) * 1000))
         finally:
+            # Cancelled from outside (a shutdown), the slots would run on and could take a
+            # connection after the finisher gave its own back: they stop first.
+            for task in slots:
+                task.cancel()
+            await asyncio.gather(*slots, return_exceptions=True)
             await finisher.close()
         await worker.lockManager.close()
         for task in done:

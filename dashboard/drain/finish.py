@@ -87,7 +87,8 @@ class Kind:
         head = b"*%d\r\n" % (3 + len(keys) + len(args))
         parts = [
             head + _resp("EVALSHA", sha, len(keys), *keys[:JOB_KEY]),
-            b"$%d\r\n" + job_key_prefix.encode() + b"%b\r\n",
+            # A queue's name may hold a `%`, and its length is in bytes (`packed`).
+            b"$%d\r\n" + job_key_prefix.encode().replace(b"%", b"%%") + b"%b\r\n",
             _resp(*keys[JOB_KEY + 1 :]),
             b"$%d\r\n%b\r\n$%d\r\n%b\r\n",  # id, time
             _resp(*args[ARG_TIMESTAMP + 1 : ARG_VALUE]),
@@ -112,6 +113,7 @@ class CompletionArgs:
     def __init__(self, worker: Worker) -> None:
         self.scripts = worker.scripts
         self.job_key_prefix = worker.scripts.toKey("")
+        self.job_key_bytes = len(self.job_key_prefix.encode())
         self.kinds: dict[tuple[str, str | None, int], Kind] = {}
 
     def _kind(
@@ -161,7 +163,7 @@ class CompletionArgs:
         now = b"%d" % round(time.time() * 1000)
         returned = b"null" if value is None else _to_json(value).encode()  # most handlers
         return wire % (
-            len(self.job_key_prefix) + len(job_id),
+            self.job_key_bytes + len(job_id),
             job_id,
             len(job_id),
             job_id,
@@ -379,9 +381,11 @@ class Wire(asyncio.Protocol):
         waiting = self.waiting
         reply = self.reader.gets()
         while reply is not False:
-            answer = waiting.popleft()
-            if not answer.done():  # its caller was cancelled (a drain past maxDurationMs)
-                answer.set_result(reply)
+            # A RESP3 push (a server's maintenance notice, client tracking) answers no command.
+            if type(reply) is not hiredis.PushNotification:
+                answer = waiting.popleft()
+                if not answer.done():  # its caller was cancelled (a drain past maxDurationMs)
+                    answer.set_result(reply)
             reply = self.reader.gets()
 
     def eof_received(self) -> bool | None:

@@ -38,12 +38,18 @@ async def add_jobs(url: str, queue: str, opts: list[dict[str, Any]], per_kind: i
     await q.close()
 
 
-async def test_arguments_are_what_bullmq_builds_for_every_job(r, server_url: str) -> None:
+# A `%` and a character of more than one byte in a queue's name: its job keys are in the packed
+# %-format, with their length in bytes.
+ODD_NAMES = ["kinds", "50%off", "café-%s"]
+
+
+@pytest.mark.parametrize("queue", ODD_NAMES)
+async def test_arguments_are_what_bullmq_builds_for_every_job(r, server_url: str, queue) -> None:
     """Built once per kind of job and re-used, they match bullmq's moveToCompletedArgs for each
     job: options, attempts made, slot token, return value, fetch-next, queue options."""
-    await add_jobs(server_url, "kinds", KINDS, per_kind=2)
+    await add_jobs(server_url, queue, KINDS, per_kind=2)
     worker = Worker(
-        "kinds",
+        queue,
         None,
         {
             "connection": r,
@@ -54,10 +60,10 @@ async def test_arguments_are_what_bullmq_builds_for_every_job(r, server_url: str
         },
     )
     built = CompletionArgs(worker)
-    ids = await r.lrange("bull:kinds:wait", 0, -1)
+    ids = await r.lrange(f"bull:{queue}:wait", 0, -1)
     values = [None, "text", {"a": [1, 2]}, 7]
     for n, job_id in enumerate(ids):
-        raw = await r.hgetall(f"bull:kinds:{job_id}")
+        raw = await r.hgetall(f"bull:{queue}:{job_id}")
         if n % 3 == 0:
             raw["atm"] = "2"  # a retried job: attempts made is part of its kind
         # A `%` in the token: the packed arguments are a %-format.
@@ -92,6 +98,15 @@ def unpacked(command: bytes) -> list[bytes]:
     arguments = reader.gets()
     assert isinstance(arguments, list) and reader.gets() is False
     return arguments
+
+
+@pytest.mark.parametrize("queue", ODD_NAMES[1:])
+async def test_a_queue_with_an_odd_name_is_drained(r, server_url: str, queue: str) -> None:
+    """The second job of a kind takes the packed command: it completes as the first did."""
+    await add_jobs(server_url, queue, [{}], per_kind=4)
+    result = await DrainEngine(r, "bull", {queue: _quick}).drain(DrainOptions((queue,)))
+    assert (result.queues[queue].jobs_processed, result.total_failed) == (4, 0)
+    assert await r.zcard(f"bull:{queue}:completed") == 4
 
 
 async def test_a_handler_changing_its_job_options_is_heard(r, server_url: str) -> None:
@@ -278,5 +293,29 @@ async def test_completions_abandoned_on_the_way_leave_no_answer_behind(r, server
         for n in range(5):
             await client.set(f"k{n}", n)
         assert await client.mget([f"k{n}" for n in range(5)]) == ["0", "1", "2", "3", "4"]
+    finally:
+        await client.aclose()
+
+
+async def test_a_drain_cancelled_from_outside_stops_its_slots(r, server_url: str) -> None:
+    """A shutdown cancelling the drain stops every slot with it: none takes another job (or a
+    connection) after the drain has given its connections back."""
+    await add_jobs(server_url, "halted", [{}], per_kind=12)
+
+    async def slow(job: Any) -> str:
+        await asyncio.sleep(0.1)
+        return "ok"
+
+    client = connect(server_url, max_connections=20)
+    try:
+        engine = DrainEngine(client, "bull", {"halted": slow})
+        drain = asyncio.ensure_future(engine.drain(DrainOptions(("halted",), concurrency=3)))
+        await asyncio.sleep(0.15)
+        drain.cancel()
+        await asyncio.gather(drain, return_exceptions=True)
+        finished = await r.zcard("bull:halted:completed")
+        await asyncio.sleep(0.4)
+        assert await r.zcard("bull:halted:completed") == finished < 12
+        assert not client.connection_pool._in_use_connections
     finally:
         await client.aclose()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from bullmq.scripts import raw2NextJobData
 
-from dashboard.drain.finish import next_job_data
+from dashboard.drain.finish import Wire, next_job_data
 
 
 @pytest.mark.parametrize(
@@ -25,3 +26,37 @@ from dashboard.drain.finish import next_job_data
 )
 def test_next_job_data_is_bullmqs(raw: Any) -> None:
     assert next_job_data(raw) == raw2NextJobData(raw)
+
+
+class _Transport:
+    """What Wire asks of the connection's transport: its protocol, and the writes."""
+
+    def __init__(self) -> None:
+        self.protocol: Any = None
+        self.written: list[bytes] = []
+
+    def get_protocol(self) -> Any:
+        return self.protocol
+
+    def set_protocol(self, protocol: Any) -> None:
+        self.protocol = protocol
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+async def test_a_push_between_answers_answers_no_completion() -> None:
+    """A RESP3 push (a server's maintenance notice, client tracking) arriving before a
+    completion's answer is not taken for it, and the answers after it stay in step."""
+    transport = _Transport()
+    connection = SimpleNamespace(
+        _writer=SimpleNamespace(transport=transport),
+        encoder=SimpleNamespace(decode_responses=True, encoding="utf-8", encoding_errors="strict"),
+    )
+    wire = Wire(connection)  # type: ignore[arg-type]
+    first, second = wire.send(b"first"), wire.send(b"second")
+    wire.data_received(b">2\r\n$6\r\nMOVING\r\n:1\r\n*2\r\n:3\r\n$2\r\nok\r\n")
+    wire.data_received(b">1\r\n$4\r\nNOTE\r\n:5\r\n")
+    assert await first == [3, "ok"]
+    assert await second == 5
+    assert transport.written == [b"first", b"second"]
