@@ -313,16 +313,14 @@ class DrainEngine:
             done, pending = await asyncio.wait(slots, timeout=max(remaining, 0))
             if pending:
                 # Past maxDurationMs: abandon the running jobs. Their locks lapse and a later
-                # drain's stalled check returns them to wait (the contract's caveat).
+                # drain's stalled check returns them to wait (the contract's caveat). They are
+                # cancelled below.
                 run.stopped = "maxDurationMs"
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
             else:
                 run.idle_at = max(1, int((time.monotonic() - started) * 1000))
         finally:
-            # Cancelled from outside (a shutdown), the slots would run on and could take a
-            # connection after the finisher gave its own back: they stop first.
+            # Past the deadline, or cancelled from outside (a shutdown): the slots would run on
+            # and could take a connection after the finisher gave its own back. They stop first.
             for task in slots:
                 task.cancel()
             await asyncio.gather(*slots, return_exceptions=True)

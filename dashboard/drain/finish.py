@@ -317,15 +317,8 @@ class Finisher:
 
     async def let_go(self) -> None:
         """The connection back to the pool, once no completion is on its way on it."""
-        wire = self.wire
-        if wire is None or wire.waiting or self.pool is None:
-            return
-        self.wire = None
-        if wire.lost:
-            await wire.connection.disconnect(nowait=True)
-        else:
-            wire.detach()
-        await self.pool.release(wire.connection)
+        if self.wire is not None and not self.wire.waiting:
+            await self.close()
 
     async def close(self) -> None:
         """The connection back to the pool as the queue's drain ends. Completions abandoned on
