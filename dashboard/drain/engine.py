@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +33,9 @@ from bullmq.custom_errors import DelayedError, WaitingChildrenError
 from dashboard.bullmq.keys import QueueKeys, drain_history_key, last_idle_drain_key
 from dashboard.drain import probe as drain_probe
 from dashboard.drain.finish import Finisher
-from dashboard.drain.job import DrainJob
+from dashboard.drain.job import DrainJob, thin_job
 from dashboard.drain.processors import Processor
+from dashboard.drain.relay import Relay
 from dashboard.redis_client.connection import Client
 from dashboard.redis_client.counting import execute
 from dashboard.redis_client.lua import count_scripts, counting_client
@@ -170,23 +171,12 @@ def _lost_lock(error: TypeError, run: QueueRun) -> None:
     run.lost_locks += 1
 
 
-def _thin_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | None:
-    """The handed-over job as a thin DrainJob, with no coroutine to run for it; None when no
-    job was handed over, and for one that needs the bullmq Worker (`_next_job`)."""
-    data = taken[0] if taken else None
-    if not data or data.get("rjk"):
-        return None
-    assert taken is not None
-    worker.limitUntil = max(taken[2] or 0, 0)
-    return DrainJob(worker, data, str(taken[1]), token)
-
-
 async def _next_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | Job | None:
     """The job BullMQ's moveToActive or moveToFinished handed over, as the handler gets it.
 
     A job made by a job scheduler or a repeatable job goes through the bullmq Worker, which
     schedules the next iteration through its scripts; any other job is a thin DrainJob."""
-    thin = _thin_job(worker, taken, token)
+    thin = thin_job(worker, taken, token)
     if thin is not None:
         return thin
     data, job_id, limit_until, delay_until = taken or (None,) * 4
@@ -288,10 +278,23 @@ class DrainEngine:
 
         # One line of completions per queue this drain may run at once.
         finisher = Finisher(worker, self.counted, max(1, options.max_concurrent_queues))
+        # At concurrency 1, on a connection kept from job to job, each answer runs the next
+        # job's handler at once (drain/relay.py).
+        relay = None
+        if options.concurrency == 1 and finisher.hold:
+            relay = Relay(
+                finisher,
+                worker,
+                f"{worker.id}:0",
+                self.processors[queue],
+                budget.take,
+                lambda: self._count(queue, run, failed=False),
+            )
 
         async def slot(number: int) -> None:
             token = f"{worker.id}:{number}"
-            job = None
+            job: DrainJob | Job | None = None
+            started = None  # the job's handler, when the relay started it
             while True:
                 if job is None:
                     if not budget.take():
@@ -305,9 +308,14 @@ class DrainEngine:
                             await asyncio.sleep(wait_s)  # rate limited: wait out the window
                             continue
                         return
-                job = await self._run_job(worker, queue, job, token, run, budget, finisher)
+                job, started = await self._run_job(
+                    worker, queue, job, token, run, budget, finisher, relay, started
+                )
 
-        slots = [asyncio.ensure_future(slot(n)) for n in range(options.concurrency)]
+        if relay is not None:
+            slots = [relay.start(slot(0))]
+        else:
+            slots = [asyncio.ensure_future(slot(n)) for n in range(options.concurrency)]
         remaining = deadline - time.monotonic()
         try:
             done, pending = await asyncio.wait(slots, timeout=max(remaining, 0))
@@ -339,41 +347,52 @@ class DrainEngine:
         run: QueueRun,
         budget: JobBudget,
         finisher: Finisher,
-    ) -> DrainJob | Job | None:
+        relay: Relay | None = None,
+        started: Awaitable[Any] | None = None,
+    ) -> tuple[DrainJob | Job | None, Awaitable[Any] | None]:
         """The bullmq Worker's job cycle (lock tracking, moveToCompleted, moveToFailed with the
         job's attempts and backoff), except that completing a job also fetches the next one in
-        the same script call, as Node BullMQ's worker does: one round trip per job, not two."""
+        the same script call, as Node BullMQ's worker does: one round trip per job, not two.
+        Returns the next job, and its handler when the relay started it (`started`, awaited
+        instead of calling the handler); with the relay, the jobs it ran meanwhile are done."""
         worker.lockManager.track_job(job.id, token, int(time.time() * 1000))
         try:
             try:
-                result = await self.processors[queue](job)
+                result = await (self.processors[queue](job) if started is None else started)
             except (DelayedError, WaitingChildrenError):
-                return None
+                return None, None
             except Exception as err:
                 try:
                     await job.moveToFailed(err, token)
                 except TypeError as finish_error:
                     _lost_lock(finish_error, run)
-                    return None
+                    return None, None
                 self._count(queue, run, failed=True)
-                return None
+                return None, None
             fetch_next = budget.take()
             try:
-                taken = await finisher.complete(job, result, token, fetch_next)
+                if relay is None:
+                    taken = await finisher.complete(job, result, token, fetch_next)
+                else:
+                    stop = await relay.complete(job, result, fetch_next)
+                    if stop.started is not None:
+                        return stop.job, stop.started
+                    job, fetch_next = stop.job, stop.fetch_next
+                    taken = await finisher.settle(job, stop.command, stop.reply)
             except TypeError as finish_error:
                 if fetch_next:
                     budget.give_back()
                 _lost_lock(finish_error, run)
-                return None
+                return None, None
             self._count(queue, run, failed=False)
             next_job = None
             if fetch_next:
-                next_job = _thin_job(worker, taken, token)  # the usual case, without a coroutine
+                next_job = thin_job(worker, taken, token)  # the usual case, without a coroutine
                 if next_job is None:
                     next_job = await _next_job(worker, taken, token)
                 if next_job is None:
                     budget.give_back()
-            return next_job
+            return next_job, None
         finally:
             worker.lockManager.untrack_job(job.id)
 

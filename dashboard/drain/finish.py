@@ -178,11 +178,13 @@ class CompletionArgs:
 def next_job_data(raw: list[Any] | None) -> list[Any]:
     """bullmq's raw2NextJobData: [the job's hash as a dict, its id, limitUntil, delayUntil],
     [None] * 4 for no job; the hash's field list made a dict by `dict` rather than a Python
-    loop (2 µs a job)."""
+    loop (2 µs a job), its fields and values paired off one iterator (no slices)."""
     if not raw:
         return [None, None, None, None]
-    fields = raw[0]
-    job = dict(zip(fields[::2], fields[1::2], strict=True)) if fields else None
+    job = None
+    if fields := raw[0]:
+        pairs = iter(fields)
+        job = dict(zip(pairs, pairs, strict=False))  # a hash's reply: an even count
     return [job, raw[1], None, None] if len(raw) == 2 else [job, raw[1], raw[2], raw[3]]
 
 
@@ -233,39 +235,59 @@ class Finisher:
         job, and given back once none is on its way and one did not: the slot's next
         moveToActive and the drain's last commands then find it in the pool instead of opening
         another connection, whose handshake would cost commands."""
+        if self.pool is None:
+            result = await self.script(*self.args.build(job, value, token, fetch_next))
+            return self.taken(job, result)
+        # The usual case inline and counted with one call: at concurrency 1 every coroutine
+        # and call on this path is paid at every job.
+        command = self.args.packed(self.sha, job, value, token, fetch_next)
+        wire = await self.attached()
+        try:
+            reply = await wire.send(command)
+        except ConnectionError as lost:
+            reply = lost
+        except BaseException:
+            count_reads(1)  # sent, so Redis runs it, even if its answer is never read
+            await self.let_go()
+            raise
+        return await self.settle(job, command, reply)
+
+    async def settle(self, job: DrainJob | Job, command: bytes, reply: Any) -> list[Any]:
+        """`complete`'s answer, from Redis' reply to `command` (a lost connection's
+        ConnectionError, an error reply as an exception instance)."""
         last = True
         try:
-            if self.pool is None:
-                result = await self.script(*self.args.build(job, value, token, fetch_next))
-            else:
-                # The usual case inline and counted with one call: at concurrency 1 every
-                # coroutine and call on this path is paid at every job.
-                command = self.args.packed(self.sha, job, value, token, fetch_next)
-                wire = self.wire
-                if wire is None or wire.lost or wire.transport.is_closing():
-                    wire = await self._attach()
-                try:
-                    reply = await wire.send(command)
-                except ConnectionError:
-                    reply = await self._resend(command)
-                except BaseException:
-                    count_reads(1)  # sent, so Redis runs it, even if its answer is never read
-                    raise
-                if type(reply) is list:
-                    count_reads(1 + int(reply[0]))  # the call and what the script ran
-                    result = reply[1] if len(reply) > 1 else None
-                else:
-                    result = await self._again(command, reply)
-            if isinstance(result, int) and result < 0:
-                raise self.scripts.finishedErrors(
-                    dict(code=result, jobId=job.id, command="moveToFinished", state="active")
-                )
-            taken = next_job_data(result)
+            taken = self.taken(job, await self._result(command, reply))
             last = not taken[0]
             return taken
         finally:
             if last or not self.hold:
                 await self.let_go()
+
+    def taken(self, job: DrainJob | Job, result: Any) -> list[Any]:
+        """The next job's data from the script's answer, or bullmq's error for its code."""
+        if isinstance(result, int) and result < 0:
+            raise self.scripts.finishedErrors(
+                dict(code=result, jobId=job.id, command="moveToFinished", state="active")
+            )
+        return next_job_data(result)
+
+    async def _result(self, command: bytes, reply: Any) -> Any:
+        """The script's own answer, counted: a command whose connection dropped sent again,
+        one that met NOSCRIPT sent again with its script."""
+        if isinstance(reply, ConnectionError):
+            reply = await self._resend(command)
+        if type(reply) is list:
+            count_reads(1 + int(reply[0]))  # the call and what the script ran
+            return reply[1] if len(reply) > 1 else None
+        return await self._again(command, reply)
+
+    async def attached(self) -> Wire:
+        """The connection the queue's completions go on."""
+        wire = self.wire
+        if wire is None or wire.lost or wire.transport.is_closing():
+            wire = await self._attach()
+        return wire
 
     async def _resend(self, command: bytes) -> Any:
         """The connection dropped before the answer came: replaced, and the command sent once
@@ -334,6 +356,17 @@ class Finisher:
         await self.pool.release(wire.connection)
 
 
+class Listener:
+    """Told of its command's answer by the Wire, instead of a future being set: a drain's
+    relay (drain/relay.py) goes on from the answer at once, without waiting for its task."""
+
+    def answered(self, reply: Any) -> None:
+        raise NotImplementedError
+
+    def lost(self) -> None:
+        raise NotImplementedError
+
+
 class Wire(asyncio.Protocol):
     """A pool connection's socket while a queue's completions are on it: answers parsed by
     hiredis as they arrive and handed to the waiting completions in order, without redis-py's
@@ -353,7 +386,7 @@ class Wire(asyncio.Protocol):
         if encoder.decode_responses:
             options.update(encoding=encoder.encoding, errors=encoder.encoding_errors)
         self.reader = hiredis.Reader(**options)
-        self.waiting: deque[asyncio.Future[Any]] = deque()
+        self.waiting: deque[asyncio.Future[Any] | Listener] = deque()
         self.lost = False
         self.loop = asyncio.get_running_loop()
         self.transport.set_protocol(self)
@@ -369,6 +402,14 @@ class Wire(asyncio.Protocol):
         self.transport.write(command)
         return answer
 
+    def send_to(self, listener: Listener, command: bytes) -> None:
+        """`send`, its answer told to `listener`."""
+        if self.lost:
+            listener.lost()
+            return
+        self.waiting.append(listener)
+        self.transport.write(command)
+
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
         waiting = self.waiting
@@ -377,7 +418,9 @@ class Wire(asyncio.Protocol):
             # A RESP3 push (a server's maintenance notice, client tracking) answers no command.
             if type(reply) is not hiredis.PushNotification:
                 answer = waiting.popleft()
-                if not answer.done():  # its caller was cancelled (a drain past maxDurationMs)
+                if isinstance(answer, Listener):
+                    answer.answered(reply)
+                elif not answer.done():  # its caller was cancelled (a drain past maxDurationMs)
                     answer.set_result(reply)
             reply = self.reader.gets()
 
@@ -399,7 +442,9 @@ class Wire(asyncio.Protocol):
         self.lost = True
         waiting, self.waiting = self.waiting, deque()
         for answer in waiting:
-            if not answer.done():
+            if isinstance(answer, Listener):
+                answer.lost()
+            elif not answer.done():
                 answer.set_exception(ConnectionError(CLOSED))
 
     def detach(self) -> None:

@@ -65,3 +65,14 @@ class DrainJob:
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.job, name)
+
+
+def thin_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | None:
+    """The handed-over job as a thin DrainJob, with no coroutine to run for it; None when no
+    job was handed over, and for one that needs the bullmq Worker (the engine's `_next_job`)."""
+    data = taken[0] if taken else None
+    if not data or data.get("rjk"):
+        return None
+    assert taken is not None
+    worker.limitUntil = max(taken[2] or 0, 0)
+    return DrainJob(worker, data, str(taken[1]), token)

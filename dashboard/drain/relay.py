@@ -1,0 +1,211 @@
+"""A drain at concurrency 1: each job handed over runs as its predecessor's answer arrives.
+
+At concurrency 1 a drain waits for one answer at a time: the completion of the job just run,
+which also hands over the next job (drain/finish.py). Through a future, that answer wakes the
+slot's task one turn of the event loop later, and the task then climbs back through the
+engine's coroutines to run the next handler: about 3 µs a job, and the bookkeeping of the job
+just completed (its count, its lock) came before the next completion was sent. The relay
+instead hears the answer from the connection's protocol (`finish.Wire`) and, in that same
+callback, starts the next job's handler; when the handler finishes without waiting on anything
+(a quick job), its completion is sent at once, and only then is the finished job counted and
+its lock given up, while Redis runs the script. On the benchmark's no-op jobs that is about 5%
+more jobs a second (bench/drain.py).
+
+Everything else is the slot's task's, as without the relay: the relay stops, and says where
+the task goes on (`Stop`), at anything but the usual case: no next job, or one that needs the
+bullmq Worker; an error reply (a lost lock, NOSCRIPT) or a dropped connection; a handler that
+raises, or that waits on something (its first `await` of real I/O). A handler the relay
+started runs as if the slot's task had started it: the task is the current task while it
+runs (`asyncio.timeout`, redis-py's reads ask for it), in the task's own context, and when it
+waits, the task goes on running it from there (`Resumed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+
+# asyncio's own way of making a task the current one while something runs on its behalf
+# outside it (Python 3.12's eager tasks do so); 3.11 has no public API for it.
+from asyncio.tasks import _enter_task, _leave_task
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from dataclasses import dataclass
+from types import CoroutineType
+from typing import Any
+
+from bullmq import Job, Worker
+from redis.exceptions import ConnectionError
+
+from dashboard.drain.finish import CLOSED, Finisher, Listener, Wire, next_job_data
+from dashboard.drain.job import DrainJob, thin_job
+from dashboard.drain.processors import Processor
+from dashboard.redis_client.counting import count_reads
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Where the slot's task goes on when the relay stops. Every job before `job` is complete
+    and counted. With `started`, `job`'s handler is running: the task awaits it for the
+    result. Otherwise `job`'s completion (`command`) was answered with `reply`, which the
+    finisher settles (`Finisher.settle`); `fetch_next` says if it asked for a next job."""
+
+    job: DrainJob | Job
+    started: Awaitable[Any] | None = None
+    command: bytes = b""
+    reply: Any = None
+    fetch_next: bool = False
+
+
+class Resumed:
+    """A handler's coroutine that the relay started and that then waited on `yielded`: awaited
+    by the slot's task, which runs its remaining steps as `await` would have."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], yielded: Any) -> None:
+        self.coroutine = coroutine
+        self.yielded = yielded
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, yielded = self.coroutine, self.yielded
+        while True:
+            try:
+                sent = yield yielded
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as error:  # the task cancelled: the handler hears it
+                try:
+                    yielded = coroutine.throw(error)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    yielded = coroutine.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+async def _raised(error: BaseException) -> Any:
+    """A handler that raised as the relay started it, for the task to await."""
+    raise error
+
+
+class Relay(Listener):
+    """A queue's one slot's completions and handlers, from one answer to the next."""
+
+    def __init__(
+        self,
+        finisher: Finisher,
+        worker: Worker,
+        token: str,
+        processor: Processor,
+        take: Callable[[], bool],
+        completed: Callable[[], None],
+    ) -> None:
+        self.finisher = finisher
+        self.worker = worker
+        self.token = token
+        self.processor = processor
+        self.take = take  # the job budget's: may the next job be fetched
+        self.completed = completed  # the engine's count of a completed job
+        self.loop = asyncio.get_running_loop()
+        # The slot's task and the context it runs in (`start`).
+        self.task: asyncio.Task[Any] | None = None
+        self.context = contextvars.copy_context()
+        self.waiter: asyncio.Future[Stop] | None = None
+        self.wire: Wire | None = None
+        # The job whose completion is on its way.
+        self.job: DrainJob | Job | None = None
+        self.command = b""
+        self.fetch_next = False
+
+    def start(self, slot: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """The slot's task, run in the context the relay runs its handlers in."""
+        self.task = self.loop.create_task(slot, context=self.context)
+        return self.task
+
+    async def complete(self, job: DrainJob | Job, value: Any, fetch_next: bool) -> Stop:
+        """Sends `job`'s completion and relays until the usual case ends (`Stop`)."""
+        self.waiter = self.loop.create_future()
+        self.wire = await self.finisher.attached()
+        self._send(job, value, fetch_next)
+        try:
+            return await self.waiter
+        except BaseException:
+            # Cancelled (past maxDurationMs, a shutdown): the completion on its way is
+            # abandoned; it was sent, so Redis runs it.
+            count_reads(1)
+            if self.job is not None:
+                self.worker.lockManager.untrack_job(self.job.id)
+            raise
+        finally:
+            self.waiter = None
+
+    def _send(self, job: DrainJob | Job, value: Any, fetch_next: bool) -> None:
+        finisher = self.finisher
+        command = finisher.args.packed(finisher.sha, job, value, self.token, fetch_next)
+        self.job, self.command, self.fetch_next = job, command, fetch_next
+        assert self.wire is not None
+        self.wire.send_to(self, command)
+
+    def _stop(self, stop: Stop) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(stop)
+
+    def _answer(self, reply: Any) -> None:
+        """The slot's task goes on from this answer to the job on its way."""
+        assert self.job is not None
+        self._stop(Stop(self.job, None, self.command, reply, self.fetch_next))
+
+    def lost(self) -> None:
+        self._answer(ConnectionError(CLOSED))
+
+    def answered(self, reply: Any) -> None:
+        if self.waiter is None or self.waiter.done():
+            return  # abandoned: the slot's task was cancelled
+        try:
+            self.context.run(self._relay, reply)
+        except BaseException as error:  # a bug here must reach the drain, not the protocol
+            waiter = self.waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)
+
+    def _relay(self, reply: Any) -> None:
+        done = self.job
+        assert done is not None
+        result = reply[1] if type(reply) is list and len(reply) > 1 else None
+        if not self.fetch_next or type(result) is not list:
+            return self._answer(reply)  # no next job asked for, an error, an error code
+        job = thin_job(self.worker, next_job_data(result), self.token)
+        if job is None:
+            return self._answer(reply)  # none handed over, or a scheduler's
+        running = self.processor(job)
+        started: Awaitable[Any] | None = None
+        value = None
+        if not isinstance(running, CoroutineType):
+            started = running
+        else:
+            assert self.task is not None
+            _enter_task(self.loop, self.task)
+            try:
+                yielded = running.send(None)
+            except StopIteration as stop:
+                value = stop.value
+            except BaseException as error:
+                started = _raised(error)
+            else:
+                started = Resumed(running, yielded)
+            finally:
+                _leave_task(self.loop, self.task)
+        if started is None:
+            self._send(job, value, self.take())
+        # The rest while Redis runs the script: before the loop runs anything else, so the
+        # lock manager renews the new job's lock and no longer the completed one's.
+        count_reads(1 + int(reply[0]))
+        locks = self.worker.lockManager
+        locks.track_job(job.id, self.token, int(time.time() * 1000))
+        locks.untrack_job(done.id)
+        self.completed()
+        if started is not None:
+            self._stop(Stop(job, started))
