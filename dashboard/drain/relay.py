@@ -64,30 +64,36 @@ class Resumed:
     def __init__(self, coroutine: Coroutine[Any, Any, Any], yielded: Any) -> None:
         self.coroutine = coroutine
         self.yielded = yielded
+        self.thrown: BaseException | None = None
+
+    def cancel(self, error: BaseException) -> None:
+        """The slot's task was cancelled before it took the handler over (the handler's own
+        timeout, a shutdown): as `Task.cancel` does, what the handler waits on is cancelled,
+        and the handler hears `error` at its first step in the task."""
+        self.thrown = error
+        if isinstance(self.yielded, asyncio.Future):
+            self.yielded.cancel()
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        coroutine, yielded = self.coroutine, self.yielded
+        coroutine, yielded, thrown = self.coroutine, self.yielded, self.thrown
+        sent = None
         while True:
+            if thrown is None:
+                try:
+                    sent = yield yielded
+                except GeneratorExit:
+                    coroutine.close()
+                    raise
+                except BaseException as error:  # the task cancelled: the handler hears it
+                    thrown = error
             try:
-                sent = yield yielded
-            except GeneratorExit:
-                coroutine.close()
-                raise
-            except BaseException as error:  # the task cancelled: the handler hears it
-                try:
-                    yielded = coroutine.throw(error)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
+                if thrown is None:
                     yielded = coroutine.send(sent)
-                except StopIteration as stop:
-                    return stop.value
-
-
-async def _raised(error: BaseException) -> Any:
-    """A handler that raised as the relay started it, for the task to await."""
-    raise error
+                else:
+                    pending, thrown = thrown, None
+                    yielded = coroutine.throw(pending)
+            except StopIteration as stop:
+                return stop.value
 
 
 class Relay(Listener):
@@ -114,10 +120,12 @@ class Relay(Listener):
         self.context = contextvars.copy_context()
         self.waiter: asyncio.Future[Stop] | None = None
         self.wire: Wire | None = None
-        # The job whose completion is on its way.
+        # The job whose completion was sent last, and where the relay stopped (None: that
+        # completion is on its way).
         self.job: DrainJob | Job | None = None
         self.command = b""
         self.fetch_next = False
+        self.stopped: Stop | None = None
 
     def start(self, slot: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """The slot's task, run in the context the relay runs its handlers in."""
@@ -127,19 +135,38 @@ class Relay(Listener):
     async def complete(self, job: DrainJob | Job, value: Any, fetch_next: bool) -> Stop:
         """Sends `job`'s completion and relays until the usual case ends (`Stop`)."""
         self.waiter = self.loop.create_future()
+        self.stopped = None
         self.wire = await self.finisher.attached()
         self._send(job, value, fetch_next)
         try:
             return await self.waiter
-        except BaseException:
-            # Cancelled (past maxDurationMs, a shutdown): the completion on its way is
-            # abandoned; it was sent, so Redis runs it.
-            count_reads(1)
-            if self.job is not None:
-                self.worker.lockManager.untrack_job(self.job.id)
+        except BaseException as error:
+            stop = self.stopped
+            if stop is not None and isinstance(stop.started, Resumed):
+                # Cancelled as the handler the relay started waits: the handler hears it.
+                stop.started.cancel(error)
+                return stop
+            self._abandon(stop)
             raise
         finally:
             self.waiter = None
+
+    def _abandon(self, stop: Stop | None) -> None:
+        """The slot's task cancelled (past maxDurationMs, a shutdown) where the relay stood:
+        what Redis ran is counted, and the lock manager lets go of the job left active (a
+        later drain's stalled check takes it back)."""
+        locks = self.worker.lockManager
+        if stop is None:  # a completion on its way: sent, so Redis runs it
+            count_reads(1)
+            assert self.job is not None
+            locks.untrack_job(self.job.id)
+            return
+        locks.untrack_job(stop.job.id)
+        if stop.started is None and type(stop.reply) is list:
+            count_reads(1 + int(stop.reply[0]))  # answered: it completed its job
+            self.completed()
+        elif isinstance(stop.started, asyncio.Future) and stop.started.done():
+            stop.started.exception()  # the handler's error, dropped with its job
 
     def _send(self, job: DrainJob | Job, value: Any, fetch_next: bool) -> None:
         finisher = self.finisher
@@ -149,6 +176,8 @@ class Relay(Listener):
         self.wire.send_to(self, command)
 
     def _stop(self, stop: Stop) -> None:
+        # Kept even when the task was cancelled meanwhile (`complete`).
+        self.stopped = stop
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(stop)
@@ -180,28 +209,31 @@ class Relay(Listener):
         job = thin_job(self.worker, next_job_data(result), self.token)
         if job is None:
             return self._answer(reply)  # none handed over, or a scheduler's
-        running = self.processor(job)
         started: Awaitable[Any] | None = None
         value = None
-        if not isinstance(running, CoroutineType):
-            started = running
-        else:
-            assert self.task is not None
-            _enter_task(self.loop, self.task)
-            try:
-                yielded = running.send(None)
-            except StopIteration as stop:
-                value = stop.value
-            except BaseException as error:
-                started = _raised(error)
+        task = self.task
+        assert task is not None
+        _enter_task(self.loop, task)
+        try:
+            running = self.processor(job)
+            if isinstance(running, CoroutineType):
+                try:
+                    yielded = running.send(None)
+                except StopIteration as stop:
+                    value = stop.value
+                else:
+                    started = Resumed(running, yielded)
             else:
-                started = Resumed(running, yielded)
-            finally:
-                _leave_task(self.loop, self.task)
+                started = running
+        except BaseException as error:
+            started = self._failed(error)
+        finally:
+            _leave_task(self.loop, task)
         if started is None:
             self._send(job, value, self.take())
-        # The rest while Redis runs the script: before the loop runs anything else, so the
-        # lock manager renews the new job's lock and no longer the completed one's.
+        # The rest after the next completion went out (Redis runs it meanwhile), but before
+        # the loop runs anything else: the lock manager renews the new job's lock, no longer
+        # the completed one's.
         count_reads(1 + int(reply[0]))
         locks = self.worker.lockManager
         locks.track_job(job.id, self.token, int(time.time() * 1000))
@@ -209,3 +241,11 @@ class Relay(Listener):
         self.completed()
         if started is not None:
             self._stop(Stop(job, started))
+
+    def _failed(self, error: BaseException) -> asyncio.Future[Any]:
+        """A handler that raised as the relay started it, for the slot's task to await: its
+        error as raised, the relay's frame taken off its traceback (a failed job keeps it)."""
+        failed = self.loop.create_future()
+        trace = error.__traceback__
+        failed.set_exception(error.with_traceback(trace.tb_next if trace else None))
+        return failed

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import sys
 from typing import Any
 
 import pytest
 from bullmq import Queue
 
-from dashboard.drain.engine import DrainEngine, DrainOptions
+from dashboard.drain.engine import DrainEngine, DrainOptions, DrainResult
 from dashboard.redis_client.connection import connect
 from dashboard.redis_client.counting import tally
 from tests.helpers import executed_commands
@@ -124,17 +125,73 @@ async def test_a_relayed_drain_counts_what_redis_ran(r, server_url: str) -> None
     """The commands the relay's completions ran reach the drain caller's figure, as Redis
     counts them (its scripts' inner commands included)."""
     await add_jobs(server_url, "counted", 20)
-    client = connect(server_url)
-    try:
-        await client.ping()
-        before = await executed_commands(r)
-        with tally() as spent:
-            engine = DrainEngine(client, "bull", {"counted": _quick})
-            result = await engine.drain(DrainOptions(("counted",)))
-        assert result.queues["counted"].jobs_processed == 20
-        assert spent.commands == await executed_commands(r) - before > 20 * 20
-    finally:
-        await client.aclose()
+    result, counted, executed = await measured_drain(r, server_url, "counted", _quick)
+    assert result.queues["counted"].jobs_processed == 20
+    assert counted == executed > 20 * 20
+
+
+async def test_a_handler_whose_timeout_is_past_as_the_relay_starts_it_times_out(
+    r, server_url: str
+) -> None:
+    """A handler cancelled by its own timeout before the slot's task took it over (a deadline
+    already past) hears the cancellation itself, as under a task's `await`: its job fails with
+    TimeoutError, the drain goes on, and its figure is still what Redis ran."""
+    await add_jobs(server_url, "past", 8, attempts=1)
+    outcome: list[str] = []
+
+    async def handler(job: Any) -> str:
+        if job.data["n"] == 4:
+            try:
+                async with asyncio.timeout(0):
+                    await asyncio.sleep(1)
+            except TimeoutError:
+                outcome.append("TimeoutError")
+                raise
+        return "ok"
+
+    result, counted, executed = await measured_drain(r, server_url, "past", handler)
+    assert counted == executed
+    run = result.queues["past"]
+    assert (run.jobs_processed, run.jobs_failed, outcome) == (8, 1, ["TimeoutError"])
+    assert (await r.zcard("bull:past:completed"), await r.zcard("bull:past:failed")) == (7, 1)
+    assert not await r.llen("bull:past:active")
+
+
+async def test_a_relayed_handlers_error_is_stored_as_it_raised_it(r, server_url: str) -> None:
+    """The stack trace a failed job keeps shows the handler, not the relay that started it."""
+    await add_jobs(server_url, "traced", 4, attempts=1)
+
+    async def handler(job: Any) -> str:
+        if job.data["n"] == 3:
+            raise ValueError("bad three")
+        return "ok"
+
+    result = await DrainEngine(r, "bull", {"traced": handler}).drain(DrainOptions(("traced",)))
+    assert result.queues["traced"].jobs_failed == 1
+    (failed,) = await r.zrange("bull:traced:failed", 0, -1)
+    (trace,) = json.loads(await r.hget(f"bull:traced:{failed}", "stacktrace"))
+    assert 'raise ValueError("bad three")' in trace
+    assert "drain/relay.py" not in trace
+
+
+async def test_a_processor_returning_a_coroutine_runs_it_in_the_slots_task(
+    r, server_url: str
+) -> None:
+    """A processor may be a plain function that returns the coroutine: the slot's task is the
+    current one while it runs too."""
+    await add_jobs(server_url, "plain", 6)
+    tasks: list[asyncio.Task[Any] | None] = []
+
+    async def handle(job: Any) -> str:
+        return "ok"
+
+    def processor(job: Any) -> Any:
+        tasks.append(asyncio.current_task())
+        return handle(job)
+
+    result = await DrainEngine(r, "bull", {"plain": processor}).drain(DrainOptions(("plain",)))
+    assert result.queues["plain"].jobs_processed == 6
+    assert len(set(tasks)) == 1 and None not in tasks
 
 
 @pytest.mark.parametrize("wait", [False, True])
@@ -169,3 +226,21 @@ async def test_a_relayed_drain_cancelled_from_outside_stops(r, server_url: str, 
 
 async def _quick(job: Any) -> str:
     return "ok"
+
+
+async def measured_drain(
+    r: Any, url: str, queue: str, handler: Any
+) -> tuple[DrainResult, int, int]:
+    """A drain of `queue` on a client of its own: its result, the commands its caller's figure
+    counted, and the commands Redis executed meanwhile."""
+    client = connect(url)
+    try:
+        await client.ping()
+        before = await executed_commands(r)
+        with tally() as spent:
+            result = await DrainEngine(client, "bull", {queue: handler}).drain(
+                DrainOptions((queue,))
+            )
+        return result, spent.commands, await executed_commands(r) - before
+    finally:
+        await client.aclose()
