@@ -33,7 +33,7 @@ from bullmq.custom_errors import DelayedError, WaitingChildrenError
 from dashboard.bullmq.keys import QueueKeys, drain_history_key, last_idle_drain_key
 from dashboard.drain import probe as drain_probe
 from dashboard.drain.finish import Finisher
-from dashboard.drain.job import DrainJob, thin_job
+from dashboard.drain.job import DrainJob, slot_token, thin_job
 from dashboard.drain.processors import Processor
 from dashboard.drain.relay import Relay
 from dashboard.redis_client.connection import Client
@@ -285,14 +285,13 @@ class DrainEngine:
             relay = Relay(
                 finisher,
                 worker,
-                f"{worker.id}:0",
                 self.processors[queue],
                 budget.take,
                 lambda: self._count(queue, run, failed=False),
             )
 
         async def slot(number: int) -> None:
-            token = f"{worker.id}:{number}"
+            token = slot_token(worker, number)
             job: DrainJob | Job | None = None
             started = None  # the job's handler, when the relay started it
             while True:

@@ -6,7 +6,8 @@ job's time. Per no-op job the bullmq package spent about 15 µs rebuilding argum
 hardly change from one job to the next, and redis-py about 40 µs in its command machinery
 (pool checkout, retry wrapper, observability hooks, response callbacks) around one EVALSHA.
 What is left at concurrency 1 is mostly not Python's: of some 150 µs a job on a 2-core VM, the
-client's Python between an answer and the next command took 20 µs, the socket write 18 µs, and
+client's Python between an answer and the next command took 20 µs (14 µs since drain/relay.py
+runs the next handler from the answer), the socket write 18 µs, and
 the rest was Redis (84 µs of its CPU a job, the script 50 µs of it) and the kernel waking each
 side on the other core: with the drain and Redis pinned to one core, the same drain ran 10,232
 jobs/s instead of 6,472-6,620 unpinned (Node BullMQ's Worker 5,478 instead of 4,576-4,800; one

@@ -67,6 +67,11 @@ class DrainJob:
         return getattr(self.job, name)
 
 
+def slot_token(worker: Worker, slot: int) -> str:
+    """The lock token of a drain's slot: the jobs it holds are locked with it."""
+    return f"{worker.id}:{slot}"
+
+
 def thin_job(worker: Worker, taken: list[Any] | None, token: str) -> DrainJob | None:
     """The handed-over job as a thin DrainJob, with no coroutine to run for it; None when no
     job was handed over, and for one that needs the bullmq Worker (the engine's `_next_job`)."""

@@ -37,8 +37,8 @@ from typing import Any
 from bullmq import Job, Worker
 from redis.exceptions import ConnectionError
 
-from dashboard.drain.finish import CLOSED, Finisher, Listener, Wire, next_job_data
-from dashboard.drain.job import DrainJob, thin_job
+from dashboard.drain.finish import CLOSED, Finisher, Listener, next_job_data
+from dashboard.drain.job import DrainJob, slot_token, thin_job
 from dashboard.drain.processors import Processor
 from dashboard.redis_client.counting import count_reads
 
@@ -103,14 +103,13 @@ class Relay(Listener):
         self,
         finisher: Finisher,
         worker: Worker,
-        token: str,
         processor: Processor,
         take: Callable[[], bool],
         completed: Callable[[], None],
     ) -> None:
         self.finisher = finisher
         self.worker = worker
-        self.token = token
+        self.token = slot_token(worker, 0)  # its one slot's
         self.processor = processor
         self.take = take  # the job budget's: may the next job be fetched
         self.completed = completed  # the engine's count of a completed job
@@ -119,7 +118,6 @@ class Relay(Listener):
         self.task: asyncio.Task[Any] | None = None
         self.context = contextvars.copy_context()
         self.waiter: asyncio.Future[Stop] | None = None
-        self.wire: Wire | None = None
         # The job whose completion was sent last, and where the relay stopped (None: that
         # completion is on its way).
         self.job: DrainJob | Job | None = None
@@ -136,7 +134,7 @@ class Relay(Listener):
         """Sends `job`'s completion and relays until the usual case ends (`Stop`)."""
         self.waiter = self.loop.create_future()
         self.stopped = None
-        self.wire = await self.finisher.attached()
+        await self.finisher.attached()
         self._send(job, value, fetch_next)
         try:
             return await self.waiter
@@ -172,8 +170,10 @@ class Relay(Listener):
         finisher = self.finisher
         command = finisher.args.packed(finisher.sha, job, value, self.token, fetch_next)
         self.job, self.command, self.fetch_next = job, command, fetch_next
-        assert self.wire is not None
-        self.wire.send_to(self, command)
+        # The finisher's connection, attached by `complete`; no other completion replaces it
+        # while the relay runs.
+        assert finisher.wire is not None
+        finisher.wire.send_to(self, command)
 
     def _stop(self, stop: Stop) -> None:
         # Kept even when the task was cancelled meanwhile (`complete`).
