@@ -10,9 +10,10 @@ a legacy `repeat: {pattern}` and an `upsertJobScheduler`) and counts the command
 (INFO commandstats delta, the meter's own INFO taken out), next to what Node BullMQ 5's
 `queue.getJobCounts()` costs on the same five queues (the seed's probe). Part 2 times a no-op
 processor over `--jobs` jobs in one queue: Node BullMQ 5.81.5's Worker (bench/node_worker.mjs),
-`DrainEngine.drain` (on an unbounded client, as the CLI's, and on one bounded as the web
-app's), and the Python `bullmq` Worker, at concurrency 1 and 10, on one Debian
-redis-server, flushed between runs.
+`DrainEngine.drain` (on an unbounded client as `drainboard drain` runs it, busy polling at
+concurrency 1, and without the polling as `--no-busy-poll` runs it; on a client bounded as the
+web app's), and the Python `bullmq` Worker, at concurrency 1 and 10, on one Debian
+redis-server, flushed between runs, with each client's CPU over the timed span.
 It is a benchmark, not a test: it prints a report and exits non-zero only when a run does not
 complete every job.
 """
@@ -25,6 +26,7 @@ import gc
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -352,6 +354,7 @@ class Series:
     evalsha: list[int] = field(default_factory=list)
     redis_cpu: list[float] = field(default_factory=list)
     script_us: list[float] = field(default_factory=list)
+    client_cpu: list[float] = field(default_factory=list)
 
     def rates(self, jobs: int) -> list[float]:
         return [jobs / s for s in self.seconds]
@@ -378,17 +381,29 @@ def completed_count(url: str) -> int:
         r.close()
 
 
-def time_node(url: str, jobs: int, concurrency: int) -> float:
+def time_node(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+    """Seconds, and the Node process's CPU seconds over them."""
     out = run_node("work", url, THROUGHPUT_QUEUE, str(jobs), str(concurrency))
-    return out["ms"] / 1000
+    return out["ms"] / 1000, out["cpuUs"] / 1e6
 
 
-async def time_ours(url: str, jobs: int, concurrency: int, pool: int | None = None) -> float:
-    """With `pool`, on a client bounded as the web app's (its "Drain now"): there a slot takes a
-    connection from the shared pool for each completion instead of keeping one."""
+def own_cpu() -> float:
+    """This process's CPU seconds so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def time_ours(
+    url: str, jobs: int, concurrency: int, pool: int | None = None, busy_poll: bool = True
+) -> float:
+    """As `drainboard drain` runs (busy polling unless `busy_poll` is off). With `pool`, on a
+    client bounded as the web app's (its "Drain now", which never busy-polls): there a slot
+    takes a connection from the shared pool for each completion instead of keeping one."""
     client = connect(url, max_connections=pool)
     try:
-        engine = DrainEngine(client, PREFIX, {THROUGHPUT_QUEUE: noop})
+        engine = DrainEngine(
+            client, PREFIX, {THROUGHPUT_QUEUE: noop}, busy_poll=busy_poll and pool is None
+        )
         options = DrainOptions(
             queues=(THROUGHPUT_QUEUE,), concurrency=concurrency, max_duration_ms=600_000
         )
@@ -444,14 +459,19 @@ def measure(server: RedisServer, meter: CommandMeter, impl: str, jobs: int, conc
     cpu_before = redis_cpu(meter)
     usec_before = evalsha_usec(meter)
     before_stats, before = meter.per_command(), meter.start()
+    own_before = own_cpu()
     if impl == "node":
-        seconds = time_node(server.url, jobs, conc)
-    elif impl == "ours":  # on the loop `drainboard drain` and `drainboard serve` run on
-        seconds = run_async(time_ours(server.url, jobs, conc))
-    elif impl == "pool":
-        seconds = run_async(time_ours(server.url, jobs, conc, DEFAULT_REDIS_MAX_CONNECTIONS))
+        seconds, client_cpu = time_node(server.url, jobs, conc)
     else:
-        seconds = asyncio.run(time_python_worker(server.url, jobs, conc))
+        if impl == "ours":  # on the loop `drainboard drain` and `drainboard serve` run on
+            seconds = run_async(time_ours(server.url, jobs, conc))
+        elif impl == "no_poll":
+            seconds = run_async(time_ours(server.url, jobs, conc, busy_poll=False))
+        elif impl == "pool":
+            seconds = run_async(time_ours(server.url, jobs, conc, DEFAULT_REDIS_MAX_CONNECTIONS))
+        else:
+            seconds = asyncio.run(time_python_worker(server.url, jobs, conc))
+        client_cpu = own_cpu() - own_before
     executed = meter.since(before)
     evalsha = command_diff(before_stats, meter.per_command()).get("evalsha", 0)
     server_cpu = redis_cpu(meter) - cpu_before
@@ -459,12 +479,13 @@ def measure(server: RedisServer, meter: CommandMeter, impl: str, jobs: int, conc
     done = completed_count(server.url)
     if done != jobs:
         raise SystemExit(f"{impl} c{conc}: {done} of {jobs} jobs completed")
-    return seconds, executed, evalsha, server_cpu, script_us
+    return seconds, executed, evalsha, server_cpu, script_us, client_cpu
 
 
 IMPLS = {
     "node": "Node BullMQ 5.81.5 Worker",
-    "ours": "drainboard DrainEngine.drain",
+    "ours": "drainboard drain (CLI)",
+    "no_poll": "drainboard drain --no-busy-poll",
     "pool": "drainboard, web app's bounded pool",
     "python": "Python bullmq Worker",
 }
@@ -488,7 +509,7 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
         for attempt in range(repeat):
             for impl in IMPLS:  # interleaved, so drift in machine load spreads over all
                 for conc in CONCURRENCIES:
-                    seconds, executed, evalsha, cpu, script_us = measure(
+                    seconds, executed, evalsha, cpu, script_us, client_cpu = measure(
                         server, meter, impl, jobs, conc
                     )
                     s = series[(impl, conc)]
@@ -497,11 +518,13 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
                     s.evalsha.append(evalsha)
                     s.redis_cpu.append(cpu)
                     s.script_us.append(script_us)
+                    s.client_cpu.append(client_cpu)
                     print(
                         f"  run {attempt + 1}: {IMPLS[impl]:30} c={conc:<2} {seconds:7.2f} s "
                         f"{jobs / seconds:8,.0f} jobs/s  {executed / jobs:5.1f} cmds/job "
                         f"{evalsha / jobs:4.2f} evalsha/job  "
-                        f"Redis CPU {cpu / jobs * 1e6:4.0f} us/job, {script_us:4.1f} us/EVALSHA "
+                        f"Redis CPU {cpu / jobs * 1e6:4.0f} us/job, {script_us:4.1f} us/EVALSHA, "
+                        f"client CPU {client_cpu / jobs * 1e6:4.0f} us/job "
                         f"(load {_load()})",
                         file=sys.stderr,
                         flush=True,
@@ -526,6 +549,7 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
                 f"{statistics.median(s.evalsha) / jobs:.2f}",
                 f"{statistics.median(s.redis_cpu) / jobs * 1e6:.0f}",
                 f"{statistics.median(s.script_us):.1f}",
+                f"{statistics.median(s.client_cpu) / jobs * 1e6:.0f}",
             ]
         )
     print(
@@ -540,6 +564,7 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
                 "evalsha/job",
                 "Redis CPU us/job",
                 "us/EVALSHA",
+                "client CPU us/job",
             ],
             rows,
         )
@@ -550,11 +575,13 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
         ours, node = series[("ours", conc)].rates(jobs), series[("node", conc)].rates(jobs)
         py = series[("python", conc)].rates(jobs)
         pool = series[("pool", conc)].rates(jobs)
+        no_poll = series[("no_poll", conc)].rates(jobs)
         ratio_rows.append(
             [
                 f"concurrency {conc}",
                 f"{max(ours) / max(node):.2f}",
                 f"{statistics.median(ours) / statistics.median(node):.2f}",
+                f"{statistics.median(no_poll) / statistics.median(node):.2f}",
                 f"{statistics.median(pool) / statistics.median(node):.2f}",
                 f"{max(py) / max(node):.2f}",
                 f"{statistics.median(py) / statistics.median(node):.2f}",
@@ -566,6 +593,7 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
                 "",
                 "ours/Node best",
                 "ours/Node median",
+                "--no-busy-poll/Node median",
                 "bounded pool/Node median",
                 "Python/Node best",
                 "Python/Node median",
@@ -582,7 +610,10 @@ def part_2(server: RedisServer, jobs: int, repeat: int) -> None:
         "cmds/job: executed Redis commands per job, scripts' inner commands included, "
         "the worker's connect and close too; evalsha/job: client round trips to a script; "
         "Redis CPU: the server's user+sys CPU over the run (INFO cpu) per job; us/EVALSHA: "
-        "Redis's time in each script call, its commands included (INFO commandstats).",
+        "Redis's time in each script call, its commands included (INFO commandstats); "
+        "client CPU: the client process's user+sys CPU over the timed span per job (Node's "
+        "process.cpuUsage; ours and the Python Worker, getrusage of this process). The CLI "
+        "busy-polls at concurrency 1 (dashboard/drain/busy_poll.py): its client CPU is the price.",
         flush=True,
     )
 

@@ -7,7 +7,8 @@
 //
 // add:    addBulk in chunks of `chunk` (default 1000); prints {"added", "ms"}.
 // work:   a default Worker with a no-op async processor; the clock starts just before
-//         `new Worker(...)` and stops at the `jobs`-th 'completed' event; prints {"completed", "ms"}.
+//         `new Worker(...)` and stops at the `jobs`-th 'completed' event; prints {"completed", "ms",
+//         "cpuUs"}, cpuUs being the process's user + system CPU over the same span.
 // counts: connects, runs one untimed round of getJobCounts() (loads the script), prints "ready",
 //         then for each "go" line on stdin runs queue.getJobCounts() for every queue and prints
 //         the counts as one JSON line, so the caller can meter exactly those commands. "quit" ends.
@@ -56,17 +57,22 @@ if (mode === "add") {
   const concurrency = Number(rest[1] || 1);
   let completed = 0;
   let worker;
+  let cpu;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const ms = await new Promise((resolve, reject) => {
     worker = new Worker(queueArg, async () => {}, { connection, concurrency });
     worker.on("completed", () => {
       completed += 1;
-      if (completed === jobs) resolve(performance.now() - t0);
+      if (completed === jobs) {
+        cpu = process.cpuUsage(cpu0);
+        resolve(performance.now() - t0);
+      }
     });
     worker.on("error", reject);
   });
   await worker.close();
-  console.log(JSON.stringify({ completed, ms }));
+  console.log(JSON.stringify({ completed, ms, cpuUs: cpu.user + cpu.system }));
 } else if (mode === "traffic") {
   const rate = Number(rest[0] || 10);
   const options = new Set(rest.slice(1));

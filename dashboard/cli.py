@@ -277,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="each job's lock, renewed while it runs; after a crash, the wait before BullMQ "
         f"takes the job back (default {LOCK_DURATION_MS})",
     )
+    drain.add_argument(
+        "--no-busy-poll",
+        dest="busy_poll",
+        action="store_false",
+        help="at concurrency 1, wait for Redis' answers in the event loop instead of polling "
+        "the socket, which keeps a core busy while Redis works but finishes sooner (default: "
+        "poll, where the drain may use 2 cores or more and the connection is not TLS)",
+    )
     worker = command(
         "worker",
         "run the processors: always-on, cron (no worker) or on-demand",
@@ -556,7 +564,7 @@ async def _drain(settings: Settings, args: argparse.Namespace, processors: dict)
         if args.queue and args.queue not in queues:
             raise ConfigError(f"Unknown queue {args.queue!r}. Allowed: {', '.join(queues)}.")
         progress = _progress_line if sys.stderr.isatty() else None
-        engine = DrainEngine(client, settings.prefix, processors, progress)
+        engine = DrainEngine(client, settings.prefix, processors, progress, args.busy_poll)
         options = DrainOptions(
             queues=(args.queue,) if args.queue else tuple(queues),
             max_duration_ms=args.max_duration_ms,

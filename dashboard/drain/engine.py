@@ -32,6 +32,7 @@ from bullmq.custom_errors import DelayedError, WaitingChildrenError
 
 from dashboard.bullmq.keys import QueueKeys, drain_history_key, last_idle_drain_key
 from dashboard.drain import probe as drain_probe
+from dashboard.drain.busy_poll import Polls
 from dashboard.drain.finish import Finisher
 from dashboard.drain.job import DrainJob, slot_token, thin_job
 from dashboard.drain.processors import Processor
@@ -195,6 +196,7 @@ class DrainEngine:
         prefix: str,
         processors: dict[str, Processor],
         progress: ProgressHook | None = None,
+        busy_poll: bool = False,
     ) -> None:
         self.redis = redis
         # What a drain sends is counted as Redis counts it, scripts' insides too: in the figure
@@ -203,6 +205,8 @@ class DrainEngine:
         self.prefix = prefix
         self.processors = processors
         self.progress = progress
+        # The CLI's: at concurrency 1, answers read by polling the socket (drain/busy_poll.py).
+        self.polls = Polls(busy_poll)
         # Set on shutdown: running jobs finish, no new one is taken.
         self.stopping = False
         # Told of every finished drain (the Prometheus exporter counts them in memory).
@@ -277,7 +281,7 @@ class DrainEngine:
         budget = JobBudget(options.max_jobs_per_queue, deadline, run, self)
 
         # One line of completions per queue this drain may run at once.
-        finisher = Finisher(worker, self.counted, max(1, options.max_concurrent_queues))
+        finisher = Finisher(worker, self.counted, max(1, options.max_concurrent_queues), self.polls)
         # At concurrency 1, on a connection kept from job to job, each answer runs the next
         # job's handler at once (drain/relay.py).
         relay = None
@@ -313,6 +317,7 @@ class DrainEngine:
 
         if relay is not None:
             slots = [relay.start(slot(0))]
+            self.polls.relays += 1
         else:
             slots = [asyncio.ensure_future(slot(n)) for n in range(options.concurrency)]
         remaining = deadline - time.monotonic()
@@ -328,6 +333,8 @@ class DrainEngine:
         finally:
             # Past the deadline, or cancelled from outside (a shutdown): the slots would run on
             # and could take a connection after the finisher gave its own back. They stop first.
+            if relay is not None:
+                self.polls.relays -= 1
             for task in slots:
                 task.cancel()
             await asyncio.gather(*slots, return_exceptions=True)

@@ -11,7 +11,8 @@ runs the next handler from the answer), the socket write 18 µs, and
 the rest was Redis (84 µs of its CPU a job, the script 50 µs of it) and the kernel waking each
 side on the other core: with the drain and Redis pinned to one core, the same drain ran 10,232
 jobs/s instead of 6,472-6,620 unpinned (Node BullMQ's Worker 5,478 instead of 4,576-4,800; one
-diagnostic run, not a benchmark of this repository).
+diagnostic run, not a benchmark of this repository). The CLI's drains therefore poll the socket
+for the answer instead of sleeping until it wakes them (drain/busy_poll.py).
 
 What stays BullMQ's: the script is the package's own moveToFinished, and its keys and
 arguments are the ones `Scripts.moveToCompletedArgs` builds. That is called once per kind of
@@ -39,6 +40,7 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
 from redis.exceptions import ConnectionError, InvalidResponse, NoScriptError
 
+from dashboard.drain.busy_poll import Polls
 from dashboard.drain.job import DrainJob
 from dashboard.redis_client.counting import count_reads
 from dashboard.redis_client.lua import CountedScript, unwrapped
@@ -202,7 +204,9 @@ class Finisher:
     Answers are read by the finisher's own protocol on that connection's socket (`Wire`).
     A cluster client goes through redis-py's script object."""
 
-    def __init__(self, worker: Worker, client: Any, lines: int = 1) -> None:
+    def __init__(
+        self, worker: Worker, client: Any, lines: int = 1, polls: Polls | None = None
+    ) -> None:
         self.scripts = worker.scripts
         self.args = CompletionArgs(worker)
         script = worker.scripts.commands["moveToFinished"]
@@ -223,6 +227,7 @@ class Finisher:
             not isinstance(self.pool, BlockingConnectionPool)
             or lines * HELD_SHARE <= self.pool.max_connections
         )
+        self.polls = polls
         self.wire: Wire | None = None
         self.attaching = asyncio.Lock()
 
@@ -335,7 +340,7 @@ class Finisher:
             else:
                 # redis-py leaves this method unannotated.
                 connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-            self.wire = Wire(connection)
+            self.wire = Wire(connection, self.polls)
             return self.wire
 
     async def let_go(self) -> None:
@@ -375,9 +380,12 @@ class Wire(asyncio.Protocol):
     8 µs of the client's CPU per job). redis-py's own protocol gets the socket back on
     `detach`, and hears of its closing meanwhile."""
 
-    def __init__(self, connection: AbstractConnection) -> None:
+    def __init__(self, connection: AbstractConnection, polls: Polls | None = None) -> None:
         self.connection = connection
         self.transport: asyncio.WriteTransport = connection._writer.transport  # type: ignore[union-attr]
+        # Busy polling (the CLI's drains, drain/busy_poll.py): the relay's answers read from
+        # the socket as they come, instead of after the loop's wake-up.
+        self.poller = polls.poller(self.transport) if polls is not None else None
         self.stream = self.transport.get_protocol()
         encoder = connection.encoder
         options: dict[str, Any] = {
@@ -412,6 +420,23 @@ class Wire(asyncio.Protocol):
         self.transport.write(command)
 
     def data_received(self, data: bytes) -> None:
+        self._answer(data)
+        poller = self.poller
+        if poller is not None:
+            for more in poller.reads(self._relayed):
+                self._answer(more)
+
+    def _relayed(self) -> bool:
+        """A relay's completion sent whole and awaiting its answer."""
+        waiting = self.waiting
+        return (
+            bool(waiting)
+            and isinstance(waiting[0], Listener)
+            and not self.transport.get_write_buffer_size()
+        )
+
+    def _answer(self, data: bytes) -> None:
+        """The answers in `data` to the commands waiting, in order."""
         self.reader.feed(data)
         waiting = self.waiting
         reply = self.reader.gets()

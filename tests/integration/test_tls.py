@@ -22,6 +22,7 @@ from bullmq import Queue
 
 from dashboard import demo
 from dashboard.config import Settings
+from dashboard.drain import busy_poll
 from dashboard.drain.engine import DrainEngine, DrainOptions
 from dashboard.redis_client.connection import connect
 from dashboard.web.errors import REDIS_TLS
@@ -129,10 +130,14 @@ async def test_a_certificate_from_another_ca_is_refused_with_a_sentence(
     assert page.json() == {"error": REDIS_TLS, "status": 503}
 
 
-async def test_a_drain_completes_its_jobs_over_tls(tls_server: TlsServer) -> None:
+async def test_a_drain_completes_its_jobs_over_tls(
+    tls_server: TlsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The drain reads its completions' answers on the TLS transport's own socket protocol
     (dashboard/drain/finish.py's Wire), at concurrency 1 and several slots on one connection,
-    and hands the connection back for the drain's last commands."""
+    and hands the connection back for the drain's last commands. Asked to busy-poll, it does
+    not: the socket's bytes are encrypted."""
+    monkeypatch.setattr(busy_poll, "usable_cores", lambda: 2)
     url = tls_server.url(f"ssl_ca_certs={quote(str(tls_server.ca))}")
     queue = Queue("tls-drain", {"connection": url})
     try:
@@ -142,13 +147,14 @@ async def test_a_drain_completes_its_jobs_over_tls(tls_server: TlsServer) -> Non
         await queue.close()
     client = connect(url)
     try:
-        engine = DrainEngine(client, "bull", {"tls-drain": _done})
+        engine = DrainEngine(client, "bull", {"tls-drain": _done}, busy_poll=True)
         first = await engine.drain(DrainOptions(("tls-drain",), max_jobs_per_queue=10))
         rest = await engine.drain(DrainOptions(("tls-drain",), concurrency=4))
         assert (first.queues["tls-drain"].jobs_processed, first.total_failed) == (10, 0)
         assert (rest.queues["tls-drain"].jobs_processed, rest.total_failed) == (20, 0)
         assert await client.zcard("bull:tls-drain:completed") == 30
         assert await client.llen("bull:tls-drain:wait") == 0
+        assert engine.polls.answers == 0
     finally:
         await client.aclose()
 
