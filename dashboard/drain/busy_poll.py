@@ -13,12 +13,14 @@ So it is the CLI's (`drainboard drain`; `--no-busy-poll` turns it off), never th
 whose event loop must not be held from its pages. And only where it pays:
 - at concurrency 1, while the relay waits on its own completion's answer;
 - on a plain socket: TLS bytes must go through the transport's decryption;
-- when the process may run on two cores or more: on one, the poll would take the core a Redis
-  on the same machine needs to answer;
+- when the process may use two cores or more (its affinity and a container's CPU quota): on
+  one, the poll would take the core a Redis on the same machine needs to answer, and a quota
+  would throttle a poll that uses all of it;
 - while a single queue is relayed: a poll holds the loop from the other queues' answers.
 A poll that finds no answer within POLL_S gives the wait back to the loop; after MISSES in a
-row (a Redis far away, scripts slower than that) the connection is not polled again. The loop
-gets its turn at least every HOLD_S: the lock manager's renewals, the deadline, signals.
+row (a Redis far away, scripts slower than that) the connection is not polled again. Polling
+gives the loop its turn once it has held it HOLD_S, so the loop waits at most that, one poll's
+wait and one handler's run (the lock manager's renewals, the deadline, signals).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 # How long one poll waits for an answer before the event loop's wait takes over: some 20 times
@@ -39,21 +42,45 @@ MISSES = 8
 READ_SIZE = 65536
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity where the platform says)."""
+# A container's CPU quota, as cgroup v2 and v1 show it inside the container.
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # "<quota µs|max> <period µs>"
+CFS_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")  # -1 without a quota
+CFS_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def usable_cores() -> float:
+    """The cores' worth of CPU time this process may use: the cores it may run on (its
+    affinity where the platform says), fewer under a container's CPU quota."""
     if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+        cores = float(len(os.sched_getaffinity(0)))
+    else:
+        cores = float(os.cpu_count() or 1)
+    quota = cpu_quota()
+    return cores if quota is None else min(cores, quota)
+
+
+def cpu_quota() -> float | None:
+    """The CPUs' worth a container's quota allows (cgroup v2, else v1), None without one."""
+    try:
+        quota, period = CPU_MAX.read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int(CFS_QUOTA.read_text())
+        return None if quota_us <= 0 else quota_us / int(CFS_PERIOD.read_text())
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
 
 
 class Polls:
     """A drain engine's busy polling: whether its relays may poll, and what the polls found
-    (the benchmark and the tests read `answers` and `gave_up`)."""
+    (the tests read `reads` and `gave_up`)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and usable_cores() >= 2
         self.relays = 0  # queues being relayed now
-        self.answers = 0  # answers read by polling
+        self.reads = 0  # socket reads by polling that found bytes: an answer, or part of one
         self.gave_up = 0  # connections no longer polled (MISSES in a row)
 
     def poller(self, transport: Any) -> Poller | None:
@@ -90,7 +117,7 @@ class Poller:
             if not data:
                 return  # the end of the stream: the transport hears it on its own read
             self.misses = 0
-            polls.answers += 1
+            polls.reads += 1
             yield data
             if time.perf_counter() >= held_until:
                 return

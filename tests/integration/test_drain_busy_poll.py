@@ -72,7 +72,7 @@ async def test_a_busy_polled_drain_reads_its_answers_from_the_socket(
     assert (result.queues["polled"].jobs_processed, result.total_failed) == (200, 0)
     assert await r.zcard("bull:polled:completed") == 200
     assert spent.commands == executed
-    assert 180 <= engine.polls.answers < 200
+    assert 180 <= engine.polls.reads < 200
     assert engine.polls.gave_up == 0
 
 
@@ -86,7 +86,7 @@ async def test_a_drain_not_asked_to_never_polls(server_url: str) -> None:
     finally:
         await client.aclose()
     assert result.queues["waited"].jobs_processed == 50
-    assert engine.polls.answers == 0
+    assert engine.polls.reads == 0
 
 
 async def test_two_queues_drained_at_once_are_polled_only_alone(
@@ -104,7 +104,7 @@ async def test_two_queues_drained_at_once_are_polled_only_alone(
     engine: DrainEngine
 
     async def short(job: Any) -> str:
-        polled_while_both.append(engine.polls.answers)
+        polled_while_both.append(engine.polls.reads)
         return "ok"
 
     try:
@@ -115,7 +115,7 @@ async def test_two_queues_drained_at_once_are_polled_only_alone(
     assert result.total_processed == 3020
     assert len(polled_while_both) == 20
     assert len(set(polled_while_both)) == 1  # no poll from the short queue's first job to its last
-    assert engine.polls.answers > 2000  # the long queue's, alone
+    assert engine.polls.reads > 2000  # the long queue's, alone
 
 
 async def test_a_busy_polled_drain_cancelled_from_outside_stops(r, server_url: str) -> None:
@@ -130,7 +130,7 @@ async def test_a_busy_polled_drain_cancelled_from_outside_stops(r, server_url: s
         drain.cancel()
         await asyncio.gather(drain, return_exceptions=True)
         assert drain.cancelled()
-        assert engine.polls.answers > 0
+        assert engine.polls.reads > 0
         finished = await r.zcard("bull:stopped:completed")
         await asyncio.sleep(0.3)
         assert 0 < await r.zcard("bull:stopped:completed") == finished < 5000
@@ -193,7 +193,7 @@ async def test_polling_gives_up_on_a_redis_slower_than_a_polls_wait(
         await client.aclose()
     assert (result.queues["far"].jobs_processed, result.total_failed) == (30, 0)
     assert await r.zcard("bull:far:completed") == 30
-    assert (engine.polls.answers, engine.polls.gave_up) == (0, 1)
+    assert (engine.polls.reads, engine.polls.gave_up) == (0, 1)
     assert MISSES < 30
 
 
@@ -217,9 +217,9 @@ def test_the_cli_drain_polls_unless_told_not_to(
     with redis.Redis.from_url(server_url) as r:
         assert r.zcard("bull:noop:completed") == 100
     if flags:
-        assert (polls.enabled, polls.answers) == (False, 0)
+        assert (polls.enabled, polls.reads) == (False, 0)
     else:
-        assert polls.enabled and polls.answers >= 90
+        assert polls.enabled and polls.reads >= 90
 
 
 async def _quick(job: Any) -> str:

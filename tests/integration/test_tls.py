@@ -154,7 +154,7 @@ async def test_a_drain_completes_its_jobs_over_tls(
         assert (rest.queues["tls-drain"].jobs_processed, rest.total_failed) == (20, 0)
         assert await client.zcard("bull:tls-drain:completed") == 30
         assert await client.llen("bull:tls-drain:wait") == 0
-        assert engine.polls.answers == 0
+        assert engine.polls.reads == 0
     finally:
         await client.aclose()
 

@@ -61,7 +61,7 @@ def test_it_reads_each_answer_as_it_comes_while_one_is_awaited(pair, polls: Poll
         if len(read) == 1:
             theirs.sendall(answers[1])  # the next command's answer
     assert read == answers
-    assert (polls.answers, polls.gave_up, poller.misses) == (2, 0, 0)
+    assert (polls.reads, polls.gave_up, poller.misses) == (2, 0, 0)
 
 
 def test_it_reads_nothing_when_no_answer_is_awaited(pair, polls: Polls) -> None:
@@ -119,7 +119,7 @@ def test_it_stops_at_the_end_of_the_stream(pair, polls: Polls) -> None:
     ours, theirs = pair
     theirs.close()
     assert list(poller_of(polls, ours).reads(lambda: True)) == []
-    assert polls.answers == 0
+    assert polls.reads == 0
     assert ours.recv(100) == b""  # the transport's read finds the end too
 
 
@@ -143,6 +143,26 @@ def test_no_poller_for_tls_for_one_core_or_when_off(pair, monkeypatch: pytest.Mo
     assert Polls(True).poller(FakeTransport(ours)) is None
 
 
-def test_usable_cores_are_the_affinitys(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("v2", "v1_quota", "v1_period", "usable"),
+    [
+        (None, None, None, 3),  # no cgroup files: the affinity's 3 cores
+        ("max 100000\n", None, None, 3),  # cgroup v2 without a quota
+        ("150000 100000\n", None, None, 1.5),  # a quota of 1.5 CPUs (Kubernetes' "1500m")
+        ("800000 100000\n", None, None, 3),  # a quota above the cores the process may use
+        (None, "-1\n", "100000\n", 3),  # cgroup v1 without a quota
+        (None, "50000\n", "100000\n", 0.5),  # cgroup v1, half a CPU
+        ("garbage", None, None, 3),  # unreadable: as if there were none
+    ],
+)
+def test_usable_cores_are_the_affinitys_within_a_containers_quota(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, v2, v1_quota, v1_period, usable
+) -> None:
     monkeypatch.setattr(busy_poll.os, "sched_getaffinity", lambda pid: {0, 3, 5})
-    assert busy_poll.usable_cores() == 3
+    for name, text in (("CPU_MAX", v2), ("CFS_QUOTA", v1_quota), ("CFS_PERIOD", v1_period)):
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        monkeypatch.setattr(busy_poll, name, path)
+    assert busy_poll.usable_cores() == usable
+    assert Polls(True).enabled == (usable >= 2)
