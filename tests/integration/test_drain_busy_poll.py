@@ -118,9 +118,13 @@ async def test_two_queues_drained_at_once_are_polled_only_alone(
     assert engine.polls.reads > 2000  # the long queue's, alone
 
 
-async def test_a_busy_polled_drain_cancelled_from_outside_stops(r, server_url: str) -> None:
+async def test_a_busy_polled_drain_cancelled_from_outside_stops(
+    r, server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A shutdown reaches a drain that polls within a poll's hold of the loop: nothing
-    completes afterwards, and the connection is back in the pool."""
+    completes afterwards, and the connection is back in the pool. (Polls wait 50 ms, so that
+    a busy test machine cannot make them give up before the cancel.)"""
+    monkeypatch.setattr(busy_poll, "POLL_S", 0.05)
     await add_jobs(server_url, "stopped", 5000)
     client = connect(server_url, max_connections=20)
     try:
