@@ -394,16 +394,15 @@ def own_cpu() -> float:
 
 
 async def time_ours(
-    url: str, jobs: int, concurrency: int, pool: int | None = None, busy_poll: bool = True
+    url: str, jobs: int, concurrency: int, busy_poll: bool, pool: int | None = None
 ) -> float:
-    """As `drainboard drain` runs (busy polling unless `busy_poll` is off). With `pool`, on a
-    client bounded as the web app's (its "Drain now", which never busy-polls): there a slot
-    takes a connection from the shared pool for each completion instead of keeping one."""
+    """As `drainboard drain` runs it (`busy_poll` as its `--no-busy-poll` leaves it). With
+    `pool`, on a client bounded as the web app's (its "Drain now", which never busy-polls):
+    there a slot takes a connection from the shared pool for each completion instead of
+    keeping one."""
     client = connect(url, max_connections=pool)
     try:
-        engine = DrainEngine(
-            client, PREFIX, {THROUGHPUT_QUEUE: noop}, busy_poll=busy_poll and pool is None
-        )
+        engine = DrainEngine(client, PREFIX, {THROUGHPUT_QUEUE: noop}, busy_poll=busy_poll)
         options = DrainOptions(
             queues=(THROUGHPUT_QUEUE,), concurrency=concurrency, max_duration_ms=600_000
         )
@@ -464,11 +463,12 @@ def measure(server: RedisServer, meter: CommandMeter, impl: str, jobs: int, conc
         seconds, client_cpu = time_node(server.url, jobs, conc)
     else:
         if impl == "ours":  # on the loop `drainboard drain` and `drainboard serve` run on
-            seconds = run_async(time_ours(server.url, jobs, conc))
+            seconds = run_async(time_ours(server.url, jobs, conc, busy_poll=True))
         elif impl == "no_poll":
             seconds = run_async(time_ours(server.url, jobs, conc, busy_poll=False))
         elif impl == "pool":
-            seconds = run_async(time_ours(server.url, jobs, conc, DEFAULT_REDIS_MAX_CONNECTIONS))
+            pool = DEFAULT_REDIS_MAX_CONNECTIONS
+            seconds = run_async(time_ours(server.url, jobs, conc, busy_poll=False, pool=pool))
         else:
             seconds = asyncio.run(time_python_worker(server.url, jobs, conc))
         client_cpu = own_cpu() - own_before
